@@ -1,1 +1,131 @@
-//! placeholder
+//! A fresh, migrated database per test, on SQLite or PostgreSQL.
+//!
+//! PostgreSQL tests create their own database on the server named by `EMSG_TEST_POSTGRES_URL`
+//! (default `postgres://postgres@127.0.0.1:5432/test`) and drop it afterwards, so tests run in
+//! parallel without seeing each other's rows.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use diesel::prelude::*;
+use emsg_store::db::{self, DatabaseUrl, DbConnection};
+
+pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// One test's database. Dropping it removes the file or drops the PostgreSQL database.
+pub struct TestDb {
+    url: DatabaseUrl,
+    dir: tempfile::TempDir,
+    postgres: Option<(String, String)>,
+}
+
+impl TestDb {
+    /// A new, empty, migrated database.
+    pub fn new(backend: Backend) -> Self {
+        let db = Self::empty(backend);
+        let mut conn = db.connect();
+        db::run_migrations(&mut conn).expect("migrations apply to a fresh test database");
+        db
+    }
+
+    /// A new database with no tables (for tests of migration itself).
+    pub fn empty(backend: Backend) -> Self {
+        let dir = tempfile::tempdir().expect("a temporary directory for the test");
+        match backend {
+            Backend::Sqlite => Self { url: DatabaseUrl::Sqlite(dir.path().join("emsg.db")), dir, postgres: None },
+            Backend::Postgres => {
+                let admin = std::env::var("EMSG_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned());
+                let name = unique_name();
+                let mut conn = PgConnection::establish(&admin).unwrap_or_else(|e| {
+                    panic!("PostgreSQL for tests is not reachable at {admin}: {e}. Start it (bash .ci/run does) or set EMSG_TEST_POSTGRES_URL")
+                });
+                diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut conn).expect("create the test database");
+                let url = match admin.rfind('/') {
+                    Some(slash) => format!("{}/{name}", &admin[..slash]),
+                    None => panic!("EMSG_TEST_POSTGRES_URL must end with /DATABASE"),
+                };
+                Self { url: DatabaseUrl::Postgres(url), dir, postgres: Some((admin, name)) }
+            }
+        }
+    }
+
+    pub fn url(&self) -> &DatabaseUrl {
+        &self.url
+    }
+
+    /// The URL as the command line takes it.
+    pub fn url_string(&self) -> String {
+        match &self.url {
+            DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
+            DatabaseUrl::Postgres(url) => url.clone(),
+        }
+    }
+
+    pub fn connect(&self) -> DbConnection {
+        DbConnection::open(&self.url).expect("connect to the test database")
+    }
+
+    /// A scratch directory that lives as long as the database (key files, exports, logs).
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    pub fn backend(&self) -> Backend {
+        if self.postgres.is_some() { Backend::Postgres } else { Backend::Sqlite }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((admin, name)) = &self.postgres
+            && let Ok(mut conn) = PgConnection::establish(admin)
+        {
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn);
+        }
+    }
+}
+
+fn unique_name() -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or_default();
+    format!("emsg_test_{}_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed), nanos)
+}
+
+/// Writes a test twice, once per backend: `name::sqlite` and `name::postgres`.
+///
+/// ```ignore
+/// on_both_backends! {
+///     fn reimporting_changes_nothing(db) { ... }
+/// }
+/// ```
+#[macro_export]
+macro_rules! on_both_backends {
+    ($( $(#[$meta:meta])* fn $name:ident($db:ident) $body:block )*) => {
+        $(
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+                $(#[$meta])*
+                #[test]
+                fn sqlite() {
+                    let $db = $crate::TestDb::new($crate::Backend::Sqlite);
+                    $body
+                }
+                $(#[$meta])*
+                #[test]
+                fn postgres() {
+                    let $db = $crate::TestDb::new($crate::Backend::Postgres);
+                    $body
+                }
+            }
+        )*
+    };
+}
