@@ -1,5 +1,17 @@
 //! Storage: the schema on SQLite and PostgreSQL, web-application records with sealed client
 //! secrets, users, the audit log, import/export and master-key rotation.
 
+pub mod audit;
+mod clock;
 pub mod db;
+mod error;
+pub mod import;
+pub mod master_key;
 pub mod schema;
+mod sealed_columns;
+pub mod users;
+pub mod web_applications;
+
+pub use clock::now;
+pub use error::{Result, StoreError};
+pub use sealed_columns::SEALED_COLUMNS;

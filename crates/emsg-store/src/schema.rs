@@ -68,4 +68,9 @@ diesel::table! {
 }
 
 diesel::joinable!(audit_entries -> users (user_id));
-diesel::allow_tables_to_appear_in_same_query!(users, web_applications, master_key_check, audit_entries);
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    web_applications,
+    master_key_check,
+    audit_entries
+);

@@ -11,7 +11,12 @@ fn both_migration_folders_hold_the_same_migrations() {
     let list = |backend: &str| {
         let mut names: Vec<String> = std::fs::read_dir(root.join(backend))
             .expect("the migrations folder exists")
-            .map(|e| e.expect("readable entry").file_name().to_string_lossy().into_owned())
+            .map(|e| {
+                e.expect("readable entry")
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned()
+            })
             .collect();
         names.sort();
         names
@@ -22,7 +27,10 @@ fn both_migration_folders_hold_the_same_migrations() {
     for backend in ["sqlite", "postgres"] {
         for name in list(backend) {
             for file in ["up.sql", "down.sql"] {
-                assert!(root.join(backend).join(&name).join(file).is_file(), "{backend}/{name}/{file} is missing");
+                assert!(
+                    root.join(backend).join(&name).join(file).is_file(),
+                    "{backend}/{name}/{file} is missing"
+                );
             }
         }
     }
@@ -33,7 +41,11 @@ fn migrations_apply_once(backend: Backend) {
     let mut conn = db.connect();
     let first = db::run_migrations(&mut conn).expect("migrate");
     assert_eq!(first.len(), MIGRATION_NAMES_SQLITE.len());
-    assert!(db::run_migrations(&mut conn).expect("migrate again").is_empty());
+    assert!(
+        db::run_migrations(&mut conn)
+            .expect("migrate again")
+            .is_empty()
+    );
 }
 
 #[test]

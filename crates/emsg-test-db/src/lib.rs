@@ -37,19 +37,30 @@ impl TestDb {
     pub fn empty(backend: Backend) -> Self {
         let dir = tempfile::tempdir().expect("a temporary directory for the test");
         match backend {
-            Backend::Sqlite => Self { url: DatabaseUrl::Sqlite(dir.path().join("emsg.db")), dir, postgres: None },
+            Backend::Sqlite => Self {
+                url: DatabaseUrl::Sqlite(dir.path().join("emsg.db")),
+                dir,
+                postgres: None,
+            },
             Backend::Postgres => {
-                let admin = std::env::var("EMSG_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned());
+                let admin = std::env::var("EMSG_TEST_POSTGRES_URL")
+                    .unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned());
                 let name = unique_name();
                 let mut conn = PgConnection::establish(&admin).unwrap_or_else(|e| {
                     panic!("PostgreSQL for tests is not reachable at {admin}: {e}. Start it (bash .ci/run does) or set EMSG_TEST_POSTGRES_URL")
                 });
-                diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut conn).expect("create the test database");
+                diesel::sql_query(format!("CREATE DATABASE {name}"))
+                    .execute(&mut conn)
+                    .expect("create the test database");
                 let url = match admin.rfind('/') {
                     Some(slash) => format!("{}/{name}", &admin[..slash]),
                     None => panic!("EMSG_TEST_POSTGRES_URL must end with /DATABASE"),
                 };
-                Self { url: DatabaseUrl::Postgres(url), dir, postgres: Some((admin, name)) }
+                Self {
+                    url: DatabaseUrl::Postgres(url),
+                    dir,
+                    postgres: Some((admin, name)),
+                }
             }
         }
     }
@@ -76,7 +87,11 @@ impl TestDb {
     }
 
     pub fn backend(&self) -> Backend {
-        if self.postgres.is_some() { Backend::Postgres } else { Backend::Sqlite }
+        if self.postgres.is_some() {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
     }
 }
 
@@ -85,7 +100,8 @@ impl Drop for TestDb {
         if let Some((admin, name)) = &self.postgres
             && let Ok(mut conn) = PgConnection::establish(admin)
         {
-            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn);
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut conn);
         }
     }
 }
@@ -96,7 +112,12 @@ fn unique_name() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
         .unwrap_or_default();
-    format!("emsg_test_{}_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed), nanos)
+    format!(
+        "emsg_test_{}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed),
+        nanos
+    )
 }
 
 /// Writes a test twice, once per backend: `name::sqlite` and `name::postgres`.

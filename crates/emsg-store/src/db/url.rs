@@ -22,7 +22,10 @@ pub struct DatabaseUrlError {
 
 impl DatabaseUrl {
     pub fn parse(text: &str) -> Result<Self, DatabaseUrlError> {
-        let error = |reason| DatabaseUrlError { shown: redact_password(text), reason };
+        let error = |reason| DatabaseUrlError {
+            shown: redact_password(text),
+            reason,
+        };
         if let Some(path) = text.strip_prefix("sqlite://") {
             if path.is_empty() {
                 return Err(error("the path after sqlite:// is empty"));
@@ -71,8 +74,13 @@ mod tests {
 
     #[test]
     fn sqlite_and_postgres_urls_are_told_apart_by_their_scheme() {
-        assert!(matches!(DatabaseUrl::parse("sqlite://./emsg.db"), Ok(DatabaseUrl::Sqlite(p)) if p == PathBuf::from("./emsg.db")));
-        assert!(matches!(DatabaseUrl::parse("postgres://127.0.0.1/test"), Ok(DatabaseUrl::Postgres(_))));
+        assert!(
+            matches!(DatabaseUrl::parse("sqlite://./emsg.db"), Ok(DatabaseUrl::Sqlite(p)) if p == PathBuf::from("./emsg.db"))
+        );
+        assert!(matches!(
+            DatabaseUrl::parse("postgres://127.0.0.1/test"),
+            Ok(DatabaseUrl::Postgres(_))
+        ));
         assert!(DatabaseUrl::parse("mysql://x").is_err());
         assert!(DatabaseUrl::parse("./emsg.db").is_err());
     }

@@ -1,0 +1,84 @@
+//! The audit log: who did which action on which record, when, with which outcome. Never a secret.
+
+use diesel::prelude::*;
+
+use crate::clock::now;
+use crate::db::DbConnection;
+use crate::error::Result;
+use crate::schema::audit_entries;
+
+/// Who acted: a user (by id, never by name) or the system itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    User {
+        id: i64,
+    },
+    /// The command line run by an operator without a user (`emsg import`, `emsg keys rotate`).
+    Operator,
+    /// The server's own background work.
+    System,
+}
+
+impl Actor {
+    fn columns(&self) -> (Option<i64>, &'static str) {
+        match self {
+            Self::User { id } => (Some(*id), "user"),
+            Self::Operator => (None, "operator"),
+            Self::System => (None, "system"),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAuditEntry<'a> {
+    pub actor: Actor,
+    pub action: &'a str,
+    pub web_application_id: Option<i64>,
+    pub connection_id: Option<i64>,
+    pub outcome: &'a str,
+    pub error_code: Option<&'a str>,
+    /// Plain words for the page; never a token, code or secret.
+    pub detail: &'a str,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, PartialEq, Eq)]
+#[diesel(table_name = audit_entries)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: i64,
+    pub user_id: Option<i64>,
+    pub actor: String,
+    pub action: String,
+    pub web_application_id: Option<i64>,
+    pub connection_id: Option<i64>,
+    pub outcome: String,
+    pub error_code: Option<String>,
+    pub detail: String,
+}
+
+pub fn record(conn: &mut DbConnection, entry: &NewAuditEntry<'_>) -> Result<()> {
+    let (user_id, actor) = entry.actor.columns();
+    diesel::insert_into(audit_entries::table)
+        .values((
+            audit_entries::at.eq(now()),
+            audit_entries::user_id.eq(user_id),
+            audit_entries::actor.eq(actor),
+            audit_entries::action.eq(entry.action),
+            audit_entries::web_application_id.eq(entry.web_application_id),
+            audit_entries::connection_id.eq(entry.connection_id),
+            audit_entries::outcome.eq(entry.outcome),
+            audit_entries::error_code.eq(entry.error_code),
+            audit_entries::detail.eq(entry.detail),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The newest entries first.
+pub fn recent(conn: &mut DbConnection, limit: i64) -> Result<Vec<AuditEntry>> {
+    Ok(audit_entries::table
+        .select(AuditEntry::as_select())
+        .order((audit_entries::at.desc(), audit_entries::id.desc()))
+        .limit(limit)
+        .load(conn)?)
+}

@@ -1,0 +1,29 @@
+//! The storage error: what failed, where, and what to do.
+
+use emsg_seal::SealError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] diesel::result::Error),
+    #[error("could not connect to the database: {0}")]
+    Connect(#[from] diesel::ConnectionError),
+    #[error("could not get a database connection from the pool: {0}")]
+    Pool(#[from] diesel::r2d2::PoolError),
+    #[error(transparent)]
+    Seal(#[from] SealError),
+    #[error(
+        "the master key {loaded} does not open this database (it was sealed with key {expected}). \
+         Start emsg with the key this database was created with: set EMSG_MASTER_KEY or point \
+         --key-file at it. Nothing was read or written."
+    )]
+    WrongMasterKey { loaded: String, expected: String },
+    #[error("{0}")]
+    Invalid(String),
+    #[error("no web application is named `{0}`; `emsg apps list` shows the names")]
+    UnknownWebApplication(String),
+    #[error("a user named `{0}` already exists; choose another name")]
+    DuplicateUser(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -1,0 +1,306 @@
+//! Importing web-application records: a plan of added / changed / unchanged records, then
+//! all of it written in one transaction, or nothing.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use emsg_seal::{KeyRing, Secret};
+use emsg_webapps::{ParsedFile, SecretSource, ValueSource, WebApplicationSpec, changed_fields};
+
+use crate::audit::{self, Actor, NewAuditEntry};
+use crate::clock::now;
+use crate::db::DbConnection;
+use crate::error::Result;
+use crate::web_applications::{self as records, WebApplication, name_key};
+use diesel::Connection;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordChange {
+    Added,
+    /// The keys of the file whose values differ from the stored record.
+    Changed(Vec<String>),
+    Unchanged,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordOutcome {
+    pub name: String,
+    pub change: RecordChange,
+}
+
+/// What an import did, or would do (`dry_run`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportReport {
+    pub records: Vec<RecordOutcome>,
+    /// Things the administrator should know that did not stop the import (unset variables).
+    pub warnings: Vec<String>,
+    /// Stored records the file does not mention; they are left as they are.
+    pub untouched: Vec<String>,
+    pub dry_run: bool,
+}
+
+impl ImportReport {
+    pub fn count(&self, wanted: fn(&RecordChange) -> bool) -> usize {
+        self.records.iter().filter(|r| wanted(&r.change)).count()
+    }
+
+    pub fn changes_anything(&self) -> bool {
+        self.records
+            .iter()
+            .any(|r| r.change != RecordChange::Unchanged)
+    }
+}
+
+impl fmt::Display for ImportReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for record in &self.records {
+            match &record.change {
+                RecordChange::Added => writeln!(f, "  added      {}", record.name)?,
+                RecordChange::Changed(fields) => {
+                    writeln!(f, "  changed    {} ({})", record.name, fields.join(", "))?
+                }
+                RecordChange::Unchanged => writeln!(f, "  unchanged  {}", record.name)?,
+            }
+        }
+        for name in &self.untouched {
+            writeln!(f, "  not in file, left as is  {name}")?;
+        }
+        for warning in &self.warnings {
+            writeln!(f, "warning: {warning}")?;
+        }
+        let (added, changed, unchanged) = (
+            self.count(|c| *c == RecordChange::Added),
+            self.count(|c| matches!(c, RecordChange::Changed(_))),
+            self.count(|c| *c == RecordChange::Unchanged),
+        );
+        let verb = if self.dry_run { "would be" } else { "were" };
+        if self.changes_anything() {
+            write!(
+                f,
+                "{added} added, {changed} changed, {unchanged} unchanged ({verb} written)"
+            )?;
+            if self.dry_run {
+                write!(f, "; nothing was written (dry run)")?;
+            }
+            Ok(())
+        } else {
+            write!(
+                f,
+                "nothing to change: all {unchanged} records are already as the file says"
+            )
+        }
+    }
+}
+
+/// Where a record's client ID and secret values come from on this import.
+struct Resolved {
+    /// `None`: keep what is stored.
+    client_id: Option<String>,
+    client_secret: Option<Secret>,
+}
+
+struct Planned<'a> {
+    spec: &'a WebApplicationSpec,
+    existing: Option<&'a WebApplication>,
+    resolved: Resolved,
+    change: RecordChange,
+}
+
+/// Imports `parsed` (already validated): writes every added or changed record in one
+/// transaction, or, with `dry_run`, only reports what it would do.
+pub fn import(
+    conn: &mut DbConnection,
+    ring: &KeyRing,
+    parsed: &ParsedFile,
+    env: &dyn Fn(&str) -> Option<String>,
+    actor: &Actor,
+    dry_run: bool,
+) -> Result<ImportReport> {
+    conn.transaction(|conn| {
+        let stored = records::list(conn)?;
+        let names = records::names_by_id(&stored);
+        let by_key: HashMap<String, &WebApplication> =
+            stored.iter().map(|r| (r.name_key.clone(), r)).collect();
+        let mut report = ImportReport {
+            dry_run,
+            ..ImportReport::default()
+        };
+        let mut plan = Vec::with_capacity(parsed.applications.len());
+        for spec in &parsed.applications {
+            let existing = by_key.get(&name_key(&spec.name)).copied();
+            let resolved = resolve(spec, existing, env, &mut report.warnings);
+            let change = match existing {
+                None => RecordChange::Added,
+                Some(row) => compare(row, spec, &resolved, &names, ring)?,
+            };
+            report.records.push(RecordOutcome {
+                name: spec.name.clone(),
+                change: change.clone(),
+            });
+            plan.push(Planned {
+                spec,
+                existing,
+                resolved,
+                change,
+            });
+        }
+        let in_file: std::collections::HashSet<String> = parsed
+            .applications
+            .iter()
+            .map(|s| name_key(&s.name))
+            .collect();
+        report.untouched = stored
+            .iter()
+            .filter(|r| !in_file.contains(&r.name_key))
+            .map(|r| r.name.clone())
+            .collect();
+        if dry_run || !report.changes_anything() {
+            return Ok(report);
+        }
+        write(conn, ring, &plan, actor)?;
+        Ok(report)
+    })
+}
+
+fn resolve(
+    spec: &WebApplicationSpec,
+    existing: Option<&WebApplication>,
+    env: &dyn Fn(&str) -> Option<String>,
+    warnings: &mut Vec<String>,
+) -> Resolved {
+    let has_stored = |field: &str| match (field, existing) {
+        ("client_id", Some(row)) => row.client_id.is_some(),
+        (_, Some(row)) => row.client_secret_is_set(),
+        (_, None) => false,
+    };
+    let mut from_env = |field: &str, var: &str| {
+        let value = env(var).filter(|v| !v.is_empty());
+        if value.is_none() {
+            warnings.push(format!(
+                "{}: {field}: ${var} is not set, so the {field} stays as it is (now: {}). Set {var} and \
+                 import again, or type it on the admin page; actions that need it refuse until then.",
+                spec.name,
+                if has_stored(field) { "set" } else { "not set" }
+            ));
+        }
+        value
+    };
+    let client_id = match &spec.client_id {
+        ValueSource::Inline(value) if !value.is_empty() => Some(value.clone()),
+        ValueSource::Env { var } => from_env("client_id", var),
+        _ => None,
+    };
+    let client_secret = match &spec.client_secret {
+        SecretSource::Inline(secret) if !secret.is_empty() => Some(secret.clone()),
+        SecretSource::Env { var } => from_env("client_secret", var).map(Secret::new),
+        _ => None,
+    };
+    Resolved {
+        client_id,
+        client_secret,
+    }
+}
+
+fn compare(
+    row: &WebApplication,
+    spec: &WebApplicationSpec,
+    resolved: &Resolved,
+    names: &HashMap<i64, String>,
+    ring: &KeyRing,
+) -> Result<RecordChange> {
+    let mut fields: Vec<String> = changed_fields(&row.to_spec(names), spec)
+        .into_iter()
+        .filter(|f| !matches!(*f, "client_id" | "client_secret"))
+        .map(str::to_owned)
+        .collect();
+    let id_env = match &spec.client_id {
+        ValueSource::Env { var } => Some(var),
+        _ => None,
+    };
+    let id_value_changes = resolved
+        .client_id
+        .as_ref()
+        .is_some_and(|v| Some(v) != row.client_id.as_ref());
+    if id_env != row.client_id_env.as_ref() || id_value_changes {
+        fields.push("client_id".to_owned());
+    }
+    let secret_env = match &spec.client_secret {
+        SecretSource::Env { var } => Some(var),
+        _ => None,
+    };
+    let secret_value_changes = match &resolved.client_secret {
+        Some(new) => row.client_secret(ring)?.as_ref() != Some(new),
+        None => false,
+    };
+    if secret_env != row.client_secret_env.as_ref() || secret_value_changes {
+        fields.push("client_secret".to_owned());
+    }
+    Ok(if fields.is_empty() {
+        RecordChange::Unchanged
+    } else {
+        RecordChange::Changed(fields)
+    })
+}
+
+fn write(
+    conn: &mut DbConnection,
+    ring: &KeyRing,
+    plan: &[Planned<'_>],
+    actor: &Actor,
+) -> Result<()> {
+    let now = now();
+    let mut ids = HashMap::with_capacity(plan.len());
+    for item in plan {
+        let id = match (&item.change, item.existing) {
+            (RecordChange::Unchanged, Some(row)) => row.id,
+            (_, existing) => {
+                let client_id = item
+                    .resolved
+                    .client_id
+                    .as_deref()
+                    .or(existing.and_then(|r| r.client_id.as_deref()));
+                let id =
+                    records::write_spec(conn, existing.map(|r| r.id), item.spec, client_id, now)?;
+                if let Some(secret) = &item.resolved.client_secret {
+                    records::set_client_secret(conn, ring, id, Some(secret))?;
+                }
+                id
+            }
+        };
+        ids.insert(name_key(&item.spec.name), id);
+    }
+    for item in plan.iter().filter(|i| i.change != RecordChange::Unchanged) {
+        let id = ids[&name_key(&item.spec.name)];
+        let source = item
+            .spec
+            .exchange
+            .as_ref()
+            .and_then(|e| ids.get(&name_key(&e.source)).copied());
+        records::set_exchange_source(conn, id, source)?;
+        let detail = match &item.change {
+            RecordChange::Changed(fields) => format!("changed by import: {}", fields.join(", ")),
+            _ => "added by import".to_owned(),
+        };
+        audit::record(
+            conn,
+            &NewAuditEntry {
+                actor: actor.clone(),
+                action: "import",
+                web_application_id: Some(id),
+                connection_id: None,
+                outcome: "ok",
+                error_code: None,
+                detail: &detail,
+            },
+        )?;
+    }
+    Ok(())
+}
+
+/// The stored records as `web-apps.yaml`: never a secret, only where it comes from.
+pub fn export(conn: &mut DbConnection) -> Result<String> {
+    let stored = records::list(conn)?;
+    let names = records::names_by_id(&stored);
+    let specs: Vec<WebApplicationSpec> = stored.iter().map(|r| r.to_spec(&names)).collect();
+    Ok(emsg_webapps::export(&specs))
+}

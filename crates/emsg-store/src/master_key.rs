@@ -1,0 +1,219 @@
+//! The master key in use: checked against the database at start, and rotated.
+
+use std::path::{Path, PathBuf};
+
+use diesel::prelude::*;
+use emsg_seal::{Aad, KeyRing, MasterKey, SealError, Secret, key_file};
+
+use crate::clock::now;
+use crate::db::DbConnection;
+use crate::error::{Result, StoreError};
+use crate::schema::master_key_check;
+use crate::sealed_columns::SEALED_COLUMNS;
+
+const CHECK_AAD: Aad<'static> = Aad::new("master_key_check", "sealed", 1);
+const CHECK_VALUE: &str = "emsg master key check";
+
+/// Refuses a key ring that cannot open this database; on a new database, records the key.
+pub fn verify(conn: &mut DbConnection, ring: &KeyRing) -> Result<()> {
+    let stored: Option<(String, Vec<u8>)> = master_key_check::table
+        .select((master_key_check::key_id, master_key_check::sealed))
+        .first(conn)
+        .optional()?;
+    match stored {
+        None => {
+            diesel::insert_into(master_key_check::table)
+                .values((
+                    master_key_check::id.eq(1_i64),
+                    master_key_check::key_id.eq(ring.current_id().to_string()),
+                    master_key_check::sealed
+                        .eq(ring.seal_secret(&Secret::new(CHECK_VALUE), &CHECK_AAD)),
+                    master_key_check::updated_at.eq(now()),
+                ))
+                .execute(conn)?;
+            Ok(())
+        }
+        Some((key_id, sealed)) => match ring.open_secret(&sealed, &CHECK_AAD) {
+            Ok(value) if value.expose() == CHECK_VALUE => Ok(()),
+            Ok(_) | Err(SealError::UnknownKey { .. } | SealError::Unopenable { .. }) => {
+                Err(StoreError::WrongMasterKey {
+                    loaded: ring.current_id().to_string(),
+                    expected: key_id,
+                })
+            }
+            Err(other) => Err(other.into()),
+        },
+    }
+}
+
+/// The key the database was last sealed under, as recorded by [`verify`] or [`rotate`].
+pub fn recorded_key_id(conn: &mut DbConnection) -> Result<Option<String>> {
+    Ok(master_key_check::table
+        .select(master_key_check::key_id)
+        .first(conn)
+        .optional()?)
+}
+
+/// What a rotation did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rotation {
+    pub values: usize,
+    pub new_key_id: String,
+}
+
+/// Re-seals every sealed value under `new` in one transaction.
+///
+/// `ring` must open everything now stored. The caller keeps the new key where the next start
+/// finds it *before* calling this, so that a crash after the commit cannot leave values sealed
+/// under a key nobody has. `fail_after` lets tests interrupt the rotation part-way.
+pub fn rotate(
+    conn: &mut DbConnection,
+    ring: &KeyRing,
+    new: MasterKey,
+    fail_after: Option<usize>,
+) -> Result<Rotation> {
+    let rotated = ring.clone().with_current(new);
+    let new_key_id = rotated.current_id().to_string();
+    conn.transaction(|conn| {
+        let mut values = 0;
+        for column in SEALED_COLUMNS {
+            for row in column.load(conn)? {
+                let aad = Aad::new(column.table, column.column, row.id);
+                let plain = ring.open(&row.value, &aad)?;
+                column.store(conn, row.id, &rotated.seal(&plain, &aad))?;
+                values += 1;
+                if fail_after == Some(values) {
+                    return Err(StoreError::Invalid(format!(
+                        "rotation interrupted after {values} values (test)"
+                    )));
+                }
+            }
+        }
+        diesel::update(master_key_check::table)
+            .set((
+                master_key_check::key_id.eq(&new_key_id),
+                master_key_check::updated_at.eq(now()),
+            ))
+            .execute(conn)?;
+        Ok(Rotation {
+            values,
+            new_key_id: new_key_id.clone(),
+        })
+    })
+}
+
+/// Where the master key comes from.
+#[derive(Debug, Clone)]
+pub enum KeySource {
+    /// `EMSG_MASTER_KEY`, base64. Several nodes on one database share the key this way.
+    Env(String),
+    /// A key file, created with mode 0600 on first run; a rotation writes `<file>.next` first.
+    File(PathBuf),
+}
+
+/// What [`open_ring`] found and did, for the operator's log.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyEvents {
+    pub created_key_file: Option<PathBuf>,
+    pub finished_rotation: bool,
+    pub discarded_rotation: bool,
+}
+
+/// Loads the master key, finishes or discards an interrupted rotation, and checks that the key
+/// opens this database (recording it on a new database).
+pub fn open_ring(conn: &mut DbConnection, source: &KeySource) -> Result<(KeyRing, KeyEvents)> {
+    let mut events = KeyEvents::default();
+    let key_error = |e: emsg_seal::KeyError| StoreError::Invalid(e.to_string());
+    let recorded = recorded_key_id(conn)?;
+    let ring = match source {
+        KeySource::Env(value) => {
+            KeyRing::new(key_file::load_from_env_value(value).map_err(key_error)?)
+        }
+        KeySource::File(path) => {
+            let pending_path = key_file::pending_path(path);
+            let pending = pending_path
+                .exists()
+                .then(|| key_file::load(&pending_path))
+                .transpose()
+                .map_err(key_error)?;
+            match pending {
+                // The rotation committed but the key file was not yet replaced: finish it.
+                Some(pending) if recorded.as_deref() == Some(&pending.id().to_string()) => {
+                    key_file::promote(&pending_path, path).map_err(key_error)?;
+                    events.finished_rotation = true;
+                    KeyRing::new(pending)
+                }
+                other => {
+                    if other.is_some() {
+                        // The rotation rolled back: the database still uses the current key.
+                        std::fs::remove_file(&pending_path).map_err(|e| {
+                            StoreError::Invalid(format!(
+                                "could not remove {}: {e}",
+                                pending_path.display()
+                            ))
+                        })?;
+                        events.discarded_rotation = true;
+                    }
+                    let (key, created) = key_file::load_or_create(path).map_err(key_error)?;
+                    if created.is_new() {
+                        if recorded.is_some() {
+                            // Never leave a fresh key where the real one belongs.
+                            let _ = std::fs::remove_file(path);
+                            return Err(StoreError::Invalid(format!(
+                                "the key file {} is missing, but this database was sealed with master key {}. \
+                                 Restore the key file (or set EMSG_MASTER_KEY); nothing was read or written.",
+                                path.display(),
+                                recorded.unwrap_or_default()
+                            )));
+                        }
+                        events.created_key_file = Some(path.clone());
+                    }
+                    KeyRing::new(key)
+                }
+            }
+        }
+    };
+    verify(conn, &ring)?;
+    Ok((ring, events))
+}
+
+/// Rotates to a freshly generated key, keeping the new key on disk before the database changes.
+///
+/// With a key file, the new key goes to `<file>.next`, the database is re-sealed in one
+/// transaction, then `.next` replaces the file; a crash at any point leaves every value readable
+/// at the next start (see [`open_ring`]). With `EMSG_MASTER_KEY`, the new key is written to
+/// `new_key_file`, which the operator then puts in the variable.
+pub fn rotate_to_new_key(
+    conn: &mut DbConnection,
+    ring: &KeyRing,
+    source: &KeySource,
+    new_key_file: Option<&Path>,
+    fail_after: Option<usize>,
+) -> Result<Rotation> {
+    let key_error = |e: emsg_seal::KeyError| StoreError::Invalid(e.to_string());
+    let new = MasterKey::generate();
+    let written = match (source, new_key_file) {
+        (KeySource::File(path), _) => key_file::pending_path(path),
+        (KeySource::Env(_), Some(out)) => out.to_path_buf(),
+        (KeySource::Env(_), None) => {
+            return Err(StoreError::Invalid(
+                "the master key comes from EMSG_MASTER_KEY, so the new key needs a place to go: \
+                 pass --new-key-file PATH (created with mode 0600), then set EMSG_MASTER_KEY to its content"
+                    .to_owned(),
+            ));
+        }
+    };
+    key_file::write_new(&written, &new).map_err(key_error)?;
+    match rotate(conn, ring, new, fail_after) {
+        Ok(rotation) => {
+            if let KeySource::File(path) = source {
+                key_file::promote(&written, path).map_err(key_error)?;
+            }
+            Ok(rotation)
+        }
+        Err(error) => {
+            let _ = std::fs::remove_file(&written);
+            Err(error)
+        }
+    }
+}

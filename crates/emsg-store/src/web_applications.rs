@@ -1,0 +1,278 @@
+//! Web-application records as stored: every field of the file, the client secret sealed.
+
+use std::collections::{BTreeMap, HashMap};
+
+use diesel::prelude::*;
+use emsg_seal::{Aad, KeyRing, Secret};
+use emsg_webapps::{ClientAuth, Exchange, Lifetime, SecretSource, ValueSource, WebApplicationSpec};
+
+use crate::db::DbConnection;
+use crate::error::{Result, StoreError};
+use crate::schema::web_applications;
+
+/// One web application. The sealed client secret is private: read it with
+/// [`WebApplication::client_secret`], which needs the key ring.
+#[derive(Clone, Queryable, Selectable)]
+#[diesel(table_name = web_applications)]
+pub struct WebApplication {
+    pub id: i64,
+    pub name: String,
+    pub name_key: String,
+    pub description: String,
+    pub base_url: String,
+    pub authorization_url: Option<String>,
+    pub token_url: Option<String>,
+    pub revocation_url: Option<String>,
+    pub redirect_url: Option<String>,
+    pub client_id: Option<String>,
+    pub client_id_env: Option<String>,
+    client_secret_sealed: Option<Vec<u8>>,
+    pub client_secret_env: Option<String>,
+    pub scope: String,
+    authorization_params: String,
+    client_auth: String,
+    pub pkce: bool,
+    pub accept: Option<String>,
+    pub content_type: Option<String>,
+    code_lifetime_secs: i64,
+    authorization_lifetime_secs: Option<i64>,
+    pub user_specific: bool,
+    pub obtain_token_on_callback: bool,
+    pub issuer: Option<String>,
+    pub exchange_source_id: Option<i64>,
+    pub exchange_url: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl std::fmt::Debug for WebApplication {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebApplication")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field(
+                "client_secret",
+                &if self.client_secret_is_set() {
+                    "set"
+                } else {
+                    "not set"
+                },
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+pub const CLIENT_SECRET_AAD_TABLE: &str = "web_applications";
+pub const CLIENT_SECRET_AAD_COLUMN: &str = "client_secret_sealed";
+
+pub(crate) fn client_secret_aad(id: i64) -> Aad<'static> {
+    Aad::new(CLIENT_SECRET_AAD_TABLE, CLIENT_SECRET_AAD_COLUMN, id)
+}
+
+/// The name as compared for uniqueness: trimmed, lower case.
+pub fn name_key(name: &str) -> String {
+    name.trim().to_lowercase()
+}
+
+impl WebApplication {
+    pub fn client_secret_is_set(&self) -> bool {
+        self.client_secret_sealed.is_some()
+    }
+
+    /// The client secret in plain text, for the token request only.
+    pub fn client_secret(&self, ring: &KeyRing) -> Result<Option<Secret>> {
+        self.client_secret_sealed
+            .as_deref()
+            .map(|sealed| ring.open_secret(sealed, &client_secret_aad(self.id)))
+            .transpose()
+            .map_err(StoreError::from)
+    }
+
+    pub fn authorization_params(&self) -> BTreeMap<String, String> {
+        serde_json::from_str(&self.authorization_params).unwrap_or_default()
+    }
+
+    pub fn client_auth(&self) -> ClientAuth {
+        self.client_auth
+            .parse()
+            .unwrap_or(ClientAuth::ClientSecretPost)
+    }
+
+    pub fn code_lifetime(&self) -> Lifetime {
+        lifetime(self.code_lifetime_secs).unwrap_or(Lifetime::TEN_MINUTES)
+    }
+
+    pub fn authorization_lifetime(&self) -> Option<Lifetime> {
+        self.authorization_lifetime_secs.and_then(lifetime)
+    }
+
+    pub fn is_exchange(&self) -> bool {
+        self.exchange_url.is_some()
+    }
+
+    /// The record as the file would say it: secrets only as their environment reference.
+    pub fn to_spec(&self, names_by_id: &HashMap<i64, String>) -> WebApplicationSpec {
+        WebApplicationSpec {
+            name: self.name.clone(),
+            description: self.description.clone(),
+            base_url: self.base_url.clone(),
+            authorization_url: self.authorization_url.clone(),
+            token_url: self.token_url.clone(),
+            revocation_url: self.revocation_url.clone(),
+            redirect_url: self.redirect_url.clone(),
+            client_id: match (&self.client_id_env, &self.client_id) {
+                (Some(var), _) => ValueSource::Env { var: var.clone() },
+                (None, Some(value)) => ValueSource::Inline(value.clone()),
+                (None, None) => ValueSource::Unset,
+            },
+            client_secret: match &self.client_secret_env {
+                Some(var) => SecretSource::Env { var: var.clone() },
+                None => SecretSource::Unset,
+            },
+            scope: self.scope.clone(),
+            authorization_params: self.authorization_params(),
+            client_auth: self.client_auth(),
+            pkce: self.pkce,
+            accept: self.accept.clone(),
+            content_type: self.content_type.clone(),
+            code_lifetime: self.code_lifetime(),
+            authorization_lifetime: self.authorization_lifetime(),
+            user_specific: self.user_specific,
+            obtain_token_on_callback: self.obtain_token_on_callback,
+            issuer: self.issuer.clone(),
+            exchange: match (self.exchange_source_id, &self.exchange_url) {
+                (Some(source), Some(url)) => Some(Exchange {
+                    source: names_by_id.get(&source).cloned().unwrap_or_default(),
+                    url: url.clone(),
+                }),
+                _ => None,
+            },
+        }
+    }
+}
+
+fn lifetime(secs: i64) -> Option<Lifetime> {
+    u64::try_from(secs).ok().and_then(Lifetime::from_secs)
+}
+
+fn secs(lifetime: Lifetime) -> i64 {
+    i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX)
+}
+
+/// All records, by name.
+pub fn list(conn: &mut DbConnection) -> Result<Vec<WebApplication>> {
+    Ok(web_applications::table
+        .select(WebApplication::as_select())
+        .order(web_applications::name_key)
+        .load(conn)?)
+}
+
+pub fn find(conn: &mut DbConnection, name: &str) -> Result<Option<WebApplication>> {
+    Ok(web_applications::table
+        .filter(web_applications::name_key.eq(name_key(name)))
+        .select(WebApplication::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn get(conn: &mut DbConnection, name: &str) -> Result<WebApplication> {
+    find(conn, name)?.ok_or_else(|| StoreError::UnknownWebApplication(name.to_owned()))
+}
+
+pub fn by_id(conn: &mut DbConnection, id: i64) -> Result<Option<WebApplication>> {
+    Ok(web_applications::table
+        .find(id)
+        .select(WebApplication::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn names_by_id(records: &[WebApplication]) -> HashMap<i64, String> {
+    records.iter().map(|r| (r.id, r.name.clone())).collect()
+}
+
+/// The columns a spec sets (everything but the id, the secret and the exchange source).
+pub(crate) fn write_spec(
+    conn: &mut DbConnection,
+    id: Option<i64>,
+    spec: &WebApplicationSpec,
+    client_id: Option<&str>,
+    now: i64,
+) -> Result<i64> {
+    use web_applications as w;
+    let params = serde_json::to_string(&spec.authorization_params)
+        .map_err(|e| StoreError::Invalid(e.to_string()))?;
+    let client_id_env = match &spec.client_id {
+        ValueSource::Env { var } => Some(var.as_str()),
+        _ => None,
+    };
+    let client_secret_env = match &spec.client_secret {
+        SecretSource::Env { var } => Some(var.as_str()),
+        _ => None,
+    };
+    let values = (
+        w::name.eq(&spec.name),
+        w::name_key.eq(name_key(&spec.name)),
+        w::description.eq(&spec.description),
+        w::base_url.eq(&spec.base_url),
+        w::authorization_url.eq(&spec.authorization_url),
+        w::token_url.eq(&spec.token_url),
+        w::revocation_url.eq(&spec.revocation_url),
+        w::redirect_url.eq(&spec.redirect_url),
+        w::client_id.eq(client_id),
+        w::client_id_env.eq(client_id_env),
+        w::client_secret_env.eq(client_secret_env),
+        w::scope.eq(&spec.scope),
+        w::authorization_params.eq(params),
+        w::client_auth.eq(spec.client_auth.as_str()),
+        w::pkce.eq(spec.pkce),
+        w::accept.eq(&spec.accept),
+    );
+    let more = (
+        w::content_type.eq(&spec.content_type),
+        w::code_lifetime_secs.eq(secs(spec.code_lifetime)),
+        w::authorization_lifetime_secs.eq(spec.authorization_lifetime.map(secs)),
+        w::user_specific.eq(spec.user_specific),
+        w::obtain_token_on_callback.eq(spec.obtain_token_on_callback),
+        w::issuer.eq(&spec.issuer),
+        w::exchange_url.eq(spec.exchange.as_ref().map(|e| e.url.as_str())),
+        w::updated_at.eq(now),
+    );
+    match id {
+        Some(id) => {
+            diesel::update(w::table.find(id))
+                .set((values, more))
+                .execute(conn)?;
+            Ok(id)
+        }
+        None => Ok(diesel::insert_into(w::table)
+            .values((values, more, w::created_at.eq(now)))
+            .returning(w::id)
+            .get_result(conn)?),
+    }
+}
+
+pub(crate) fn set_exchange_source(
+    conn: &mut DbConnection,
+    id: i64,
+    source: Option<i64>,
+) -> Result<()> {
+    diesel::update(web_applications::table.find(id))
+        .set(web_applications::exchange_source_id.eq(source))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Seals and stores the client secret of record `id` (or clears it with `None`).
+pub fn set_client_secret(
+    conn: &mut DbConnection,
+    ring: &KeyRing,
+    id: i64,
+    secret: Option<&Secret>,
+) -> Result<()> {
+    let sealed = secret.map(|s| ring.seal_secret(s, &client_secret_aad(id)));
+    diesel::update(web_applications::table.find(id))
+        .set(web_applications::client_secret_sealed.eq(sealed))
+        .execute(conn)?;
+    Ok(())
+}

@@ -1,0 +1,30 @@
+//! `/healthz` (the process answers) and `/readyz` (the database answers too).
+
+use actix_web::{HttpResponse, web};
+use diesel::connection::SimpleConnection;
+
+use crate::error::WebError;
+use crate::state::AppState;
+
+pub fn config(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(healthz))
+        .route("/readyz", web::get().to(readyz));
+}
+
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .body("ok\n")
+}
+
+async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
+    state
+        .with_conn(|conn| {
+            conn.batch_execute("SELECT 1")
+                .map_err(|e| WebError::Store(e.into()))
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .body("ready\n"))
+}

@@ -1,0 +1,35 @@
+//! Handlebars templates from `templates/`, compiled into the binary so it runs from anywhere.
+
+use handlebars::Handlebars;
+use serde::Serialize;
+
+use crate::error::WebError;
+
+pub struct Templates(Handlebars<'static>);
+
+const PAGES: &[(&str, &str)] = &[
+    ("layout", include_str!("../../../templates/layout.hbs")),
+    (
+        "web_applications",
+        include_str!("../../../templates/web_applications.hbs"),
+    ),
+];
+
+impl Templates {
+    pub fn load() -> Result<Self, WebError> {
+        let mut registry = Handlebars::new();
+        registry.set_strict_mode(true);
+        for (name, text) in PAGES {
+            registry
+                .register_template_string(name, *text)
+                .map_err(|e| WebError::Template(e.to_string()))?;
+        }
+        Ok(Self(registry))
+    }
+
+    pub fn render(&self, page: &str, data: &impl Serialize) -> Result<String, WebError> {
+        self.0
+            .render(page, data)
+            .map_err(|e| WebError::Template(e.to_string()))
+    }
+}

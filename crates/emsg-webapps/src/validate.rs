@@ -1,0 +1,262 @@
+//! Validation of the whole file: the top level, the list of records, and the checks that span
+//! records (unique names, exchange sources). Each problem is collected, none stops the others.
+
+use std::collections::HashMap;
+
+use serde_yaml::Value;
+
+use crate::locate::{Anchor, Locator, Path};
+use crate::model::WebApplicationSpec;
+use crate::record::read_record;
+
+/// A problem found in the deserialized values, located later through the [`Locator`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Problem {
+    pub(crate) path: Path,
+    pub(crate) anchor: Anchor,
+    pub(crate) message: String,
+}
+
+/// Collects problems while the records are read.
+#[derive(Debug, Default)]
+pub(crate) struct Problems(pub(crate) Vec<Problem>);
+
+impl Problems {
+    /// A problem with the key at `path` (unknown, forbidden, duplicated).
+    pub(crate) fn at_key(&mut self, path: Path, message: impl Into<String>) {
+        self.0.push(Problem {
+            path,
+            anchor: Anchor::Key,
+            message: message.into(),
+        });
+    }
+
+    /// A problem with the value at `path`; for a missing field, its parent is pointed at.
+    pub(crate) fn at_value(&mut self, path: Path, message: impl Into<String>) {
+        self.0.push(Problem {
+            path,
+            anchor: Anchor::Value,
+            message: message.into(),
+        });
+    }
+}
+
+const TOP_LEVEL_KEY: &str = "web_applications";
+
+/// Reads the records of a file; `Err` holds every problem found.
+pub(crate) fn validate(
+    root: &Value,
+    locator: &Locator,
+) -> Result<(Vec<WebApplicationSpec>, Vec<u32>), Vec<Problem>> {
+    let mut problems = Problems::default();
+    let top = Path::root();
+    let list_path = top.key(TOP_LEVEL_KEY);
+    let mut applications = Vec::new();
+    let mut lines = Vec::new();
+    match root {
+        Value::Mapping(map) => {
+            for key in map.keys() {
+                if key.as_str() != Some(TOP_LEVEL_KEY) {
+                    let shown = key.as_str().unwrap_or("(not a plain word)");
+                    problems.at_key(
+                        top.key(shown),
+                        format!(
+                            "unknown top-level key `{shown}`; the accepted key is \
+                             `{TOP_LEVEL_KEY}`"
+                        ),
+                    );
+                }
+            }
+            match map.get(TOP_LEVEL_KEY) {
+                None => problems.at_value(
+                    top.clone(),
+                    format!("missing `{TOP_LEVEL_KEY}`; the file must start with `{TOP_LEVEL_KEY}:` followed by a list of records"),
+                ),
+                Some(Value::Sequence(items)) => {
+                    for (index, item) in items.iter().enumerate() {
+                        let path = list_path.index(index);
+                        applications.push(read_record(item, &path, &mut problems));
+                        lines.push(
+                            locator
+                                .line_of(&path)
+                                .unwrap_or_else(|| locator.resolve(&path, Anchor::Value).line),
+                        );
+                    }
+                }
+                Some(other) => problems.at_value(
+                    list_path.clone(),
+                    format!(
+                        "`{TOP_LEVEL_KEY}` must be a list of records (`- name: ...`), not {}; \
+                         write `{TOP_LEVEL_KEY}: []` for none",
+                        describe(other)
+                    ),
+                ),
+            }
+        }
+        Value::Null => problems.at_value(
+            top,
+            format!(
+                "the file is empty; start it with `{TOP_LEVEL_KEY}:` followed by a list of records"
+            ),
+        ),
+        other => problems.at_value(
+            top,
+            format!(
+                "the top level must be a mapping with the key `{TOP_LEVEL_KEY}`, not {}",
+                describe(other)
+            ),
+        ),
+    }
+    check_names(&applications, &list_path, locator, &mut problems);
+    check_exchange_sources(&applications, &list_path, &mut problems);
+    if problems.0.is_empty() {
+        Ok((applications, lines))
+    } else {
+        Err(problems.0)
+    }
+}
+
+/// Names identify records, so they must be unique; case and surrounding spaces are ignored
+/// because an administrator reading the page would not tell such names apart.
+fn check_names(
+    applications: &[WebApplicationSpec],
+    list_path: &Path,
+    locator: &Locator,
+    problems: &mut Problems,
+) {
+    let mut first: HashMap<String, usize> = HashMap::new();
+    for (index, app) in applications.iter().enumerate() {
+        let folded = app.name.trim().to_lowercase();
+        if folded.is_empty() {
+            continue; // already reported
+        }
+        match first.get(&folded) {
+            Some(&earlier) => {
+                let earlier_path = list_path.index(earlier).key("name");
+                let line = locator.resolve(&earlier_path, Anchor::Value).line;
+                problems.at_value(
+                    list_path.index(index).key("name"),
+                    format!(
+                        "duplicate name `{}`: line {line} already names a web application `{}`; \
+                         names must be unique (case is ignored), rename one of them",
+                        app.name, applications[earlier].name
+                    ),
+                );
+            }
+            None => {
+                first.insert(folded, index);
+            }
+        }
+    }
+}
+
+fn check_exchange_sources(
+    applications: &[WebApplicationSpec],
+    list_path: &Path,
+    problems: &mut Problems,
+) {
+    for (index, app) in applications.iter().enumerate() {
+        let Some(exchange) = &app.exchange else {
+            continue;
+        };
+        if exchange.source.is_empty() {
+            continue; // already reported
+        }
+        let path = list_path.index(index).key("exchange").key("source");
+        let found = applications
+            .iter()
+            .enumerate()
+            .find(|(_, other)| other.name == exchange.source);
+        let message = match found {
+            Some((source_index, _)) if source_index == index => {
+                "a record cannot be its own exchange source; name the OAuth record whose access \
+                 token is exchanged"
+                    .to_owned()
+            }
+            Some((_, source)) if source.exchange.is_some() => format!(
+                "`{}` is itself an exchange-type record; the source must be an OAuth record \
+                 that gets its token from the provider",
+                source.name
+            ),
+            Some(_) => continue,
+            None => {
+                let wanted = exchange.source.trim().to_lowercase();
+                match applications
+                    .iter()
+                    .find(|other| other.name.trim().to_lowercase() == wanted)
+                {
+                    Some(close) => format!(
+                        "no web application is named `{}`; did you mean `{}`? Names must match \
+                         exactly",
+                        exchange.source, close.name
+                    ),
+                    None => format!(
+                        "no web application named `{}` in this file; `exchange.source` must \
+                         name an OAuth record in the same file",
+                        exchange.source
+                    ),
+                }
+            }
+        };
+        problems.at_value(path, message);
+    }
+}
+
+/// A short description of a value for messages: its kind, and for scalars the value itself.
+/// Never used for secrets.
+pub(crate) fn describe(value: &Value) -> String {
+    match value {
+        Value::Null => "null".to_owned(),
+        Value::Bool(b) => format!("the boolean `{b}`"),
+        Value::Number(n) => format!("the number `{n}`"),
+        Value::String(s) => {
+            let short: String = s.chars().take(40).collect();
+            if short.len() < s.len() {
+                format!("the string {short:?}...")
+            } else {
+                format!("the string {short:?}")
+            }
+        }
+        Value::Sequence(_) => "a list".to_owned(),
+        Value::Mapping(_) => "a mapping".to_owned(),
+        Value::Tagged(_) => "a tagged value (`!tag`)".to_owned(),
+    }
+}
+
+/// The accepted word closest to `word`, when it is close enough to be a typo.
+pub(crate) fn closest<'a>(word: &str, accepted: &[&'a str]) -> Option<&'a str> {
+    let limit = (word.chars().count() / 3).clamp(1, 3);
+    accepted
+        .iter()
+        .map(|candidate| (edit_distance(word, candidate), *candidate))
+        .filter(|(distance, _)| *distance <= limit)
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, candidate)| candidate)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != *cb);
+            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_typo_of_a_key_is_matched_to_the_intended_key() {
+        let keys = ["token_url", "scope", "pkce"];
+        assert_eq!(closest("tokne_url", &keys), Some("token_url"));
+        assert_eq!(closest("scopes", &keys), Some("scope"));
+        assert_eq!(closest("color", &keys), None);
+    }
+}

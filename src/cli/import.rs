@@ -1,0 +1,62 @@
+//! `emsg import FILE [--dry-run]` and `emsg export [--out FILE]`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use emsg_store::audit::Actor;
+
+use crate::context::Global;
+
+#[derive(Debug, clap::Args)]
+pub struct Import {
+    /// The YAML file (see docs/web-apps.md for every field).
+    pub file: PathBuf,
+    /// Show per record what would be added, changed (which fields) or left unchanged; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Export {
+    /// Write to this file instead of standard output.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+pub fn run(global: &Global, args: Import) -> anyhow::Result<ExitCode> {
+    let shown = args.file.display().to_string();
+    let bytes = std::fs::read(&args.file).with_context(|| format!("reading {shown}"))?;
+    let parsed = match emsg_webapps::parse_bytes(&shown, &bytes) {
+        Ok(parsed) => parsed,
+        Err(errors) => {
+            eprintln!("{errors}");
+            eprintln!("nothing was imported: fix the file and run the import again");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let mut opened = global.open()?;
+    let env = |var: &str| std::env::var(var).ok();
+    let report = emsg_store::import::import(
+        &mut opened.conn,
+        &opened.ring,
+        &parsed,
+        &env,
+        &Actor::Operator,
+        args.dry_run,
+    )?;
+    println!("{report}");
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn export(global: &Global, args: Export) -> anyhow::Result<ExitCode> {
+    let mut opened = global.open()?;
+    let yaml = emsg_store::import::export(&mut opened.conn)?;
+    match args.out {
+        Some(path) => {
+            std::fs::write(&path, yaml).with_context(|| format!("writing {}", path.display()))?
+        }
+        None => print!("{yaml}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,64 @@
+//! The subcommands of `emsg`, one module each.
+
+mod apps;
+mod import;
+mod keys;
+mod serve;
+mod users;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::context::Global;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "emsg",
+    version,
+    about = "Electronic messages to tax authorities through OAuth web applications"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server: migrate, import web-apps.yaml into an empty database, create a first
+    /// administrator if there is none, and serve the pages on a loopback port.
+    Serve(serve::Serve),
+    /// Import web applications from a YAML file: all records or none.
+    Import(import::Import),
+    /// Write the web applications as YAML (secrets only as their environment reference).
+    Export(import::Export),
+    /// List or show the web applications.
+    #[command(subcommand)]
+    Apps(apps::Apps),
+    /// Master-key operations.
+    #[command(subcommand)]
+    Keys(keys::Keys),
+    /// Add and list the users who log in to the admin page.
+    #[command(subcommand)]
+    Users(users::Users),
+    /// Apply pending database migrations (every command also does this on start).
+    Migrate,
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Serve(args) => serve::run(&cli.global, args),
+        Command::Import(args) => import::run(&cli.global, args),
+        Command::Export(args) => import::export(&cli.global, args),
+        Command::Apps(args) => apps::run(&cli.global, args),
+        Command::Keys(args) => keys::run(&cli.global, args),
+        Command::Users(args) => users::run(&cli.global, args),
+        Command::Migrate => {
+            let opened = cli.global.open()?;
+            println!("the database {} is up to date", opened.url);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

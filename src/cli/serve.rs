@@ -1,0 +1,89 @@
+//! `emsg serve`: the server on a loopback port, ready on first run.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use emsg_store::audit::Actor;
+use emsg_store::users::{self, Role};
+use emsg_store::web_applications as records;
+
+use crate::context::Global;
+
+#[derive(Debug, clap::Args)]
+pub struct Serve {
+    /// Address to listen on. Keep it on loopback unless a TLS proxy stands in front.
+    #[arg(long, env = "EMSG_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Imported when the database has no web applications yet.
+    #[arg(long, env = "EMSG_WEB_APPS", default_value = "web-apps.yaml")]
+    pub web_apps: PathBuf,
+    /// Database connections in the pool.
+    #[arg(long, env = "EMSG_POOL_SIZE", default_value_t = 8)]
+    pub pool_size: u32,
+}
+
+pub fn run(global: &Global, args: Serve) -> anyhow::Result<ExitCode> {
+    let mut opened = global.open()?;
+    first_run(global, &args, &mut opened)?;
+    let pool =
+        emsg_store::db::pool(&opened.url, args.pool_size).context("opening the database pool")?;
+    let state = emsg_web::AppState::new(pool, opened.ring)?;
+    let listen = args.listen;
+    actix_web::rt::System::new().block_on(async move {
+        let server = actix_web::HttpServer::new(move || {
+            actix_web::App::new().configure(emsg_web::config(state.clone()))
+        })
+        .bind(listen)
+        .with_context(|| format!("listening on {listen}"))?;
+        for address in server.addrs() {
+            tracing::info!(%address, "emsg is serving: open http://{address}/");
+        }
+        server
+            .run()
+            .await
+            .context("the server stopped with an error")
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Imports web-apps.yaml into an empty database and creates the first administrator.
+fn first_run(
+    global: &Global,
+    args: &Serve,
+    opened: &mut crate::context::Opened,
+) -> anyhow::Result<()> {
+    let _ = global;
+    if records::list(&mut opened.conn)?.is_empty() && args.web_apps.exists() {
+        let shown = args.web_apps.display().to_string();
+        let bytes = std::fs::read(&args.web_apps).with_context(|| format!("reading {shown}"))?;
+        let parsed = emsg_webapps::parse_bytes(&shown, &bytes)
+            .map_err(|errors| anyhow::anyhow!("{errors}"))?;
+        let env = |var: &str| std::env::var(var).ok();
+        let report = emsg_store::import::import(
+            &mut opened.conn,
+            &opened.ring,
+            &parsed,
+            &env,
+            &Actor::System,
+            false,
+        )?;
+        for warning in &report.warnings {
+            tracing::warn!("{warning}");
+        }
+        tracing::info!(records = report.records.len(), file = %shown, "imported the web applications into the empty database");
+    }
+    if users::count(&mut opened.conn)? == 0 {
+        let password = users::generate_password()?;
+        let user = users::add(&mut opened.conn, "admin", Role::Administrator, &password)?;
+        // Shown once on the terminal, never logged: it exists only as a hash from now on.
+        println!(
+            "created the first administrator `{}`; one-time password: {}",
+            user.name,
+            password.expose()
+        );
+        println!("add more users with `emsg users add NAME --role administrator|finance`");
+    }
+    Ok(())
+}

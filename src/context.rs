@@ -1,0 +1,89 @@
+//! Opening the database and the master key, the same way for every command.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use emsg_seal::KeyRing;
+use emsg_store::db::{self, DatabaseUrl, DbConnection};
+use emsg_store::master_key::{self, KeyEvents, KeySource};
+
+/// Settings every command shares (from flags or environment variables).
+#[derive(Debug, Clone, clap::Args)]
+pub struct Global {
+    /// The database: `sqlite://PATH` (created on first use) or `postgres://USER@HOST:PORT/DB`.
+    #[arg(
+        long,
+        env = "EMSG_DATABASE_URL",
+        default_value = "sqlite://./emsg.db",
+        global = true
+    )]
+    pub database_url: String,
+    /// The master-key file, created with mode 0600 on first run. Ignored when EMSG_MASTER_KEY
+    /// (32 bytes, base64) is set; several nodes sharing one database must share the key.
+    #[arg(
+        long,
+        env = "EMSG_KEY_FILE",
+        default_value = "./emsg.key",
+        global = true
+    )]
+    pub key_file: PathBuf,
+}
+
+impl Global {
+    pub fn database_url(&self) -> anyhow::Result<DatabaseUrl> {
+        Ok(DatabaseUrl::parse(&self.database_url)?)
+    }
+
+    pub fn key_source(&self) -> KeySource {
+        match std::env::var(emsg_seal::key_file::ENV_VAR) {
+            Ok(value) if !value.trim().is_empty() => KeySource::Env(value),
+            _ => KeySource::File(self.key_file.clone()),
+        }
+    }
+
+    /// Connects, migrates, and loads the key that opens this database.
+    pub fn open(&self) -> anyhow::Result<Opened> {
+        let url = self.database_url()?;
+        if let DatabaseUrl::Sqlite(path) = &url
+            && let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
+        }
+        let mut conn = db::connect(&url).with_context(|| format!("opening the database {url}"))?;
+        let applied = db::run_migrations(&mut conn)?;
+        if !applied.is_empty() {
+            tracing::info!(count = applied.len(), database = %url, "applied database migrations");
+        }
+        let source = self.key_source();
+        let (ring, events) = master_key::open_ring(&mut conn, &source)?;
+        log_key_events(&events);
+        Ok(Opened {
+            url,
+            conn,
+            ring,
+            source,
+        })
+    }
+}
+
+fn log_key_events(events: &KeyEvents) {
+    if let Some(path) = &events.created_key_file {
+        tracing::warn!(path = %path.display(), "created a new master key; back this file up: without it no secret can be read");
+    }
+    if events.finished_rotation {
+        tracing::info!("finished an interrupted key rotation: the new key file is in place");
+    }
+    if events.discarded_rotation {
+        tracing::info!(
+            "discarded the new key of a rotation that did not commit; the current key stays"
+        );
+    }
+}
+
+pub struct Opened {
+    pub url: DatabaseUrl,
+    pub conn: DbConnection,
+    pub ring: KeyRing,
+    pub source: KeySource,
+}
