@@ -1,0 +1,142 @@
+//! Importing web applications: all or nothing, idempotent, secrets sealed, on both backends.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::*;
+use emsg_store::audit::Actor;
+use emsg_store::import::{self, RecordChange};
+use emsg_store::web_applications as records;
+use emsg_test_db::{Backend, on_both_backends};
+
+on_both_backends! {
+    fn the_shipped_file_imports_all_eight_records(db) {
+        let mut conn = db.connect();
+        let ring = ring();
+        let report = import_text(&mut conn, &ring, SHIPPED, &no_env);
+        assert_eq!(report.count(|c| *c == RecordChange::Added), 8);
+        let names: Vec<String> = records::list(&mut conn).unwrap().into_iter().map(|r| r.name).collect();
+        for name in ["HMRC VAT", "HMRC VAT sandbox", "HMRC ITSA", "HMRC ITSA sandbox", "NO ID-Porten", "NO ID-Porten test", "NO Altinn", "NO Altinn test"] {
+            assert!(names.contains(&name.to_owned()), "{name} missing from {names:?}");
+        }
+        let altinn = records::get(&mut conn, "NO Altinn test").unwrap();
+        let source = records::by_id(&mut conn, altinn.exchange_source_id.unwrap()).unwrap().unwrap();
+        assert_eq!(source.name, "NO ID-Porten test");
+        assert!(report.warnings.iter().any(|w| w.contains("HMRC_VAT_CLIENT_SECRET")), "unset variables are named: {:?}", report.warnings);
+    }
+
+    fn reimporting_the_same_file_changes_nothing_and_says_so(db) {
+        let mut conn = db.connect();
+        let ring = ring();
+        import_text(&mut conn, &ring, SHIPPED, &no_env);
+        let before = import::export(&mut conn).unwrap();
+        let updated_before: Vec<i64> = records::list(&mut conn).unwrap().iter().map(|r| r.updated_at).collect();
+        let report = import_text(&mut conn, &ring, SHIPPED, &no_env);
+        assert!(!report.changes_anything());
+        assert!(report.to_string().contains("nothing to change"), "{report}");
+        assert_eq!(import::export(&mut conn).unwrap(), before);
+        let updated_after: Vec<i64> = records::list(&mut conn).unwrap().iter().map(|r| r.updated_at).collect();
+        assert_eq!(updated_before, updated_after);
+    }
+
+    fn a_dry_run_reports_changed_fields_and_writes_nothing(db) {
+        let mut conn = db.connect();
+        let ring = ring();
+        import_text(&mut conn, &ring, &file(&[record("alpha", "null"), record("beta", "null")]), &no_env);
+        let before = import::export(&mut conn).unwrap();
+        let changed = file(&[record("alpha", "null").replace("read write", "read"), record("gamma", "null")]);
+        let report = import::import(&mut conn, &ring, &parse(&changed), &no_env, &Actor::Operator, true).unwrap();
+        assert_eq!(report.records[0].change, RecordChange::Changed(vec!["scope".to_owned()]));
+        assert_eq!(report.records[1].change, RecordChange::Added);
+        assert_eq!(report.untouched, vec!["beta".to_owned()]);
+        assert!(report.to_string().contains("nothing was written (dry run)"));
+        assert_eq!(import::export(&mut conn).unwrap(), before);
+    }
+
+    fn records_absent_from_the_file_are_left_alone_and_listed(db) {
+        let mut conn = db.connect();
+        let ring = ring();
+        import_text(&mut conn, &ring, &file(&[record("alpha", "null"), record("beta", "null")]), &no_env);
+        let report = import_text(&mut conn, &ring, &file(&[record("alpha", "null")]), &no_env);
+        assert_eq!(report.untouched, vec!["beta".to_owned()]);
+        assert!(records::find(&mut conn, "beta").unwrap().is_some());
+    }
+
+    fn a_secret_from_the_environment_is_sealed_and_opens_again(db) {
+        let mut conn = db.connect();
+        let ring = ring();
+        let env = |var: &str| (var == "ALPHA_SECRET").then(|| "s3cret-from-env".to_owned());
+        let report = import_text(&mut conn, &ring, &file(&[record("alpha", "{env: ALPHA_SECRET}")]), &env);
+        assert!(report.warnings.is_empty(), "{:?}", report.warnings);
+        let alpha = records::get(&mut conn, "alpha").unwrap();
+        assert_eq!(alpha.client_secret(&ring).unwrap().unwrap().expose(), "s3cret-from-env");
+        assert_eq!(alpha.client_secret_env.as_deref(), Some("ALPHA_SECRET"));
+        let export = import::export(&mut conn).unwrap();
+        assert!(!export.contains("s3cret-from-env"));
+        assert!(export.contains("env: ALPHA_SECRET"));
+    }
+
+    fn an_unset_variable_on_reimport_keeps_the_stored_secret(db) {
+        let mut conn = db.connect();
+        let ring = ring();
+        let text = file(&[record("alpha", "{env: ALPHA_SECRET}")]);
+        import_text(&mut conn, &ring, &text, &|_| Some("first-value".to_owned()));
+        let report = import_text(&mut conn, &ring, &text, &no_env);
+        assert!(!report.changes_anything());
+        assert!(report.warnings[0].contains("ALPHA_SECRET") && report.warnings[0].contains("now: set"), "{:?}", report.warnings);
+        let alpha = records::get(&mut conn, "alpha").unwrap();
+        assert_eq!(alpha.client_secret(&ring).unwrap().unwrap().expose(), "first-value");
+    }
+
+    fn a_new_secret_value_is_reported_as_a_change_without_showing_it(db) {
+        let mut conn = db.connect();
+        let ring = ring();
+        let text = file(&[record("alpha", "{env: ALPHA_SECRET}")]);
+        import_text(&mut conn, &ring, &text, &|_| Some("first-value".to_owned()));
+        let report = import_text(&mut conn, &ring, &text, &|_| Some("second-value".to_owned()));
+        assert_eq!(report.records[0].change, RecordChange::Changed(vec!["client_secret".to_owned()]));
+        assert!(!report.to_string().contains("second-value") && !format!("{report:?}").contains("second-value"));
+        let alpha = records::get(&mut conn, "alpha").unwrap();
+        assert_eq!(alpha.client_secret(&ring).unwrap().unwrap().expose(), "second-value");
+    }
+
+    fn export_then_import_gives_identical_records(db) {
+        let mut conn = db.connect();
+        let ring = ring();
+        import_text(&mut conn, &ring, SHIPPED, &no_env);
+        let exported = import::export(&mut conn).unwrap();
+        let other = emsg_test_db::TestDb::new(db.backend());
+        let mut other_conn = other.connect();
+        import_text(&mut other_conn, &ring, &exported, &no_env);
+        assert_eq!(import::export(&mut other_conn).unwrap(), exported);
+        let report = import_text(&mut conn, &ring, &exported, &no_env);
+        assert!(!report.changes_anything(), "{report}");
+    }
+
+    fn every_import_writes_audit_entries_without_secrets(db) {
+        let mut conn = db.connect();
+        let ring = ring();
+        import_text(&mut conn, &ring, &file(&[record("alpha", "inline-secret-value")]), &no_env);
+        let entries = emsg_store::audit::recent(&mut conn, 10).unwrap();
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].action, "import");
+        assert!(!format!("{entries:?}").contains("inline-secret-value"));
+    }
+}
+
+#[test]
+fn a_secret_from_the_environment_is_not_in_the_sqlite_file_in_plain_text() {
+    let db = emsg_test_db::TestDb::new(Backend::Sqlite);
+    let mut conn = db.connect();
+    let ring = ring();
+    let secret = "plain-text-needle-7f3a9c";
+    import_text(&mut conn, &ring, &file(&[record("alpha", "{env: ALPHA_SECRET}")]), &|_| Some(secret.to_owned()));
+    drop(conn);
+    let emsg_store::db::DatabaseUrl::Sqlite(path) = db.url() else { unreachable!() };
+    for suffix in ["", "-wal", "-shm"] {
+        let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+        if let Ok(bytes) = std::fs::read(&file) {
+            assert!(!bytes.windows(secret.len()).any(|w| w == secret.as_bytes()), "{} holds the secret", file.display());
+        }
+    }
+}
