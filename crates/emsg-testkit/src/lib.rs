@@ -27,6 +27,7 @@
 //! ```
 
 mod html;
+pub mod mock;
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -114,6 +114,10 @@ pub(crate) struct Locator {
 
 const COMPLEX_KEY: &str = "\u{0}complex key";
 
+/// Deeper than any field of the format (`web_applications[0].exchange.source` is 4): nodes
+/// below are not located, which keeps the walk linear however deep a hostile file nests.
+const MAX_DEPTH: usize = 8;
+
 enum Frame {
     Map {
         path: Path,
@@ -135,7 +139,17 @@ impl Locator {
         let mut stack: Vec<Frame> = Vec::new();
         let mut parser = Parser::new_from_str(text);
         let mut started = false;
+        // Open nodes being stepped over: complex keys and anything deeper than any field.
+        let mut skip = 0usize;
         while let Some(Ok((event, span))) = parser.next_event() {
+            if skip > 0 {
+                match event {
+                    Event::MappingStart(..) | Event::SequenceStart(..) => skip += 1,
+                    Event::MappingEnd | Event::SequenceEnd => skip -= 1,
+                    _ => {}
+                }
+                continue;
+            }
             let pos = Pos::from_marker(span.start);
             let (scalar, opens) = match &event {
                 Event::Scalar(value, ..) => (Some(value.to_string()), None),
@@ -161,7 +175,7 @@ impl Locator {
                 let key = match (&event, scalar) {
                     (Event::Scalar(..), Some(key)) => key,
                     // Complex keys (a mapping or list as a key) are rejected during validation;
-                    // give their insides a path nobody looks up.
+                    // their insides are skipped.
                     _ => COMPLEX_KEY.to_owned(),
                 };
                 if key == COMPLEX_KEY {
@@ -175,10 +189,9 @@ impl Locator {
                 } else {
                     seen.insert(key.clone(), pos.line);
                 }
-                *pending = Some((key.clone(), pos));
-                if let Some(is_map) = opens {
-                    let inner = path.key(&key).key(COMPLEX_KEY);
-                    stack.push(new_frame(is_map, inner));
+                *pending = Some((key, pos));
+                if opens.is_some() {
+                    skip = 1;
                 }
                 continue;
             }
@@ -202,7 +215,11 @@ impl Locator {
                 value: pos,
             });
             if let Some(is_map) = opens {
-                stack.push(new_frame(is_map, path));
+                if stack.len() < MAX_DEPTH {
+                    stack.push(new_frame(is_map, path));
+                } else {
+                    skip = 1;
+                }
             } else if stack.is_empty() {
                 break;
             }

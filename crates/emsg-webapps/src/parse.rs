@@ -45,9 +45,10 @@ pub fn parse_bytes(file: &str, bytes: &[u8]) -> Result<ParsedFile, ImportErrors>
 pub fn parse(file: &str, text: &str) -> Result<ParsedFile, ImportErrors> {
     check_size(file, text.len())?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    check_flow_depth(file, text)?;
+    let root: Value = serde_yaml::from_str(text)
+        .map_err(|error| yaml_error(file, &error, &Locator::new(text)))?;
     let locator = Locator::new(text);
-    let root: Value =
-        serde_yaml::from_str(text).map_err(|error| yaml_error(file, &error, &locator))?;
     match validate(&root, &locator) {
         Ok((applications, lines)) => Ok(ParsedFile {
             applications,
@@ -67,6 +68,40 @@ fn check_size(file: &str, len: usize) -> Result<(), ImportErrors> {
                  or remove what is not a web application"
             ),
         ));
+    }
+    Ok(())
+}
+
+/// Deeper `[`/`{` nesting than any real file has. The YAML reader's time grows with the
+/// square of this depth, so a hostile file could otherwise keep it busy for minutes.
+const MAX_FLOW_DEPTH: usize = 64;
+
+/// Counts brackets without reading the YAML (brackets inside quoted strings count too, which
+/// only matters for absurdly bracket-heavy text) and refuses a nesting deeper than the limit.
+fn check_flow_depth(file: &str, text: &str) -> Result<(), ImportErrors> {
+    let (mut depth, mut line, mut column) = (0usize, 1usize, 0usize);
+    for c in text.chars() {
+        column += 1;
+        match c {
+            '\n' => (line, column) = (line + 1, 0),
+            '[' | '{' => depth += 1,
+            ']' | '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        if depth > MAX_FLOW_DEPTH {
+            let pos = Pos {
+                line: saturate(line),
+                column: saturate(column),
+            };
+            return Err(one(
+                file,
+                pos,
+                format!(
+                    "`[` and `{{` are nested more than {MAX_FLOW_DEPTH} deep here; no \
+                     web-apps.yaml needs that, check the brackets"
+                ),
+            ));
+        }
     }
     Ok(())
 }
@@ -102,14 +137,13 @@ fn yaml_error(file: &str, error: &serde_yaml::Error, locator: &Locator) -> Impor
         line: saturate(location.line()),
         column: saturate(location.column()),
     });
-    one(
-        file,
-        pos,
-        format!(
-            "YAML syntax error: {}; check the indentation, quotes and colons here",
-            without_position(&message)
-        ),
-    )
+    let message = without_position(&message);
+    let message = if message.contains("limit exceeded") {
+        format!("YAML error: {message}; the file nests too deeply or repeats aliases too often")
+    } else {
+        format!("YAML syntax error: {message}; check the indentation, quotes and colons here")
+    };
+    one(file, pos, message)
 }
 
 /// serde_yaml's message without its ` at line L column C`: the error carries it in front.

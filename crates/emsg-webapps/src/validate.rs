@@ -155,6 +155,14 @@ fn check_exchange_sources(
     list_path: &Path,
     problems: &mut Problems,
 ) {
+    let mut by_name: HashMap<&str, usize> = HashMap::new();
+    let mut by_folded_name: HashMap<String, usize> = HashMap::new();
+    for (index, app) in applications.iter().enumerate() {
+        by_name.entry(app.name.as_str()).or_insert(index);
+        by_folded_name
+            .entry(app.name.trim().to_lowercase())
+            .or_insert(index);
+    }
     for (index, app) in applications.iter().enumerate() {
         let Some(exchange) = &app.exchange else {
             continue;
@@ -162,43 +170,35 @@ fn check_exchange_sources(
         if exchange.source.is_empty() {
             continue; // already reported
         }
-        let path = list_path.index(index).key("exchange").key("source");
-        let found = applications
-            .iter()
-            .enumerate()
-            .find(|(_, other)| other.name == exchange.source);
-        let message = match found {
-            Some((source_index, _)) if source_index == index => {
+        let message = match by_name.get(exchange.source.as_str()) {
+            Some(&source) if source == index => {
                 "a record cannot be its own exchange source; name the OAuth record whose access \
                  token is exchanged"
                     .to_owned()
             }
-            Some((_, source)) if source.exchange.is_some() => format!(
+            Some(&source) if applications[source].exchange.is_some() => format!(
                 "`{}` is itself an exchange-type record; the source must be an OAuth record \
                  that gets its token from the provider",
-                source.name
+                applications[source].name
             ),
             Some(_) => continue,
-            None => {
-                let wanted = exchange.source.trim().to_lowercase();
-                match applications
-                    .iter()
-                    .find(|other| other.name.trim().to_lowercase() == wanted)
-                {
-                    Some(close) => format!(
-                        "no web application is named `{}`; did you mean `{}`? Names must match \
-                         exactly",
-                        exchange.source, close.name
-                    ),
-                    None => format!(
-                        "no web application named `{}` in this file; `exchange.source` must \
-                         name an OAuth record in the same file",
-                        exchange.source
-                    ),
-                }
-            }
+            None => match by_folded_name.get(&exchange.source.trim().to_lowercase()) {
+                Some(&close) => format!(
+                    "no web application is named `{}`; did you mean `{}`? Names must match \
+                     exactly",
+                    exchange.source, applications[close].name
+                ),
+                None => format!(
+                    "no web application named `{}` in this file; `exchange.source` must name \
+                     an OAuth record in the same file",
+                    exchange.source
+                ),
+            },
         };
-        problems.at_value(path, message);
+        problems.at_value(
+            list_path.index(index).key("exchange").key("source"),
+            message,
+        );
     }
 }
 

@@ -744,3 +744,41 @@ fn a_second_yaml_document_is_refused() {
         errors[0]
     );
 }
+
+#[test]
+fn brackets_nested_thousands_deep_are_refused_before_the_yaml_reader_slows_down() {
+    let text = format!(
+        "web_applications: {}{}\n",
+        "[".repeat(300_000),
+        "]".repeat(300_000)
+    );
+    let started = std::time::Instant::now();
+    assert_refused(&text, 1, 83, "(file)", "nested more than 64 deep");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
+
+#[test]
+fn blocks_nested_thousands_deep_are_refused() {
+    let text = format!("web_applications:\n  {}x\n", "- ".repeat(300_000));
+    let started = std::time::Instant::now();
+    let errors = errors(&text);
+    assert_single(&errors, 2, 257, "(file)", "recursion limit exceeded");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+}
+
+#[test]
+fn aliases_that_expand_exponentially_are_refused() {
+    let mut text = String::from("a: &a [x, x, x, x, x, x, x, x, x]\n");
+    let names = ["a", "b", "c", "d", "e", "f", "g", "h", "i"];
+    for pair in names.windows(2) {
+        let refs = vec![format!("*{}", pair[0]); 9].join(", ");
+        text.push_str(&format!("{}: &{} [{refs}]\n", pair[1], pair[1]));
+    }
+    assert_refused(&text, 1, 1, "(file)", "repetition limit exceeded");
+}
+
+#[test]
+fn a_byte_order_mark_at_the_start_is_ignored() {
+    let bytes = [b"\xef\xbb\xbf".as_slice(), Doc::new().text().as_bytes()].concat();
+    assert_eq!(parse_bytes(FILE, &bytes).unwrap().applications.len(), 1);
+}

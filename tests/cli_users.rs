@@ -1,0 +1,53 @@
+//! `emsg users add|list`.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use emsg_test_db::{Backend, TestDb};
+use support::*;
+
+fn users_are_added_and_listed(backend: Backend) {
+    let emsg = Emsg::new(TestDb::new(backend));
+    let added = emsg.run_with_stdin(&["users", "add", "fiona", "--role", "finance", "--password-stdin"], "a long enough password\n").ok();
+    assert!(added.stdout.contains("added user fiona"), "{}", added.stdout);
+    assert!(!added.stdout.contains("password:"), "a typed password is not echoed");
+    let generated = emsg.run(&["users", "add", "alice", "--role", "administrator"]).ok();
+    assert!(generated.stdout.contains("password: "), "a generated password is shown once");
+    let bad_role = emsg.run(&["users", "add", "bob", "--role", "auditor"]);
+    assert_ne!(bad_role.code, 0);
+    assert!(bad_role.stderr.contains("administrator") && bad_role.stderr.contains("finance"), "{}", bad_role.stderr);
+    let list = emsg.run(&["users", "list"]).ok().stdout;
+    assert!(list.contains("fiona") && list.contains("finance") && list.contains("alice") && list.contains("administrator"));
+    assert!(!list.contains("argon2") && !list.contains("a long enough password"));
+}
+
+#[test]
+fn users_are_added_and_listed_on_sqlite() {
+    users_are_added_and_listed(Backend::Sqlite);
+}
+
+#[test]
+fn users_are_added_and_listed_on_postgres() {
+    users_are_added_and_listed(Backend::Postgres);
+}
+
+#[test]
+fn every_subcommand_explains_itself() {
+    let emsg = Emsg::new(TestDb::new(Backend::Sqlite));
+    for args in [
+        vec!["--help"],
+        vec!["serve", "--help"],
+        vec!["import", "--help"],
+        vec!["export", "--help"],
+        vec!["apps", "list", "--help"],
+        vec!["apps", "show", "--help"],
+        vec!["keys", "rotate", "--help"],
+        vec!["users", "add", "--help"],
+        vec!["users", "list", "--help"],
+        vec!["migrate", "--help"],
+    ] {
+        let run = emsg.run(&args).ok();
+        assert!(run.stdout.contains("Usage:"), "{args:?}: {}", run.stdout);
+        assert!(run.stdout.contains("--database-url"), "{args:?} documents the database URL");
+    }
+}
