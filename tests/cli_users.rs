@@ -8,16 +8,49 @@ use support::*;
 
 fn users_are_added_and_listed(backend: Backend) {
     let emsg = Emsg::new(TestDb::new(backend));
-    let added = emsg.run_with_stdin(&["users", "add", "fiona", "--role", "finance", "--password-stdin"], "a long enough password\n").ok();
-    assert!(added.stdout.contains("added user fiona"), "{}", added.stdout);
-    assert!(!added.stdout.contains("password:"), "a typed password is not echoed");
-    let generated = emsg.run(&["users", "add", "alice", "--role", "administrator"]).ok();
-    assert!(generated.stdout.contains("password: "), "a generated password is shown once");
+    let added = emsg
+        .run_with_stdin(
+            &[
+                "users",
+                "add",
+                "fiona",
+                "--role",
+                "finance",
+                "--password-stdin",
+            ],
+            "a long enough password\n",
+        )
+        .ok();
+    assert!(
+        added.stdout.contains("added user fiona"),
+        "{}",
+        added.stdout
+    );
+    assert!(
+        !added.stdout.contains("password:"),
+        "a typed password is not echoed"
+    );
+    let generated = emsg
+        .run(&["users", "add", "alice", "--role", "administrator"])
+        .ok();
+    assert!(
+        generated.stdout.contains("password: "),
+        "a generated password is shown once"
+    );
     let bad_role = emsg.run(&["users", "add", "bob", "--role", "auditor"]);
     assert_ne!(bad_role.code, 0);
-    assert!(bad_role.stderr.contains("administrator") && bad_role.stderr.contains("finance"), "{}", bad_role.stderr);
+    assert!(
+        bad_role.stderr.contains("administrator") && bad_role.stderr.contains("finance"),
+        "{}",
+        bad_role.stderr
+    );
     let list = emsg.run(&["users", "list"]).ok().stdout;
-    assert!(list.contains("fiona") && list.contains("finance") && list.contains("alice") && list.contains("administrator"));
+    assert!(
+        list.contains("fiona")
+            && list.contains("finance")
+            && list.contains("alice")
+            && list.contains("administrator")
+    );
     assert!(!list.contains("argon2") && !list.contains("a long enough password"));
 }
 
@@ -48,6 +81,9 @@ fn every_subcommand_explains_itself() {
     ] {
         let run = emsg.run(&args).ok();
         assert!(run.stdout.contains("Usage:"), "{args:?}: {}", run.stdout);
-        assert!(run.stdout.contains("--database-url"), "{args:?} documents the database URL");
+        assert!(
+            run.stdout.contains("--database-url"),
+            "{args:?} documents the database URL"
+        );
     }
 }

@@ -22,14 +22,22 @@ pub struct Run {
 
 impl Run {
     pub fn ok(self) -> Self {
-        assert_eq!(self.code, 0, "emsg failed:\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, 0,
+            "emsg failed:\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
         self
     }
 }
 
 impl Emsg {
     pub fn new(db: TestDb) -> Self {
-        Self { db, transcript: Mutex::new(String::new()), env: Vec::new() }
+        Self {
+            db,
+            transcript: Mutex::new(String::new()),
+            env: Vec::new(),
+        }
     }
 
     pub fn with_env(mut self, key: &str, value: &str) -> Self {
@@ -70,14 +78,27 @@ impl Emsg {
     }
 
     pub fn run_command(&self, mut command: Command, stdin: Option<&str>) -> Run {
-        command.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+        command.stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
         command.stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = command.spawn().expect("the emsg binary starts");
         if let Some(text) = stdin {
             use std::io::Write;
-            child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(text.as_bytes())
+                .unwrap();
         }
-        let Output { status, stdout, stderr } = child.wait_with_output().unwrap();
+        let Output {
+            status,
+            stdout,
+            stderr,
+        } = child.wait_with_output().unwrap();
         let run = Run {
             code: status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&stdout).into_owned(),
@@ -114,6 +135,9 @@ pub fn shipped_file() -> PathBuf {
 /// Asserts that none of `secrets` occurs in `haystack`, naming the one that does.
 pub fn assert_no_secret(haystack: &str, secrets: &[&str], place: &str) {
     for secret in secrets {
-        assert!(!haystack.contains(secret), "{place} contains the secret {secret:?}");
+        assert!(
+            !haystack.contains(secret),
+            "{place} contains the secret {secret:?}"
+        );
     }
 }

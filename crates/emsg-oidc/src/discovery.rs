@@ -36,7 +36,8 @@ pub(crate) async fn fetch(
     let body = fetch::get_json(client, &url).await.map_err(error)?;
     let discovery: Discovery = serde_json::from_slice(&body).map_err(|e| {
         error(format!(
-"GET {url} did not answer a discovery document: {e}"))
+            "GET {url} did not answer a discovery document: {e}"
+        ))
     })?;
     // OpenID Connect Discovery 1.0 section 4.3: anything else lets one issuer impersonate
     // another.

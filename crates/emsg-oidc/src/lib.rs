@@ -3,12 +3,12 @@
 //! the signature, and the claims the client must check (OpenID Connect Core 3.1.3.7).
 //!
 //! ```no_run
-//! # async fn demo(id_token: &str) -> Result<(), emsg_oidc::IdTokenError> {
+//! # async fn demo(id_token: &str) -> Result<(), Box<dyn std::error::Error>> {
 //! use emsg_oidc::{Expectations, Verifier};
+//! // Following a redirect from a provider's endpoint would be an SSRF hole.
 //! let client = reqwest::Client::builder()
 //!     .redirect(reqwest::redirect::Policy::none())
-//!     .build()
-//!     .map_err(|e| emsg_oidc::IdTokenError::Malformed { reason: e.to_string() })?;
+//!     .build()?;
 //! let verifier = Verifier::new(client);
 //! let claims = verifier
 //!     .verify(

@@ -130,13 +130,24 @@ fn a_secret_from_the_environment_is_not_in_the_sqlite_file_in_plain_text() {
     let mut conn = db.connect();
     let ring = ring();
     let secret = "plain-text-needle-7f3a9c";
-    import_text(&mut conn, &ring, &file(&[record("alpha", "{env: ALPHA_SECRET}")]), &|_| Some(secret.to_owned()));
+    import_text(
+        &mut conn,
+        &ring,
+        &file(&[record("alpha", "{env: ALPHA_SECRET}")]),
+        &|_| Some(secret.to_owned()),
+    );
     drop(conn);
-    let emsg_store::db::DatabaseUrl::Sqlite(path) = db.url() else { unreachable!() };
+    let emsg_store::db::DatabaseUrl::Sqlite(path) = db.url() else {
+        unreachable!()
+    };
     for suffix in ["", "-wal", "-shm"] {
         let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
         if let Ok(bytes) = std::fs::read(&file) {
-            assert!(!bytes.windows(secret.len()).any(|w| w == secret.as_bytes()), "{} holds the secret", file.display());
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "{} holds the secret",
+                file.display()
+            );
         }
     }
 }

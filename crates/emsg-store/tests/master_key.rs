@@ -13,7 +13,15 @@ use emsg_store::{SEALED_COLUMNS, StoreError};
 use emsg_test_db::on_both_backends;
 
 fn two_records_with_secrets(conn: &mut emsg_store::db::DbConnection, ring: &emsg_seal::KeyRing) {
-    import_text(conn, ring, &file(&[record("alpha", "alpha-secret"), record("beta", "beta-secret")]), &no_env);
+    import_text(
+        conn,
+        ring,
+        &file(&[
+            record("alpha", "alpha-secret"),
+            record("beta", "beta-secret"),
+        ]),
+        &no_env,
+    );
 }
 
 on_both_backends! {

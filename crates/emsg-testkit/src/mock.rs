@@ -322,8 +322,8 @@ fn try_build_reply(
     *reply.status_mut() =
         StatusCode::from_u16(status).with_context(|| format!("status {status}"))?;
     for (k, v) in headers {
-        let name = HeaderName::from_bytes(k.as_bytes())
-            .with_context(|| format!("header name {k:?}"))?;
+        let name =
+            HeaderName::from_bytes(k.as_bytes()).with_context(|| format!("header name {k:?}"))?;
         let value = HeaderValue::from_str(v).with_context(|| format!("value of header {k}"))?;
         reply.headers_mut().append(name, value);
     }

@@ -79,7 +79,7 @@ impl fmt::Display for Lifetime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (unit, size) = UNITS
             .iter()
-            .find(|(_, size)| self.0 % size == 0)
+            .find(|(_, size)| self.0.is_multiple_of(*size))
             .copied()
             .unwrap_or(('s', 1));
         write!(f, "{}{unit}", self.0 / size)

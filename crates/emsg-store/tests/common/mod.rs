@@ -21,7 +21,12 @@ pub fn no_env(_: &str) -> Option<String> {
     None
 }
 
-pub fn import_text(conn: &mut DbConnection, ring: &KeyRing, text: &str, env: &dyn Fn(&str) -> Option<String>) -> ImportReport {
+pub fn import_text(
+    conn: &mut DbConnection,
+    ring: &KeyRing,
+    text: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> ImportReport {
     import::import(conn, ring, &parse(text), env, &Actor::Operator, false).unwrap()
 }
 

@@ -1,0 +1,187 @@
+//! `emsg serve` on first run: database, key, import, first administrator, pages.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use emsg_test_db::{Backend, TestDb};
+use support::*;
+
+struct Server {
+    child: Child,
+    address: String,
+    stdout: String,
+    logs: mpsc::Receiver<String>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(emsg: &Emsg, secret_env: Option<(&str, &str)>) -> Server {
+    let mut command = emsg.command(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--web-apps",
+        shipped_file().to_str().unwrap(),
+    ]);
+    if let Some((key, value)) = secret_env {
+        command.env(key, value);
+    }
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (sender, logs) = mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let (out_sender, out_lines) = mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if out_sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    let address = loop {
+        let line = logs
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("the server did not start:\n{}", seen.join("\n")));
+        if let Some(rest) = line.split("open http://").nth(1) {
+            break rest
+                .trim_end_matches('/')
+                .split('/')
+                .next()
+                .unwrap()
+                .to_owned();
+        }
+        seen.push(line);
+    };
+    emsg.record(&seen.join("\n"));
+    // The first-run lines are printed before the server listens.
+    let mut stdout = String::new();
+    while let Ok(line) = out_lines.recv_timeout(Duration::from_millis(300)) {
+        stdout.push_str(&line);
+        stdout.push('\n');
+    }
+    Server {
+        child,
+        address,
+        stdout,
+        logs,
+    }
+}
+
+fn get(server: &Server, path: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(&server.address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        server.address
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response.split(' ').nth(1).unwrap().parse().unwrap();
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+fn first_run(backend: Backend) {
+    let secret = "serve-needle-secret-5d1f";
+    let emsg = Emsg::new(TestDb::new(backend));
+    let server = start(&emsg, Some(("HMRC_VAT_SANDBOX_CLIENT_SECRET", secret)));
+    assert!(
+        server
+            .stdout
+            .contains("created the first administrator `admin`; one-time password: "),
+        "{}",
+        server.stdout
+    );
+    let password = server
+        .stdout
+        .split("one-time password: ")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(password.len() >= 20);
+
+    assert_eq!(get(&server, "/healthz"), (200, "ok\n".to_owned()));
+    assert_eq!(get(&server, "/readyz").0, 200);
+    let (status, page) = get(&server, "/web-applications");
+    assert_eq!(status, 200);
+    for name in ["HMRC VAT sandbox", "NO ID-Porten test", "NO Altinn"] {
+        assert!(page.contains(name), "the page lists {name}");
+    }
+    assert!(page.contains("<table>") && page.contains("<th scope=\"col\">Client secret</th>"));
+    let (status, json) = get(&server, "/api/v1/web-applications");
+    assert_eq!(status, 200);
+    let json: serde_json::Value =
+        serde_json::from_str(json.trim()).unwrap_or_else(|e| panic!("{e}: {json}"));
+    assert_eq!(json["web_applications"].as_array().unwrap().len(), 8);
+    let (status, one) = get(&server, "/api/v1/web-applications/HMRC%20VAT%20sandbox");
+    assert_eq!(status, 200, "{one}");
+    assert!(one.contains("\"client_secret\":\"set\""), "{one}");
+    let (status, missing) = get(&server, "/api/v1/web-applications/Nope");
+    assert_eq!(status, 404);
+    assert!(missing.contains("not_found"));
+    assert_eq!(get(&server, "/static/emsg.css").0, 200);
+
+    let logs: Vec<String> = server.logs.try_iter().collect();
+    emsg.record(&logs.join("\n"));
+    emsg.record(&page);
+    emsg.record(&one);
+    assert_no_secret(
+        &emsg.transcript(),
+        &[secret, &password],
+        "pages, JSON and logs",
+    );
+    drop(server);
+
+    // A second start neither re-imports nor creates another administrator.
+    let again = start(&emsg, None);
+    assert!(
+        !again.stdout.contains("created the first administrator"),
+        "{}",
+        again.stdout
+    );
+    assert_eq!(get(&again, "/healthz").0, 200);
+}
+
+#[test]
+fn first_run_sets_everything_up_and_serves_the_list_on_sqlite() {
+    first_run(Backend::Sqlite);
+}
+
+#[test]
+fn first_run_sets_everything_up_and_serves_the_list_on_postgres() {
+    first_run(Backend::Postgres);
+}
