@@ -3,10 +3,12 @@
 
 pub mod audit;
 mod clock;
+pub mod connections;
 pub mod db;
 mod error;
 pub mod import;
 pub mod master_key;
+pub mod pending;
 pub mod schema;
 mod sealed_columns;
 pub mod users;

@@ -68,9 +68,65 @@ diesel::table! {
 }
 
 diesel::joinable!(audit_entries -> users (user_id));
+
+diesel::table! {
+    connections (id) {
+        id -> BigInt,
+        web_application_id -> BigInt,
+        company -> Text,
+        user_key -> BigInt,
+        status -> Text,
+        access_token_sealed -> Nullable<Binary>,
+        refresh_token_sealed -> Nullable<Binary>,
+        token_type -> Nullable<Text>,
+        granted_scope -> Nullable<Text>,
+        access_expires_at -> Nullable<BigInt>,
+        authorized_by -> Nullable<BigInt>,
+        authorized_at -> Nullable<BigInt>,
+        authorization_expires_at -> Nullable<BigInt>,
+        taxpayer_id -> Nullable<Text>,
+        last_error -> Nullable<Text>,
+        last_error_code -> Nullable<Text>,
+        refresh_failures -> BigInt,
+        last_refreshed_at -> Nullable<BigInt>,
+        version -> BigInt,
+        lease_owner -> Nullable<Text>,
+        lease_until -> Nullable<BigInt>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    pending_authorizations (id) {
+        id -> BigInt,
+        state_hash -> Text,
+        web_application_id -> BigInt,
+        company -> Text,
+        user_id -> BigInt,
+        scope -> Text,
+        redirect_uri -> Text,
+        verifier_sealed -> Nullable<Binary>,
+        nonce -> Nullable<Text>,
+        taxpayer_id -> Nullable<Text>,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        callback_at -> Nullable<BigInt>,
+        code_sealed -> Nullable<Binary>,
+        code_received_at -> Nullable<BigInt>,
+        error -> Nullable<Text>,
+        error_description -> Nullable<Text>,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::joinable!(connections -> web_applications (web_application_id));
+diesel::joinable!(pending_authorizations -> web_applications (web_application_id));
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     web_applications,
     master_key_check,
-    audit_entries
+    audit_entries,
+    connections,
+    pending_authorizations
 );

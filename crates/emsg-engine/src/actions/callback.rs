@@ -1,0 +1,166 @@
+//! The callback at the redirect URL: state + code (or state + error). An unknown, expired or
+//! used state, or one started by another user, is refused and changes nothing.
+
+use emsg_seal::Secret;
+use emsg_store::pending::{self, PendingAuthorization};
+use tracing::Instrument as _;
+
+use super::now;
+use crate::Engine;
+use crate::actions::status::ConnectionView;
+use crate::audit::Entry;
+use crate::error::EngineError;
+use crate::random;
+
+/// The query parameters of the callback.
+#[derive(Debug, Clone, Default)]
+pub struct CallbackParams {
+    pub state: String,
+    pub code: Option<Secret>,
+    pub error: Option<String>,
+    pub error_description: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CallbackOutcome {
+    pub web_application: String,
+    pub company: String,
+    /// Set when the record obtains the token at once on callback.
+    pub connection: Option<ConnectionView>,
+}
+
+impl Engine {
+    /// Handles the callback for `user`, the user whose session (or `--user`) it arrived in.
+    pub async fn callback(
+        &self,
+        user: i64,
+        params: CallbackParams,
+    ) -> Result<CallbackOutcome, EngineError> {
+        let state_hash = random::state_hash(&params.state);
+        let found = self
+            .db(move |conn, _| Ok(pending::by_state_hash(conn, &state_hash)?))
+            .await?;
+        let Some(flow) = found else {
+            let result: Result<CallbackOutcome, EngineError> = Err(EngineError::Refused(
+                "this sign-in answer does not belong to any authorization emsg started (unknown state). \
+                 Nothing was changed; start again with Get authorization code"
+                    .to_owned(),
+            ));
+            self.audit(
+                Entry {
+                    user: Some(user),
+                    action: "callback",
+                    web_application_id: None,
+                    connection_id: None,
+                },
+                &result,
+                String::new(),
+            )
+            .await;
+            return result;
+        };
+        let record = self.record_by_id(flow.web_application_id).await?;
+        let span = tracing::info_span!("callback", app = %record.name, user);
+        let result = self
+            .accept_callback(
+                &record.name,
+                record.obtain_token_on_callback,
+                user,
+                &flow,
+                params,
+            )
+            .instrument(span)
+            .await;
+        let detail = match &result {
+            Ok(outcome) if outcome.connection.is_some() => {
+                "code received; access token obtained".to_owned()
+            }
+            _ => "code received".to_owned(),
+        };
+        self.audit(
+            Entry {
+                user: Some(user),
+                action: "callback",
+                web_application_id: Some(record.id),
+                connection_id: None,
+            },
+            &result,
+            detail,
+        )
+        .await;
+        result
+    }
+
+    async fn accept_callback(
+        &self,
+        app: &str,
+        obtain_at_once: bool,
+        user: i64,
+        flow: &PendingAuthorization,
+        params: CallbackParams,
+    ) -> Result<CallbackOutcome, EngineError> {
+        let again = "Nothing was changed; start again with Get authorization code";
+        if flow.user_id != user {
+            return Err(EngineError::Refused(format!(
+                "this sign-in for {app} was started by another user; only they can complete it. {again}"
+            )));
+        }
+        if flow.callback_at.is_some() || flow.used_at.is_some() {
+            return Err(EngineError::Refused(format!(
+                "this sign-in answer for {app} was already used. {again}"
+            )));
+        }
+        let now = now();
+        if flow.expires_at < now {
+            return Err(EngineError::Refused(format!(
+                "the sign-in for {app} took longer than the {} minutes allowed. {again}",
+                (flow.expires_at - flow.created_at) / 60
+            )));
+        }
+        let id = flow.id;
+        if let Some(error) = params.error {
+            let error: String = error.chars().take(60).collect();
+            let description: Option<String> = params
+                .error_description
+                .map(|d| d.chars().take(300).collect());
+            let (e, d) = (error.clone(), description.clone());
+            self.db(move |conn, _| Ok(pending::record_error(conn, id, &e, d.as_deref(), now)?))
+                .await?;
+            let advice = if error == "access_denied" {
+                "The sign-in was cancelled or consent was refused at the provider. Start again with Get authorization code and choose Allow"
+            } else {
+                "Start again with Get authorization code; if it happens again, an administrator should check the record's scope and parameters"
+            };
+            return Err(EngineError::Refused(format!(
+                "the provider answered `{error}`{} for {app}. {advice}",
+                description.map(|d| format!(" ({d})")).unwrap_or_default()
+            )));
+        }
+        let Some(code) = params.code.filter(|c| !c.is_empty()) else {
+            return Err(EngineError::Refused(format!(
+                "the provider's answer for {app} carries neither a code nor an error. {again}"
+            )));
+        };
+        let stored = self
+            .db(move |conn, ring| Ok(pending::record_code(conn, ring, id, &code, now)?))
+            .await?;
+        if !stored {
+            return Err(EngineError::Refused(format!(
+                "this sign-in answer for {app} was already used. {again}"
+            )));
+        }
+        let connection = if obtain_at_once {
+            Some(
+                self.obtain_access_token(app, Some(&flow.company), user, None)
+                    .await?,
+            )
+        } else {
+            None
+        };
+        Ok(CallbackOutcome {
+            web_application: app.to_owned(),
+            company: flow.company.clone(),
+            connection,
+        })
+    }
+}

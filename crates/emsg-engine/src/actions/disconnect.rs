@@ -1,0 +1,117 @@
+//! Disconnect: revoke at the provider (RFC 7009) when the record has a revocation URL, then
+//! delete the tokens. A failed revocation is reported; the local tokens go all the same.
+
+use oauth2::{RefreshToken, StandardRevocableToken};
+use tracing::Instrument as _;
+
+use emsg_store::connections;
+use emsg_store::web_applications::WebApplication;
+
+use super::now;
+use crate::Engine;
+use crate::audit::Entry;
+use crate::error::EngineError;
+use crate::oauth;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Disconnected {
+    pub web_application: String,
+    /// Whether the provider confirmed the revocation; `None` when the record has no revocation URL.
+    pub revoked_at_provider: Option<bool>,
+    /// Why the revocation failed, when it did.
+    pub revocation_error: Option<String>,
+}
+
+impl Engine {
+    pub async fn disconnect(
+        &self,
+        app: &str,
+        company: Option<&str>,
+        actor: i64,
+        for_user: Option<i64>,
+    ) -> Result<Disconnected, EngineError> {
+        let record = self.record(app).await?;
+        let company = self.company(company).to_owned();
+        let key = Self::key(&record, &company, for_user.unwrap_or(actor));
+        let found = self
+            .db(move |conn, _| Ok(connections::find(conn, &key)?))
+            .await?;
+        let Some(connection) = found else {
+            return Err(EngineError::NotConnected(format!(
+                "{} has no connection to disconnect for company {company}",
+                record.name
+            )));
+        };
+        let span = tracing::info_span!("disconnect", app = %record.name, connection = connection.id, user = actor);
+        let result = self
+            .disconnect_inner(&record, &connection)
+            .instrument(span)
+            .await;
+        let detail = match &result {
+            Ok(Disconnected {
+                revocation_error: Some(error),
+                ..
+            }) => format!("tokens deleted; revocation at the provider failed: {error}"),
+            Ok(Disconnected {
+                revoked_at_provider: Some(true),
+                ..
+            }) => "revoked at the provider; tokens deleted".to_owned(),
+            _ => "tokens deleted (the record has no revocation URL)".to_owned(),
+        };
+        self.audit(
+            Entry {
+                user: Some(actor),
+                action: "disconnect",
+                web_application_id: Some(record.id),
+                connection_id: Some(connection.id),
+            },
+            &result,
+            detail,
+        )
+        .await;
+        result
+    }
+
+    async fn disconnect_inner(
+        &self,
+        record: &WebApplication,
+        connection: &connections::Connection,
+    ) -> Result<Disconnected, EngineError> {
+        let mut outcome = Disconnected {
+            web_application: record.name.clone(),
+            revoked_at_provider: None,
+            revocation_error: None,
+        };
+        if let (Some(url), Some(token)) = (
+            &record.revocation_url,
+            connection.refresh_token(self.ring())?,
+        ) {
+            let revoked = async {
+                let credentials = oauth::credentials(record, record.client_secret(self.ring())?)?;
+                let client = oauth::revoke_client(record, &credentials, url)?;
+                let request = client
+                    .revoke_token(StandardRevocableToken::RefreshToken(RefreshToken::new(token.expose().to_owned())))
+                    .map_err(|e| EngineError::NotConfigured(e.to_string()))?;
+                let http = self.inner.http.clone();
+                request.request_async(&|r| crate::http::send(&http, r)).await.map_err(|error| EngineError::Provider {
+                    what: format!("Revocation for {}", record.name),
+                    failure: oauth::classify(&error),
+                    advice: "The local tokens were deleted anyway; revoke the access in the provider's portal too".to_owned(),
+                })
+            }
+            .await;
+            match revoked {
+                Ok(()) => outcome.revoked_at_provider = Some(true),
+                Err(error) => {
+                    tracing::warn!(%error, "revocation failed; deleting the local tokens anyway");
+                    outcome.revoked_at_provider = Some(false);
+                    outcome.revocation_error = Some(error.to_string());
+                }
+            }
+        }
+        let (id, now) = (connection.id, now());
+        self.db(move |conn, _| Ok(connections::disconnect(conn, id, now)?))
+            .await?;
+        Ok(outcome)
+    }
+}

@@ -1,0 +1,217 @@
+//! Exchange (exchange-type records such as NO Altinn): the same user's token of the source
+//! record, refreshed first when needed, traded at the exchange URL for this record's token.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use tracing::Instrument as _;
+
+use emsg_seal::Secret;
+use emsg_store::connections::{self, Authorization, Status, Tokens};
+use emsg_store::web_applications::WebApplication;
+
+use super::now;
+use crate::Engine;
+use crate::actions::status::ConnectionView;
+use crate::audit::Entry;
+use crate::error::{EngineError, ProviderFailure, ProviderFailureKind};
+use crate::http::HttpFailure;
+
+impl Engine {
+    pub async fn exchange(
+        &self,
+        app: &str,
+        company: Option<&str>,
+        user: i64,
+    ) -> Result<ConnectionView, EngineError> {
+        let record = self.record(app).await?;
+        let company = self.company(company).to_owned();
+        let span = tracing::info_span!("exchange", app = %record.name, user);
+        let result = self
+            .exchange_inner(&record, &company, user)
+            .instrument(span)
+            .await;
+        let connection_id = result.as_ref().ok().map(|c| c.connection_id);
+        self.audit(
+            Entry {
+                user: Some(user),
+                action: "exchange",
+                web_application_id: Some(record.id),
+                connection_id,
+            },
+            &result,
+            "token exchanged".to_owned(),
+        )
+        .await;
+        result
+    }
+
+    async fn exchange_inner(
+        &self,
+        record: &WebApplication,
+        company: &str,
+        user: i64,
+    ) -> Result<ConnectionView, EngineError> {
+        let (Some(source_id), Some(url)) = (record.exchange_source_id, record.exchange_url.clone())
+        else {
+            return Err(EngineError::WrongKind(format!(
+                "{} is not an exchange-type record: use Get authorization code and Obtain access token",
+                record.name
+            )));
+        };
+        let source = self.record_by_id(source_id).await?;
+        let source_token = Box::pin(self.valid_token(&source.name, Some(company), user))
+            .await
+            .map_err(|error| {
+                EngineError::NotConnected(format!(
+                    "{} needs a token of {} first: {error}",
+                    record.name, source.name
+                ))
+            })?;
+        let source_key = Self::key(&source, company, user);
+        let source_connection = self
+            .db(move |conn, _| Ok(connections::find(conn, &source_key)?))
+            .await?
+            .ok_or_else(|| {
+                EngineError::NotConnected(format!("{} is not connected", source.name))
+            })?;
+        let mut request = self
+            .inner
+            .http
+            .get(&url)
+            .bearer_auth(source_token.token.expose());
+        if let Some(accept) = &record.accept {
+            request = request.header(reqwest::header::ACCEPT, accept);
+        }
+        let what = format!("Exchange for {}", record.name);
+        let failure = |kind, code: Option<&str>, message: String| EngineError::Provider {
+            what: what.clone(),
+            failure: ProviderFailure {
+                kind,
+                code: code.map(str::to_owned),
+                message,
+            },
+            advice: match kind {
+                ProviderFailureKind::Transient => "Try again shortly".to_owned(),
+                _ => format!(
+                    "Authorize {} again with Get authorization code, then exchange",
+                    source.name
+                ),
+            },
+        };
+        let response = request.send().await.map_err(|e| {
+            failure(
+                ProviderFailureKind::Transient,
+                None,
+                HttpFailure::from_reqwest(&e).to_string(),
+            )
+        })?;
+        let status = response.status();
+        if !status.is_success() {
+            let kind = if status.is_server_error() {
+                ProviderFailureKind::Transient
+            } else {
+                ProviderFailureKind::Rejected
+            };
+            return Err(failure(
+                kind,
+                None,
+                format!("the exchange endpoint answered HTTP {}", status.as_u16()),
+            ));
+        }
+        let body = response.text().await.map_err(|e| {
+            failure(
+                ProviderFailureKind::Transient,
+                None,
+                HttpFailure::from_reqwest(&e).to_string(),
+            )
+        })?;
+        let token = parse_exchanged(&body).ok_or_else(|| {
+            failure(
+                ProviderFailureKind::Transient,
+                None,
+                "the exchange endpoint's answer is not a token".to_owned(),
+            )
+        })?;
+        let now = now();
+        let tokens = Tokens {
+            access_expires_at: jwt_expiry(token.expose()).or(source_token.expires_at),
+            access_token: token,
+            refresh_token: None,
+            token_type: "Bearer".to_owned(),
+            granted_scope: source_connection.granted_scope.clone(),
+        };
+        let authorization = Authorization {
+            authorized_by: user,
+            authorized_at: now,
+            authorization_expires_at: source_connection.authorization_expires_at,
+            taxpayer_id: source_connection.taxpayer_id.clone(),
+        };
+        let key = Self::key(record, company, user);
+        let stored = self
+            .db(move |conn, ring| {
+                Ok(connections::store_authorization(
+                    conn,
+                    ring,
+                    &key,
+                    &tokens,
+                    &authorization,
+                    now,
+                )?)
+            })
+            .await?;
+        debug_assert_eq!(stored.status(), Status::Connected);
+        self.view(stored).await
+    }
+}
+
+/// The token of an exchange answer: the body as plain text, or a quoted JSON string.
+fn parse_exchanged(body: &str) -> Option<Secret> {
+    let body = body.trim();
+    let token = if body.starts_with('"') {
+        serde_json::from_str::<String>(body).ok()?
+    } else {
+        body.to_owned()
+    };
+    let plausible =
+        !token.is_empty() && token.len() < 16 * 1024 && token.bytes().all(|b| b.is_ascii_graphic());
+    plausible.then(|| Secret::new(token))
+}
+
+/// The `exp` of a JWT, read without verifying it (the token is only stored and forwarded).
+fn jwt_expiry(token: &str) -> Option<i64> {
+    let payload = token.split('.').nth(1)?;
+    let bytes = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+    serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()?
+        .get("exp")?
+        .as_i64()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_exchanged_token_is_read_plain_or_quoted() {
+        assert_eq!(
+            parse_exchanged("abc.def.ghi\n").map(|s| s.expose().to_owned()),
+            Some("abc.def.ghi".to_owned())
+        );
+        assert_eq!(
+            parse_exchanged("\"abc.def.ghi\"").map(|s| s.expose().to_owned()),
+            Some("abc.def.ghi".to_owned())
+        );
+        assert!(parse_exchanged("<html>oops</html> with spaces").is_none());
+        assert!(parse_exchanged("").is_none());
+    }
+
+    #[test]
+    fn the_expiry_of_a_jwt_is_read_from_its_payload() {
+        let payload = URL_SAFE_NO_PAD.encode(br#"{"exp":1900000000,"sub":"x"}"#);
+        assert_eq!(
+            jwt_expiry(&format!("e30.{payload}.sig")),
+            Some(1_900_000_000)
+        );
+        assert_eq!(jwt_expiry("opaque-token"), None);
+    }
+}

@@ -1,0 +1,43 @@
+//! One module per action of the Web applications page.
+
+pub mod callback;
+pub mod disconnect;
+pub mod exchange;
+pub mod get_code;
+pub mod obtain_token;
+pub mod refresh;
+pub mod status;
+pub mod valid_token;
+
+use emsg_store::connections::ConnectionKey;
+use emsg_store::web_applications::{self as records, WebApplication};
+
+use crate::Engine;
+use crate::error::EngineError;
+
+impl Engine {
+    pub(crate) async fn record(&self, name: &str) -> Result<WebApplication, EngineError> {
+        let name = name.to_owned();
+        self.db(move |conn, _| Ok(records::get(conn, &name)?)).await
+    }
+
+    pub(crate) async fn record_by_id(&self, id: i64) -> Result<WebApplication, EngineError> {
+        self.db(move |conn, _| {
+            records::by_id(conn, id)?
+                .ok_or_else(|| EngineError::Internal(format!("web application {id} vanished")))
+        })
+        .await
+    }
+
+    pub(crate) fn company<'a>(&'a self, company: Option<&'a str>) -> &'a str {
+        company.unwrap_or(&self.inner.config.default_company)
+    }
+
+    pub(crate) fn key(record: &WebApplication, company: &str, user: i64) -> ConnectionKey {
+        ConnectionKey::new(record.id, company, record.user_specific, user)
+    }
+}
+
+pub(crate) fn now() -> i64 {
+    emsg_store::now()
+}

@@ -1,0 +1,102 @@
+//! A valid token for senders: the access token when it lives longer than the skew, otherwise
+//! refreshed (or exchanged) first. User-specific records serve only the authorizing user.
+
+use emsg_seal::Secret;
+use emsg_store::connections::{self, Connection};
+
+use super::now;
+use super::refresh::Need;
+use super::status::expired_message;
+use crate::Engine;
+use crate::error::EngineError;
+
+#[derive(Debug, Clone)]
+pub struct AccessToken {
+    pub token: Secret,
+    pub token_type: String,
+    pub expires_at: Option<i64>,
+    pub connection_id: i64,
+}
+
+impl Engine {
+    pub async fn valid_token(
+        &self,
+        app: &str,
+        company: Option<&str>,
+        user: i64,
+    ) -> Result<AccessToken, EngineError> {
+        let record = self.record(app).await?;
+        let company = self.company(company).to_owned();
+        let key = Self::key(&record, &company, user);
+        let found = self
+            .db(move |conn, _| Ok(connections::find(conn, &key)?))
+            .await?;
+        let connection = match found {
+            Some(c) if c.has_access_token() => c,
+            _ if record.is_exchange() => {
+                self.exchange(app, Some(&company), user).await?;
+                return self
+                    .current_token(&record.name, &Self::key(&record, &company, user))
+                    .await;
+            }
+            _ => return Err(self.not_connected(&record, &company, user).await),
+        };
+        if let Some(message) = expired_message(&record, &connection) {
+            return Err(EngineError::NotConnected(message));
+        }
+        if self.is_usable(&connection, now()) {
+            return token_of(self, &connection);
+        }
+        let refreshed = if record.is_exchange() {
+            self.exchange(app, Some(&company), user).await.map(|_| ())
+        } else {
+            self.refresh_connection(&record, &connection, Need::Usable)
+                .await
+                .map(|_| ())
+        };
+        match refreshed {
+            Ok(()) => {
+                self.current_token(&record.name, &Self::key(&record, &company, user))
+                    .await
+            }
+            // An outage must not stop senders while the current token still works.
+            Err(error) if connection.access_expires_at.is_some_and(|at| at > now()) => {
+                tracing::warn!(%error, "refresh failed; the current access token is used until it expires");
+                token_of(self, &connection)
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    async fn current_token(
+        &self,
+        name: &str,
+        key: &connections::ConnectionKey,
+    ) -> Result<AccessToken, EngineError> {
+        let key = key.clone();
+        let found = self
+            .db(move |conn, _| Ok(connections::find(conn, &key)?))
+            .await?;
+        match found {
+            Some(c) if c.has_access_token() => token_of(self, &c),
+            _ => Err(EngineError::NotConnected(format!(
+                "{name} has no access token: select Get authorization code"
+            ))),
+        }
+    }
+}
+
+fn token_of(engine: &Engine, connection: &Connection) -> Result<AccessToken, EngineError> {
+    let token = connection.access_token(engine.ring())?.ok_or_else(|| {
+        EngineError::NotConnected("the connection has no access token".to_owned())
+    })?;
+    Ok(AccessToken {
+        token,
+        token_type: connection
+            .token_type
+            .clone()
+            .unwrap_or_else(|| "Bearer".to_owned()),
+        expires_at: connection.access_expires_at,
+        connection_id: connection.id,
+    })
+}

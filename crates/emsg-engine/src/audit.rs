@@ -1,0 +1,49 @@
+//! The audit entry every action writes: who, what, which record and connection, the outcome.
+
+use emsg_store::audit::{self, Actor, NewAuditEntry};
+
+use crate::Engine;
+use crate::error::EngineError;
+
+pub struct Entry {
+    pub user: Option<i64>,
+    pub action: &'static str,
+    pub web_application_id: Option<i64>,
+    pub connection_id: Option<i64>,
+}
+
+impl Engine {
+    /// Records the outcome of an action; a failure to write the entry is logged, never hidden
+    /// behind the action's own result.
+    pub(crate) async fn audit<T>(
+        &self,
+        entry: Entry,
+        result: &Result<T, EngineError>,
+        detail: String,
+    ) {
+        let (outcome, code, detail) = match result {
+            Ok(_) => ("ok", None, detail),
+            Err(error) => ("error", Some(error.code().to_owned()), error.to_string()),
+        };
+        let written = self
+            .db(move |conn, _| {
+                audit::record(
+                    conn,
+                    &NewAuditEntry {
+                        actor: entry.user.map_or(Actor::System, |id| Actor::User { id }),
+                        action: entry.action,
+                        web_application_id: entry.web_application_id,
+                        connection_id: entry.connection_id,
+                        outcome,
+                        error_code: code.as_deref(),
+                        detail: &detail,
+                    },
+                )?;
+                Ok(())
+            })
+            .await;
+        if let Err(error) = written {
+            tracing::error!(%error, "could not write an audit entry");
+        }
+    }
+}

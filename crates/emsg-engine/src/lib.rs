@@ -1,0 +1,86 @@
+//! The action engine: Get authorization code, callback, Obtain access token, Refresh, Exchange,
+//! Disconnect and "a valid token for senders", for every web-application record alike.
+//!
+//! Provider differences live in the record's fields only. No web framework in here: the admin
+//! page and the command line both call [`Engine`].
+
+mod actions;
+mod audit;
+mod config;
+mod error;
+mod http;
+mod oauth;
+mod random;
+mod single_flight;
+
+pub use actions::callback::{CallbackOutcome, CallbackParams};
+pub use actions::disconnect::Disconnected;
+pub use actions::get_code::{AuthorizationStart, CodeRequest};
+pub use actions::status::ConnectionView;
+pub use actions::valid_token::AccessToken;
+pub use config::{EngineConfig, RetryPolicy};
+pub use error::{EngineError, ProviderFailure, ProviderFailureKind};
+
+use std::sync::Arc;
+
+use emsg_seal::KeyRing;
+use emsg_store::db::{DbConnection, Pool};
+
+/// One engine per process; cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pool: Pool,
+    ring: Arc<KeyRing>,
+    http: reqwest::Client,
+    verifier: emsg_oidc::Verifier,
+    config: EngineConfig,
+    /// Identifies this process in refresh leases.
+    node_id: String,
+    flights: single_flight::Flights,
+}
+
+impl Engine {
+    pub fn new(pool: Pool, ring: Arc<KeyRing>, config: EngineConfig) -> Result<Self, EngineError> {
+        let http = http::client(&config)?;
+        let node_id = format!("{}-{}", std::process::id(), random::token(8)?);
+        Ok(Self {
+            inner: Arc::new(Inner {
+                verifier: emsg_oidc::Verifier::new(http.clone()),
+                pool,
+                ring,
+                http,
+                config,
+                node_id,
+                flights: single_flight::Flights::default(),
+            }),
+        })
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.inner.config
+    }
+
+    fn ring(&self) -> &KeyRing {
+        &self.inner.ring
+    }
+
+    /// Runs blocking database work on the blocking pool.
+    async fn db<T, F>(&self, work: F) -> Result<T, EngineError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection, &KeyRing) -> Result<T, EngineError> + Send + 'static,
+    {
+        let pool = self.inner.pool.clone();
+        let ring = self.inner.ring.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get().map_err(emsg_store::StoreError::from)?;
+            work(&mut conn, &ring)
+        })
+        .await
+        .map_err(|e| EngineError::Internal(format!("a database task failed: {e}")))?
+    }
+}

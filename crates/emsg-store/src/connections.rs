@@ -1,0 +1,420 @@
+//! Connections: one authorization of a web application for a company (and, for user-specific
+//! records, a user). Tokens are sealed; every change of the token pair bumps `version`, and a
+//! refresh holds a lease so that one refresh runs per connection across threads and processes.
+
+use std::fmt;
+use std::str::FromStr;
+
+use diesel::Connection as _;
+use diesel::prelude::*;
+use emsg_seal::{Aad, KeyRing, Secret};
+
+use crate::db::DbConnection;
+use crate::error::{Result, StoreError};
+use crate::schema::connections;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Connected,
+    /// Refreshing fails for a reason that may pass (outage, misconfiguration); the current
+    /// access token is still used until it expires.
+    RefreshFailing,
+    /// The grant is dead (revoked, expired, rotated away): a user must authorize again.
+    ReauthorizationRequired,
+    Disconnected,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Connected => "connected",
+            Self::RefreshFailing => "refresh_failing",
+            Self::ReauthorizationRequired => "reauthorization_required",
+            Self::Disconnected => "disconnected",
+        }
+    }
+}
+
+impl FromStr for Status {
+    type Err = StoreError;
+    fn from_str(text: &str) -> Result<Self> {
+        Ok(match text {
+            "connected" => Self::Connected,
+            "refresh_failing" => Self::RefreshFailing,
+            "reauthorization_required" => Self::ReauthorizationRequired,
+            "disconnected" => Self::Disconnected,
+            other => {
+                return Err(StoreError::Invalid(format!(
+                    "unknown connection status `{other}`"
+                )));
+            }
+        })
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which connection: the record, the company, and the user for user-specific records (else 0).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ConnectionKey {
+    pub web_application_id: i64,
+    pub company: String,
+    pub user_key: i64,
+}
+
+impl ConnectionKey {
+    pub fn new(web_application_id: i64, company: &str, user_specific: bool, user_id: i64) -> Self {
+        Self {
+            web_application_id,
+            company: company.to_owned(),
+            user_key: if user_specific { user_id } else { 0 },
+        }
+    }
+}
+
+#[derive(Clone, Queryable, Selectable)]
+#[diesel(table_name = connections)]
+pub struct Connection {
+    pub id: i64,
+    pub web_application_id: i64,
+    pub company: String,
+    pub user_key: i64,
+    status: String,
+    access_token_sealed: Option<Vec<u8>>,
+    refresh_token_sealed: Option<Vec<u8>>,
+    pub token_type: Option<String>,
+    pub granted_scope: Option<String>,
+    pub access_expires_at: Option<i64>,
+    pub authorized_by: Option<i64>,
+    pub authorized_at: Option<i64>,
+    pub authorization_expires_at: Option<i64>,
+    pub taxpayer_id: Option<String>,
+    pub last_error: Option<String>,
+    pub last_error_code: Option<String>,
+    pub refresh_failures: i64,
+    pub last_refreshed_at: Option<i64>,
+    pub version: i64,
+    pub lease_owner: Option<String>,
+    pub lease_until: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl fmt::Debug for Connection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connection")
+            .field("id", &self.id)
+            .field("status", &self.status)
+            .field(
+                "access_token",
+                &self.access_token_sealed.as_ref().map(|_| "[redacted]"),
+            )
+            .field(
+                "refresh_token",
+                &self.refresh_token_sealed.as_ref().map(|_| "[redacted]"),
+            )
+            .field("access_expires_at", &self.access_expires_at)
+            .field("version", &self.version)
+            .finish_non_exhaustive()
+    }
+}
+
+const TABLE: &str = "connections";
+
+fn aad(column: &'static str, id: i64) -> Aad<'static> {
+    Aad::new(TABLE, column, id)
+}
+
+impl Connection {
+    pub fn status(&self) -> Status {
+        self.status.parse().unwrap_or(Status::Disconnected)
+    }
+
+    pub fn has_access_token(&self) -> bool {
+        self.access_token_sealed.is_some()
+    }
+
+    pub fn has_refresh_token(&self) -> bool {
+        self.refresh_token_sealed.is_some()
+    }
+
+    pub fn access_token(&self, ring: &KeyRing) -> Result<Option<Secret>> {
+        open(
+            ring,
+            self.access_token_sealed.as_deref(),
+            "access_token_sealed",
+            self.id,
+        )
+    }
+
+    pub fn refresh_token(&self, ring: &KeyRing) -> Result<Option<Secret>> {
+        open(
+            ring,
+            self.refresh_token_sealed.as_deref(),
+            "refresh_token_sealed",
+            self.id,
+        )
+    }
+}
+
+fn open(
+    ring: &KeyRing,
+    sealed: Option<&[u8]>,
+    column: &'static str,
+    id: i64,
+) -> Result<Option<Secret>> {
+    sealed
+        .map(|s| ring.open_secret(s, &aad(column, id)))
+        .transpose()
+        .map_err(StoreError::from)
+}
+
+/// A token pair as the provider returned it.
+#[derive(Debug, Clone)]
+pub struct Tokens {
+    pub access_token: Secret,
+    /// `None` keeps the stored refresh token (a provider may omit it on refresh).
+    pub refresh_token: Option<Secret>,
+    pub token_type: String,
+    pub granted_scope: Option<String>,
+    /// `None`: the provider did not say.
+    pub access_expires_at: Option<i64>,
+}
+
+/// Who authorized, when, and until when the grant lasts.
+#[derive(Debug, Clone)]
+pub struct Authorization {
+    pub authorized_by: i64,
+    pub authorized_at: i64,
+    pub authorization_expires_at: Option<i64>,
+    pub taxpayer_id: Option<String>,
+}
+
+pub fn find(conn: &mut DbConnection, key: &ConnectionKey) -> Result<Option<Connection>> {
+    Ok(connections::table
+        .filter(connections::web_application_id.eq(key.web_application_id))
+        .filter(connections::company.eq(&key.company))
+        .filter(connections::user_key.eq(key.user_key))
+        .select(Connection::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn by_id(conn: &mut DbConnection, id: i64) -> Result<Option<Connection>> {
+    Ok(connections::table
+        .find(id)
+        .select(Connection::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Every connection of a record in a company (all users), oldest first.
+pub fn of_application(
+    conn: &mut DbConnection,
+    web_application_id: i64,
+    company: &str,
+) -> Result<Vec<Connection>> {
+    Ok(connections::table
+        .filter(connections::web_application_id.eq(web_application_id))
+        .filter(connections::company.eq(company))
+        .order(connections::id)
+        .select(Connection::as_select())
+        .load(conn)?)
+}
+
+pub fn list(conn: &mut DbConnection, company: Option<&str>) -> Result<Vec<Connection>> {
+    let mut query = connections::table
+        .select(Connection::as_select())
+        .order(connections::id)
+        .into_boxed();
+    if let Some(company) = company {
+        query = query.filter(connections::company.eq(company.to_owned()));
+    }
+    Ok(query.load(conn)?)
+}
+
+/// Stores a new authorization (obtain token, exchange): creates the connection if needed,
+/// replaces both tokens, clears errors, status `connected`.
+pub fn store_authorization(
+    conn: &mut DbConnection,
+    ring: &KeyRing,
+    key: &ConnectionKey,
+    tokens: &Tokens,
+    authorization: &Authorization,
+    now: i64,
+) -> Result<Connection> {
+    conn.transaction(|conn| {
+        let id = match find(conn, key)? {
+            Some(existing) => existing.id,
+            None => diesel::insert_into(connections::table)
+                .values((
+                    connections::web_application_id.eq(key.web_application_id),
+                    connections::company.eq(&key.company),
+                    connections::user_key.eq(key.user_key),
+                    connections::status.eq(Status::Disconnected.as_str()),
+                    connections::refresh_failures.eq(0_i64),
+                    connections::version.eq(0_i64),
+                    connections::created_at.eq(now),
+                    connections::updated_at.eq(now),
+                ))
+                .returning(connections::id)
+                .get_result(conn)?,
+        };
+        let refresh = tokens
+            .refresh_token
+            .as_ref()
+            .map(|t| ring.seal_secret(t, &aad("refresh_token_sealed", id)));
+        diesel::update(connections::table.find(id))
+            .set((
+                connections::status.eq(Status::Connected.as_str()),
+                connections::access_token_sealed.eq(Some(
+                    ring.seal_secret(&tokens.access_token, &aad("access_token_sealed", id)),
+                )),
+                connections::refresh_token_sealed.eq(refresh),
+                connections::token_type.eq(&tokens.token_type),
+                connections::granted_scope.eq(&tokens.granted_scope),
+                connections::access_expires_at.eq(tokens.access_expires_at),
+                connections::authorized_by.eq(authorization.authorized_by),
+                connections::authorized_at.eq(authorization.authorized_at),
+                connections::authorization_expires_at.eq(authorization.authorization_expires_at),
+                connections::taxpayer_id.eq(&authorization.taxpayer_id),
+                connections::last_error.eq(None::<String>),
+                connections::last_error_code.eq(None::<String>),
+                connections::refresh_failures.eq(0_i64),
+                connections::last_refreshed_at.eq(now),
+                connections::version.eq(connections::version + 1),
+                connections::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        by_id(conn, id)?.ok_or_else(|| StoreError::Invalid(format!("connection {id} vanished")))
+    })
+}
+
+/// Stores a refreshed pair, only if nobody changed the pair since `expected_version` was read
+/// and `lease_owner` still holds the lease (a fence against a node whose lease expired).
+/// Returns `false`, writing nothing, when the fence fails.
+pub fn store_refreshed(
+    conn: &mut DbConnection,
+    ring: &KeyRing,
+    id: i64,
+    expected_version: i64,
+    lease_owner: &str,
+    tokens: &Tokens,
+    now: i64,
+) -> Result<bool> {
+    let access = ring.seal_secret(&tokens.access_token, &aad("access_token_sealed", id));
+    let fenced = connections::table
+        .find(id)
+        .filter(connections::version.eq(expected_version))
+        .filter(connections::lease_owner.eq(lease_owner));
+    let common = (
+        connections::status.eq(Status::Connected.as_str()),
+        connections::access_token_sealed.eq(Some(access)),
+        connections::token_type.eq(&tokens.token_type),
+        connections::access_expires_at.eq(tokens.access_expires_at),
+        connections::last_error.eq(None::<String>),
+        connections::last_error_code.eq(None::<String>),
+        connections::refresh_failures.eq(0_i64),
+        connections::last_refreshed_at.eq(now),
+        connections::version.eq(connections::version + 1),
+        connections::updated_at.eq(now),
+    );
+    let scope = tokens.granted_scope.as_ref();
+    let updated = match (&tokens.refresh_token, scope) {
+        (Some(refresh), _) => {
+            let refresh = ring.seal_secret(refresh, &aad("refresh_token_sealed", id));
+            diesel::update(fenced)
+                .set((
+                    common,
+                    connections::refresh_token_sealed.eq(Some(refresh)),
+                    connections::granted_scope.eq(scope),
+                ))
+                .execute(conn)?
+        }
+        (None, Some(scope)) => diesel::update(fenced)
+            .set((common, connections::granted_scope.eq(scope)))
+            .execute(conn)?,
+        (None, None) => diesel::update(fenced).set(common).execute(conn)?,
+    };
+    Ok(updated == 1)
+}
+
+/// Records a failed refresh or exchange; the tokens stay as they are.
+pub fn record_failure(
+    conn: &mut DbConnection,
+    id: i64,
+    status: Status,
+    message: &str,
+    code: Option<&str>,
+    now: i64,
+) -> Result<()> {
+    diesel::update(connections::table.find(id))
+        .set((
+            connections::status.eq(status.as_str()),
+            connections::last_error.eq(message),
+            connections::last_error_code.eq(code),
+            connections::refresh_failures.eq(connections::refresh_failures + 1),
+            connections::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Deletes both tokens and marks the connection disconnected.
+pub fn disconnect(conn: &mut DbConnection, id: i64, now: i64) -> Result<()> {
+    diesel::update(connections::table.find(id))
+        .set((
+            connections::status.eq(Status::Disconnected.as_str()),
+            connections::access_token_sealed.eq(None::<Vec<u8>>),
+            connections::refresh_token_sealed.eq(None::<Vec<u8>>),
+            connections::access_expires_at.eq(None::<i64>),
+            connections::last_error.eq(None::<String>),
+            connections::last_error_code.eq(None::<String>),
+            connections::version.eq(connections::version + 1),
+            connections::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Takes the refresh lease of a connection until `until`, if nobody else holds a live one.
+pub fn try_lease(
+    conn: &mut DbConnection,
+    id: i64,
+    owner: &str,
+    now: i64,
+    until: i64,
+) -> Result<bool> {
+    let taken = diesel::update(
+        connections::table.find(id).filter(
+            connections::lease_until
+                .is_null()
+                .or(connections::lease_until.lt(now))
+                .or(connections::lease_owner.eq(owner)),
+        ),
+    )
+    .set((
+        connections::lease_owner.eq(owner),
+        connections::lease_until.eq(until),
+    ))
+    .execute(conn)?;
+    Ok(taken == 1)
+}
+
+pub fn release_lease(conn: &mut DbConnection, id: i64, owner: &str) -> Result<()> {
+    diesel::update(
+        connections::table
+            .find(id)
+            .filter(connections::lease_owner.eq(owner)),
+    )
+    .set((
+        connections::lease_owner.eq(None::<String>),
+        connections::lease_until.eq(None::<i64>),
+    ))
+    .execute(conn)?;
+    Ok(())
+}

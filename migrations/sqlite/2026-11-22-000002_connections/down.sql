@@ -1,0 +1,2 @@
+DROP TABLE pending_authorizations;
+DROP TABLE connections;
