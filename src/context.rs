@@ -27,6 +27,9 @@ pub struct Global {
         global = true
     )]
     pub key_file: PathBuf,
+    /// The company (legal entity) whose connections the auth commands act on.
+    #[arg(long, env = "EMSG_COMPANY", default_value = "default", global = true)]
+    pub company: String,
 }
 
 impl Global {
@@ -78,6 +81,22 @@ fn log_key_events(events: &KeyEvents) {
         tracing::info!(
             "discarded the new key of a rotation that did not commit; the current key stays"
         );
+    }
+}
+
+impl Opened {
+    /// The action engine over a small pool of this database, for the auth commands.
+    pub fn engine(&self, company: &str) -> anyhow::Result<emsg_engine::Engine> {
+        let pool = db::pool(&self.url, 4).context("opening the database pool")?;
+        let config = emsg_engine::EngineConfig {
+            default_company: company.to_owned(),
+            ..Default::default()
+        };
+        Ok(emsg_engine::Engine::new(
+            pool,
+            std::sync::Arc::new(self.ring.clone()),
+            config,
+        )?)
     }
 }
 

@@ -199,7 +199,7 @@ fn malformed() -> Vec<(&'static str, String, &'static str)> {
         ),
         (
             "file over the size limit",
-            format!("{GOOD}#{}\n", "x".repeat(1024 * 1024)),
+            format!("{GOOD}#{}\n", "x".repeat(16 * 1024 * 1024)),
             "bad.yaml:1:1",
         ),
     ]

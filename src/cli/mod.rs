@@ -1,6 +1,7 @@
 //! The subcommands of `emsg`, one module each.
 
 mod apps;
+mod auth;
 mod import;
 mod keys;
 mod serve;
@@ -37,6 +38,9 @@ pub enum Command {
     /// List or show the web applications.
     #[command(subcommand)]
     Apps(apps::Apps),
+    /// The actions: get-code, callback, obtain-token, refresh, exchange, disconnect, status.
+    #[command(subcommand)]
+    Auth(auth::Auth),
     /// Master-key operations.
     #[command(subcommand)]
     Keys(keys::Keys),
@@ -53,6 +57,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Import(args) => import::run(&cli.global, args),
         Command::Export(args) => import::export(&cli.global, args),
         Command::Apps(args) => apps::run(&cli.global, args),
+        Command::Auth(args) => auth::run(&cli.global, args),
         Command::Keys(args) => keys::run(&cli.global, args),
         Command::Users(args) => users::run(&cli.global, args),
         Command::Migrate => {

@@ -11,6 +11,7 @@ mod error;
 mod http;
 mod oauth;
 mod random;
+mod revocation;
 mod single_flight;
 
 pub use actions::callback::{CallbackOutcome, CallbackParams};

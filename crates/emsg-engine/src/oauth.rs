@@ -7,7 +7,7 @@ use oauth2::basic::{
 };
 use oauth2::{
     AuthType, AuthUrl, ClientId, ClientSecret, EndpointNotSet, EndpointSet, ExtraTokenFields,
-    RedirectUrl, RequestTokenError, RevocationUrl, StandardRevocableToken, StandardTokenResponse,
+    RedirectUrl, RequestTokenError, StandardRevocableToken, StandardTokenResponse,
     TokenResponse as _, TokenUrl,
 };
 use serde::{Deserialize, Serialize};
@@ -45,7 +45,6 @@ type Client<Auth, Revocation, Token> = oauth2::Client<
 
 pub type AuthorizeClient = Client<EndpointSet, EndpointNotSet, EndpointNotSet>;
 pub type TokenClient = Client<EndpointNotSet, EndpointNotSet, EndpointSet>;
-pub type RevokeClient = Client<EndpointNotSet, EndpointSet, EndpointNotSet>;
 
 /// What an action needs of a record before it may talk to the provider.
 pub struct Credentials {
@@ -109,7 +108,7 @@ fn redirect(record: &WebApplication) -> Result<RedirectUrl, EngineError> {
         .map_err(|e| url_error(record, "redirect URL", e))
 }
 
-fn auth_type(record: &WebApplication) -> AuthType {
+pub fn auth_type(record: &WebApplication) -> AuthType {
     match record.client_auth() {
         ClientAuth::ClientSecretBasic => AuthType::BasicAuth,
         ClientAuth::ClientSecretPost => AuthType::RequestBody,
@@ -142,23 +141,6 @@ pub fn token_client(
             .set_auth_type(auth_type(record))
             .set_token_uri(token)
             .set_redirect_uri(redirect(record)?),
-    )
-}
-
-pub fn revoke_client(
-    record: &WebApplication,
-    credentials: &Credentials,
-    url: &str,
-) -> Result<RevokeClient, EngineError> {
-    let revocation =
-        RevocationUrl::new(url.to_owned()).map_err(|e| url_error(record, "revocation URL", e))?;
-    Ok(
-        oauth2::Client::new(ClientId::new(credentials.client_id.clone()))
-            .set_client_secret(ClientSecret::new(
-                credentials.client_secret.expose().to_owned(),
-            ))
-            .set_auth_type(auth_type(record))
-            .set_revocation_url(revocation),
     )
 }
 
@@ -276,14 +258,5 @@ impl ErrorParts for BasicErrorResponse {
             BasicErrorResponseType::Extension(other) => other.chars().take(60).collect(),
         };
         (code, self.error_description().cloned())
-    }
-}
-
-impl ErrorParts for BasicRevocationErrorResponse {
-    fn parts(&self) -> (String, Option<String>) {
-        (
-            self.error().to_string().chars().take(60).collect(),
-            self.error_description().cloned(),
-        )
     }
 }

@@ -137,7 +137,7 @@ fn main() {
         // same 10% of the records (scope back and forth) and leaves 90% unchanged.
         let expected = (0..n).filter(|i| is_changed(*i)).count();
         let change = measure(runs, |run| {
-            let file = if run % 2 == 0 {
+            let file = if run.is_multiple_of(2) {
                 &parsed_changed
             } else {
                 &parsed
@@ -330,12 +330,12 @@ fn median(times: &[Duration]) -> Duration {
 
 /// Every tenth record gets a narrower scope in the changed file.
 fn is_changed(i: usize) -> bool {
-    i % 10 == 0
+    i.is_multiple_of(10)
 }
 
 /// One OAuth record. Even records carry their secret inline, odd ones name a variable.
 fn record(i: usize, changed: bool) -> String {
-    let secret = if i % 2 == 0 {
+    let secret = if i.is_multiple_of(2) {
         format!("\"inline-{i:05}-5e884898da28047151d0e56f8dc62927\"")
     } else {
         format!("{{env: EMSG_BENCH_SECRET_{i}}}")

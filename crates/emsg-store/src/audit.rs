@@ -74,6 +74,38 @@ pub fn record(conn: &mut DbConnection, entry: &NewAuditEntry<'_>) -> Result<()> 
     Ok(())
 }
 
+/// Writes many entries in few statements (an import of thousands of records).
+pub fn record_many(conn: &mut DbConnection, entries: &[NewAuditEntry<'_>]) -> Result<()> {
+    let at = now();
+    // Chunks stay under SQLite's and PostgreSQL's bind-parameter limits (9 columns per row).
+    for chunk in entries.chunks(1000) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|entry| {
+                let (user_id, actor) = entry.actor.columns();
+                (
+                    audit_entries::at.eq(at),
+                    audit_entries::user_id.eq(user_id),
+                    audit_entries::actor.eq(actor),
+                    audit_entries::action.eq(entry.action),
+                    audit_entries::web_application_id.eq(entry.web_application_id),
+                    audit_entries::connection_id.eq(entry.connection_id),
+                    audit_entries::outcome.eq(entry.outcome),
+                    audit_entries::error_code.eq(entry.error_code),
+                    audit_entries::detail.eq(entry.detail),
+                )
+            })
+            .collect();
+        // Multi-row inserts are not in the multi-backend subset: run them on the inner connection.
+        let insert = diesel::insert_into(audit_entries::table).values(rows);
+        match conn {
+            DbConnection::Sqlite(inner) => insert.execute(inner)?,
+            DbConnection::Postgres(inner) => insert.execute(inner)?,
+        };
+    }
+    Ok(())
+}
+
 /// The newest entries first.
 pub fn recent(conn: &mut DbConnection, limit: i64) -> Result<Vec<AuditEntry>> {
     Ok(audit_entries::table

@@ -269,6 +269,7 @@ fn write(
         };
         ids.insert(name_key(&item.spec.name), id);
     }
+    let mut entries = Vec::new();
     for item in plan.iter().filter(|i| i.change != RecordChange::Unchanged) {
         let id = ids[&name_key(&item.spec.name)];
         let source = item
@@ -276,24 +277,33 @@ fn write(
             .exchange
             .as_ref()
             .and_then(|e| ids.get(&name_key(&e.source)).copied());
-        records::set_exchange_source(conn, id, source)?;
+        // A new record is inserted without a source: only write one when there is one to write.
+        if source.is_some()
+            || item
+                .existing
+                .is_some_and(|r| r.exchange_source_id.is_some())
+        {
+            records::set_exchange_source(conn, id, source)?;
+        }
         let detail = match &item.change {
             RecordChange::Changed(fields) => format!("changed by import: {}", fields.join(", ")),
             _ => "added by import".to_owned(),
         };
-        audit::record(
-            conn,
-            &NewAuditEntry {
-                actor: actor.clone(),
-                action: "import",
-                web_application_id: Some(id),
-                connection_id: None,
-                outcome: "ok",
-                error_code: None,
-                detail: &detail,
-            },
-        )?;
+        entries.push((id, detail));
     }
+    let new_entries: Vec<NewAuditEntry<'_>> = entries
+        .iter()
+        .map(|(id, detail)| NewAuditEntry {
+            actor: actor.clone(),
+            action: "import",
+            web_application_id: Some(*id),
+            connection_id: None,
+            outcome: "ok",
+            error_code: None,
+            detail,
+        })
+        .collect();
+    audit::record_many(conn, &new_entries)?;
     Ok(())
 }
 

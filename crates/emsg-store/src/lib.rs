@@ -14,6 +14,6 @@ mod sealed_columns;
 pub mod users;
 pub mod web_applications;
 
-pub use clock::now;
+pub use clock::{format_remaining, format_utc, now};
 pub use error::{Result, StoreError};
 pub use sealed_columns::SEALED_COLUMNS;

@@ -7,8 +7,8 @@ use crate::locate::{Locator, Pos};
 use crate::model::ParsedFile;
 use crate::validate::{Problem, validate};
 
-/// The largest file accepted: 1 MiB, far more than any real setup needs.
-pub const MAX_FILE_BYTES: usize = 1024 * 1024;
+/// The largest file accepted: 16 MiB, room for tens of thousands of records.
+pub const MAX_FILE_BYTES: usize = 16 * 1024 * 1024;
 
 const WHOLE_FILE: &str = "(file)";
 
@@ -64,7 +64,7 @@ fn check_size(file: &str, len: usize) -> Result<(), ImportErrors> {
             file,
             Pos::START,
             format!(
-                "the file is {len} bytes; the limit is {MAX_FILE_BYTES} bytes (1 MiB). Split it \
+                "the file is {len} bytes; the limit is {MAX_FILE_BYTES} bytes (16 MiB). Split it \
                  or remove what is not a web application"
             ),
         ));

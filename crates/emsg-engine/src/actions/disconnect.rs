@@ -1,7 +1,6 @@
 //! Disconnect: revoke at the provider (RFC 7009) when the record has a revocation URL, then
 //! delete the tokens. A failed revocation is reported; the local tokens go all the same.
 
-use oauth2::{RefreshToken, StandardRevocableToken};
 use tracing::Instrument as _;
 
 use emsg_store::connections;
@@ -11,7 +10,7 @@ use super::now;
 use crate::Engine;
 use crate::audit::Entry;
 use crate::error::EngineError;
-use crate::oauth;
+use crate::{oauth, revocation};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Disconnected {
@@ -27,12 +26,12 @@ impl Engine {
         &self,
         app: &str,
         company: Option<&str>,
-        actor: i64,
+        actor: Option<i64>,
         for_user: Option<i64>,
     ) -> Result<Disconnected, EngineError> {
         let record = self.record(app).await?;
         let company = self.company(company).to_owned();
-        let key = Self::key(&record, &company, for_user.unwrap_or(actor));
+        let key = Self::key(&record, &company, Self::subject(&record, actor, for_user)?);
         let found = self
             .db(move |conn, _| Ok(connections::find(conn, &key)?))
             .await?;
@@ -42,7 +41,7 @@ impl Engine {
                 record.name
             )));
         };
-        let span = tracing::info_span!("disconnect", app = %record.name, connection = connection.id, user = actor);
+        let span = tracing::info_span!("disconnect", app = %record.name, connection = connection.id, user = actor.unwrap_or(0));
         let result = self
             .disconnect_inner(&record, &connection)
             .instrument(span)
@@ -60,7 +59,7 @@ impl Engine {
         };
         self.audit(
             Entry {
-                user: Some(actor),
+                user: actor,
                 action: "disconnect",
                 web_application_id: Some(record.id),
                 connection_id: Some(connection.id),
@@ -88,15 +87,12 @@ impl Engine {
         ) {
             let revoked = async {
                 let credentials = oauth::credentials(record, record.client_secret(self.ring())?)?;
-                let client = oauth::revoke_client(record, &credentials, url)?;
-                let request = client
-                    .revoke_token(StandardRevocableToken::RefreshToken(RefreshToken::new(token.expose().to_owned())))
-                    .map_err(|e| EngineError::NotConfigured(e.to_string()))?;
-                let http = self.inner.http.clone();
-                request.request_async(&|r| crate::http::send(&http, r)).await.map_err(|error| EngineError::Provider {
-                    what: format!("Revocation for {}", record.name),
-                    failure: oauth::classify(&error),
-                    advice: "The local tokens were deleted anyway; revoke the access in the provider's portal too".to_owned(),
+                revocation::revoke(&self.inner.http, url, record.client_auth(), &credentials, &token).await.map_err(|failure| {
+                    EngineError::Provider {
+                        what: format!("Revocation for {}", record.name),
+                        failure,
+                        advice: "The local tokens were deleted anyway; remove the access in the provider's portal too".to_owned(),
+                    }
                 })
             }
             .await;

@@ -33,6 +33,23 @@ impl Engine {
         company.unwrap_or(&self.inner.config.default_company)
     }
 
+    /// Whose connection an action on `record` is about: the named user, else the acting one.
+    /// Records that are not user-specific have one connection per company (user 0).
+    pub(crate) fn subject(
+        record: &WebApplication,
+        actor: Option<i64>,
+        for_user: Option<i64>,
+    ) -> Result<i64, EngineError> {
+        match (record.user_specific, for_user.or(actor)) {
+            (false, user) => Ok(user.unwrap_or(0)),
+            (true, Some(user)) => Ok(user),
+            (true, None) => Err(EngineError::Refused(format!(
+                "{} is user-specific: say whose connection is meant (--user NAME)",
+                record.name
+            ))),
+        }
+    }
+
     pub(crate) fn key(record: &WebApplication, company: &str, user: i64) -> ConnectionKey {
         ConnectionKey::new(record.id, company, record.user_specific, user)
     }

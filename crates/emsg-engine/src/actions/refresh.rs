@@ -31,11 +31,11 @@ impl Engine {
         &self,
         app: &str,
         company: Option<&str>,
-        actor: i64,
+        actor: Option<i64>,
         for_user: Option<i64>,
     ) -> Result<ConnectionView, EngineError> {
         let record = self.record(app).await?;
-        let user = for_user.unwrap_or(actor);
+        let user = Self::subject(&record, actor, for_user)?;
         if record.is_exchange() {
             return self.exchange(app, company, user).await;
         }
@@ -48,14 +48,14 @@ impl Engine {
                 .not_connected(&record, self.company(company), user)
                 .await);
         };
-        let span = tracing::info_span!("refresh", app = %record.name, connection = connection.id, user = actor);
+        let span = tracing::info_span!("refresh", app = %record.name, connection = connection.id, user = actor.unwrap_or(0));
         let result = self
             .refresh_connection(&record, &connection, Need::Refresh)
             .instrument(span)
             .await;
         self.audit(
             Entry {
-                user: Some(actor),
+                user: actor,
                 action: "refresh",
                 web_application_id: Some(record.id),
                 connection_id: Some(connection.id),

@@ -75,7 +75,7 @@ mod tests {
     #[test]
     fn sqlite_and_postgres_urls_are_told_apart_by_their_scheme() {
         assert!(
-            matches!(DatabaseUrl::parse("sqlite://./emsg.db"), Ok(DatabaseUrl::Sqlite(p)) if p == PathBuf::from("./emsg.db"))
+            matches!(DatabaseUrl::parse("sqlite://./emsg.db"), Ok(DatabaseUrl::Sqlite(p)) if p == std::path::Path::new("./emsg.db"))
         );
         assert!(matches!(
             DatabaseUrl::parse("postgres://127.0.0.1/test"),

@@ -1,0 +1,245 @@
+//! `emsg auth …`: the actions of the Web applications page, from the command line.
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+
+use anyhow::{Context as _, anyhow};
+use emsg_engine::{CallbackParams, CodeRequest, ConnectionView, Engine};
+use emsg_seal::Secret;
+use emsg_store::users;
+
+use crate::context::{Global, Opened};
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Auth {
+    /// Get authorization code: print the URL to open in a browser to sign in at the provider.
+    GetCode {
+        /// The web application (e.g. "HMRC VAT sandbox").
+        app: String,
+        /// The user who authorizes (see `emsg users list`).
+        #[arg(long)]
+        user: String,
+        /// Replace the record's scope for this authorization.
+        #[arg(long)]
+        scope: Option<String>,
+        /// An extra authorization parameter, e.g. `--param ui_locales=nb`; repeatable.
+        #[arg(long = "param", value_name = "KEY=VALUE")]
+        params: Vec<String>,
+    },
+    /// Hand over the provider's answer when the redirect URL is not this server: the `state` and
+    /// `code` (or `error`) query parameters of the address the browser ended on.
+    Callback {
+        #[arg(long)]
+        state: String,
+        #[arg(long)]
+        code: Option<String>,
+        #[arg(long)]
+        error: Option<String>,
+        #[arg(long)]
+        error_description: Option<String>,
+        /// The user who started the authorization.
+        #[arg(long)]
+        user: String,
+    },
+    /// Obtain access token with the code the callback captured, or with a pasted `--code`.
+    ObtainToken {
+        app: String,
+        #[arg(long)]
+        user: String,
+        /// A code copied from the provider's page (redirect URLs such as urn:ietf:wg:oauth:2.0:oob).
+        #[arg(long)]
+        code: Option<String>,
+    },
+    /// Refresh access token now.
+    Refresh {
+        app: String,
+        /// Whose connection, for user-specific records.
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Exchange the source record's token for this record's (NO Altinn).
+    Exchange {
+        app: String,
+        #[arg(long)]
+        user: String,
+    },
+    /// Disconnect: revoke at the provider when possible, then delete the tokens.
+    Disconnect {
+        app: String,
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Status of the connections: granted scope, expiry, who authorized — never a token.
+    Status {
+        /// Only this web application.
+        app: Option<String>,
+    },
+}
+
+pub fn run(global: &Global, args: Auth) -> anyhow::Result<ExitCode> {
+    let mut opened = global.open()?;
+    let engine = opened.engine(&global.company)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(act(&mut opened, &engine, args))
+}
+
+fn user_id(opened: &mut Opened, name: &str) -> anyhow::Result<i64> {
+    users::find(&mut opened.conn, name)?
+        .map(|u| u.id)
+        .ok_or_else(|| anyhow!("no user is named `{name}`; `emsg users list` shows the users"))
+}
+
+fn optional_user(opened: &mut Opened, name: Option<&str>) -> anyhow::Result<Option<i64>> {
+    name.map(|n| user_id(opened, n)).transpose()
+}
+
+async fn act(opened: &mut Opened, engine: &Engine, args: Auth) -> anyhow::Result<ExitCode> {
+    match args {
+        Auth::GetCode {
+            app,
+            user,
+            scope,
+            params,
+        } => {
+            let user = user_id(opened, &user)?;
+            let mut parsed = BTreeMap::new();
+            for param in params {
+                let (key, value) = param
+                    .split_once('=')
+                    .with_context(|| format!("`--param {param}` must look like KEY=VALUE"))?;
+                parsed.insert(key.trim().to_owned(), value.to_owned());
+            }
+            let start = engine
+                .get_authorization_code(
+                    &app,
+                    None,
+                    user,
+                    CodeRequest {
+                        scope,
+                        params: parsed,
+                        taxpayer_id: None,
+                    },
+                )
+                .await?;
+            println!("{}", start.url);
+            eprintln!(
+                "open the address above, sign in and allow access; then run `emsg auth obtain-token` before {}",
+                emsg_store::format_utc(start.expires_at)
+            );
+        }
+        Auth::Callback {
+            state,
+            code,
+            error,
+            error_description,
+            user,
+        } => {
+            let user = user_id(opened, &user)?;
+            let outcome = engine
+                .callback(
+                    user,
+                    CallbackParams {
+                        state,
+                        code: code.map(Secret::new),
+                        error,
+                        error_description,
+                    },
+                )
+                .await?;
+            match outcome.connection {
+                Some(view) => print_views(&[view]),
+                None => println!(
+                    "the code for {} was received; now run `emsg auth obtain-token`",
+                    outcome.web_application
+                ),
+            }
+        }
+        Auth::ObtainToken { app, user, code } => {
+            let user = user_id(opened, &user)?;
+            let view = engine
+                .obtain_access_token(&app, None, user, code.map(Secret::new))
+                .await?;
+            println!("Access token was successfully obtained.");
+            print_views(&[view]);
+        }
+        Auth::Refresh { app, user } => {
+            let user = optional_user(opened, user.as_deref())?;
+            print_views(&[engine.refresh_access_token(&app, None, None, user).await?]);
+        }
+        Auth::Exchange { app, user } => {
+            let user = user_id(opened, &user)?;
+            print_views(&[engine.exchange(&app, None, user).await?]);
+        }
+        Auth::Disconnect { app, user } => {
+            let user = optional_user(opened, user.as_deref())?;
+            let done = engine.disconnect(&app, None, None, user).await?;
+            println!(
+                "{} is disconnected; its tokens were deleted",
+                done.web_application
+            );
+            match (done.revoked_at_provider, done.revocation_error) {
+                (Some(true), _) => println!("the provider confirmed the revocation"),
+                (_, Some(error)) => println!("warning: {error}"),
+                _ => println!(
+                    "the record has no revocation URL: remove the access in the provider's portal if needed"
+                ),
+            }
+        }
+        Auth::Status { app } => {
+            let views = engine.status(app.as_deref(), None).await?;
+            if views.is_empty() {
+                println!("no connections yet: `emsg auth get-code APP --user NAME` starts one");
+            }
+            print_views(&views);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_views(views: &[ConnectionView]) {
+    let now = emsg_store::now();
+    for view in views {
+        println!(
+            "{} ({}{})",
+            view.web_application,
+            view.company,
+            view.user
+                .as_deref()
+                .map(|u| format!(", {u}"))
+                .unwrap_or_default()
+        );
+        println!("  status:                        {}", view.status);
+        println!(
+            "  granted scope:                 {}",
+            view.granted_scope.as_deref().unwrap_or("-")
+        );
+        let expires = match view.expires_in(now) {
+            Some(secs) => emsg_store::format_remaining(secs),
+            None if view.status == emsg_store::connections::Status::Disconnected => "-".to_owned(),
+            None => "unknown (the provider did not say)".to_owned(),
+        };
+        println!("  access token will expire in:   {expires}");
+        println!(
+            "  authorized by:                 {}",
+            view.authorized_by.as_deref().unwrap_or("-")
+        );
+        println!(
+            "  authorized at:                 {}",
+            view.authorized_at
+                .map(emsg_store::format_utc)
+                .unwrap_or_else(|| "-".to_owned())
+        );
+        if let Some(at) = view.authorization_expires_at {
+            println!(
+                "  authorization expires on:      {}",
+                emsg_store::format_utc(at)
+            );
+        }
+        if let Some(error) = &view.last_error {
+            println!("  last error:                    {error}");
+        }
+    }
+}
