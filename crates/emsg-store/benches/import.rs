@@ -17,7 +17,7 @@
 //! - reimport:  the same file again: every record unchanged, nothing written
 //! - change10:  a file where 10% of the records changed `scope`: those are rewritten
 //!
-//! `parse` refuses files over `emsg_webapps::MAX_FILE_BYTES` (1 MiB); 10,000 realistic records
+//! `parse` refuses files over `emsg_webapps::MAX_FILE_BYTES` (16 MiB); 10,000 realistic records
 //! are several MiB, so a larger file is parsed in pieces under the limit and the records
 //! joined into one `ParsedFile` (the bench says so when it does).
 
