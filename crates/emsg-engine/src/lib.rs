@@ -9,6 +9,7 @@ mod audit;
 mod config;
 mod error;
 mod http;
+mod metrics;
 mod oauth;
 mod random;
 mod revocation;
@@ -42,6 +43,7 @@ struct Inner {
     /// Identifies this process in refresh leases.
     node_id: String,
     flights: single_flight::Flights,
+    metrics: metrics::Metrics,
 }
 
 impl Engine {
@@ -57,6 +59,7 @@ impl Engine {
                 config,
                 node_id,
                 flights: single_flight::Flights::default(),
+                metrics: metrics::Metrics::default(),
             }),
         })
     }

@@ -120,7 +120,17 @@ impl Engine {
                 let result = if current.version != seen.version && self.is_usable(&current, now) {
                     Ok(current)
                 } else {
-                    self.refresh_with_retries(record, &current).await
+                    let took = Instant::now();
+                    let result = self.refresh_with_retries(record, &current).await;
+                    let outcome = match &result {
+                        Ok(_) => "ok",
+                        Err(EngineError::Provider { failure, .. }) if failure.kind == ProviderFailureKind::Dead => {
+                            "reauthorization_required"
+                        }
+                        Err(_) => "refresh_failing",
+                    };
+                    self.inner.metrics.record_refresh(outcome, took.elapsed());
+                    result
                 };
                 let owner = node.clone();
                 if let Err(error) = self
