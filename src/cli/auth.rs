@@ -1,10 +1,11 @@
 //! `emsg auth …`: the actions of the Web applications page, from the command line.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
 
 use anyhow::{Context as _, anyhow};
-use emsg_engine::{CallbackParams, CodeRequest, ConnectionView, Engine};
+use emsg_engine::{CallbackParams, CodeRequest, ConnectionView, Engine, SchedulerConfig};
 use emsg_seal::Secret;
 use emsg_store::users;
 
@@ -50,9 +51,15 @@ pub enum Auth {
         #[arg(long)]
         code: Option<String>,
     },
-    /// Refresh access token now.
+    /// Refresh access token now; `--all` sweeps every connection that is due, as the server's
+    /// scheduler does, with a progress bar.
     Refresh {
-        app: String,
+        /// The web application (omit with --all).
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        app: Option<String>,
+        /// Refresh every connection whose access token expires within the margin.
+        #[arg(long)]
+        all: bool,
         /// Whose connection, for user-specific records.
         #[arg(long)]
         user: Option<String>,
@@ -165,9 +172,43 @@ async fn act(opened: &mut Opened, engine: &Engine, args: Auth) -> anyhow::Result
             println!("Access token was successfully obtained.");
             print_views(&[view]);
         }
-        Auth::Refresh { app, user } => {
+        Auth::Refresh {
+            app: Some(app),
+            user,
+            ..
+        } => {
             let user = optional_user(opened, user.as_deref())?;
             print_views(&[engine.refresh_access_token(&app, None, None, user).await?]);
+        }
+        Auth::Refresh { app: None, .. } => {
+            let progress: Arc<dyn Fn(usize, usize) + Send + Sync> = Arc::new(|done, total| {
+                let width = 30;
+                let filled = if total == 0 {
+                    width
+                } else {
+                    done * width / total
+                };
+                eprint!(
+                    "\r[{}{}] {done}/{total}",
+                    "#".repeat(filled),
+                    " ".repeat(width - filled)
+                );
+            });
+            let warned = Arc::new(Mutex::new(HashSet::new()));
+            let report = engine
+                .sweep(&SchedulerConfig::default(), Some(progress), &warned)
+                .await?;
+            if report.due > 0 {
+                eprintln!();
+            }
+            println!(
+                "{} due, {} refreshed, {} failed",
+                report.due, report.refreshed, report.failed
+            );
+            if report.failed > 0 {
+                println!("`emsg auth status` shows why; the audit log has each failure");
+                return Ok(ExitCode::FAILURE);
+            }
         }
         Auth::Exchange { app, user } => {
             let user = user_id(opened, &user)?;

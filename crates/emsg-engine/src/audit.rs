@@ -1,5 +1,7 @@
 //! The audit entry every action writes: who, what, which record and connection, the outcome.
 
+use std::future::Future;
+
 use emsg_store::audit::{self, Actor, NewAuditEntry};
 
 use crate::Engine;
@@ -14,17 +16,29 @@ pub struct Entry {
 
 impl Engine {
     /// Records the outcome of an action; a failure to write the entry is logged, never hidden
-    /// behind the action's own result.
-    pub(crate) async fn audit<T>(
+    /// behind the action's own result. Takes what it needs from `result` before returning, so
+    /// the future borrows nothing (it may run inside spawned tasks).
+    pub(crate) fn audit<T>(
         &self,
         entry: Entry,
         result: &Result<T, EngineError>,
         detail: String,
-    ) {
+    ) -> impl Future<Output = ()> + Send + use<T> {
         let (outcome, code, detail) = match result {
             Ok(_) => ("ok", None, detail),
             Err(error) => ("error", Some(error.code().to_owned()), error.to_string()),
         };
+        let engine = self.clone();
+        async move { engine.write_audit(entry, outcome, code, detail).await }
+    }
+
+    async fn write_audit(
+        &self,
+        entry: Entry,
+        outcome: &'static str,
+        code: Option<String>,
+        detail: String,
+    ) {
         let written = self
             .db(move |conn, _| {
                 audit::record(

@@ -100,3 +100,18 @@ fn carries_oauth_error(body: &[u8]) -> bool {
                 && v.get("access_token").is_none()
         })
 }
+
+/// Our client as the `oauth2` crate's `AsyncHttpClient`: a named type with a boxed `Send`
+/// future, so that refreshes can run inside spawned tasks.
+pub struct OAuthHttp<'a>(pub &'a reqwest::Client);
+
+impl<'c> oauth2::AsyncHttpClient<'c> for OAuthHttp<'_> {
+    type Error = HttpFailure;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<HttpResponse, HttpFailure>> + Send + 'c>,
+    >;
+
+    fn call(&'c self, request: HttpRequest) -> Self::Future {
+        Box::pin(send(self.0, request))
+    }
+}

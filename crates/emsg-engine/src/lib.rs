@@ -13,6 +13,7 @@ mod metrics;
 mod oauth;
 mod random;
 mod revocation;
+mod scheduler;
 mod single_flight;
 
 pub use actions::callback::{CallbackOutcome, CallbackParams};
@@ -22,6 +23,7 @@ pub use actions::status::ConnectionView;
 pub use actions::valid_token::AccessToken;
 pub use config::{EngineConfig, RetryPolicy};
 pub use error::{EngineError, ProviderFailure, ProviderFailureKind};
+pub use scheduler::{SchedulerConfig, SweepReport, is_due};
 
 use std::sync::Arc;
 

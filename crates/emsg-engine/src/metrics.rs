@@ -28,7 +28,10 @@ struct Counters {
 
 impl Metrics {
     pub fn record_refresh(&self, outcome: &'static str, took: Duration) {
-        let mut counters = self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut counters = self
+            .inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         *counters.refreshes.entry(outcome).or_default() += 1;
         if counters.buckets.is_empty() {
             counters.buckets = vec![0; BUCKETS.len()];
@@ -44,36 +47,65 @@ impl Metrics {
     }
 
     fn render(&self, out: &mut String) {
-        let counters = self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        out.push_str("# HELP emsg_refreshes_total Refreshes at the provider by outcome (this process).\n");
+        let counters = self
+            .inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        out.push_str(
+            "# HELP emsg_refreshes_total Refreshes at the provider by outcome (this process).\n",
+        );
         out.push_str("# TYPE emsg_refreshes_total counter\n");
         for outcome in ["ok", "reauthorization_required", "refresh_failing"] {
             let count = counters.refreshes.get(outcome).copied().unwrap_or(0);
-            out.push_str(&format!("emsg_refreshes_total{{outcome=\"{outcome}\"}} {count}\n"));
+            out.push_str(&format!(
+                "emsg_refreshes_total{{outcome=\"{outcome}\"}} {count}\n"
+            ));
         }
         out.push_str("# HELP emsg_refresh_duration_seconds Time of one refresh at the provider, retries included.\n");
         out.push_str("# TYPE emsg_refresh_duration_seconds histogram\n");
         for (index, bound) in BUCKETS.iter().enumerate() {
             let count = counters.buckets.get(index).copied().unwrap_or(0);
-            out.push_str(&format!("emsg_refresh_duration_seconds_bucket{{le=\"{bound}\"}} {count}\n"));
+            out.push_str(&format!(
+                "emsg_refresh_duration_seconds_bucket{{le=\"{bound}\"}} {count}\n"
+            ));
         }
-        out.push_str(&format!("emsg_refresh_duration_seconds_bucket{{le=\"+Inf\"}} {}\n", counters.latency_count));
-        out.push_str(&format!("emsg_refresh_duration_seconds_sum {}\n", counters.latency_sum));
-        out.push_str(&format!("emsg_refresh_duration_seconds_count {}\n", counters.latency_count));
+        out.push_str(&format!(
+            "emsg_refresh_duration_seconds_bucket{{le=\"+Inf\"}} {}\n",
+            counters.latency_count
+        ));
+        out.push_str(&format!(
+            "emsg_refresh_duration_seconds_sum {}\n",
+            counters.latency_sum
+        ));
+        out.push_str(&format!(
+            "emsg_refresh_duration_seconds_count {}\n",
+            counters.latency_count
+        ));
     }
 }
 
 impl Engine {
     /// The `/metrics` page.
     pub async fn metrics_text(&self) -> Result<String, EngineError> {
-        let all = self.db(|conn, _| Ok(connections::list(conn, None)?)).await?;
+        let all = self
+            .db(|conn, _| Ok(connections::list(conn, None)?))
+            .await?;
         let now = emsg_store::now();
         let mut out = String::new();
         self.inner.metrics.render(&mut out);
-        out.push_str("# HELP emsg_connections Connections by status.\n# TYPE emsg_connections gauge\n");
-        for status in [Status::Connected, Status::RefreshFailing, Status::ReauthorizationRequired, Status::Disconnected] {
+        out.push_str(
+            "# HELP emsg_connections Connections by status.\n# TYPE emsg_connections gauge\n",
+        );
+        for status in [
+            Status::Connected,
+            Status::RefreshFailing,
+            Status::ReauthorizationRequired,
+            Status::Disconnected,
+        ] {
             let count = all.iter().filter(|c| c.status() == status).count();
-            out.push_str(&format!("emsg_connections{{status=\"{status}\"}} {count}\n"));
+            out.push_str(&format!(
+                "emsg_connections{{status=\"{status}\"}} {count}\n"
+            ));
         }
         let earliest = all
             .iter()
@@ -83,7 +115,10 @@ impl Engine {
         out.push_str("# HELP emsg_seconds_until_earliest_expiry Seconds until the soonest access token expires.\n");
         out.push_str("# TYPE emsg_seconds_until_earliest_expiry gauge\n");
         if let Some(at) = earliest {
-            out.push_str(&format!("emsg_seconds_until_earliest_expiry {}\n", at - now));
+            out.push_str(&format!(
+                "emsg_seconds_until_earliest_expiry {}\n",
+                at - now
+            ));
         }
         Ok(out)
     }

@@ -46,7 +46,7 @@ impl Engine {
                  Nothing was changed; start again with Get authorization code"
                     .to_owned(),
             ));
-            self.audit(
+            let audit = self.audit(
                 Entry {
                     user: Some(user),
                     action: "callback",
@@ -55,8 +55,9 @@ impl Engine {
                 },
                 &result,
                 String::new(),
-            )
-            .await;
+            );
+
+            audit.await;
             return result;
         };
         let record = self.record_by_id(flow.web_application_id).await?;
@@ -77,7 +78,7 @@ impl Engine {
             }
             _ => "code received".to_owned(),
         };
-        self.audit(
+        let audit = self.audit(
             Entry {
                 user: Some(user),
                 action: "callback",
@@ -86,8 +87,9 @@ impl Engine {
             },
             &result,
             detail,
-        )
-        .await;
+        );
+
+        audit.await;
         result
     }
 

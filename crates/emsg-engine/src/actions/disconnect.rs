@@ -57,7 +57,7 @@ impl Engine {
             }) => "revoked at the provider; tokens deleted".to_owned(),
             _ => "tokens deleted (the record has no revocation URL)".to_owned(),
         };
-        self.audit(
+        let audit = self.audit(
             Entry {
                 user: actor,
                 action: "disconnect",
@@ -66,8 +66,9 @@ impl Engine {
             },
             &result,
             detail,
-        )
-        .await;
+        );
+
+        audit.await;
         result
     }
 

@@ -31,7 +31,7 @@ impl Engine {
             .instrument(span)
             .await;
         let connection_id = result.as_ref().ok().map(|c| c.connection_id);
-        self.audit(
+        let audit = self.audit(
             Entry {
                 user: Some(user),
                 action: "exchange",
@@ -40,8 +40,9 @@ impl Engine {
             },
             &result,
             "token exchanged".to_owned(),
-        )
-        .await;
+        );
+
+        audit.await;
         result
     }
 

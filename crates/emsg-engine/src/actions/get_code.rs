@@ -63,7 +63,7 @@ impl Engine {
             .start_authorization(&record, &company, user, request)
             .instrument(span)
             .await;
-        self.audit(
+        let audit = self.audit(
             Entry {
                 user: Some(user),
                 action: "get-code",
@@ -72,8 +72,9 @@ impl Engine {
             },
             &result,
             format!("authorization started for company {company}"),
-        )
-        .await;
+        );
+
+        audit.await;
         result
     }
 

@@ -37,7 +37,7 @@ impl Engine {
             .instrument(span)
             .await;
         let connection_id = result.as_ref().ok().map(|c| c.connection_id);
-        self.audit(
+        let audit = self.audit(
             Entry {
                 user: Some(user),
                 action: "obtain-token",
@@ -46,8 +46,9 @@ impl Engine {
             },
             &result,
             "access token obtained".to_owned(),
-        )
-        .await;
+        );
+
+        audit.await;
         result
     }
 
@@ -128,7 +129,7 @@ impl Engine {
                 request.set_pkce_verifier(PkceCodeVerifier::new(verifier.expose().to_owned()));
         }
         let http = self.inner.http.clone();
-        let response = request.request_async(&|r| crate::http::send(&http, r)).await.map_err(|error| {
+        let response = request.request_async(&crate::http::OAuthHttp(&http)).await.map_err(|error| {
             let failure = oauth::classify(&error);
             let advice = match failure.kind {
                 ProviderFailureKind::Dead => format!(

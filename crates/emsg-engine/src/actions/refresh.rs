@@ -53,7 +53,7 @@ impl Engine {
             .refresh_connection(&record, &connection, Need::Refresh)
             .instrument(span)
             .await;
-        self.audit(
+        let audit = self.audit(
             Entry {
                 user: actor,
                 action: "refresh",
@@ -62,8 +62,9 @@ impl Engine {
             },
             &result,
             "access token refreshed".to_owned(),
-        )
-        .await;
+        );
+
+        audit.await;
         self.view(result?).await
     }
 
@@ -124,7 +125,9 @@ impl Engine {
                     let result = self.refresh_with_retries(record, &current).await;
                     let outcome = match &result {
                         Ok(_) => "ok",
-                        Err(EngineError::Provider { failure, .. }) if failure.kind == ProviderFailureKind::Dead => {
+                        Err(EngineError::Provider { failure, .. })
+                            if failure.kind == ProviderFailureKind::Dead =>
+                        {
                             "reauthorization_required"
                         }
                         Err(_) => "refresh_failing",
@@ -180,7 +183,7 @@ impl Engine {
             let token = RefreshToken::new(refresh_token.expose().to_owned());
             let answer = client
                 .exchange_refresh_token(&token)
-                .request_async(&|r| crate::http::send(&http, r))
+                .request_async(&crate::http::OAuthHttp(&http))
                 .await;
             let failure = match answer {
                 Ok(response) => match oauth::tokens(&response, now) {

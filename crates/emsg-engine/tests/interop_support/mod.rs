@@ -267,7 +267,7 @@ impl Harness {
     }
 
     pub fn record(&self, app: &str) -> anyhow::Result<WebApplication> {
-        Ok(records::get(&mut self.conn()?, app)?)
+        Ok(records::get(&mut *self.conn()?, app)?)
     }
 
     /// The stored connection of `app` for `user` (the company's when the record is not
@@ -275,11 +275,11 @@ impl Harness {
     pub fn connection(&self, app: &str, user: i64) -> anyhow::Result<Option<Connection>> {
         let record = self.record(app)?;
         let key = ConnectionKey::new(record.id, COMPANY, record.user_specific, user);
-        Ok(connections::find(&mut self.conn()?, &key)?)
+        Ok(connections::find(&mut *self.conn()?, &key)?)
     }
 
     pub fn all_connections(&self) -> anyhow::Result<Vec<Connection>> {
-        Ok(connections::list(&mut self.conn()?, None)?)
+        Ok(connections::list(&mut *self.conn()?, None)?)
     }
 
     /// The stored access and refresh tokens, opened with the ring and remembered as secrets.
@@ -305,7 +305,7 @@ impl Harness {
     /// The PKCE verifier of `user`'s newest authorization of `app`, remembered as a secret.
     pub fn verifier(&mut self, app: &str, user: i64) -> anyhow::Result<Option<String>> {
         let record = self.record(app)?;
-        let flow = pending::latest(&mut self.conn()?, record.id, COMPANY, user)?
+        let flow = pending::latest(&mut *self.conn()?, record.id, COMPANY, user)?
             .ok_or_else(|| anyhow!("no authorization of {app} started by {user}"))?;
         let verifier = flow.verifier(&self.ring)?.map(|v| v.expose().to_owned());
         if let Some(verifier) = &verifier {
@@ -362,7 +362,7 @@ impl Harness {
     }
 
     pub fn audit(&self) -> anyhow::Result<Vec<AuditEntry>> {
-        let mut entries = emsg_store::audit::recent(&mut self.conn()?, 10_000)?;
+        let mut entries = emsg_store::audit::recent(&mut *self.conn()?, 10_000)?;
         entries.reverse();
         Ok(entries)
     }
@@ -447,6 +447,10 @@ impl Harness {
     /// far), in anything the engine said, in the audit log or in a stored error message.
     pub fn assert_no_leaks(&self) -> anyhow::Result<()> {
         let logs = captured_logs();
+        // EMSG_INTEROP_LOG=FILE keeps the captured output for reading.
+        if let Some(path) = std::env::var_os("EMSG_INTEROP_LOG") {
+            std::fs::write(path, &logs)?;
+        }
         ensure!(
             logs.contains("authorization started"),
             "the tracing capture saw nothing of the engine: the leak check would prove nothing"
@@ -614,27 +618,20 @@ pub fn oauth_error(body: &Value) -> Option<&str> {
     body.get("error").and_then(Value::as_str)
 }
 
-/// Runs one scenario on a backend, with its own runtime, so the two backends of a scenario are
-/// two tests.
+/// Two tests per scenario, `scenario::on_sqlite` and `scenario::on_postgres`, each calling the
+/// async fn `scenario(Backend)` of the same name.
 macro_rules! on_both_backends {
-    ($( $(#[$meta:meta])* async fn $name:ident($backend:ident) -> anyhow::Result<()> $body:block )*) => {
+    ($($scenario:ident),* $(,)?) => {
         $(
-            mod $name {
-                #[allow(unused_imports)]
-                use super::*;
-
-                async fn scenario($backend: emsg_test_db::Backend) -> anyhow::Result<()> $body
-
-                $(#[$meta])*
+            mod $scenario {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn on_sqlite() -> anyhow::Result<()> {
-                    scenario(emsg_test_db::Backend::Sqlite).await
+                    super::$scenario(emsg_test_db::Backend::Sqlite).await
                 }
 
-                $(#[$meta])*
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn on_postgres() -> anyhow::Result<()> {
-                    scenario(emsg_test_db::Backend::Postgres).await
+                    super::$scenario(emsg_test_db::Backend::Postgres).await
                 }
             }
         )*

@@ -1,0 +1,258 @@
+//! The background refresh: connections whose access token expires within the margin are
+//! refreshed (exchange records exchanged again) with bounded concurrency and jitter; grants
+//! nearing their end raise a warning in the audit log.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
+
+use emsg_store::connections::{self, Connection, Status};
+use emsg_store::web_applications as records;
+
+use crate::Engine;
+use crate::actions::refresh::Need;
+use crate::audit::Entry;
+use crate::error::EngineError;
+use crate::random;
+
+#[derive(Debug, Clone)]
+pub struct SchedulerConfig {
+    /// Time between sweeps (with up to 20% jitter so nodes do not sweep in step).
+    pub interval: Duration,
+    /// The smallest refresh margin; the margin is the larger of this and a quarter of the
+    /// token's lifetime.
+    pub min_margin: Duration,
+    /// Refreshes running at once.
+    pub concurrency: usize,
+    /// Warn this long before an authorization (grant) ends.
+    pub warn_before_authorization_ends: Duration,
+    /// How long a stopping server lets in-flight refreshes finish.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for SchedulerConfig {
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_secs(30),
+            min_margin: Duration::from_secs(300),
+            concurrency: 8,
+            warn_before_authorization_ends: Duration::from_secs(30 * 86_400),
+            shutdown_grace: Duration::from_secs(20),
+        }
+    }
+}
+
+/// What one sweep did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    pub due: usize,
+    pub refreshed: usize,
+    pub failed: usize,
+}
+
+/// Whether `connection` should be refreshed now.
+pub fn is_due(connection: &Connection, now: i64, min_margin: Duration) -> bool {
+    if !connection.has_access_token()
+        || !matches!(
+            connection.status(),
+            Status::Connected | Status::RefreshFailing
+        )
+    {
+        return false;
+    }
+    let Some(expires_at) = connection.access_expires_at else {
+        return false;
+    };
+    let issued_at = connection
+        .last_refreshed_at
+        .or(connection.authorized_at)
+        .unwrap_or(now);
+    let lifetime = (expires_at - issued_at).max(0);
+    let margin = i64::try_from(min_margin.as_secs())
+        .unwrap_or(300)
+        .max(lifetime / 4);
+    if expires_at - now > margin {
+        return false;
+    }
+    // A failing connection is retried with back-off across sweeps: 30 s, 1 min, 2 min … 30 min.
+    if connection.status() == Status::RefreshFailing {
+        let pause = 30_i64
+            .saturating_mul(1 << connection.refresh_failures.clamp(0, 6))
+            .min(1_800);
+        return now >= connection.updated_at + pause;
+    }
+    true
+}
+
+impl Engine {
+    /// Sweeps until `shutdown` turns true; in-flight refreshes get `shutdown_grace` to finish.
+    pub async fn run_scheduler(
+        &self,
+        config: SchedulerConfig,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        let warned = Arc::new(Mutex::new(HashSet::new()));
+        loop {
+            let sweep = self.sweep(&config, None, &warned);
+            tokio::select! {
+                report = sweep => match report {
+                    Ok(report) if report.due > 0 => tracing::info!(?report, "refresh sweep done"),
+                    Ok(_) => {}
+                    Err(error) => tracing::warn!(%error, "refresh sweep failed; trying again at the next one"),
+                },
+                _ = shutdown.changed() => {}
+            }
+            if *shutdown.borrow() {
+                break;
+            }
+            let jitter = config
+                .interval
+                .mul_f64((random::u64() % 200) as f64 / 1000.0);
+            tokio::select! {
+                () = tokio::time::sleep(config.interval + jitter) => {}
+                _ = shutdown.changed() => break,
+            }
+        }
+        tracing::info!("refresh scheduler stopped");
+    }
+
+    /// One sweep over every due connection. `progress` is told (done, total) as refreshes end.
+    pub async fn sweep(
+        &self,
+        config: &SchedulerConfig,
+        progress: Option<Arc<dyn Fn(usize, usize) + Send + Sync>>,
+        warned: &Arc<Mutex<HashSet<(i64, i64)>>>,
+    ) -> Result<SweepReport, EngineError> {
+        let (all, apps) = self
+            .db(|conn, _| Ok((connections::list(conn, None)?, records::list(conn)?)))
+            .await?;
+        let now = emsg_store::now();
+        self.warn_expiring_authorizations(&all, &apps, now, config, warned)
+            .await;
+        let due: Vec<Connection> = all
+            .into_iter()
+            .filter(|c| is_due(c, now, config.min_margin))
+            .collect();
+        let total = due.len();
+        let permits = Arc::new(Semaphore::new(config.concurrency.max(1)));
+        let mut tasks = JoinSet::new();
+        for connection in due {
+            let Some(record) = apps
+                .iter()
+                .find(|r| r.id == connection.web_application_id)
+                .cloned()
+            else {
+                continue;
+            };
+            let (engine, permits) = (self.clone(), permits.clone());
+            tasks.spawn(async move {
+                let _permit = permits.acquire_owned().await;
+                // Spread the calls so a sweep is not a burst at the provider.
+                tokio::time::sleep(Duration::from_millis(random::u64() % 200)).await;
+                engine.refresh_in_background(&record, &connection).await
+            });
+        }
+        let mut report = SweepReport {
+            due: total,
+            ..SweepReport::default()
+        };
+        while let Some(joined) = tasks.join_next().await {
+            match joined {
+                Ok(Ok(())) => report.refreshed += 1,
+                _ => report.failed += 1,
+            }
+            if let Some(progress) = &progress {
+                progress(report.refreshed + report.failed, total);
+            }
+        }
+        Ok(report)
+    }
+
+    async fn refresh_in_background(
+        &self,
+        record: &records::WebApplication,
+        connection: &Connection,
+    ) -> Result<(), EngineError> {
+        let result = if record.is_exchange() {
+            let user = connection.authorized_by.unwrap_or(connection.user_key);
+            Box::pin(self.exchange(&record.name, Some(&connection.company), user))
+                .await
+                .map(|_| ())
+        } else {
+            let result = self
+                .refresh_connection(record, connection, Need::Refresh)
+                .await
+                .map(|_| ());
+            let audit = self.audit(
+                Entry {
+                    user: None,
+                    action: "refresh",
+                    web_application_id: Some(record.id),
+                    connection_id: Some(connection.id),
+                },
+                &result,
+                "refreshed in the background".to_owned(),
+            );
+
+            audit.await;
+            result
+        };
+        if let Err(error) = &result {
+            tracing::warn!(app = %record.name, connection = connection.id, %error, "background refresh failed");
+        }
+        result
+    }
+
+    async fn warn_expiring_authorizations(
+        &self,
+        all: &[Connection],
+        apps: &[records::WebApplication],
+        now: i64,
+        config: &SchedulerConfig,
+        warned: &Arc<Mutex<HashSet<(i64, i64)>>>,
+    ) {
+        let window =
+            i64::try_from(config.warn_before_authorization_ends.as_secs()).unwrap_or(2_592_000);
+        for connection in all.iter().filter(|c| c.status() != Status::Disconnected) {
+            let Some(ends) = connection
+                .authorization_expires_at
+                .filter(|at| at - now <= window)
+            else {
+                continue;
+            };
+            // One warning per connection and day.
+            let fresh = warned
+                .lock()
+                .map(|mut set| set.insert((connection.id, now / 86_400)))
+                .unwrap_or(false);
+            if !fresh {
+                continue;
+            }
+            let name = apps
+                .iter()
+                .find(|r| r.id == connection.web_application_id)
+                .map_or("a web application", |r| r.name.as_str());
+            let days = (ends - now).max(0) / 86_400;
+            let detail = format!(
+                "the authorization of {name} ends on {} (in {days} days): authorize again with Get authorization code before then",
+                emsg_store::format_utc(ends)
+            );
+            tracing::warn!(connection = connection.id, "{detail}");
+            let audit = self.audit(
+                Entry {
+                    user: None,
+                    action: "authorization-expiring",
+                    web_application_id: Some(connection.web_application_id),
+                    connection_id: Some(connection.id),
+                },
+                &Ok::<(), EngineError>(()),
+                detail,
+            );
+
+            audit.await;
+        }
+    }
+}
