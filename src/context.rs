@@ -88,15 +88,38 @@ impl Opened {
     /// The action engine over a small pool of this database, for the auth commands.
     pub fn engine(&self, company: &str) -> anyhow::Result<emsg_engine::Engine> {
         let pool = db::pool(&self.url, 4).context("opening the database pool")?;
-        let config = emsg_engine::EngineConfig {
-            default_company: company.to_owned(),
-            ..Default::default()
-        };
+        let config = engine_config(company)?;
         Ok(emsg_engine::Engine::new(
             pool,
             std::sync::Arc::new(self.ring.clone()),
             config,
         )?)
+    }
+}
+
+/// The engine's settings: the company, plus `EMSG_REFRESH_LEASE` and `EMSG_HTTP_TIMEOUT`
+/// (durations such as `180s`) when set.
+pub fn engine_config(company: &str) -> anyhow::Result<emsg_engine::EngineConfig> {
+    let mut config = emsg_engine::EngineConfig {
+        default_company: company.to_owned(),
+        ..Default::default()
+    };
+    if let Some(lease) = duration_from_env("EMSG_REFRESH_LEASE")? {
+        config.lease = lease;
+    }
+    if let Some(timeout) = duration_from_env("EMSG_HTTP_TIMEOUT")? {
+        config.http_timeout = timeout;
+    }
+    Ok(config)
+}
+
+/// A duration such as `90s` or `3m` from an environment variable, if set.
+pub fn duration_from_env(var: &str) -> anyhow::Result<Option<std::time::Duration>> {
+    match std::env::var(var) {
+        Ok(text) if !text.trim().is_empty() => emsg_webapps::Lifetime::parse(text.trim())
+            .map(|l| Some(l.as_duration()))
+            .map_err(|e| anyhow::anyhow!("{var}={text}: {e}")),
+        _ => Ok(None),
     }
 }
 

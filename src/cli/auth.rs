@@ -60,6 +60,9 @@ pub enum Auth {
         /// Refresh every connection whose access token expires within the margin.
         #[arg(long)]
         all: bool,
+        /// Refresh only if the access token expires within a minute, as a sender would.
+        #[arg(long, conflicts_with = "all")]
+        if_due: bool,
         /// Whose connection, for user-specific records.
         #[arg(long)]
         user: Option<String>,
@@ -171,6 +174,22 @@ async fn act(opened: &mut Opened, engine: &Engine, args: Auth) -> anyhow::Result
                 .await?;
             println!("Access token was successfully obtained.");
             print_views(&[view]);
+        }
+        Auth::Refresh {
+            app: Some(app),
+            user,
+            if_due: true,
+            ..
+        } => {
+            let user = optional_user(opened, user.as_deref())?.unwrap_or(0);
+            let token = engine.valid_token(&app, None, user).await?;
+            let expires = token
+                .expires_at
+                .map(|at| emsg_store::format_remaining(at - emsg_store::now()));
+            println!(
+                "{app}: the access token is valid (expires in {})",
+                expires.as_deref().unwrap_or("unknown")
+            );
         }
         Auth::Refresh {
             app: Some(app),

@@ -22,6 +22,10 @@ pub struct Serve {
     /// Database connections in the pool.
     #[arg(long, env = "EMSG_POOL_SIZE", default_value_t = 8)]
     pub pool_size: u32,
+    /// The address users reach this server at, e.g. `https://emsg.example.com` behind a TLS
+    /// proxy. Session cookies are marked `Secure` when it is https.
+    #[arg(long, env = "EMSG_PUBLIC_URL")]
+    pub public_url: Option<String>,
 }
 
 pub fn run(global: &Global, args: Serve) -> anyhow::Result<ExitCode> {
@@ -29,7 +33,19 @@ pub fn run(global: &Global, args: Serve) -> anyhow::Result<ExitCode> {
     first_run(global, &args, &mut opened)?;
     let pool =
         emsg_store::db::pool(&opened.url, args.pool_size).context("opening the database pool")?;
-    let state = emsg_web::AppState::new(pool, opened.ring)?;
+    let ring = std::sync::Arc::new(opened.ring);
+    let engine = emsg_engine::Engine::new(
+        pool.clone(),
+        ring.clone(),
+        emsg_engine::EngineConfig {
+            default_company: global.company.clone(),
+            ..Default::default()
+        },
+    )?;
+    let options = emsg_web::WebOptions {
+        public_url: args.public_url.clone(),
+    };
+    let state = emsg_web::AppState::new(pool, ring, engine.clone(), options)?;
     let listen = args.listen;
     actix_web::rt::System::new().block_on(async move {
         let server = actix_web::HttpServer::new(move || {
@@ -40,10 +56,20 @@ pub fn run(global: &Global, args: Serve) -> anyhow::Result<ExitCode> {
         for address in server.addrs() {
             tracing::info!(%address, "emsg is serving: open http://{address}/");
         }
-        server
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let scheduler = actix_web::rt::spawn(async move {
+            engine
+                .run_scheduler(emsg_engine::SchedulerConfig::default(), stopped)
+                .await;
+        });
+        let served = server
             .run()
             .await
-            .context("the server stopped with an error")
+            .context("the server stopped with an error");
+        // Let in-flight refreshes finish (the scheduler bounds this by its shutdown grace).
+        let _ = stop.send(true);
+        let _ = scheduler.await;
+        served
     })?;
     Ok(ExitCode::SUCCESS)
 }
