@@ -28,6 +28,8 @@ impl Engine {
             Ok(_) => ("ok", None, detail),
             Err(error) => ("error", Some(error.code().to_owned()), error.to_string()),
         };
+        // Every audited action may have changed a connection: cached tokens go.
+        self.inner.tokens.clear();
         let engine = self.clone();
         async move { engine.write_audit(entry, outcome, code, detail).await }
     }

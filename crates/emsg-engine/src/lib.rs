@@ -15,6 +15,7 @@ mod random;
 mod revocation;
 mod scheduler;
 mod single_flight;
+mod token_cache;
 
 pub use actions::callback::{CallbackOutcome, CallbackParams};
 pub use actions::disconnect::Disconnected;
@@ -46,6 +47,7 @@ struct Inner {
     node_id: String,
     flights: single_flight::Flights,
     metrics: metrics::Metrics,
+    tokens: token_cache::TokenCache,
 }
 
 impl Engine {
@@ -62,6 +64,7 @@ impl Engine {
                 node_id,
                 flights: single_flight::Flights::default(),
                 metrics: metrics::Metrics::default(),
+                tokens: token_cache::TokenCache::default(),
             }),
         })
     }

@@ -107,6 +107,8 @@ async fn one_refresh_per_round(backend: Backend) {
             .set(connections::access_expires_at.eq(Some(emsg_store::now() - 10)))
             .execute(&mut db.connect())
             .unwrap();
+        // The engines' token caches serve an entry for at most a second.
+        tokio::time::sleep(Duration::from_millis(1100)).await;
         let access = format!("access-{round}");
         let refresh = format!("refresh-{round}");
         mock.on("POST", "/token")

@@ -8,6 +8,7 @@ use super::now;
 use super::refresh::Need;
 use super::status::expired_message;
 use crate::Engine;
+use crate::audit::Entry;
 use crate::error::EngineError;
 
 #[derive(Debug, Clone)]
@@ -25,8 +26,29 @@ impl Engine {
         company: Option<&str>,
         user: i64,
     ) -> Result<AccessToken, EngineError> {
-        let record = self.record(app).await?;
         let company = self.company(company).to_owned();
+        let skew = i64::try_from(self.inner.config.token_skew.as_secs()).unwrap_or(60);
+        let app_key = emsg_store::web_applications::name_key(app);
+        if let Some(token) = self
+            .inner
+            .tokens
+            .get(&app_key, &company, user, now() + skew)
+        {
+            return Ok(token);
+        }
+        let token = self.valid_token_uncached(app, &company, user).await?;
+        self.inner.tokens.put(&app_key, &company, user, &token);
+        Ok(token)
+    }
+
+    async fn valid_token_uncached(
+        &self,
+        app: &str,
+        company: &str,
+        user: i64,
+    ) -> Result<AccessToken, EngineError> {
+        let company = company.to_owned();
+        let record = self.record(app).await?;
         let key = Self::key(&record, &company, user);
         let found = self
             .db(move |conn, _| Ok(connections::find(conn, &key)?))
@@ -50,9 +72,24 @@ impl Engine {
         let refreshed = if record.is_exchange() {
             self.exchange(app, Some(&company), user).await.map(|_| ())
         } else {
-            self.refresh_connection(&record, &connection, Need::Usable)
-                .await
-                .map(|_| ())
+            {
+                let result = self
+                    .refresh_connection(&record, &connection, Need::Usable)
+                    .await
+                    .map(|_| ());
+                let audit = self.audit(
+                    Entry {
+                        user: Some(user),
+                        action: "refresh",
+                        web_application_id: Some(record.id),
+                        connection_id: Some(connection.id),
+                    },
+                    &result,
+                    "refreshed before use".to_owned(),
+                );
+                audit.await;
+                result
+            }
         };
         match refreshed {
             Ok(()) => {
