@@ -202,11 +202,7 @@ async fn act(opened: &mut Opened, engine: &Engine, args: Auth) -> anyhow::Result
         Auth::Refresh { app: None, .. } => {
             let progress: Arc<dyn Fn(usize, usize) + Send + Sync> = Arc::new(|done, total| {
                 let width = 30;
-                let filled = if total == 0 {
-                    width
-                } else {
-                    done * width / total
-                };
+                let filled = (done * width).checked_div(total).unwrap_or(width).min(width);
                 eprint!(
                     "\r[{}{}] {done}/{total}",
                     "#".repeat(filled),

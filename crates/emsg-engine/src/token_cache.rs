@@ -12,9 +12,12 @@ use crate::actions::valid_token::AccessToken;
 
 pub const MAX_AGE: Duration = Duration::from_secs(1);
 
+/// Record name key, company, requesting user.
+type Key = (String, String, i64);
+
 #[derive(Default)]
 pub struct TokenCache {
-    entries: Mutex<HashMap<(String, String, i64), (AccessToken, Instant)>>,
+    entries: Mutex<HashMap<Key, (AccessToken, Instant)>>,
 }
 
 impl TokenCache {
