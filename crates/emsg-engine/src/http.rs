@@ -78,19 +78,35 @@ pub async fn send(
         .await
         .map_err(|e| HttpFailure::from_reqwest(&e))?
         .to_vec();
-    let status = if status == http::StatusCode::OK && carries_oauth_error(&bytes) {
-        http::StatusCode::BAD_REQUEST
+    let (status, bytes) = if status == http::StatusCode::OK && carries_oauth_error(&bytes) {
+        (http::StatusCode::BAD_REQUEST, bytes)
+    } else if status == http::StatusCode::UNAUTHORIZED && !carries_oauth_error(&bytes) {
+        // A bare 401 (common for refused Basic credentials) is a client authentication failure.
+        (status, UNAUTHORIZED_BODY.to_vec())
     } else {
-        status
+        (status, bytes)
     };
     let mut builder = http::Response::builder().status(status);
-    for (name, value) in &headers {
+    for (name, value) in headers
+        .iter()
+        .filter(|(n, _)| *n != http::header::CONTENT_LENGTH && *n != http::header::CONTENT_TYPE)
+    {
         builder = builder.header(name, value);
     }
     builder
+        .header(
+            http::header::CONTENT_TYPE,
+            headers
+                .get(http::header::CONTENT_TYPE)
+                .filter(|_| status != http::StatusCode::UNAUTHORIZED)
+                .cloned()
+                .unwrap_or(http::HeaderValue::from_static("application/json")),
+        )
         .body(bytes)
         .map_err(|e| HttpFailure::Network(e.to_string()))
 }
+
+const UNAUTHORIZED_BODY: &[u8] = br#"{"error":"invalid_client","error_description":"the provider answered HTTP 401 without details: it refused the client ID or secret"}"#;
 
 fn carries_oauth_error(body: &[u8]) -> bool {
     serde_json::from_slice::<serde_json::Value>(body)

@@ -146,6 +146,13 @@ pub fn token_client(
 
 /// The tokens of a successful answer; refuses token types other than Bearer.
 pub fn tokens(response: &TokenResponse, now: i64) -> Result<Tokens, ProviderFailure> {
+    if response.access_token().secret().is_empty() {
+        return Err(ProviderFailure {
+            kind: ProviderFailureKind::Transient,
+            code: None,
+            message: "the provider's answer carries an empty access token".to_owned(),
+        });
+    }
     let token_type = match response.token_type() {
         BasicTokenType::Bearer => "Bearer".to_owned(),
         BasicTokenType::Extension(other) if other.eq_ignore_ascii_case("bearer") => {
@@ -164,8 +171,10 @@ pub fn tokens(response: &TokenResponse, now: i64) -> Result<Tokens, ProviderFail
     };
     Ok(Tokens {
         access_token: Secret::new(response.access_token().secret().clone()),
+        // An empty refresh token is no refresh token: the stored one is kept.
         refresh_token: response
             .refresh_token()
+            .filter(|t| !t.secret().is_empty())
             .map(|t| Secret::new(t.secret().clone())),
         token_type,
         granted_scope: response.scopes().map(|scopes| {

@@ -48,6 +48,17 @@ impl Engine {
                 .not_connected(&record, self.company(company), user)
                 .await);
         };
+        if connection.status() == Status::ReauthorizationRequired {
+            // The provider already said the grant is dead: sending it again cannot help.
+            return Err(EngineError::NotConnected(
+                connection.last_error.clone().unwrap_or_else(|| {
+                    format!(
+                        "{} must be authorized again: select Get authorization code",
+                        record.name
+                    )
+                }),
+            ));
+        }
         let span = tracing::info_span!("refresh", app = %record.name, connection = connection.id, user = actor.unwrap_or(0));
         let result = self
             .refresh_connection(&record, &connection, Need::Refresh)

@@ -1,0 +1,227 @@
+//! Sweep benchmark: N due connections refreshed by one `Engine::sweep` (the default
+//! `SchedulerConfig` but concurrency C), against a bare `oauth2` refresh loop at the same
+//! concurrency, with the process's peak memory, on SQLite and PostgreSQL.
+//!
+//! Run: `cargo bench -p emsg-engine --bench sweep`
+//!
+//! Connections are inserted directly with `emsg_store::connections::store_authorization`; before
+//! every sweep all access tokens are set to expire in 60 s, inside the refresh margin.
+//!
+//! `sweep` sleeps a random 0–199 ms in every task *while holding its concurrency permit*, and
+//! `SchedulerConfig` has no knob for it, so a sweep of N connections cannot take less than about
+//! N × 0.1 s / C. The table prints that floor, and a third row refreshes the same N connections
+//! through `refresh_access_token` at concurrency C: the same work without the jitter (plus a
+//! record lookup and a view per call), i.e. what a sweep would cost without the sleeps.
+//!
+//! Memory: VmHWM of /proc/self/status. Before each sweep the peak is reset to the current RSS
+//! (`5` to /proc/self/clear_refs), so "after" is the peak during that sweep.
+//!
+//! Environment (besides those in `common`):
+//! - `EMSG_BENCH_CONNECTIONS` due connections (default 10000)
+//! - `EMSG_BENCH_CONCURRENCY` the sweep's concurrency (default 32)
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::{Fixture, TokenEndpoint, label, rate, stats};
+use emsg_engine::{Engine, SchedulerConfig};
+
+const TARGET_PEAK_MIB: f64 = 100.0;
+
+struct Row {
+    backend: &'static str,
+    sweep: Vec<Duration>,
+    direct: Vec<Duration>,
+    bare: Vec<Duration>,
+    hwm_before: Vec<f64>,
+    hwm_after: Vec<f64>,
+}
+
+fn main() {
+    let n = common::env_number("EMSG_BENCH_CONNECTIONS", 10_000).max(1);
+    let c = common::env_number("EMSG_BENCH_CONCURRENCY", 32).max(1);
+    let runs = common::runs();
+    let pool = common::pool_size();
+    let rt = common::runtime();
+    let endpoint = TokenEndpoint::start();
+    let http = common::http_client();
+    let config = SchedulerConfig {
+        concurrency: c,
+        ..SchedulerConfig::default()
+    };
+    let floor = Duration::from_secs_f64(n as f64 * 0.0995 / c as f64);
+    println!(
+        "emsg sweep benchmark: {n} due connections, concurrency {c}, {runs} runs each, {} cores, \
+         {} tokio workers, pool {pool}; load average {}",
+        common::cores(),
+        common::env_number("EMSG_BENCH_WORKERS", 2),
+        common::load_average()
+    );
+    let resettable = common::reset_peak();
+    if !resettable {
+        println!("note: /proc/self/clear_refs refused; VmHWM is the process's peak so far");
+    }
+
+    let mut rows = Vec::new();
+    for backend in common::backends() {
+        let fixture = Fixture::new(backend, &endpoint);
+        let seeded = Instant::now();
+        fixture.seed(n, emsg_store::now() + 60);
+        println!(
+            "{}: {n} connections inserted in {:.1} s",
+            label(backend),
+            seeded.elapsed().as_secs_f64()
+        );
+        let engine = fixture.engine(pool);
+        let mut bare_tokens: Vec<String> = (0..n).map(|i| format!("seed-rt-{i}")).collect();
+        let mut row = Row {
+            backend: label(backend),
+            sweep: Vec::new(),
+            direct: Vec::new(),
+            bare: Vec::new(),
+            hwm_before: Vec::new(),
+            hwm_after: Vec::new(),
+        };
+        for _ in 0..runs {
+            // The sweep.
+            fixture.expire_all(emsg_store::now() + 60);
+            let before = fixture.tokens();
+            let issued = endpoint.issued();
+            common::reset_peak();
+            row.hwm_before
+                .push(common::proc_status_mib("VmHWM:").unwrap_or(f64::NAN));
+            let started = Instant::now();
+            let report = rt
+                .block_on(engine.sweep(&config, None, &Arc::new(Mutex::new(HashSet::new()))))
+                .unwrap_or_else(|e| panic!("the sweep failed: {e}"));
+            row.sweep.push(started.elapsed());
+            row.hwm_after
+                .push(common::proc_status_mib("VmHWM:").unwrap_or(f64::NAN));
+            assert_eq!(
+                (report.due, report.refreshed, report.failed),
+                (n, n, 0),
+                "every connection due and refreshed"
+            );
+            assert_eq!(
+                endpoint.issued() - issued,
+                n as u64,
+                "sweep: N pairs issued"
+            );
+            common::assert_all_new(&before, &fixture.tokens(), "sweep");
+
+            // The same work without the jitter.
+            let before = fixture.tokens();
+            let issued = endpoint.issued();
+            let started = Instant::now();
+            rt.block_on(refresh_all(&engine, n, c));
+            row.direct.push(started.elapsed());
+            assert_eq!(
+                endpoint.issued() - issued,
+                n as u64,
+                "direct: N pairs issued"
+            );
+            common::assert_all_new(&before, &fixture.tokens(), "direct");
+
+            // The bare loop.
+            let issued = endpoint.issued();
+            row.bare.push(rt.block_on(common::bare_refresh_all(
+                &http,
+                &endpoint.token_url(),
+                &mut bare_tokens,
+                c,
+            )));
+            assert_eq!(endpoint.issued() - issued, n as u64, "bare: N pairs issued");
+        }
+        rows.push(row);
+    }
+
+    println!();
+    println!(
+        "{:<9} {:<40} {:>8} {:>8} {:>8} {:>9} {:>11}",
+        "backend", "measurement", "median", "min", "max", "refresh/s", "time/bare"
+    );
+    let mut verdicts = Vec::new();
+    for row in &rows {
+        let bare_median = stats(&seconds(&row.bare)).0;
+        let mut line = |name: String, times: &[Duration]| {
+            let (median, min, max) = stats(&seconds(times));
+            println!(
+                "{:<9} {:<40} {median:>8.2} {min:>8.2} {max:>8.2} {:>9.0} {:>11.2}",
+                row.backend,
+                name,
+                n as f64 / median,
+                median / bare_median
+            );
+        };
+        line(
+            format!("Engine::sweep (C={c}, jitter 0-199 ms)"),
+            &row.sweep,
+        );
+        line(format!("refresh_access_token loop (C={c})"), &row.direct);
+        line(format!("bare oauth2 loop (C={c})"), &row.bare);
+        let (before, bmin, bmax) = stats(&row.hwm_before);
+        let (after, amin, amax) = stats(&row.hwm_after);
+        println!(
+            "{:<9} {:<40} {before:>8.1} {bmin:>8.1} {bmax:>8.1}",
+            row.backend, "VmHWM before sweep (MiB)"
+        );
+        println!(
+            "{:<9} {:<40} {after:>8.1} {amin:>8.1} {amax:>8.1}",
+            row.backend, "VmHWM after sweep (MiB, peak in sweep)"
+        );
+        verdicts.push((row.backend, after, stats(&seconds(&row.sweep)).0));
+    }
+    println!(
+        "(seconds per run of {n} refreshes; refresh/s = {n} / median; time/bare = median / median of the bare loop)"
+    );
+    println!(
+        "jitter floor of one sweep: {n} x 0.0995 s / {c} = {:.2} s ({:.0} refreshes/s at most)",
+        floor.as_secs_f64(),
+        rate(n, floor)
+    );
+    for (backend, peak, sweep) in verdicts {
+        let verdict = if peak < TARGET_PEAK_MIB {
+            "met"
+        } else {
+            "MISSED"
+        };
+        println!(
+            "target: peak memory during a sweep under {TARGET_PEAK_MIB:.0} MB ({backend}): {verdict} \
+             ({peak:.1} MiB); the jitter floor is {:.0}% of the sweep's median time",
+            floor.as_secs_f64() / sweep * 100.0
+        );
+    }
+    println!("load average at the end: {}", common::load_average());
+}
+
+fn seconds(times: &[Duration]) -> Vec<f64> {
+    times.iter().map(Duration::as_secs_f64).collect()
+}
+
+async fn refresh_all(engine: &Engine, n: usize, c: usize) {
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..c {
+        let (engine, next) = (engine.clone(), Arc::clone(&next));
+        tasks.spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= n {
+                    break;
+                }
+                engine
+                    .refresh_access_token(common::APP, Some(&common::company(i)), None, None)
+                    .await
+                    .unwrap_or_else(|e| panic!("refresh {i} failed: {e}"));
+            }
+        });
+    }
+    while let Some(joined) = tasks.join_next().await {
+        joined.expect("a refresh task");
+    }
+}
