@@ -136,23 +136,38 @@ fn first_run(backend: Backend) {
 
     assert_eq!(get(&server, "/healthz"), (200, "ok\n".to_owned()));
     assert_eq!(get(&server, "/readyz").0, 200);
-    let (status, page) = get(&server, "/web-applications");
-    assert_eq!(status, 200);
-    for name in ["HMRC VAT sandbox", "NO ID-Porten test", "NO Altinn"] {
-        assert!(page.contains(name), "the page lists {name}");
-    }
-    assert!(page.contains("<table>") && page.contains("<th scope=\"col\">Client secret</th>"));
-    let (status, json) = get(&server, "/api/v1/web-applications");
-    assert_eq!(status, 200);
-    let json: serde_json::Value =
-        serde_json::from_str(json.trim()).unwrap_or_else(|e| panic!("{e}: {json}"));
-    assert_eq!(json["web_applications"].as_array().unwrap().len(), 8);
-    let (status, one) = get(&server, "/api/v1/web-applications/HMRC%20VAT%20sandbox");
-    assert_eq!(status, 200, "{one}");
-    assert!(one.contains("\"client_secret\":\"set\""), "{one}");
-    let (status, missing) = get(&server, "/api/v1/web-applications/Nope");
-    assert_eq!(status, 404);
-    assert!(missing.contains("not_found"));
+    // Pages and the API need a log-in: with the one-time password, they answer.
+    assert_eq!(get(&server, "/web-applications").0, 303);
+    assert_eq!(get(&server, "/api/v1/web-applications").0, 401);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let browser = Browser::at(format!("http://{}", server.address));
+    let (page, one) = runtime.block_on(async {
+        assert_eq!(browser.log_in("admin", &password).await.status, 303);
+        let page = browser.get("/web-applications").await;
+        assert_eq!(page.status, 200);
+        for name in ["HMRC VAT sandbox", "NO ID-Porten test", "NO Altinn"] {
+            assert!(page.body.contains(name), "the page lists {name}");
+        }
+        assert!(page.body.contains("<dt>Client secret</dt>"));
+        let json = browser.get("/api/v1/web-applications").await;
+        assert_eq!(json.status, 200);
+        let json: serde_json::Value =
+            serde_json::from_str(json.body.trim()).unwrap_or_else(|e| panic!("{e}: {}", json.body));
+        assert_eq!(json["web_applications"].as_array().unwrap().len(), 8);
+        let one = browser
+            .get("/api/v1/web-applications/HMRC%20VAT%20sandbox")
+            .await;
+        assert_eq!(one.status, 200, "{}", one.body);
+        assert!(
+            one.body.contains("\"client_secret\":\"set\""),
+            "{}",
+            one.body
+        );
+        let missing = browser.get("/api/v1/web-applications/Nope").await;
+        assert_eq!(missing.status, 404);
+        assert!(missing.body.contains("not_found"));
+        (page.body, one.body)
+    });
     assert_eq!(get(&server, "/static/emsg.css").0, 200);
 
     let logs: Vec<String> = server.logs.try_iter().collect();

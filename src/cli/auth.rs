@@ -38,6 +38,9 @@ pub enum Auth {
         error: Option<String>,
         #[arg(long)]
         error_description: Option<String>,
+        /// The `iss` parameter, when the provider sends one (checked against the record's issuer).
+        #[arg(long)]
+        iss: Option<String>,
         /// The user who started the authorization.
         #[arg(long)]
         user: String,
@@ -145,6 +148,7 @@ async fn act(opened: &mut Opened, engine: &Engine, args: Auth) -> anyhow::Result
             code,
             error,
             error_description,
+            iss,
             user,
         } => {
             let user = user_id(opened, &user)?;
@@ -156,6 +160,7 @@ async fn act(opened: &mut Opened, engine: &Engine, args: Auth) -> anyhow::Result
                         code: code.map(Secret::new),
                         error,
                         error_description,
+                        iss,
                     },
                 )
                 .await?;
@@ -202,7 +207,10 @@ async fn act(opened: &mut Opened, engine: &Engine, args: Auth) -> anyhow::Result
         Auth::Refresh { app: None, .. } => {
             let progress: Arc<dyn Fn(usize, usize) + Send + Sync> = Arc::new(|done, total| {
                 let width = 30;
-                let filled = (done * width).checked_div(total).unwrap_or(width).min(width);
+                let filled = (done * width)
+                    .checked_div(total)
+                    .unwrap_or(width)
+                    .min(width);
                 eprint!(
                     "\r[{}{}] {done}/{total}",
                     "#".repeat(filled),

@@ -141,3 +141,240 @@ pub fn assert_no_secret(haystack: &str, secrets: &[&str], place: &str) {
         );
     }
 }
+
+/// Adds a user through the command line (before the server starts, so no first administrator
+/// is created and no one-time password is printed).
+pub fn add_user(emsg: &Emsg, name: &str, role: &str, password: &str) {
+    emsg.run_with_stdin(
+        &["users", "add", name, "--role", role, "--password-stdin"],
+        &format!("{password}\n"),
+    )
+    .ok();
+}
+
+/// A free loopback port (for redirect URLs that must be known before the server starts).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `emsg serve` running in the background; every line it writes to standard error is kept.
+pub struct WebServer {
+    child: std::process::Child,
+    pub address: String,
+    stderr: std::sync::Arc<Mutex<String>>,
+}
+
+impl Drop for WebServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl WebServer {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    /// Everything the server wrote to standard error so far.
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+}
+
+/// Starts `emsg serve --listen LISTEN --web-apps WEB_APPS EXTRA…` and waits until it listens.
+pub fn serve_web(emsg: &Emsg, listen: &str, web_apps: &Path, extra: &[&str]) -> WebServer {
+    use std::io::BufRead;
+    let mut args = vec![
+        "serve",
+        "--listen",
+        listen,
+        "--web-apps",
+        web_apps.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let mut child = emsg
+        .command(&args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = std::sync::Arc::new(Mutex::new(String::new()));
+    let (sender, lines) = std::sync::mpsc::channel();
+    let pipe = child.stderr.take().unwrap();
+    let keep = stderr.clone();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(pipe).lines().map_while(Result::ok) {
+            keep.lock().unwrap().push_str(&format!("{line}\n"));
+            let _ = sender.send(line);
+        }
+    });
+    let address = loop {
+        let line = lines
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("the server did not start:\n{}", stderr.lock().unwrap()));
+        if let Some(rest) = line.split("open http://").nth(1) {
+            break rest
+                .trim_end_matches('/')
+                .split('/')
+                .next()
+                .unwrap()
+                .to_owned();
+        }
+    };
+    WebServer {
+        child,
+        address,
+        stderr,
+    }
+}
+
+/// What a browser gets back: status, `Location` (redirects are not followed), cookies set and
+/// the body.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub location: Option<String>,
+    pub set_cookies: Vec<String>,
+    pub body: String,
+}
+
+/// A cookie-keeping HTTP client that records every body it receives.
+pub struct Browser {
+    client: reqwest::Client,
+    base: String,
+    bodies: std::sync::Arc<Mutex<String>>,
+}
+
+impl Browser {
+    pub fn new(server: &WebServer) -> Self {
+        Self::at(server.url(""))
+    }
+
+    /// A browser for the server at `base` (`http://127.0.0.1:PORT`).
+    pub fn at(base: String) -> Self {
+        Self {
+            client: reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            base,
+            bodies: Default::default(),
+        }
+    }
+
+    /// Every body received so far.
+    pub fn bodies(&self) -> String {
+        self.bodies.lock().unwrap().clone()
+    }
+
+    fn absolute(&self, path: &str) -> String {
+        if path.starts_with("http") {
+            path.to_owned()
+        } else {
+            format!("{}{path}", self.base)
+        }
+    }
+
+    async fn answer(&self, response: reqwest::Response) -> Answer {
+        let status = response.status().as_u16();
+        let location = response
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let set_cookies = response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect();
+        let body = response.text().await.unwrap();
+        self.bodies.lock().unwrap().push_str(&body);
+        Answer {
+            status,
+            location,
+            set_cookies,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Answer {
+        let response = self.client.get(self.absolute(path)).send().await.unwrap();
+        self.answer(response).await
+    }
+
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> Answer {
+        let response = self
+            .client
+            .post(self.absolute(path))
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        self.answer(response).await
+    }
+
+    /// A JSON API POST with an optional `X-CSRF-Token`.
+    pub async fn post_json(
+        &self,
+        path: &str,
+        csrf: Option<&str>,
+        body: &serde_json::Value,
+    ) -> Answer {
+        let mut request = self.client.post(self.absolute(path)).json(body);
+        if let Some(token) = csrf {
+            request = request.header("x-csrf-token", token);
+        }
+        let response = request.send().await.unwrap();
+        self.answer(response).await
+    }
+
+    /// Fills in and submits the log-in form.
+    pub async fn log_in(&self, name: &str, password: &str) -> Answer {
+        let form = self.get("/login").await;
+        assert_eq!(form.status, 200, "{}", form.body);
+        let token = hidden_field(&form.body, "csrf");
+        self.post_form(
+            "/login",
+            &[
+                ("name", name),
+                ("password", password),
+                ("csrf", &token),
+                ("next", ""),
+            ],
+        )
+        .await
+    }
+
+    /// The session's anti-forgery token, as the API hands it out.
+    pub async fn csrf(&self) -> String {
+        let session = self.get("/api/v1/session").await;
+        assert_eq!(session.status, 200, "{}", session.body);
+        let json: serde_json::Value = serde_json::from_str(&session.body).unwrap();
+        json["csrf_token"].as_str().unwrap().to_owned()
+    }
+}
+
+/// The value of the first hidden input named `name` in a page.
+pub fn hidden_field(page: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    page.split(&marker)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no field {name} in:\n{page}"))
+        // As a browser reads the attribute.
+        .replace("&#x3D;", "=")
+        .replace("&#x2F;", "/")
+        .replace("&#x60;", "`")
+        .replace("&#x27;", "'")
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}

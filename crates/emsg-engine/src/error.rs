@@ -55,6 +55,9 @@ pub enum EngineError {
     IdToken(#[from] IdTokenError),
     #[error("{0}")]
     NotConnected(String),
+    /// The provider's own refusal at sign-in (`access_denied`…), with its error code.
+    #[error("{message}")]
+    Denied { code: String, message: String },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -76,6 +79,7 @@ impl EngineError {
             }
             Self::IdToken(_) => "invalid_id_token",
             Self::NotConnected(_) => "not_connected",
+            Self::Denied { code, .. } => code,
             Self::Internal(_) => "internal_error",
         }
     }

@@ -1,14 +1,31 @@
-//! One error type for every handler, with a stable snake_case code in JSON answers.
+//! One error type for every handler, with a stable snake_case code in JSON answers, and its
+//! HTML face ([`PageError`]) for the pages.
 
-use actix_web::http::StatusCode;
+use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, ResponseError};
+use emsg_engine::EngineError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WebError {
     #[error("{0}")]
     Store(#[from] emsg_store::StoreError),
     #[error("{0}")]
+    Engine(#[from] EngineError),
+    #[error("{0}")]
     NotFound(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("log in first: this needs a session (POST /login) or an API call with its cookie")]
+    Unauthenticated,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error(
+        "the form or request is missing its anti-forgery token or it does not match your session: \
+         reload the page and try again"
+    )]
+    Csrf,
+    #[error("{0}")]
+    Throttled(String),
     #[error("page could not be rendered: {0}")]
     Template(String),
     #[error("{0}")]
@@ -16,31 +33,121 @@ pub enum WebError {
 }
 
 impl WebError {
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> &str {
         match self {
             Self::Store(emsg_store::StoreError::UnknownWebApplication(_)) | Self::NotFound(_) => {
                 "not_found"
             }
             Self::Store(_) => "storage_error",
+            Self::Engine(e) => e.code(),
+            Self::BadRequest(_) => "bad_request",
+            Self::Unauthenticated => "login_required",
+            Self::Forbidden(_) => "forbidden",
+            Self::Csrf => "csrf_failed",
+            Self::Throttled(_) => "too_many_attempts",
             Self::Template(_) => "template_error",
             Self::Internal(_) => "internal_error",
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Store(emsg_store::StoreError::UnknownWebApplication(_)) | Self::NotFound(_) => {
+                StatusCode::NOT_FOUND
+            }
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) | Self::Csrf => StatusCode::FORBIDDEN,
+            Self::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::Engine(e) => match e {
+                EngineError::Store(emsg_store::StoreError::UnknownWebApplication(_)) => {
+                    StatusCode::NOT_FOUND
+                }
+                EngineError::NotConfigured(_)
+                | EngineError::WrongKind(_)
+                | EngineError::Refused(_)
+                | EngineError::NotConnected(_)
+                | EngineError::Denied { .. } => StatusCode::CONFLICT,
+                EngineError::Provider { .. } | EngineError::IdToken(_) => StatusCode::BAD_GATEWAY,
+                EngineError::Store(_) | EngineError::Internal(_) => {
+                    StatusCode::INTERNAL_SERVER_ERROR
+                }
+            },
+            Self::Store(_) | Self::Template(_) | Self::Internal(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        }
+    }
+
+    fn log(&self) {
+        if self.status().is_server_error() {
+            tracing::warn!(code = self.code(), error = %self, "request failed");
+        } else {
+            tracing::info!(code = self.code(), error = %self, "request refused");
         }
     }
 }
 
 impl ResponseError for WebError {
     fn status_code(&self) -> StatusCode {
-        match self.code() {
-            "not_found" => StatusCode::NOT_FOUND,
-            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        self.status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        self.log();
+        HttpResponse::build(self.status_code())
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .json(serde_json::json!({
+                "error": self.code(),
+                "message": self.to_string(),
+            }))
+    }
+}
+
+/// The same errors for people: a small HTML page, or the log-in page for an anonymous visitor.
+#[derive(Debug, thiserror::Error)]
+pub enum PageError {
+    #[error("log in first")]
+    Login { next: String },
+    #[error(transparent)]
+    Web(#[from] WebError),
+}
+
+impl From<emsg_store::StoreError> for PageError {
+    fn from(e: emsg_store::StoreError) -> Self {
+        Self::Web(e.into())
+    }
+}
+
+impl ResponseError for PageError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::Login { .. } => StatusCode::SEE_OTHER,
+            Self::Web(e) => e.status(),
         }
     }
 
     fn error_response(&self) -> HttpResponse {
-        tracing::warn!(code = self.code(), error = %self, "request failed");
-        HttpResponse::build(self.status_code()).json(serde_json::json!({
-            "error": self.code(),
-            "message": self.to_string(),
-        }))
+        match self {
+            Self::Login { next } => HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, crate::routes::login::login_url(next)))
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .finish(),
+            Self::Web(e) => {
+                e.log();
+                let status = e.status();
+                let title = status.canonical_reason().unwrap_or("Error");
+                let body = format!(
+                    "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+                     <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+                     <title>{title} · emsg</title><link rel=\"stylesheet\" href=\"/static/emsg.css\"></head>\
+                     <body><header><a class=\"brand\" href=\"/\">emsg</a> <span>Electronic messages</span></header>\
+                     <main><h1>{title}</h1><p role=\"alert\">{}</p>\
+                     <p><a href=\"/web-applications\">Back to Web applications</a></p></main></body></html>\n",
+                    handlebars::html_escape(&e.to_string())
+                );
+                crate::routes::html(status, body)
+            }
+        }
     }
 }

@@ -1,11 +1,16 @@
-//! The HTTP face of emsg (actix-web): health checks, the web-application pages and the JSON API.
+//! The HTTP face of emsg (actix-web): log-in, the Web applications page with its actions, the
+//! OAuth callback, health checks and the JSON API.
 
+mod actions;
+mod auth;
 mod error;
 mod routes;
+mod session;
 mod state;
 mod templates;
+mod throttle;
 mod views;
 
-pub use error::WebError;
+pub use error::{PageError, WebError};
 pub use routes::config;
-pub use state::AppState;
+pub use state::{AppState, DEFAULT_CALLBACK_PATH, WebOptions};

@@ -1,26 +1,75 @@
-//! What every request handler shares: the pool, the key ring, the templates.
+//! What every request handler shares: the pool, the key ring, the engine, the templates, the
+//! sessions and the log-in throttle.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
+use emsg_engine::Engine;
 use emsg_seal::KeyRing;
 use emsg_store::db::{Pool, PooledConnection};
+use emsg_store::web_applications as records;
 
 use crate::error::WebError;
+use crate::session::Sessions;
 use crate::templates::Templates;
+use crate::throttle::Throttle;
+
+/// Settings of the web face.
+#[derive(Debug, Clone, Default)]
+pub struct WebOptions {
+    /// The address users reach the server at (`--public-url`); cookies are `Secure` when it is
+    /// https.
+    pub public_url: Option<String>,
+}
+
+/// The path the callback is served at when no record names one.
+pub const DEFAULT_CALLBACK_PATH: &str = "/oauth/callback";
 
 #[derive(Clone)]
 pub struct AppState {
     pool: Pool,
     ring: Arc<KeyRing>,
+    pub(crate) engine: Engine,
     pub(crate) templates: Arc<Templates>,
+    pub(crate) sessions: Arc<Sessions>,
+    pub(crate) throttle: Arc<Throttle>,
+    pub(crate) secure_cookies: bool,
+    pub(crate) callback_paths: Arc<Vec<String>>,
+    /// Callbacks that arrived without a session, kept until the user logs in (10 minutes).
+    pub(crate) parked_callbacks: Arc<Mutex<HashMap<String, (String, Instant)>>>,
 }
 
 impl AppState {
-    pub fn new(pool: Pool, ring: KeyRing) -> Result<Self, WebError> {
+    pub fn new(
+        pool: Pool,
+        ring: Arc<KeyRing>,
+        engine: Engine,
+        options: WebOptions,
+    ) -> Result<Self, WebError> {
+        let public_url = options
+            .public_url
+            .as_deref()
+            .map(|u| {
+                url::Url::parse(u).map_err(|e| {
+                    WebError::BadRequest(format!("--public-url `{u}` is not a URL: {e}"))
+                })
+            })
+            .transpose()?;
+        let callback_paths = {
+            let mut conn = pool.get().map_err(emsg_store::StoreError::from)?;
+            callback_paths(&records::list(&mut conn)?, public_url.as_ref())
+        };
         Ok(Self {
             pool,
-            ring: Arc::new(ring),
+            ring,
+            engine,
             templates: Arc::new(Templates::load()?),
+            sessions: Arc::new(Sessions::default()),
+            throttle: Arc::new(Throttle::default()),
+            secure_cookies: public_url.as_ref().is_some_and(|u| u.scheme() == "https"),
+            callback_paths: Arc::new(callback_paths),
+            parked_callbacks: Arc::new(Mutex::new(HashMap::new())),
         })
     }
 
@@ -42,4 +91,64 @@ impl AppState {
         .await
         .map_err(|_| WebError::Internal("a database task was cancelled".to_owned()))?
     }
+
+    /// Keeps a callback's query until its user has logged in; returns the key to resume it.
+    pub(crate) fn park_callback(&self, query: String) -> Result<String, WebError> {
+        let key = crate::session::random_token()?;
+        let mut parked = self
+            .parked_callbacks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        parked.retain(|_, (_, at)| at.elapsed() < Duration::from_secs(600));
+        parked.insert(key.clone(), (query, Instant::now()));
+        Ok(key)
+    }
+
+    pub(crate) fn unpark_callback(&self, key: &str) -> Option<String> {
+        let mut parked = self
+            .parked_callbacks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        parked
+            .remove(key)
+            .filter(|(_, at)| at.elapsed() < Duration::from_secs(600))
+            .map(|(query, _)| query)
+    }
+}
+
+/// The distinct paths of the records' redirect URLs that this server answers: those on a
+/// loopback host or on the public URL's host. Always includes [`DEFAULT_CALLBACK_PATH`].
+fn callback_paths(all: &[records::WebApplication], public: Option<&url::Url>) -> Vec<String> {
+    let mut paths = vec![DEFAULT_CALLBACK_PATH.to_owned()];
+    for record in all {
+        let Some(url) = record
+            .redirect_url
+            .as_deref()
+            .and_then(|u| url::Url::parse(u).ok())
+        else {
+            continue;
+        };
+        let host = url.host_str().unwrap_or_default();
+        let ours = matches!(host, "127.0.0.1" | "localhost" | "[::1]")
+            || public.is_some_and(|p| p.host_str() == Some(host));
+        let path = url.path().to_owned();
+        // The pages' own paths keep their handlers; `/web-applications` (Dynamics' habit of
+        // redirecting to the page itself) is handled by the page when `state` is present.
+        let reserved = [
+            "/web-applications",
+            "/login",
+            "/logout",
+            "/api/",
+            "/static/",
+            "/users",
+            "/healthz",
+            "/readyz",
+        ]
+        .iter()
+        .any(|r| path.starts_with(r));
+        if ours && !reserved && path.starts_with('/') && path.len() > 1 && !paths.contains(&path) {
+            paths.push(path);
+        }
+    }
+    paths
 }

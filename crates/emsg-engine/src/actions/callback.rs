@@ -19,6 +19,8 @@ pub struct CallbackParams {
     pub code: Option<Secret>,
     pub error: Option<String>,
     pub error_description: Option<String>,
+    /// The issuer the provider names in its answer (RFC 9207), when it does.
+    pub iss: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -66,6 +68,7 @@ impl Engine {
             .accept_callback(
                 &record.name,
                 record.obtain_token_on_callback,
+                record.issuer.as_deref(),
                 user,
                 &flow,
                 params,
@@ -97,11 +100,21 @@ impl Engine {
         &self,
         app: &str,
         obtain_at_once: bool,
+        issuer: Option<&str>,
         user: i64,
         flow: &PendingAuthorization,
         params: CallbackParams,
     ) -> Result<CallbackOutcome, EngineError> {
         let again = "Nothing was changed; start again with Get authorization code";
+        // RFC 9207: an answer naming another issuer is a mix-up attack or a misconfiguration.
+        if let (Some(expected), Some(named)) = (issuer, params.iss.as_deref())
+            && expected != named
+        {
+            return Err(EngineError::Refused(format!(
+                "the sign-in answer for {app} names the issuer `{}`, not `{expected}`. {again}",
+                named.chars().take(100).collect::<String>()
+            )));
+        }
         if flow.user_id != user {
             return Err(EngineError::Refused(format!(
                 "this sign-in for {app} was started by another user; only they can complete it. {again}"
@@ -133,10 +146,13 @@ impl Engine {
             } else {
                 "Start again with Get authorization code; if it happens again, an administrator should check the record's scope and parameters"
             };
-            return Err(EngineError::Refused(format!(
-                "the provider answered `{error}`{} for {app}. {advice}",
-                description.map(|d| format!(" ({d})")).unwrap_or_default()
-            )));
+            return Err(EngineError::Denied {
+                message: format!(
+                    "the provider answered `{error}`{} for {app}. {advice}",
+                    description.map(|d| format!(" ({d})")).unwrap_or_default()
+                ),
+                code: error,
+            });
         }
         let Some(code) = params.code.filter(|c| !c.is_empty()) else {
             return Err(EngineError::Refused(format!(

@@ -164,8 +164,10 @@ pub(crate) fn expired_message(record: &WebApplication, connection: &Connection) 
                 )
             }))
         }
+        // Exchange records have no refresh token by design: they are exchanged again.
         _ if connection.access_expires_at.is_some_and(|at| at <= now())
-            && !connection.has_refresh_token() =>
+            && !connection.has_refresh_token()
+            && !record.is_exchange() =>
         {
             Some(format!(
                 "the access token of {} has expired and there is no refresh token: select Get authorization code",

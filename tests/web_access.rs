@@ -1,0 +1,453 @@
+//! Who may do what on the admin pages and the JSON API: anonymous visitors, finance users and
+//! administrators on every route; anti-forgery tokens; log-in throttling; session cookies.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use emsg_test_db::{Backend, TestDb};
+use serde_json::json;
+use support::*;
+
+const ADMIN_PASSWORD: &str = "admin password long enough";
+const FINANCE_PASSWORD: &str = "finance password long enough";
+const RECORD: &str = "/web-applications/HMRC%20VAT%20sandbox";
+
+fn setup(extra: &[&str]) -> (Emsg, WebServer) {
+    let emsg = Emsg::new(TestDb::new(Backend::Sqlite));
+    add_user(&emsg, "ada", "administrator", ADMIN_PASSWORD);
+    add_user(&emsg, "fiona", "finance", FINANCE_PASSWORD);
+    let server = serve_web(&emsg, "127.0.0.1:0", &shipped_file(), extra);
+    (emsg, server)
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Runtime::new().unwrap()
+}
+
+fn json(answer: &Answer) -> serde_json::Value {
+    serde_json::from_str(&answer.body).unwrap_or_else(|e| panic!("{e}: {}", answer.body))
+}
+
+/// The page routes that only read.
+const PAGES: &[&str] = &["/web-applications", RECORD, "/users"];
+/// The page routes that change something.
+const PAGE_POSTS: &[&str] = &[
+    "/logout",
+    "/web-applications/HMRC%20VAT%20sandbox/get-code",
+    "/web-applications/HMRC%20VAT%20sandbox/obtain-token",
+    "/web-applications/HMRC%20VAT%20sandbox/refresh",
+    "/web-applications/HMRC%20VAT%20sandbox/exchange",
+    "/web-applications/HMRC%20VAT%20sandbox/disconnect",
+    "/web-applications/HMRC%20VAT%20sandbox/client-secret",
+];
+const API_GETS: &[&str] = &[
+    "/api/v1/session",
+    "/api/v1/connections",
+    "/api/v1/web-applications",
+    "/api/v1/web-applications/HMRC%20VAT%20sandbox",
+];
+const API_POSTS: &[&str] = &[
+    "/api/v1/web-applications/HMRC%20VAT%20sandbox/get-code",
+    "/api/v1/web-applications/HMRC%20VAT%20sandbox/obtain-token",
+    "/api/v1/web-applications/HMRC%20VAT%20sandbox/refresh",
+    "/api/v1/web-applications/HMRC%20VAT%20sandbox/exchange",
+    "/api/v1/web-applications/HMRC%20VAT%20sandbox/disconnect",
+    "/api/v1/web-applications/HMRC%20VAT%20sandbox/client-secret",
+];
+
+#[test]
+fn anonymous_visitors_are_sent_to_log_in_and_the_api_answers_401() {
+    let (_emsg, server) = setup(&[]);
+    runtime().block_on(async {
+        let browser = Browser::new(&server);
+        assert_eq!(browser.get("/healthz").await.status, 200);
+        assert_eq!(browser.get("/static/emsg.css").await.status, 200);
+        assert_eq!(browser.get("/static/countdown.js").await.status, 200);
+        assert_eq!(browser.get("/login").await.status, 200);
+        for path in PAGES {
+            let answer = browser.get(path).await;
+            assert_eq!(answer.status, 303, "GET {path}");
+            assert!(
+                answer.location.as_deref().unwrap().starts_with("/login"),
+                "GET {path} → {:?}",
+                answer.location
+            );
+        }
+        let deep = browser.get(RECORD).await;
+        assert_eq!(
+            deep.location.as_deref(),
+            Some("/login?next=%2Fweb-applications%2FHMRC%2520VAT%2520sandbox")
+        );
+        for path in PAGE_POSTS {
+            let answer = browser.post_form(path, &[("csrf", "x")]).await;
+            assert_eq!(answer.status, 303, "POST {path}");
+            assert!(
+                answer.location.unwrap().starts_with("/login"),
+                "POST {path}"
+            );
+        }
+        for path in API_GETS {
+            let answer = browser.get(path).await;
+            assert_eq!(answer.status, 401, "GET {path}");
+            assert_eq!(json(&answer)["error"], "login_required", "GET {path}");
+        }
+        for path in API_POSTS {
+            let answer = browser.post_json(path, Some("x"), &json!({})).await;
+            assert_eq!(answer.status, 401, "POST {path}");
+            assert_eq!(json(&answer)["error"], "login_required", "POST {path}");
+        }
+        // The callback without a session: parked, then the log-in page.
+        let callback = browser.get("/oauth/callback?state=abc&code=def").await;
+        assert_eq!(callback.status, 303);
+        let location = callback.location.unwrap();
+        assert!(
+            location.starts_with("/login?next=%2Foauth%2Fcallback%3Fresume%3D"),
+            "{location}"
+        );
+        assert!(
+            !location.contains("def"),
+            "the code stays on the server: {location}"
+        );
+    });
+}
+
+#[test]
+fn finance_users_run_actions_and_read_status_but_cannot_edit_records_or_see_users() {
+    let (emsg, server) = setup(&[]);
+    runtime().block_on(async {
+        let browser = Browser::new(&server);
+        let login = browser.log_in("fiona", FINANCE_PASSWORD).await;
+        assert_eq!(login.status, 303, "{}", login.body);
+        assert_eq!(login.location.as_deref(), Some("/web-applications"));
+
+        let list = browser.get("/web-applications").await;
+        assert_eq!(list.status, 200);
+        assert!(list.body.contains("HMRC VAT sandbox") && list.body.contains("NO Altinn"));
+        assert!(
+            !list.body.contains("href=\"/users\""),
+            "finance sees no Users link"
+        );
+        let page = browser.get(RECORD).await;
+        assert_eq!(page.status, 200);
+        for field in [
+            "Base URL",
+            "Authorization URL",
+            "Token URL",
+            "Redirect URL",
+            "Client ID",
+            "Client secret",
+            "Scope",
+            "Accept",
+            "Content type",
+            "User-specific",
+        ] {
+            assert!(page.body.contains(&format!("<dt>{field}</dt>")), "{field}");
+        }
+        assert!(page.body.contains("Get authorization code"));
+        assert!(
+            !page.body.contains("Set client secret"),
+            "finance cannot edit"
+        );
+        let csrf = hidden_field(&page.body, "csrf");
+        let idporten = browser.get("/web-applications/NO%20ID-Porten%20test").await;
+        assert!(
+            idporten.body.contains(
+                "<label for=\"ui_locales\">Requested language in the user interface</label>"
+            ) && idporten
+                .body
+                .contains("<option value=\"en\" selected>en</option>")
+                && idporten.body.contains("<option value=\"se\">se</option>"),
+            "{}",
+            idporten.body
+        );
+        let altinn = browser.get("/web-applications/NO%20Altinn%20test").await;
+        assert!(
+            !altinn.body.contains("/get-code\""),
+            "exchange records have no Get authorization code"
+        );
+        assert!(altinn.body.contains("/obtain-token\""));
+
+        // Forbidden: users and client secrets, page and API.
+        assert_eq!(browser.get("/users").await.status, 403);
+        let secret = browser
+            .post_form(
+                &format!("{RECORD}/client-secret"),
+                &[("csrf", &csrf), ("client_secret", "finance-try-1")],
+            )
+            .await;
+        assert_eq!(secret.status, 403, "{}", secret.body);
+        let api_secret = browser
+            .post_json(
+                "/api/v1/web-applications/HMRC%20VAT%20sandbox/client-secret",
+                Some(&csrf),
+                &json!({ "client_secret": "finance-try-2" }),
+            )
+            .await;
+        assert_eq!(api_secret.status, 403);
+        assert_eq!(json(&api_secret)["error"], "forbidden");
+        let shown = json(
+            &browser
+                .get("/api/v1/web-applications/HMRC%20VAT%20sandbox")
+                .await,
+        );
+        assert_eq!(shown["client_secret"], "not set", "nothing changed");
+
+        // Allowed: reading status and running actions (which the engine refuses here).
+        for path in API_GETS {
+            assert_eq!(browser.get(path).await.status, 200, "GET {path}");
+        }
+        let refresh = browser
+            .post_form(&format!("{RECORD}/refresh"), &[("csrf", &csrf)])
+            .await;
+        assert_eq!(refresh.status, 303);
+        let after = browser.get(RECORD).await;
+        assert!(
+            after.body.contains("flash-error") && after.body.contains("not connected"),
+            "{}",
+            after.body
+        );
+        let api_refresh = browser
+            .post_json(
+                "/api/v1/web-applications/HMRC%20VAT%20sandbox/refresh",
+                Some(&csrf),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(api_refresh.status, 409, "{}", api_refresh.body);
+        assert_eq!(json(&api_refresh)["error"], "not_connected");
+        let unknown = browser
+            .post_json(
+                "/api/v1/web-applications/Nope/refresh",
+                Some(&csrf),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(unknown.status, 404, "{}", unknown.body);
+        let no_action = browser
+            .post_json(
+                "/api/v1/web-applications/HMRC%20VAT%20sandbox/launch",
+                Some(&csrf),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(no_action.status, 404);
+        let get_code = browser
+            .post_json(
+                "/api/v1/web-applications/HMRC%20VAT%20sandbox/get-code",
+                Some(&csrf),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(
+            get_code.status, 409,
+            "no client ID or secret in the test environment: {}",
+            get_code.body
+        );
+
+        // Log out: the session is gone.
+        assert_eq!(
+            browser
+                .post_form("/logout", &[("csrf", &csrf)])
+                .await
+                .status,
+            303
+        );
+        assert_eq!(browser.get("/api/v1/session").await.status, 401);
+    });
+    drop(emsg);
+}
+
+#[test]
+fn administrators_may_do_everything() {
+    let (_emsg, server) = setup(&[]);
+    runtime().block_on(async {
+        let browser = Browser::new(&server);
+        assert_eq!(browser.log_in("ada", ADMIN_PASSWORD).await.status, 303);
+        let users = browser.get("/users").await;
+        assert_eq!(users.status, 200);
+        assert!(users.body.contains("fiona") && users.body.contains("finance"));
+        let page = browser.get(RECORD).await;
+        assert!(page.body.contains("Set client secret"));
+        let csrf = hidden_field(&page.body, "csrf");
+        let set = browser
+            .post_form(
+                &format!("{RECORD}/client-secret"),
+                &[("csrf", &csrf), ("client_secret", "admin-set-secret-77")],
+            )
+            .await;
+        assert_eq!(set.status, 303);
+        let after = browser.get(RECORD).await;
+        assert!(after.body.contains("The client secret was set."));
+        assert!(
+            after.body.contains("<dt>Client secret</dt><dd>set</dd>"),
+            "{}",
+            after.body
+        );
+        let api = browser
+            .post_json(
+                "/api/v1/web-applications/NO%20Altinn/client-secret",
+                Some(&csrf),
+                &json!({ "client_secret": "admin-api-secret-78" }),
+            )
+            .await;
+        assert_eq!(api.status, 200, "{}", api.body);
+        for path in API_GETS {
+            assert_eq!(browser.get(path).await.status, 200, "GET {path}");
+        }
+        let disconnect = browser
+            .post_json(
+                "/api/v1/web-applications/HMRC%20VAT%20sandbox/disconnect",
+                Some(&csrf),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(
+            disconnect.status, 409,
+            "nothing to disconnect: {}",
+            disconnect.body
+        );
+        assert_no_secret(
+            &(browser.bodies() + &server.stderr()),
+            &["admin-set-secret-77", "admin-api-secret-78", ADMIN_PASSWORD],
+            "pages, JSON and logs",
+        );
+    });
+}
+
+#[test]
+fn forged_or_missing_anti_forgery_tokens_are_refused_and_change_nothing() {
+    let (_emsg, server) = setup(&[]);
+    runtime().block_on(async {
+        let browser = Browser::new(&server);
+        // The log-in form itself: without the form's token nobody is logged in.
+        let forged_login = browser
+            .post_form(
+                "/login",
+                &[
+                    ("name", "ada"),
+                    ("password", ADMIN_PASSWORD),
+                    ("csrf", "forged"),
+                ],
+            )
+            .await;
+        assert_eq!(forged_login.status, 403);
+        assert_eq!(browser.get("/api/v1/session").await.status, 401);
+
+        assert_eq!(browser.log_in("ada", ADMIN_PASSWORD).await.status, 303);
+        let csrf = browser.csrf().await;
+        for token in [None, Some("forged-token")] {
+            let mut form = vec![("client_secret", "forged-secret-1")];
+            if let Some(t) = token {
+                form.push(("csrf", t));
+            }
+            let page = browser
+                .post_form(&format!("{RECORD}/client-secret"), &form)
+                .await;
+            assert_eq!(page.status, 403, "{token:?}");
+            let api = browser
+                .post_json(
+                    "/api/v1/web-applications/HMRC%20VAT%20sandbox/client-secret",
+                    token,
+                    &json!({ "client_secret": "forged-secret-2" }),
+                )
+                .await;
+            assert_eq!(api.status, 403, "{token:?}");
+            assert_eq!(json(&api)["error"], "csrf_failed");
+            let action = browser
+                .post_form(
+                    &format!("{RECORD}/disconnect"),
+                    &[("confirm", "yes"), ("csrf", token.unwrap_or(""))],
+                )
+                .await;
+            assert_eq!(action.status, 403);
+            let logout = browser
+                .post_form("/logout", &[("csrf", token.unwrap_or(""))])
+                .await;
+            assert_eq!(logout.status, 403);
+        }
+        let shown = json(
+            &browser
+                .get("/api/v1/web-applications/HMRC%20VAT%20sandbox")
+                .await,
+        );
+        assert_eq!(shown["client_secret"], "not set", "nothing changed");
+        assert_eq!(
+            browser.get("/api/v1/session").await.status,
+            200,
+            "still logged in"
+        );
+        // Another session's token is no good either.
+        let other = Browser::new(&server);
+        other.log_in("fiona", FINANCE_PASSWORD).await;
+        let stolen = other
+            .post_json(
+                "/api/v1/web-applications/HMRC%20VAT%20sandbox/refresh",
+                Some(&csrf),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(stolen.status, 403);
+    });
+}
+
+#[test]
+fn repeated_failed_log_ins_lock_the_user_name_for_a_while() {
+    let (_emsg, server) = setup(&[]);
+    runtime().block_on(async {
+        let browser = Browser::new(&server);
+        for attempt in 1..=5 {
+            let wrong = browser.log_in("fiona", "not the password at all").await;
+            assert_eq!(wrong.status, 401, "attempt {attempt}");
+            assert!(
+                wrong
+                    .body
+                    .contains("The user name or password is not right.")
+            );
+        }
+        let locked = browser.log_in("fiona", FINANCE_PASSWORD).await;
+        assert_eq!(locked.status, 429, "{}", locked.body);
+        assert!(
+            locked.body.contains("Too many failed log-ins")
+                && locked.body.contains("Try again in 15 minutes"),
+            "{}",
+            locked.body
+        );
+        assert_eq!(browser.get("/api/v1/session").await.status, 401);
+    });
+}
+
+#[test]
+fn session_cookies_are_http_only_same_site_lax_and_secure_behind_https() {
+    let (_emsg, plain) = setup(&[]);
+    let (_emsg2, behind_tls) = setup(&["--public-url", "https://emsg.example.com"]);
+    runtime().block_on(async {
+        let login = Browser::new(&plain).log_in("fiona", FINANCE_PASSWORD).await;
+        let cookie = login
+            .set_cookies
+            .iter()
+            .find(|c| c.starts_with("emsg_session="))
+            .unwrap();
+        assert!(
+            cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+            "{cookie}"
+        );
+        assert!(!cookie.contains("Secure"), "{cookie}");
+        assert_eq!(
+            cookie.split(';').next().unwrap().len(),
+            "emsg_session=".len() + 43
+        );
+
+        let login = Browser::new(&behind_tls)
+            .log_in("fiona", FINANCE_PASSWORD)
+            .await;
+        let cookie = login
+            .set_cookies
+            .iter()
+            .find(|c| c.starts_with("emsg_session="))
+            .unwrap();
+        assert!(
+            cookie.contains("Secure") && cookie.contains("HttpOnly"),
+            "{cookie}"
+        );
+    });
+}
