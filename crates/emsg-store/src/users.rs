@@ -174,6 +174,13 @@ pub fn count(conn: &mut DbConnection) -> Result<i64> {
     Ok(users::table.count().get_result(conn)?)
 }
 
+/// A hash of a random password, checked against when the name is unknown.
+static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    generate_password()
+        .and_then(|p| hash_password(&p))
+        .unwrap_or_default()
+});
+
 /// The user when the name exists and the password matches its hash.
 pub fn verify_password(
     conn: &mut DbConnection,
@@ -186,6 +193,9 @@ pub fn verify_password(
         .first(conn)
         .optional()?;
     let Some((row, hash)) = found else {
+        // Spend the same time as for a real user, so the answer does not tell which names exist.
+        let _ = PasswordHash::new(&DUMMY_HASH)
+            .map(|dummy| Argon2::default().verify_password(password.expose().as_bytes(), &dummy));
         return Ok(None);
     };
     let parsed = PasswordHash::new(&hash)

@@ -82,6 +82,25 @@ impl Engine {
         .await
     }
 
+    /// The connection `user` would use for `app` (their own for user-specific records, the
+    /// company's otherwise), if there is one.
+    pub async fn connection(
+        &self,
+        app: &str,
+        company: Option<&str>,
+        user: i64,
+    ) -> Result<Option<ConnectionView>, EngineError> {
+        let record = self.record(app).await?;
+        let key = Self::key(&record, self.company(company), user);
+        let found = self
+            .db(move |conn, _| Ok(connections::find(conn, &key)?))
+            .await?;
+        match found {
+            Some(connection) => Ok(Some(self.view(connection).await?)),
+            None => Ok(None),
+        }
+    }
+
     /// Every connection (of one record, when named) in a company.
     pub async fn status(
         &self,
