@@ -548,6 +548,7 @@ pub fn callback_params(back: &Url) -> CallbackParams {
         code: query(back, "code").map(Secret::new),
         error: query(back, "error"),
         error_description: query(back, "error_description"),
+        iss: query(back, "iss"),
     }
 }
 

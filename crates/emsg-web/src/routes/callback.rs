@@ -60,6 +60,7 @@ pub(crate) async fn handle(
             "code" => params.code = Some(Secret::new(value.into_owned())),
             "error" => params.error = Some(value.into_owned()),
             "error_description" => params.error_description = Some(value.into_owned()),
+            "iss" => params.iss = Some(value.into_owned()),
             _ => {}
         }
     }
