@@ -97,13 +97,20 @@ impl Engine {
         let warned = Arc::new(Mutex::new(HashSet::new()));
         loop {
             let sweep = self.sweep(&config, None, &warned);
-            tokio::select! {
-                report = sweep => match report {
-                    Ok(report) if report.due > 0 => tracing::info!(?report, "refresh sweep done"),
-                    Ok(_) => {}
-                    Err(error) => tracing::warn!(%error, "refresh sweep failed; trying again at the next one"),
-                },
-                _ = shutdown.changed() => {}
+            tokio::pin!(sweep);
+            let report = tokio::select! {
+                report = &mut sweep => Some(report),
+                _ = shutdown.changed() => {
+                    // Stopping: let the refreshes in flight finish, for a bounded time.
+                    tracing::info!(grace = ?config.shutdown_grace, "stopping: letting in-flight refreshes finish");
+                    tokio::time::timeout(config.shutdown_grace, &mut sweep).await.ok()
+                }
+            };
+            match report {
+                Some(Ok(report)) if report.due > 0 => tracing::info!(?report, "refresh sweep done"),
+                Some(Ok(_)) => {}
+                Some(Err(error)) => tracing::warn!(%error, "refresh sweep failed; trying again at the next one"),
+                None => tracing::warn!("in-flight refreshes did not finish within the grace period"),
             }
             if *shutdown.borrow() {
                 break;
