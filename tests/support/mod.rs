@@ -378,3 +378,41 @@ pub fn hidden_field(page: &str, name: &str) -> String {
         .replace("&gt;", ">")
         .replace("&amp;", "&")
 }
+
+impl Browser {
+    /// A `multipart/form-data` POST: `(name, file name, value)` per field.
+    pub async fn post_multipart(
+        &self,
+        path: &str,
+        fields: &[(&str, Option<&str>, &str)],
+    ) -> Answer {
+        let boundary = "emsg-test-boundary-7f3a9c";
+        let mut body = String::new();
+        for (name, file, value) in fields {
+            body.push_str(&format!("--{boundary}\r\n"));
+            match file {
+                Some(file) => body.push_str(&format!(
+                    "Content-Disposition: form-data; name=\"{name}\"; filename=\"{file}\"\r\nContent-Type: application/yaml\r\n\r\n"
+                )),
+                None => body.push_str(&format!(
+                    "Content-Disposition: form-data; name=\"{name}\"\r\n\r\n"
+                )),
+            }
+            body.push_str(value);
+            body.push_str("\r\n");
+        }
+        body.push_str(&format!("--{boundary}--\r\n"));
+        let response = self
+            .client
+            .post(self.absolute(path))
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        self.answer(response).await
+    }
+}

@@ -48,9 +48,10 @@ fn main() {
     let http = common::http_client();
     println!(
         "emsg refresh benchmark: {n} connections, concurrency {concurrencies:?}, {runs} runs each, \
-         {} cores, {} tokio workers, pool {pool}; load average {}",
+         {} cores, {} tokio workers, pool {pool}, endpoint delay {} ms; load average {}",
         common::cores(),
         common::env_number("EMSG_BENCH_WORKERS", 2),
+        common::env_number("EMSG_BENCH_ENDPOINT_DELAY_MS", 0),
         common::load_average()
     );
 
@@ -273,6 +274,38 @@ fn phases(
     });
     time("connections::by_id", 3.0, &mut |i| {
         connections::by_id(&mut conn, ids[i]).expect("by_id");
+    });
+    // Is the cost preparing the statement or reading the row? The same query on the backend's
+    // own diesel connection (not the MultiConnection enum), and a one-column query.
+    {
+        use diesel::prelude::*;
+        use emsg_store::connections::Connection;
+        use emsg_store::db::DbConnection;
+        use emsg_store::schema::connections as table;
+        let mut raw = fixture.connect();
+        time("  by_id on the inner diesel connection", 0.0, &mut |i| {
+            let _: Connection = match &mut raw {
+                DbConnection::Sqlite(c) => table::table
+                    .find(ids[i])
+                    .select(Connection::as_select())
+                    .first(c),
+                DbConnection::Postgres(c) => table::table
+                    .find(ids[i])
+                    .select(Connection::as_select())
+                    .first(c),
+            }
+            .expect("row");
+        });
+        time("  SELECT id only, by id", 0.0, &mut |i| {
+            let _: i64 = table::table
+                .find(ids[i])
+                .select(table::id)
+                .first(&mut conn)
+                .expect("row");
+        });
+    }
+    time("users::get (view: authorized_by)", 1.0, &mut |_| {
+        emsg_store::users::get(&mut conn, fixture.user).expect("user");
     });
     let owner = "bench-node";
     let now = emsg_store::now();

@@ -57,9 +57,10 @@ fn main() {
     let floor = Duration::from_secs_f64(n as f64 * 0.0995 / c as f64);
     println!(
         "emsg sweep benchmark: {n} due connections, concurrency {c}, {runs} runs each, {} cores, \
-         {} tokio workers, pool {pool}; load average {}",
+         {} tokio workers, pool {pool}, endpoint delay {} ms; load average {}",
         common::cores(),
         common::env_number("EMSG_BENCH_WORKERS", 2),
+        common::env_number("EMSG_BENCH_ENDPOINT_DELAY_MS", 0),
         common::load_average()
     );
     let resettable = common::reset_peak();
@@ -148,7 +149,7 @@ fn main() {
     let mut verdicts = Vec::new();
     for row in &rows {
         let bare_median = stats(&seconds(&row.bare)).0;
-        let mut line = |name: String, times: &[Duration]| {
+        let line = |name: String, times: &[Duration]| {
             let (median, min, max) = stats(&seconds(times));
             println!(
                 "{:<9} {:<40} {median:>8.2} {min:>8.2} {max:>8.2} {:>9.0} {:>11.2}",

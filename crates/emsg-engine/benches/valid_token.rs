@@ -47,7 +47,8 @@ fn main() {
     let mut rows: Vec<(&'static str, &'static str, Vec<f64>)> = Vec::new();
     for backend in common::backends() {
         let fixture = Fixture::new(backend, &endpoint);
-        fixture.seed(1, emsg_store::now() + 3600);
+        // The engine's default company, as `valid_token(app, None, user)` asks for.
+        fixture.seed_companies(&["default".to_owned()], emsg_store::now() + 3600);
         let expected = fixture.tokens()[0].0.clone();
         let engine = fixture.engine(pool);
         let next_user = Arc::new(AtomicI64::new(1_000_000));

@@ -109,8 +109,12 @@ impl Engine {
             match report {
                 Some(Ok(report)) if report.due > 0 => tracing::info!(?report, "refresh sweep done"),
                 Some(Ok(_)) => {}
-                Some(Err(error)) => tracing::warn!(%error, "refresh sweep failed; trying again at the next one"),
-                None => tracing::warn!("in-flight refreshes did not finish within the grace period"),
+                Some(Err(error)) => {
+                    tracing::warn!(%error, "refresh sweep failed; trying again at the next one")
+                }
+                None => {
+                    tracing::warn!("in-flight refreshes did not finish within the grace period")
+                }
             }
             if *shutdown.borrow() {
                 break;

@@ -38,6 +38,8 @@ pub struct AppState {
     pub(crate) callback_paths: Arc<Vec<String>>,
     /// Callbacks that arrived without a session, kept until the user logs in (10 minutes).
     pub(crate) parked_callbacks: Arc<Mutex<HashMap<String, (String, Instant)>>>,
+    /// Import files checked by a dry run, waiting for Confirm.
+    pub(crate) pending_imports: Arc<crate::routes::import_state::PendingImports>,
 }
 
 impl AppState {
@@ -70,6 +72,7 @@ impl AppState {
             secure_cookies: public_url.as_ref().is_some_and(|u| u.scheme() == "https"),
             callback_paths: Arc::new(callback_paths),
             parked_callbacks: Arc::new(Mutex::new(HashMap::new())),
+            pending_imports: Arc::default(),
         })
     }
 
@@ -141,6 +144,8 @@ fn callback_paths(all: &[records::WebApplication], public: Option<&url::Url>) ->
             "/api/",
             "/static/",
             "/users",
+            "/audit",
+            "/import",
             "/healthz",
             "/readyz",
         ]

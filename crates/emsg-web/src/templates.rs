@@ -16,6 +16,12 @@ const PAGES: &[(&str, &str)] = &[
     ("login", include_str!("../../../templates/login.hbs")),
     ("callback", include_str!("../../../templates/callback.hbs")),
     ("users", include_str!("../../../templates/users.hbs")),
+    ("audit", include_str!("../../../templates/audit.hbs")),
+    ("import", include_str!("../../../templates/import.hbs")),
+    (
+        "import_report",
+        include_str!("../../../templates/import_report.hbs"),
+    ),
 ];
 
 impl Templates {

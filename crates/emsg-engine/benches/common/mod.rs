@@ -50,7 +50,8 @@ pub const EXPIRES_IN: u64 = 3600;
 
 /// A loopback token endpoint that records nothing: every POST whose form says
 /// `grant_type=refresh_token` gets a fresh pair `at-N` / `rt-N` (N counts the answers), anything
-/// else a 400. It runs on its own thread and runtime, so it does not share the engine's workers.
+/// else a 400; at once, or after `EMSG_BENCH_ENDPOINT_DELAY_MS` to stand in for a real
+/// provider's latency. It runs on its own thread and runtime, so it does not share the engine's workers.
 pub struct TokenEndpoint {
     pub addr: SocketAddr,
     issued: Arc<AtomicU64>,
@@ -58,7 +59,9 @@ pub struct TokenEndpoint {
 }
 
 impl TokenEndpoint {
+    /// Answers after `EMSG_BENCH_ENDPOINT_DELAY_MS` (default 0: at once).
     pub fn start() -> Self {
+        let delay = Duration::from_millis(env_number("EMSG_BENCH_ENDPOINT_DELAY_MS", 0) as u64);
         let issued = Arc::new(AtomicU64::new(0));
         let (tx, rx) = std::sync::mpsc::channel();
         let counter = Arc::clone(&issued);
@@ -83,7 +86,8 @@ impl TokenEndpoint {
                         let _ = stream.set_nodelay(true);
                         let counter = Arc::clone(&counter);
                         tokio::spawn(async move {
-                            let service = service_fn(move |req| answer(req, Arc::clone(&counter)));
+                            let service =
+                                service_fn(move |req| answer(req, Arc::clone(&counter), delay));
                             let _ = http1::Builder::new()
                                 .serve_connection(TokioIo::new(stream), service)
                                 .await;
@@ -117,7 +121,11 @@ impl TokenEndpoint {
 async fn answer(
     req: Request<Incoming>,
     issued: Arc<AtomicU64>,
+    delay: Duration,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
     let body = match req.into_body().collect().await {
         Ok(body) => body.to_bytes(),
         Err(_) => Bytes::new(),
@@ -227,11 +235,16 @@ impl Fixture {
     /// `n` connected connections (companies `company-00000` …), inserted directly with
     /// `store_authorization` in one transaction; access tokens expire at `expires_at`.
     pub fn seed(&self, n: usize, expires_at: i64) {
+        self.seed_companies(&(0..n).map(company).collect::<Vec<_>>(), expires_at);
+    }
+
+    /// One connection per company named, as [`Fixture::seed`].
+    pub fn seed_companies(&self, companies: &[String], expires_at: i64) {
         let mut conn = self.connect();
         let now = emsg_store::now();
         conn.transaction::<_, emsg_store::StoreError, _>(|conn| {
-            for i in 0..n {
-                let key = ConnectionKey::new(self.app_id, &company(i), false, 0);
+            for (i, name) in companies.iter().enumerate() {
+                let key = ConnectionKey::new(self.app_id, name, false, 0);
                 connections::store_authorization(
                     conn,
                     &self.ring,

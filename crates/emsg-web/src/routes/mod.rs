@@ -2,8 +2,13 @@
 
 mod api;
 mod assets;
+mod audit;
 mod callback;
 mod health;
+mod import;
+pub(crate) mod import_state {
+    pub use super::import::PendingImports;
+}
 pub(crate) mod login;
 mod users;
 mod web_applications;
@@ -27,6 +32,8 @@ pub fn config(state: AppState) -> impl Fn(&mut web::ServiceConfig) + Clone {
         login::config(cfg);
         web_applications::config(cfg);
         users::config(cfg);
+        audit::config(cfg);
+        import::config(cfg);
         api::config(cfg);
         callback::config(cfg, &state.callback_paths);
     }

@@ -1,0 +1,314 @@
+//! `/import` (administrators): upload a web-apps YAML file → a dry run of what would be added,
+//! changed (which fields), left unchanged and not in the file, with warnings → Confirm → the
+//! result. Errors are listed with line and column and nothing is written. The uploaded text
+//! waits server-side for 10 minutes under a random key bound to the session; it is never sent
+//! back in the page.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use actix_multipart::Multipart;
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use emsg_store::audit::Actor;
+use emsg_store::import::{ImportReport, RecordChange};
+use futures_util::StreamExt as _;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{html, render};
+use crate::auth::PageUser;
+use crate::error::{PageError, WebError};
+use crate::session::{SessionUser, random_token};
+use crate::state::AppState;
+
+/// The largest file accepted.
+pub const MAX_UPLOAD: usize = 1024 * 1024;
+/// How long a checked file waits for Confirm.
+pub const KEEP_FOR: Duration = Duration::from_secs(600);
+
+/// Files checked by a dry run, waiting for Confirm.
+#[derive(Default)]
+pub struct PendingImports(Mutex<HashMap<String, Pending>>);
+
+struct Pending {
+    session_id: String,
+    file: String,
+    bytes: Vec<u8>,
+    at: Instant,
+}
+
+impl PendingImports {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Pending>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn keep(&self, session_id: &str, file: String, bytes: Vec<u8>) -> Result<String, WebError> {
+        let key = random_token()?;
+        let mut map = self.lock();
+        map.retain(|_, p| p.at.elapsed() < KEEP_FOR);
+        // One waiting file per session: a new check replaces the previous one.
+        map.retain(|_, p| p.session_id != session_id);
+        map.insert(
+            key.clone(),
+            Pending {
+                session_id: session_id.to_owned(),
+                file,
+                bytes,
+                at: Instant::now(),
+            },
+        );
+        Ok(key)
+    }
+
+    /// The file kept under `key` for this session, taken (single use).
+    fn take(&self, session_id: &str, key: &str) -> Option<(String, Vec<u8>)> {
+        let mut map = self.lock();
+        let found = map.get(key)?;
+        if found.session_id != session_id {
+            return None;
+        }
+        map.remove(key)
+            .filter(|p| p.at.elapsed() < KEEP_FOR)
+            .map(|p| (p.file, p.bytes))
+    }
+}
+
+pub fn config(cfg: &mut web::ServiceConfig) {
+    cfg.route("/import", web::get().to(form_page))
+        .route("/import", web::post().to(check))
+        .route("/import/confirm", web::post().to(confirm));
+}
+
+fn page(
+    state: &AppState,
+    user: &SessionUser,
+    status: StatusCode,
+    data: Value,
+) -> Result<HttpResponse, PageError> {
+    let body = render(state, "import", "Import web applications", Some(user), data)?;
+    Ok(html(status, body))
+}
+
+async fn form_page(
+    state: web::Data<AppState>,
+    PageUser(user): PageUser,
+) -> Result<HttpResponse, PageError> {
+    user.require_admin("Importing web applications")?;
+    page(&state, &user, StatusCode::OK, json!({ "stage": "form" }))
+}
+
+/// The fields of the upload form.
+#[derive(Default)]
+struct Upload {
+    csrf: Option<String>,
+    file_name: Option<String>,
+    file: Vec<u8>,
+    text: String,
+}
+
+async fn read_upload(mut payload: Multipart) -> Result<Upload, WebError> {
+    let mut upload = Upload::default();
+    let mut total = 0usize;
+    while let Some(field) = payload.next().await {
+        let mut field = field
+            .map_err(|e| WebError::BadRequest(format!("the upload could not be read: {e}")))?;
+        let name = field.name().unwrap_or_default().to_owned();
+        let file_name = field
+            .content_disposition()
+            .and_then(|d| d.get_filename())
+            .map(str::to_owned);
+        let mut bytes = Vec::new();
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk
+                .map_err(|e| WebError::BadRequest(format!("the upload could not be read: {e}")))?;
+            total += chunk.len();
+            if total > MAX_UPLOAD {
+                return Err(WebError::BadRequest(format!(
+                    "the upload is larger than {} KiB: split the file",
+                    MAX_UPLOAD / 1024
+                )));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        match name.as_str() {
+            "csrf" => upload.csrf = Some(String::from_utf8_lossy(&bytes).into_owned()),
+            "file" => {
+                upload.file_name = file_name.filter(|n| !n.is_empty());
+                upload.file = bytes;
+            }
+            "text" => upload.text = String::from_utf8_lossy(&bytes).into_owned(),
+            _ => {}
+        }
+    }
+    Ok(upload)
+}
+
+fn report_json(report: &ImportReport) -> Value {
+    let rows: Vec<Value> = report
+        .records
+        .iter()
+        .map(|r| match &r.change {
+            RecordChange::Added => json!({ "name": r.name, "change": "added", "fields": "" }),
+            RecordChange::Changed(fields) => {
+                json!({ "name": r.name, "change": "changed", "fields": fields.join(", ") })
+            }
+            RecordChange::Unchanged => {
+                json!({ "name": r.name, "change": "unchanged", "fields": "" })
+            }
+        })
+        .chain(report.untouched.iter().map(
+            |name| json!({ "name": name, "change": "not in file", "fields": "left as it is" }),
+        ))
+        .collect();
+    json!({
+        "rows": rows,
+        "warnings": report.warnings,
+        "added": report.count(|c| *c == RecordChange::Added),
+        "changed": report.count(|c| matches!(c, RecordChange::Changed(_))),
+        "unchanged": report.count(|c| *c == RecordChange::Unchanged),
+        "untouched": report.untouched.len(),
+        "changes_anything": report.changes_anything(),
+    })
+}
+
+/// Parses and imports (or dry-runs) `bytes`; parse errors come back as the page's error list.
+async fn run(
+    state: &AppState,
+    user: &SessionUser,
+    file: String,
+    bytes: Vec<u8>,
+    dry_run: bool,
+) -> Result<Result<ImportReport, Vec<Value>>, WebError> {
+    let parsed = match emsg_webapps::parse_bytes(&file, &bytes) {
+        Ok(parsed) => parsed,
+        Err(errors) => {
+            return Ok(Err(errors
+                .iter()
+                .map(|e| {
+                    json!({ "line": e.line, "column": e.column, "path": e.path, "message": e.message })
+                })
+                .collect()));
+        }
+    };
+    let state2 = state.clone();
+    let actor = Actor::User { id: user.id };
+    let report = state
+        .with_conn(move |conn| {
+            let env = |var: &str| std::env::var(var).ok();
+            Ok(emsg_store::import::import(
+                conn,
+                state2.ring(),
+                &parsed,
+                &env,
+                &actor,
+                dry_run,
+            )?)
+        })
+        .await?;
+    Ok(Ok(report))
+}
+
+async fn check(
+    state: web::Data<AppState>,
+    PageUser(user): PageUser,
+    payload: Multipart,
+) -> Result<HttpResponse, PageError> {
+    user.require_admin("Importing web applications")?;
+    let upload = read_upload(payload).await?;
+    user.check_csrf(upload.csrf.as_deref())?;
+    let (file, bytes) = if !upload.file.is_empty() {
+        (
+            upload
+                .file_name
+                .unwrap_or_else(|| "uploaded file".to_owned()),
+            upload.file,
+        )
+    } else if !upload.text.trim().is_empty() {
+        ("pasted text".to_owned(), upload.text.into_bytes())
+    } else {
+        return page(
+            &state,
+            &user,
+            StatusCode::BAD_REQUEST,
+            json!({ "stage": "form", "problem": "Choose a YAML file, or paste its text, then select Check file." }),
+        );
+    };
+    match run(&state, &user, file.clone(), bytes.clone(), true).await? {
+        Err(errors) => page(
+            &state,
+            &user,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            json!({ "stage": "form", "file": file, "errors": errors }),
+        ),
+        Ok(report) => {
+            let changes = report.changes_anything();
+            let key = if changes {
+                Some(
+                    state
+                        .pending_imports
+                        .keep(&user.session_id, file.clone(), bytes)?,
+                )
+            } else {
+                None
+            };
+            page(
+                &state,
+                &user,
+                StatusCode::OK,
+                json!({ "stage": "dry_run", "file": file, "report": report_json(&report), "key": key }),
+            )
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct ConfirmForm {
+    #[serde(default)]
+    csrf: Option<String>,
+    #[serde(default)]
+    key: String,
+}
+
+async fn confirm(
+    state: web::Data<AppState>,
+    PageUser(user): PageUser,
+    form: web::Form<ConfirmForm>,
+) -> Result<HttpResponse, PageError> {
+    user.require_admin("Importing web applications")?;
+    let form = form.into_inner();
+    user.check_csrf(form.csrf.as_deref())?;
+    let Some((file, bytes)) = state.pending_imports.take(&user.session_id, &form.key) else {
+        return page(
+            &state,
+            &user,
+            StatusCode::CONFLICT,
+            json!({ "stage": "form", "problem": "The checked file is no longer waiting (it is kept for 10 minutes, once): upload it again." }),
+        );
+    };
+    match run(&state, &user, file.clone(), bytes, false).await? {
+        Err(errors) => page(
+            &state,
+            &user,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            json!({ "stage": "form", "file": file, "errors": errors }),
+        ),
+        Ok(report) => {
+            tracing::info!(
+                file = %file,
+                records = report.records.len(),
+                user = %user.name,
+                "imported web applications from the Import page"
+            );
+            page(
+                &state,
+                &user,
+                StatusCode::OK,
+                json!({ "stage": "done", "file": file, "report": report_json(&report) }),
+            )
+        }
+    }
+}

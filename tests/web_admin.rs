@@ -1,0 +1,265 @@
+//! The Audit log and Import pages: roles, CSRF, filters and pagination; an import with errors
+//! (located, nothing written), a dry run, Confirm, and the kept file being single-use.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use emsg_test_db::{Backend, TestDb};
+use support::*;
+
+const ADA: &str = "ada password long enough";
+const FIONA: &str = "fiona password long enough";
+
+const FILE: &str = "web_applications:
+  - name: HMRC VAT sandbox
+    base_url: https://test-api.service.hmrc.gov.uk
+    authorization_url: https://test-api.service.hmrc.gov.uk/oauth/authorize
+    token_url: https://test-api.service.hmrc.gov.uk/oauth/token
+    redirect_url: http://127.0.0.1:9/oauth/callback
+    client_id: vat-client
+    client_secret: null
+    scope: read:vat write:vat
+";
+
+const GOOD: &str = "web_applications:
+  - name: HMRC VAT sandbox
+    base_url: https://test-api.service.hmrc.gov.uk
+    authorization_url: https://test-api.service.hmrc.gov.uk/oauth/authorize
+    token_url: https://test-api.service.hmrc.gov.uk/oauth/token
+    redirect_url: http://127.0.0.1:9/oauth/callback
+    client_id: vat-client
+    client_secret: null
+    scope: read:vat
+  - name: HMRC ITSA sandbox
+    base_url: https://test-api.service.hmrc.gov.uk
+    authorization_url: https://test-api.service.hmrc.gov.uk/oauth/authorize
+    token_url: https://test-api.service.hmrc.gov.uk/oauth/token
+    redirect_url: http://127.0.0.1:9/oauth/callback
+    client_id: itsa-client
+    client_secret: null
+    scope: read:self-assessment
+";
+
+const BAD: &str = "web_applications:
+  - name: HMRC ITSA sandbox
+    base_url: https://test-api.service.hmrc.gov.uk
+    token_url: not a url
+    client_id: itsa-client
+    client_secret: null
+";
+
+fn admin_pages(backend: Backend) {
+    let emsg = Emsg::new(TestDb::new(backend));
+    let apps = emsg.write("apps.yaml", FILE);
+    add_user(&emsg, "ada", "administrator", ADA);
+    add_user(&emsg, "fiona", "finance", FIONA);
+    let server = serve_web(&emsg, "127.0.0.1:0", &apps, &[]);
+    let before = emsg.export();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        // Anonymous: the log-in page, or 401 from the API.
+        let anonymous = Browser::new(&server);
+        assert_eq!(anonymous.get("/audit").await.status, 303);
+        assert_eq!(anonymous.get("/import").await.status, 303);
+        assert_eq!(anonymous.get("/api/v1/audit").await.status, 401);
+
+        // Finance reads the audit log but may not import.
+        let fiona = Browser::new(&server);
+        assert_eq!(fiona.log_in("fiona", FIONA).await.status, 303);
+        let audit = fiona.get("/audit").await;
+        assert_eq!(audit.status, 200, "{}", audit.body);
+        assert!(audit.body.contains("<h1>Audit log</h1>"));
+        assert_eq!(fiona.get("/import").await.status, 403);
+        let csrf = fiona.csrf().await;
+        let refused = fiona
+            .post_multipart(
+                "/import",
+                &[("csrf", None, &csrf), ("file", Some("a.yaml"), GOOD)],
+            )
+            .await;
+        assert_eq!(refused.status, 403);
+        assert_eq!(
+            fiona
+                .post_form("/import/confirm", &[("csrf", &csrf), ("key", "x")])
+                .await
+                .status,
+            403
+        );
+
+        let ada = Browser::new(&server);
+        assert_eq!(ada.log_in("ada", ADA).await.status, 303);
+        let form = ada.get("/import").await;
+        assert_eq!(form.status, 200, "{}", form.body);
+        assert!(form.body.contains("enctype=\"multipart/form-data\""));
+        let csrf = hidden_field(&form.body, "csrf");
+
+        // Forged CSRF: refused, nothing kept.
+        let forged = ada
+            .post_multipart(
+                "/import",
+                &[("csrf", None, "forged"), ("file", Some("a.yaml"), GOOD)],
+            )
+            .await;
+        assert_eq!(forged.status, 403);
+
+        // A file with an error: located, nothing written.
+        let bad = ada
+            .post_multipart(
+                "/import",
+                &[("csrf", None, &csrf), ("file", Some("bad.yaml"), BAD)],
+            )
+            .await;
+        assert_eq!(bad.status, 422, "{}", bad.body);
+        assert!(
+            bad.body
+                .contains("bad.yaml has errors; nothing was imported"),
+            "{}",
+            bad.body
+        );
+        assert!(
+            bad.body.contains("<td>4</td>"),
+            "the line of token_url: {}",
+            bad.body
+        );
+        assert!(bad.body.contains("token_url"), "{}", bad.body);
+        assert_eq!(emsg.export(), before);
+
+        // A good file: the dry run, then Confirm.
+        let dry = ada
+            .post_multipart(
+                "/import",
+                &[("csrf", None, &csrf), ("file", Some("good.yaml"), GOOD)],
+            )
+            .await;
+        assert_eq!(dry.status, 200, "{}", dry.body);
+        assert!(dry.body.contains("Dry run of good.yaml"), "{}", dry.body);
+        assert!(
+            dry.body
+                .contains("<th scope=\"row\">HMRC ITSA sandbox</th><td>added</td>"),
+            "{}",
+            dry.body
+        );
+        assert!(
+            dry.body
+                .contains("<th scope=\"row\">HMRC VAT sandbox</th><td>changed</td><td>scope</td>"),
+            "{}",
+            dry.body
+        );
+        assert!(
+            !dry.body.contains("itsa-client"),
+            "the file is never sent back"
+        );
+        assert_eq!(emsg.export(), before, "a dry run writes nothing");
+        let key = hidden_field(&dry.body, "key");
+
+        // The key is bound to the session: another administrator session cannot use it.
+        let ada2 = Browser::new(&server);
+        assert_eq!(ada2.log_in("ada", ADA).await.status, 303);
+        let csrf2 = ada2.csrf().await;
+        let stolen = ada2
+            .post_form("/import/confirm", &[("csrf", &csrf2), ("key", &key)])
+            .await;
+        assert_eq!(stolen.status, 409, "{}", stolen.body);
+        assert_eq!(
+            ada.post_form("/import/confirm", &[("csrf", "forged"), ("key", &key)])
+                .await
+                .status,
+            403
+        );
+
+        let done = ada
+            .post_form("/import/confirm", &[("csrf", &csrf), ("key", &key)])
+            .await;
+        assert_eq!(done.status, 200, "{}", done.body);
+        assert!(
+            done.body
+                .contains("The import was written: 1 added, 1 changed, 0 unchanged"),
+            "{}",
+            done.body
+        );
+        assert!(emsg.export().contains("HMRC ITSA sandbox"));
+        let again = ada
+            .post_form("/import/confirm", &[("csrf", &csrf), ("key", &key)])
+            .await;
+        assert_eq!(again.status, 409, "single use: {}", again.body);
+
+        // The pasted-text path: unchanged now, nothing to confirm.
+        let same = ada
+            .post_multipart(
+                "/import",
+                &[
+                    ("csrf", None, &csrf),
+                    ("file", Some(""), ""),
+                    ("text", None, GOOD),
+                ],
+            )
+            .await;
+        assert_eq!(same.status, 200, "{}", same.body);
+        assert!(same.body.contains("Nothing to import"), "{}", same.body);
+
+        // 55 more audit entries, to page through.
+        let api_csrf = ada.csrf().await;
+        for i in 0..55 {
+            let set = ada
+                .post_json(
+                    "/api/v1/web-applications/HMRC%20VAT%20sandbox/client-secret",
+                    Some(&api_csrf),
+                    &serde_json::json!({ "client_secret": format!("audit-secret-{i}") }),
+                )
+                .await;
+            assert!(set.status < 300, "{}", set.body);
+        }
+        let page1 = fiona.get("/audit?action=set-client-secret&user=ada").await;
+        assert_eq!(page1.status, 200, "{}", page1.body);
+        assert_eq!(page1.body.matches("<td>set-client-secret</td>").count(), 50);
+        assert!(page1.body.contains("Entries 1–50 of 55"), "{}", page1.body);
+        assert!(page1.body.contains("<td>ada</td>"), "user names, not ids");
+        let next = "/audit?user&#x3D;ada&amp;action&#x3D;set-client-secret&amp;page&#x3D;2";
+        assert!(
+            page1.body.contains(next),
+            "filters kept in the links: {}",
+            page1.body
+        );
+        let page2 = fiona
+            .get(&next.replace("&amp;", "&").replace("&#x3D;", "="))
+            .await;
+        assert_eq!(page2.body.matches("<td>set-client-secret</td>").count(), 5);
+        assert!(page2.body.contains("Newer entries"));
+
+        let imports = fiona
+            .get("/audit?action=import&record=HMRC+ITSA+sandbox")
+            .await;
+        assert!(
+            imports.body.contains("<td>HMRC ITSA sandbox</td>"),
+            "{}",
+            imports.body
+        );
+        assert!(!imports.body.contains("<td>set-client-secret</td>"));
+
+        let json = fiona
+            .get("/api/v1/audit?action=set-client-secret&page=2")
+            .await;
+        assert_eq!(json.status, 200, "{}", json.body);
+        let json: serde_json::Value = serde_json::from_str(&json.body).unwrap();
+        assert_eq!(json["total"], 55);
+        assert_eq!(json["pages"], 2);
+        assert_eq!(json["entries"].as_array().unwrap().len(), 5);
+        assert_eq!(json["entries"][0]["who"], "ada");
+        assert_eq!(fiona.get("/api/v1/audit?page=zero").await.status, 400);
+
+        let all = format!("{}{}{}", fiona.bodies(), ada.bodies(), server.stderr());
+        for i in 0..55 {
+            assert_no_secret(&all, &[&format!("audit-secret-{i}")], "pages and log");
+        }
+    });
+}
+
+#[test]
+fn admin_pages_on_sqlite() {
+    admin_pages(Backend::Sqlite);
+}
+
+#[test]
+fn admin_pages_on_postgres() {
+    admin_pages(Backend::Postgres);
+}
