@@ -135,6 +135,16 @@ fn first_run(backend: Backend) {
     assert!(password.len() >= 20);
 
     assert_eq!(get(&server, "/healthz"), (200, "ok\n".to_owned()));
+    let (status, metrics) = get(&server, "/metrics");
+    assert_eq!(status, 200);
+    assert!(
+        metrics.contains("emsg_connections{status=\"connected\"} 0"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("# TYPE emsg_refresh_duration_seconds histogram"),
+        "{metrics}"
+    );
     assert_eq!(get(&server, "/readyz").0, 200);
     // Pages and the API need a log-in: with the one-time password, they answer.
     assert_eq!(get(&server, "/web-applications").0, 303);

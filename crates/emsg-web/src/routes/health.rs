@@ -1,4 +1,6 @@
-//! `/healthz` (the process answers) and `/readyz` (the database answers too).
+//! `/healthz` (the process answers), `/readyz` (the database answers too) and `/metrics`
+//! (Prometheus text: refreshes by outcome, refresh latency, connections by status, seconds
+//! until the earliest expiry — counts only, never a name or token).
 
 use actix_web::{HttpResponse, web};
 use diesel::connection::SimpleConnection;
@@ -8,7 +10,8 @@ use crate::state::AppState;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
-        .route("/readyz", web::get().to(readyz));
+        .route("/readyz", web::get().to(readyz))
+        .route("/metrics", web::get().to(metrics));
 }
 
 async fn healthz() -> HttpResponse {
@@ -27,4 +30,11 @@ async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
     Ok(HttpResponse::Ok()
         .content_type("text/plain; charset=utf-8")
         .body("ready\n"))
+}
+
+async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
+    let text = state.engine.metrics_text().await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(text))
 }
