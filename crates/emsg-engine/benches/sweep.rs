@@ -13,8 +13,13 @@
 //! through `refresh_access_token` at concurrency C: the same work without the jitter (plus a
 //! record lookup and a view per call), i.e. what a sweep would cost without the sleeps.
 //!
-//! Memory: VmHWM of /proc/self/status. Before each sweep the peak is reset to the current RSS
-//! (`5` to /proc/self/clear_refs), so "after" is the peak during that sweep.
+//! Every sweep runs in a fresh child process (this bench binary again, told so by
+//! `EMSG_BENCH_SWEEP_CHILD`) on the parent's database, master key and token endpoint: an engine
+//! with the same runtime and pool, one `Engine::sweep`, its time and report. That keeps the
+//! memory figure clean: the child's VmHWM (/proc/self/status) just before the sweep (runtime,
+//! pool and engine built; peak reset to the current RSS with `5` to /proc/self/clear_refs) and
+//! just after it (the process's peak during the sweep). In one long-lived process the figure
+//! would include what the bench's other loops left in glibc's per-thread arenas.
 //!
 //! Environment (besides those in `common`):
 //! - `EMSG_BENCH_CONNECTIONS` due connections (default 10000)
@@ -43,6 +48,10 @@ struct Row {
 }
 
 fn main() {
+    if std::env::var_os(CHILD).is_some() {
+        child();
+        return;
+    }
     let n = common::env_number("EMSG_BENCH_CONNECTIONS", 10_000).max(1);
     let c = common::env_number("EMSG_BENCH_CONCURRENCY", 32).max(1);
     let runs = common::runs();
@@ -50,10 +59,6 @@ fn main() {
     let rt = common::runtime();
     let endpoint = TokenEndpoint::start();
     let http = common::http_client();
-    let config = SchedulerConfig {
-        concurrency: c,
-        ..SchedulerConfig::default()
-    };
     let floor = Duration::from_secs_f64(n as f64 * 0.0995 / c as f64);
     println!(
         "emsg sweep benchmark: {n} due connections, concurrency {c}, {runs} runs each, {} cores, \
@@ -63,10 +68,6 @@ fn main() {
         common::env_number("EMSG_BENCH_ENDPOINT_DELAY_MS", 0),
         common::load_average()
     );
-    let resettable = common::reset_peak();
-    if !resettable {
-        println!("note: /proc/self/clear_refs refused; VmHWM is the process's peak so far");
-    }
 
     let mut rows = Vec::new();
     for backend in common::backends() {
@@ -93,18 +94,17 @@ fn main() {
             fixture.expire_all(emsg_store::now() + 60);
             let before = fixture.tokens();
             let issued = endpoint.issued();
-            common::reset_peak();
-            row.hwm_before
-                .push(common::proc_status_mib("VmHWM:").unwrap_or(f64::NAN));
-            let started = Instant::now();
-            let report = rt
-                .block_on(engine.sweep(&config, None, &Arc::new(Mutex::new(HashSet::new()))))
-                .unwrap_or_else(|e| panic!("the sweep failed: {e}"));
-            row.sweep.push(started.elapsed());
-            row.hwm_after
-                .push(common::proc_status_mib("VmHWM:").unwrap_or(f64::NAN));
+            let child = sweep_in_child(&fixture, c);
+            row.sweep.push(child.elapsed);
+            row.hwm_before.push(child.hwm_before);
+            row.hwm_after.push(child.hwm_after);
+            if !child.reset {
+                println!(
+                    "note: /proc/self/clear_refs refused; VmHWM before is the child's peak so far"
+                );
+            }
             assert_eq!(
-                (report.due, report.refreshed, report.failed),
+                (child.due, child.refreshed, child.failed),
                 (n, n, 0),
                 "every connection due and refreshed"
             );
@@ -169,11 +169,11 @@ fn main() {
         let (after, amin, amax) = stats(&row.hwm_after);
         println!(
             "{:<9} {:<40} {before:>8.1} {bmin:>8.1} {bmax:>8.1}",
-            row.backend, "VmHWM before sweep (MiB)"
+            row.backend, "VmHWM before sweep (MiB, child process)"
         );
         println!(
             "{:<9} {:<40} {after:>8.1} {amin:>8.1} {amax:>8.1}",
-            row.backend, "VmHWM after sweep (MiB, peak in sweep)"
+            row.backend, "VmHWM after sweep (MiB, child's peak)"
         );
         verdicts.push((row.backend, after, stats(&seconds(&row.sweep)).0));
     }
@@ -225,4 +225,84 @@ async fn refresh_all(engine: &Engine, n: usize, c: usize) {
     while let Some(joined) = tasks.join_next().await {
         joined.expect("a refresh task");
     }
+}
+
+const CHILD: &str = "EMSG_BENCH_SWEEP_CHILD";
+
+struct ChildResult {
+    elapsed: Duration,
+    due: usize,
+    refreshed: usize,
+    failed: usize,
+    hwm_before: f64,
+    hwm_after: f64,
+    reset: bool,
+}
+
+/// Runs one sweep in a fresh process of this binary and reads its one-line answer.
+fn sweep_in_child(fixture: &Fixture, concurrency: usize) -> ChildResult {
+    let exe = std::env::current_exe().expect("the bench's own path");
+    let output = std::process::Command::new(exe)
+        .arg("--bench")
+        .env(CHILD, "1")
+        .env("EMSG_BENCH_SWEEP_DB", fixture.db.url_string())
+        .env("EMSG_BENCH_SWEEP_KEY", fixture.key.expose())
+        .env("EMSG_BENCH_CONCURRENCY", concurrency.to_string())
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .expect("run the sweep child");
+    assert!(
+        output.status.success(),
+        "the sweep child failed: {}",
+        output.status
+    );
+    let text = String::from_utf8_lossy(&output.stdout);
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("sweep-child "))
+        .unwrap_or_else(|| panic!("no answer from the sweep child: {text}"));
+    let f: Vec<&str> = line.split_whitespace().collect();
+    let num = |i: usize| -> f64 { f[i].parse().expect("a number from the child") };
+    ChildResult {
+        elapsed: Duration::from_secs_f64(num(0)),
+        due: num(1) as usize,
+        refreshed: num(2) as usize,
+        failed: num(3) as usize,
+        hwm_before: num(4),
+        hwm_after: num(5),
+        reset: f[6] == "1",
+    }
+}
+
+/// The child: the engine as `emsg serve` builds it on the parent's database, one sweep.
+fn child() {
+    let url = std::env::var("EMSG_BENCH_SWEEP_DB").expect("EMSG_BENCH_SWEEP_DB");
+    let key = std::env::var("EMSG_BENCH_SWEEP_KEY").expect("EMSG_BENCH_SWEEP_KEY");
+    let url = emsg_store::db::DatabaseUrl::parse(&url).expect("the database URL");
+    let ring =
+        emsg_seal::KeyRing::new(emsg_seal::MasterKey::from_base64(&key).expect("the master key"));
+    let config = SchedulerConfig {
+        concurrency: common::env_number("EMSG_BENCH_CONCURRENCY", 32).max(1),
+        ..SchedulerConfig::default()
+    };
+    let rt = common::runtime();
+    let pool = emsg_store::db::pool(&url, common::pool_size()).expect("the pool");
+    let engine = Engine::new(pool, Arc::new(ring), emsg_engine::EngineConfig::default())
+        .expect("the engine");
+    let reset = common::reset_peak();
+    let before = common::proc_status_mib("VmHWM:").unwrap_or(f64::NAN);
+    let started = Instant::now();
+    let report = rt
+        .block_on(engine.sweep(&config, None, &Arc::new(Mutex::new(HashSet::new()))))
+        .unwrap_or_else(|e| panic!("the sweep failed: {e}"));
+    let elapsed = started.elapsed();
+    let after = common::proc_status_mib("VmHWM:").unwrap_or(f64::NAN);
+    println!(
+        "sweep-child {} {} {} {} {before:.1} {after:.1} {}",
+        elapsed.as_secs_f64(),
+        report.due,
+        report.refreshed,
+        report.failed,
+        u8::from(reset)
+    );
 }

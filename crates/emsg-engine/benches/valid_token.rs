@@ -11,6 +11,11 @@
 //!   by the requesting user and so always misses: each call reads the record and the connection
 //!   from the database and opens the sealed token, as on a cache miss. No source change needed.
 //!
+//! - cached, refreshes elsewhere: as cached, while 4 tasks refresh 4 *other* connections
+//!   (`refresh_access_token`) in a loop, as a sweep does, on a runtime of their own (1 worker)
+//!   so that the callers cannot starve them. Every audited action clears the whole token cache
+//!   (`Engine::audit`), so this shows what senders get during a sweep.
+//!
 //! Correctness: every call must return the connection's access token (compared in full).
 //!
 //! Environment (besides those in `common`):
@@ -36,6 +41,11 @@ fn main() {
     let pool = common::pool_size();
     let workers = common::env_number("EMSG_BENCH_WORKERS", 2);
     let rt = common::runtime();
+    let side = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("the refreshers' runtime");
     let endpoint = TokenEndpoint::start();
     println!(
         "emsg valid_token benchmark: {callers} callers, {seconds} s per run, {runs} runs each, \
@@ -48,7 +58,10 @@ fn main() {
     for backend in common::backends() {
         let fixture = Fixture::new(backend, &endpoint);
         // The engine's default company, as `valid_token(app, None, user)` asks for.
-        fixture.seed_companies(&["default".to_owned()], emsg_store::now() + 3600);
+        fixture.seed_companies(
+            &["default", "other-0", "other-1", "other-2", "other-3"].map(str::to_owned),
+            emsg_store::now() + 3600,
+        );
         let expected = fixture.tokens()[0].0.clone();
         let engine = fixture.engine(pool);
         let next_user = Arc::new(AtomicI64::new(1_000_000));
@@ -62,9 +75,38 @@ fn main() {
         ));
         let mut cached = Vec::new();
         let mut uncached = Vec::new();
+        let mut busy = Vec::new();
+        let mut busy_refreshes = Vec::new();
         for _ in 0..runs {
             let d = Duration::from_secs(u64::try_from(seconds).unwrap_or(3));
             cached.push(rt.block_on(run(&engine, &expected, callers, d, None)));
+            let stop = Arc::new(AtomicBool::new(false));
+            let refreshers: Vec<_> = (0..4)
+                .map(|i| {
+                    let (engine, stop) = (engine.clone(), Arc::clone(&stop));
+                    side.spawn(async move {
+                        let company = format!("other-{i}");
+                        let mut count = 0u64;
+                        while !stop.load(Ordering::Relaxed) {
+                            engine
+                                .refresh_access_token(common::APP, Some(&company), None, None)
+                                .await
+                                .unwrap_or_else(|e| panic!("refresh of {company} failed: {e}"));
+                            count += 1;
+                        }
+                        count
+                    })
+                })
+                .collect();
+            let rate = rt.block_on(run(&engine, &expected, callers, d, None));
+            stop.store(true, Ordering::Relaxed);
+            let count: u64 = refreshers
+                .into_iter()
+                .map(|h| side.block_on(h).expect("a refresher"))
+                .sum();
+            let refreshes = count as f64 / d.as_secs_f64();
+            busy.push(rate);
+            busy_refreshes.push(refreshes);
             uncached.push(rt.block_on(run(
                 &engine,
                 &expected,
@@ -75,6 +117,12 @@ fn main() {
         }
         rows.push((label(backend), "cached (same user)", cached));
         rows.push((label(backend), "uncached (a new user every call)", uncached));
+        rows.push((label(backend), "cached, refreshes elsewhere", busy));
+        rows.push((
+            label(backend),
+            "  (refreshes/s meanwhile, 4 tasks)",
+            busy_refreshes,
+        ));
     }
 
     println!();

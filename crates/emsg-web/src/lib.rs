@@ -4,6 +4,7 @@
 mod actions;
 mod auth;
 mod error;
+mod nino;
 mod routes;
 mod session;
 mod state;

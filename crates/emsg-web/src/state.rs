@@ -144,6 +144,7 @@ fn callback_paths(all: &[records::WebApplication], public: Option<&url::Url>) ->
             "/api/",
             "/static/",
             "/users",
+            "/my-connections",
             "/audit",
             "/import",
             "/healthz",

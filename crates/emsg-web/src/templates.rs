@@ -16,6 +16,10 @@ const PAGES: &[(&str, &str)] = &[
     ("login", include_str!("../../../templates/login.hbs")),
     ("callback", include_str!("../../../templates/callback.hbs")),
     ("users", include_str!("../../../templates/users.hbs")),
+    (
+        "my_connections",
+        include_str!("../../../templates/my_connections.hbs"),
+    ),
     ("audit", include_str!("../../../templates/audit.hbs")),
     ("import", include_str!("../../../templates/import.hbs")),
     (

@@ -175,6 +175,8 @@ pub fn label(backend: Backend) -> &'static str {
 pub struct Fixture {
     pub db: TestDb,
     pub ring: Arc<KeyRing>,
+    /// The master key (base64), for a child process that opens the same database.
+    pub key: Secret,
     pub app_id: i64,
     pub user: i64,
 }
@@ -182,7 +184,9 @@ pub struct Fixture {
 impl Fixture {
     pub fn new(backend: Backend, endpoint: &TokenEndpoint) -> Self {
         let db = TestDb::new(backend);
-        let ring = Arc::new(KeyRing::new(MasterKey::generate()));
+        let master = MasterKey::generate();
+        let key = master.to_base64();
+        let ring = Arc::new(KeyRing::new(master));
         let yaml = format!(
             "web_applications:
   - name: {APP}
@@ -223,6 +227,7 @@ impl Fixture {
         Self {
             db,
             ring,
+            key,
             app_id,
             user,
         }

@@ -10,6 +10,7 @@ pub(crate) mod import_state {
     pub use super::import::PendingImports;
 }
 pub(crate) mod login;
+mod my_connections;
 mod users;
 mod web_applications;
 
@@ -32,6 +33,7 @@ pub fn config(state: AppState) -> impl Fn(&mut web::ServiceConfig) + Clone {
         login::config(cfg);
         web_applications::config(cfg);
         users::config(cfg);
+        my_connections::config(cfg);
         audit::config(cfg);
         import::config(cfg);
         api::config(cfg);

@@ -165,14 +165,9 @@ pub(crate) async fn connection_for(
     user: &SessionUser,
     record: &WebApplication,
 ) -> Result<Option<emsg_engine::ConnectionView>, WebError> {
-    let views = state.engine.status(Some(&record.name), None).await?;
-    Ok(views.into_iter().find(|v| {
-        if record.user_specific {
-            v.user.as_deref() == Some(user.name.as_str())
-        } else {
-            v.user.is_none()
-        }
-    }))
+    // One lookup by the connection's unique key (the engine picks this user's connection for
+    // user-specific records, the company's otherwise), not a scan of every connection.
+    Ok(state.engine.connection(&record.name, None, user.id).await?)
 }
 
 #[derive(Deserialize)]
