@@ -185,7 +185,7 @@ async fn run(
                 assert_eq!(token.token.expose(), &*expected, "the connection's token");
                 calls += 1;
                 // A cache hit never yields; let the stop flag and the other tasks in.
-                if calls % 64 == 0 {
+                if calls.is_multiple_of(64) {
                     tokio::task::yield_now().await;
                 }
             }
