@@ -160,9 +160,10 @@ impl Engine {
             };
             let (engine, permits) = (self.clone(), permits.clone());
             tasks.spawn(async move {
-                let _permit = permits.acquire_owned().await;
-                // Spread the calls so a sweep is not a burst at the provider.
+                // Spread the starts so a sweep is not a burst at the provider; the pause is taken
+                // before the permit, so it does not cut the sweep's throughput.
                 tokio::time::sleep(Duration::from_millis(random::u64() % 200)).await;
+                let _permit = permits.acquire_owned().await;
                 engine.refresh_in_background(&record, &connection).await
             });
         }
