@@ -215,3 +215,25 @@ fn the_hmrc_flow_runs_from_the_command_line_on_sqlite() {
 fn the_hmrc_flow_runs_from_the_command_line_on_postgres() {
     the_hmrc_flow_runs_from_the_command_line(Backend::Postgres);
 }
+
+#[test]
+fn codes_and_states_that_begin_with_a_hyphen_are_taken_as_values() {
+    let emsg = Emsg::new(TestDb::new(Backend::Sqlite));
+    emsg.run_with_stdin(
+        &[
+            "users",
+            "add",
+            "fiona",
+            "--role",
+            "finance",
+            "--password-stdin",
+        ],
+        "a long enough password\n",
+    )
+    .ok();
+    let run = emsg.run(&[
+        "auth", "callback", "--state", "-lKx9", "--code", "-Qz7", "--user", "fiona",
+    ]);
+    assert_ne!(run.code, 0);
+    assert!(run.stderr.contains("unknown state"), "{}", run.stderr);
+}

@@ -30,9 +30,10 @@ pub enum Auth {
     /// Hand over the provider's answer when the redirect URL is not this server: the `state` and
     /// `code` (or `error`) query parameters of the address the browser ended on.
     Callback {
-        #[arg(long)]
+        // Codes and states are random text and may begin with `-`.
+        #[arg(long, allow_hyphen_values = true)]
         state: String,
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         code: Option<String>,
         #[arg(long)]
         error: Option<String>,
@@ -51,7 +52,7 @@ pub enum Auth {
         #[arg(long)]
         user: String,
         /// A code copied from the provider's page (redirect URLs such as urn:ietf:wg:oauth:2.0:oob).
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         code: Option<String>,
     },
     /// Refresh access token now; `--all` sweeps every connection that is due, as the server's
