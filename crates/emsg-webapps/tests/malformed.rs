@@ -631,7 +631,7 @@ fn a_description_over_1000_characters_is_refused() {
 }
 
 #[test]
-fn a_file_over_one_mebibyte_is_refused_saying_the_size_and_the_limit() {
+fn a_file_over_the_size_limit_is_refused_saying_the_size_and_the_limit() {
     let mut bytes = Doc::new().text().into_bytes();
     bytes.resize(MAX_FILE_BYTES + 1, b' ');
     let errors = parse_bytes(FILE, &bytes).err().unwrap().0;
@@ -640,7 +640,7 @@ fn a_file_over_one_mebibyte_is_refused_saying_the_size_and_the_limit() {
         1,
         1,
         "(file)",
-        "the file is 1048577 bytes; the limit is 1048576 bytes",
+        "the file is 16777217 bytes; the limit is 16777216 bytes",
     );
     let text = String::from_utf8(bytes).unwrap();
     assert_single(
@@ -648,7 +648,7 @@ fn a_file_over_one_mebibyte_is_refused_saying_the_size_and_the_limit() {
         1,
         1,
         "(file)",
-        "the limit is 1048576 bytes",
+        "the limit is 16777216 bytes",
     );
 }
 
