@@ -188,8 +188,13 @@ impl Engine {
         loop {
             attempt += 1;
             let (node, now) = (self.inner.node_id.clone(), now());
-            self.db(move |conn, _| Ok(connections::try_lease(conn, id, &node, now, now + lease)?))
+            // The caller took the lease just before the first attempt; retries extend it.
+            if attempt > 1 {
+                self.db(move |conn, _| {
+                    Ok(connections::try_lease(conn, id, &node, now, now + lease)?)
+                })
                 .await?;
+            }
             let http = self.inner.http.clone();
             let token = RefreshToken::new(refresh_token.expose().to_owned());
             let answer = client
