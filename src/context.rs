@@ -97,6 +97,17 @@ impl Opened {
     }
 }
 
+/// Body templates for a web-apps.yaml file: `templates/messages/` beside the file, then the
+/// templates shipped with emsg.
+pub fn templates_beside(file: &std::path::Path) -> emsg_webapps::MessageTemplates {
+    let folder = file
+        .parent()
+        .unwrap_or_else(|| std::path::Path::new("."))
+        .join("templates")
+        .join("messages");
+    emsg_webapps::MessageTemplates::new(Some(folder))
+}
+
 /// The engine's settings: the company, plus `EMSG_REFRESH_LEASE` and `EMSG_HTTP_TIMEOUT`
 /// (durations such as `180s`) when set.
 pub fn engine_config(company: &str) -> anyhow::Result<emsg_engine::EngineConfig> {

@@ -27,7 +27,8 @@ pub struct Export {
 pub fn run(global: &Global, args: Import) -> anyhow::Result<ExitCode> {
     let shown = args.file.display().to_string();
     let bytes = std::fs::read(&args.file).with_context(|| format!("reading {shown}"))?;
-    let parsed = match emsg_webapps::parse_bytes(&shown, &bytes) {
+    let templates = crate::context::templates_beside(&args.file);
+    let parsed = match emsg_webapps::parse_bytes_with(&shown, &bytes, &templates) {
         Ok(parsed) => parsed,
         Err(errors) => {
             eprintln!("{errors}");

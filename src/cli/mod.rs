@@ -4,6 +4,7 @@ mod apps;
 mod auth;
 mod import;
 mod keys;
+mod messages;
 mod serve;
 mod users;
 
@@ -41,6 +42,15 @@ pub enum Command {
     /// The actions: get-code, callback, obtain-token, refresh, exchange, disconnect, status.
     #[command(subcommand)]
     Auth(auth::Auth),
+    /// Send an electronic message through a web service, e.g.
+    /// `emsg send "HMRC VAT obligations sandbox" --field vrn=123456789 --field from=2026-01-01 --field to=2026-12-31`.
+    Send(messages::Send),
+    /// List and show electronic messages; re-send a failed one.
+    #[command(subcommand)]
+    Messages(messages::Messages),
+    /// The web services that messages are sent through.
+    #[command(subcommand)]
+    Services(messages::Services),
     /// Master-key operations.
     #[command(subcommand)]
     Keys(keys::Keys),
@@ -58,6 +68,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Export(args) => import::export(&cli.global, args),
         Command::Apps(args) => apps::run(&cli.global, args),
         Command::Auth(args) => auth::run(&cli.global, args),
+        Command::Send(args) => messages::send(&cli.global, args),
+        Command::Messages(args) => messages::run(&cli.global, args),
+        Command::Services(args) => messages::services(&cli.global, args),
         Command::Keys(args) => keys::run(&cli.global, args),
         Command::Users(args) => users::run(&cli.global, args),
         Command::Migrate => {

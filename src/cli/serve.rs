@@ -84,7 +84,8 @@ fn first_run(
     if records::list(&mut opened.conn)?.is_empty() && args.web_apps.exists() {
         let shown = args.web_apps.display().to_string();
         let bytes = std::fs::read(&args.web_apps).with_context(|| format!("reading {shown}"))?;
-        let parsed = emsg_webapps::parse_bytes(&shown, &bytes)
+        let templates = crate::context::templates_beside(&args.web_apps);
+        let parsed = emsg_webapps::parse_bytes_with(&shown, &bytes, &templates)
             .map_err(|errors| anyhow::anyhow!("{errors}"))?;
         let env = |var: &str| std::env::var(var).ok();
         let report = emsg_store::import::import(

@@ -9,9 +9,33 @@ pub fn now() -> i64 {
 
 /// `2026-11-23 14:05 UTC` for pages and the command line (no time-zone database needed).
 pub fn format_utc(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
+    let (year, month, day) = civil(secs.div_euclid(86_400));
     let rest = secs.rem_euclid(86_400);
-    // Howard Hinnant's days-from-civil, inverted.
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
+        rest / 3600,
+        rest % 3600 / 60
+    )
+}
+
+/// Milliseconds since the epoch as ISO 8601 in UTC with milliseconds:
+/// `2026-11-23T02:30:00.123Z` (the form HMRC's fraud-prevention timestamps take).
+pub fn format_iso_millis(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let (year, month, day) = civil(secs.div_euclid(86_400));
+    let rest = secs.rem_euclid(86_400);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60,
+        ms.rem_euclid(1000)
+    )
+}
+
+/// The calendar date of a day number (days since 1970-01-01): Howard Hinnant's
+/// days-from-civil, inverted.
+fn civil(days: i64) -> (i64, i64, i64) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);
@@ -21,11 +45,7 @@ pub fn format_utc(secs: i64) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
-        rest / 3600,
-        rest % 3600 / 60
-    )
+    (year, month, day)
 }
 
 /// `3h 59m`, `2m 05s`, `expired 4m ago` for "Access token will expire in".

@@ -22,6 +22,8 @@ pub enum StoreError {
     Invalid(String),
     #[error("no web application is named `{0}`; `emsg apps list` shows the names")]
     UnknownWebApplication(String),
+    #[error("no web service is named `{0}`; `emsg services list` shows the names")]
+    UnknownWebService(String),
     #[error("a user named `{0}` already exists; choose another name")]
     DuplicateUser(String),
 }

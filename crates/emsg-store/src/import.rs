@@ -5,13 +5,16 @@ use std::collections::HashMap;
 use std::fmt;
 
 use emsg_seal::{KeyRing, Secret};
-use emsg_webapps::{ParsedFile, SecretSource, ValueSource, WebApplicationSpec, changed_fields};
+use emsg_webapps::{
+    ParsedFile, SecretSource, ValueSource, WebApplicationSpec, WebServiceSpec, changed_fields,
+};
 
 use crate::audit::{self, Actor, NewAuditEntry};
 use crate::clock::now;
 use crate::db::DbConnection;
-use crate::error::Result;
+use crate::error::{Result, StoreError};
 use crate::web_applications::{self as records, WebApplication, name_key};
+use crate::web_services::{self as services, WebService};
 use diesel::Connection;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +35,8 @@ pub struct RecordOutcome {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ImportReport {
     pub records: Vec<RecordOutcome>,
+    /// The web services of the file, in its order.
+    pub services: Vec<RecordOutcome>,
     /// Things the administrator should know that did not stop the import (unset variables).
     pub warnings: Vec<String>,
     /// Stored records the file does not mention; they are left as they are.
@@ -47,6 +52,7 @@ impl ImportReport {
     pub fn changes_anything(&self) -> bool {
         self.records
             .iter()
+            .chain(&self.services)
             .any(|r| r.change != RecordChange::Unchanged)
     }
 }
@@ -60,6 +66,20 @@ impl fmt::Display for ImportReport {
                     writeln!(f, "  changed    {} ({})", record.name, fields.join(", "))?
                 }
                 RecordChange::Unchanged => writeln!(f, "  unchanged  {}", record.name)?,
+            }
+        }
+        for service in &self.services {
+            match &service.change {
+                RecordChange::Added => writeln!(f, "  added      web service {}", service.name)?,
+                RecordChange::Changed(fields) => writeln!(
+                    f,
+                    "  changed    web service {} ({})",
+                    service.name,
+                    fields.join(", ")
+                )?,
+                RecordChange::Unchanged => {
+                    writeln!(f, "  unchanged  web service {}", service.name)?
+                }
             }
         }
         for name in &self.untouched {
@@ -154,10 +174,13 @@ pub fn import(
             .filter(|r| !in_file.contains(&r.name_key))
             .map(|r| r.name.clone())
             .collect();
+        let stored_services = services::list(conn)?;
+        let service_plan = plan_services(parsed, &stored_services, &mut report)?;
         if dry_run || !report.changes_anything() {
             return Ok(report);
         }
-        write(conn, ring, &plan, actor)?;
+        let ids = write(conn, ring, &plan, actor)?;
+        write_services(conn, &service_plan, &ids, actor)?;
         Ok(report)
     })
 }
@@ -247,7 +270,7 @@ fn write(
     ring: &KeyRing,
     plan: &[Planned<'_>],
     actor: &Actor,
-) -> Result<()> {
+) -> Result<HashMap<String, i64>> {
     let now = now();
     let mut ids = HashMap::with_capacity(plan.len());
     for item in plan {
@@ -304,6 +327,94 @@ fn write(
         })
         .collect();
     audit::record_many(conn, &new_entries)?;
+    Ok(ids)
+}
+
+struct PlannedService<'a> {
+    spec: &'a WebServiceSpec,
+    existing: Option<i64>,
+    change: RecordChange,
+}
+
+fn plan_services<'a>(
+    parsed: &'a ParsedFile,
+    stored: &[WebService],
+    report: &mut ImportReport,
+) -> Result<Vec<PlannedService<'a>>> {
+    let by_key: HashMap<&str, &WebService> =
+        stored.iter().map(|s| (s.name_key.as_str(), s)).collect();
+    let mut plan = Vec::with_capacity(parsed.services.len());
+    for spec in &parsed.services {
+        if spec.body_template.is_some() && spec.body.is_none() {
+            return Err(StoreError::Invalid(format!(
+                "the body template of web service `{}` was not read; import the file with \
+                 `emsg import`, which reads templates/messages/",
+                spec.name
+            )));
+        }
+        let existing = by_key.get(name_key(&spec.name).as_str()).copied();
+        let change = match existing {
+            None => RecordChange::Added,
+            Some(row) => match services::changed_fields(&row.spec, spec) {
+                fields if fields.is_empty() => RecordChange::Unchanged,
+                fields => RecordChange::Changed(fields),
+            },
+        };
+        report.services.push(RecordOutcome {
+            name: spec.name.clone(),
+            change: change.clone(),
+        });
+        plan.push(PlannedService {
+            spec,
+            existing: existing.map(|s| s.id),
+            change,
+        });
+    }
+    Ok(plan)
+}
+
+fn write_services(
+    conn: &mut DbConnection,
+    plan: &[PlannedService<'_>],
+    record_ids: &HashMap<String, i64>,
+    actor: &Actor,
+) -> Result<()> {
+    let now = now();
+    let mut details = Vec::new();
+    for item in plan.iter().filter(|i| i.change != RecordChange::Unchanged) {
+        let record = record_ids
+            .get(&name_key(&item.spec.web_application))
+            .copied()
+            .ok_or_else(|| {
+                StoreError::Invalid(format!(
+                    "web service `{}` names the web application `{}`, which is not in the file",
+                    item.spec.name, item.spec.web_application
+                ))
+            })?;
+        services::write_spec(conn, item.existing, item.spec, record, now)?;
+        let detail = match &item.change {
+            RecordChange::Changed(fields) => format!(
+                "web service {} changed by import: {}",
+                item.spec.name,
+                fields.join(", ")
+            ),
+            _ => format!("web service {} added by import", item.spec.name),
+        };
+        details.push((record, detail));
+    }
+    let entries: Vec<NewAuditEntry<'_>> = details
+        .iter()
+        .map(|(record, detail)| NewAuditEntry {
+            actor: actor.clone(),
+            action: "import",
+            web_application_id: Some(*record),
+            connection_id: None,
+            outcome: "ok",
+            error_code: None,
+            detail,
+        })
+        .collect();
+    audit::record_many(conn, &entries)?;
     Ok(())
 }
 
@@ -312,5 +423,8 @@ pub fn export(conn: &mut DbConnection) -> Result<String> {
     let stored = records::list(conn)?;
     let names = records::names_by_id(&stored);
     let specs: Vec<WebApplicationSpec> = stored.iter().map(|r| r.to_spec(&names)).collect();
-    Ok(emsg_webapps::export(&specs))
+    let services: Vec<WebServiceSpec> = services::list(conn)?.into_iter().map(|s| s.spec).collect();
+    let mut text = emsg_webapps::export(&specs);
+    text.push_str(&emsg_webapps::export_services(&services));
+    Ok(text)
 }

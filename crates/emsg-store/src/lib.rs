@@ -8,12 +8,15 @@ pub mod db;
 mod error;
 pub mod import;
 pub mod master_key;
+pub mod messages;
 pub mod pending;
 pub mod schema;
 mod sealed_columns;
+pub mod settings;
 pub mod users;
 pub mod web_applications;
+pub mod web_services;
 
-pub use clock::{format_remaining, format_utc, now};
+pub use clock::{format_iso_millis, format_remaining, format_utc, now};
 pub use error::{Result, StoreError};
 pub use sealed_columns::SEALED_COLUMNS;

@@ -128,5 +128,68 @@ diesel::allow_tables_to_appear_in_same_query!(
     master_key_check,
     audit_entries,
     connections,
-    pending_authorizations
+    pending_authorizations,
+    web_services,
+    messages,
+    message_events,
+    settings
 );
+
+diesel::table! {
+    web_services (id) {
+        id -> BigInt,
+        name -> Text,
+        name_key -> Text,
+        web_application_id -> BigInt,
+        spec -> Text,
+        body -> Nullable<Text>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    messages (id) {
+        id -> BigInt,
+        service_name -> Text,
+        web_application_id -> BigInt,
+        company -> Text,
+        user_id -> Nullable<BigInt>,
+        connection_method -> Nullable<Text>,
+        fields -> Text,
+        status -> Text,
+        request_method -> Nullable<Text>,
+        request_url -> Nullable<Text>,
+        request_headers -> Nullable<Text>,
+        request_body -> Nullable<Text>,
+        response_status -> Nullable<Integer>,
+        response_headers -> Nullable<Text>,
+        response_body -> Nullable<Text>,
+        error_code -> Nullable<Text>,
+        error_message -> Nullable<Text>,
+        resent_from -> Nullable<BigInt>,
+        resent_as -> Nullable<BigInt>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    message_events (id) {
+        id -> BigInt,
+        message_id -> BigInt,
+        status -> Text,
+        detail -> Text,
+        at -> BigInt,
+    }
+}
+
+diesel::joinable!(web_services -> web_applications (web_application_id));
+diesel::joinable!(message_events -> messages (message_id));
+
+diesel::table! {
+    settings (name) {
+        name -> Text,
+        value -> Text,
+    }
+}

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use serde_yaml::Value;
 
 use crate::model::WebApplicationSpec;
+use crate::service::WebServiceSpec;
 use crate::source::{SecretSource, ValueSource};
 
 /// The YAML text of `apps`, which [`crate::parse`] reads back to the same records, except that
@@ -263,4 +264,21 @@ mod tests {
         assert_eq!(scalar("null"), "\"null\"");
         assert_eq!(scalar("a: b"), "\"a: b\"");
     }
+}
+
+/// The `web_services:` section for `services`, to follow [`export`]'s text; empty when there
+/// are none. Body templates are named, not inlined: they stay files under templates/messages/.
+pub fn export_services(services: &[WebServiceSpec]) -> String {
+    #[derive(serde::Serialize)]
+    struct Section<'a> {
+        web_services: &'a [WebServiceSpec],
+    }
+    if services.is_empty() {
+        return String::new();
+    }
+    // Serializing plain data with string keys cannot fail.
+    serde_yaml::to_string(&Section {
+        web_services: services,
+    })
+    .unwrap_or_default()
 }

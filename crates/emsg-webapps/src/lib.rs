@@ -1,7 +1,8 @@
 //! The `web-apps.yaml` format: the records that describe OAuth web applications (HMRC,
-//! ID-porten, Altinn), parsed with strict validation and located errors, exported back without
-//! secrets, and compared field by field.
+//! ID-porten, Altinn) and the web services called through them, parsed with strict validation
+//! and located errors, exported back without secrets, and compared field by field.
 
+mod amount;
 mod compare;
 mod error;
 mod export;
@@ -9,16 +10,26 @@ mod lifetime;
 mod locate;
 mod model;
 mod parse;
+mod placeholders;
 mod record;
+mod service;
+mod service_read;
 mod source;
+mod templates;
 mod url_rules;
 mod validate;
 
+pub use amount::{Amount, AmountError};
 pub use compare::changed_fields;
 pub use error::{ImportError, ImportErrors};
-pub use export::export;
+pub use export::{export, export_services};
 pub use lifetime::{Lifetime, LifetimeError};
 pub use model::{ClientAuth, Exchange, ParsedFile, UnknownClientAuth, WebApplicationSpec};
-pub use parse::{MAX_FILE_BYTES, parse, parse_bytes};
+pub use parse::{MAX_FILE_BYTES, parse, parse_bytes, parse_bytes_with, parse_with};
+pub use placeholders::{is_field_name, placeholders};
+pub use service::{
+    Check, CheckRule, FieldKind, FieldSpec, FraudPrevention, Method, ResponseType, WebServiceSpec,
+};
 pub use source::{SecretSource, ValueSource};
+pub use templates::{MessageTemplates, NotLoaded, TemplateSource};
 pub use url_rules::OOB_REDIRECT;

@@ -5,6 +5,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::lifetime::Lifetime;
+use crate::service::WebServiceSpec;
 use crate::source::{SecretSource, ValueSource};
 
 /// One web application as written in the file.
@@ -101,6 +102,9 @@ pub struct ParsedFile {
     pub applications: Vec<WebApplicationSpec>,
     /// The line where each record starts, in the same order, for messages.
     pub lines: Vec<u32>,
+    pub services: Vec<WebServiceSpec>,
+    /// The line where each web service starts.
+    pub service_lines: Vec<u32>,
 }
 
 /// Every key of a record, in the order of the struct and of the export.

@@ -5,6 +5,7 @@ use serde_yaml::Value;
 use crate::error::{ImportError, ImportErrors};
 use crate::locate::{Locator, Pos};
 use crate::model::ParsedFile;
+use crate::templates::{NotLoaded, TemplateSource};
 use crate::validate::{Problem, validate};
 
 /// The largest file accepted: 16 MiB, room for tens of thousands of records.
@@ -14,6 +15,15 @@ const WHOLE_FILE: &str = "(file)";
 
 /// Checks the size and the encoding of a file's bytes, then [`parse`]s it.
 pub fn parse_bytes(file: &str, bytes: &[u8]) -> Result<ParsedFile, ImportErrors> {
+    parse_bytes_with(file, bytes, &NotLoaded)
+}
+
+/// [`parse_bytes`] with body templates read through `templates`.
+pub fn parse_bytes_with(
+    file: &str,
+    bytes: &[u8],
+    templates: &dyn TemplateSource,
+) -> Result<ParsedFile, ImportErrors> {
     check_size(file, bytes.len())?;
     let text = std::str::from_utf8(bytes).map_err(|error| {
         let valid = &bytes[..error.valid_up_to()];
@@ -35,7 +45,7 @@ pub fn parse_bytes(file: &str, bytes: &[u8]) -> Result<ParsedFile, ImportErrors>
             ),
         )
     })?;
-    parse(file, text)
+    parse_with(file, text, templates)
 }
 
 /// Parses the text of a `web-apps.yaml` file named `file` (the name is used in messages).
@@ -43,19 +53,22 @@ pub fn parse_bytes(file: &str, bytes: &[u8]) -> Result<ParsedFile, ImportErrors>
 /// Every problem that can be found is reported, each with its line, column and field path. A
 /// YAML syntax error stops the parse: the structure after it is unknown.
 pub fn parse(file: &str, text: &str) -> Result<ParsedFile, ImportErrors> {
+    parse_with(file, text, &NotLoaded)
+}
+
+/// [`parse`], reading each web service's body template through `templates` and checking it.
+pub fn parse_with(
+    file: &str,
+    text: &str,
+    templates: &dyn TemplateSource,
+) -> Result<ParsedFile, ImportErrors> {
     check_size(file, text.len())?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     check_flow_depth(file, text)?;
     let root: Value = serde_yaml::from_str(text)
         .map_err(|error| yaml_error(file, &error, &Locator::new(text)))?;
     let locator = Locator::new(text);
-    match validate(&root, &locator) {
-        Ok((applications, lines)) => Ok(ParsedFile {
-            applications,
-            lines,
-        }),
-        Err(problems) => Err(locate(file, problems, &locator)),
-    }
+    validate(&root, &locator, templates).map_err(|problems| locate(file, problems, &locator))
 }
 
 fn check_size(file: &str, len: usize) -> Result<(), ImportErrors> {

@@ -6,8 +6,11 @@ use std::collections::HashMap;
 use serde_yaml::Value;
 
 use crate::locate::{Anchor, Locator, Path};
-use crate::model::WebApplicationSpec;
+use crate::model::{ParsedFile, WebApplicationSpec};
 use crate::record::read_record;
+use crate::service::WebServiceSpec;
+use crate::service_read::{check_template, read_service};
+use crate::templates::TemplateSource;
 
 /// A problem found in the deserialized values, located later through the [`Locator`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,31 +45,41 @@ impl Problems {
 }
 
 const TOP_LEVEL_KEY: &str = "web_applications";
+const SERVICES_KEY: &str = "web_services";
 
 /// Reads the records of a file; `Err` holds every problem found.
 pub(crate) fn validate(
     root: &Value,
     locator: &Locator,
-) -> Result<(Vec<WebApplicationSpec>, Vec<u32>), Vec<Problem>> {
+    templates: &dyn TemplateSource,
+) -> Result<ParsedFile, Vec<Problem>> {
     let mut problems = Problems::default();
     let top = Path::root();
     let list_path = top.key(TOP_LEVEL_KEY);
     let mut applications = Vec::new();
     let mut lines = Vec::new();
+    let mut services = Vec::new();
+    let mut service_lines = Vec::new();
     match root {
         Value::Mapping(map) => {
             for key in map.keys() {
-                if key.as_str() != Some(TOP_LEVEL_KEY) {
+                if key.as_str() != Some(TOP_LEVEL_KEY) && key.as_str() != Some(SERVICES_KEY) {
                     let shown = key.as_str().unwrap_or("(not a plain word)");
                     problems.at_key(
                         top.key(shown),
                         format!(
-                            "unknown top-level key `{shown}`; the accepted key is \
-                             `{TOP_LEVEL_KEY}`"
+                            "unknown top-level key `{shown}`; the accepted keys are \
+                             `{TOP_LEVEL_KEY}` and `{SERVICES_KEY}`"
                         ),
                     );
                 }
             }
+            read_services(
+                map.get(SERVICES_KEY),
+                locator,
+                &mut problems,
+                (&mut services, &mut service_lines),
+            );
             match map.get(TOP_LEVEL_KEY) {
                 None => problems.at_value(
                     top.clone(),
@@ -109,10 +122,132 @@ pub(crate) fn validate(
     }
     check_names(&applications, &list_path, locator, &mut problems);
     check_exchange_sources(&applications, &list_path, &mut problems);
+    let services_path = Path::root().key(SERVICES_KEY);
+    check_service_names(&services, &services_path, locator, &mut problems);
+    check_service_applications(&services, &applications, &services_path, &mut problems);
+    load_bodies(&mut services, &services_path, templates, &mut problems);
     if problems.0.is_empty() {
-        Ok((applications, lines))
+        Ok(ParsedFile {
+            applications,
+            lines,
+            services,
+            service_lines,
+        })
     } else {
         Err(problems.0)
+    }
+}
+
+fn read_services(
+    value: Option<&Value>,
+    locator: &Locator,
+    problems: &mut Problems,
+    (services, lines): (&mut Vec<WebServiceSpec>, &mut Vec<u32>),
+) {
+    let list_path = Path::root().key(SERVICES_KEY);
+    let items = match value {
+        None | Some(Value::Null) => return,
+        Some(Value::Sequence(items)) => items,
+        Some(other) => {
+            problems.at_value(
+                list_path,
+                format!(
+                    "`{SERVICES_KEY}` must be a list of web services (`- name: ...`), not {}",
+                    describe(other)
+                ),
+            );
+            return;
+        }
+    };
+    for (index, item) in items.iter().enumerate() {
+        let path = list_path.index(index);
+        services.push(read_service(item, &path, problems));
+        lines.push(
+            locator
+                .line_of(&path)
+                .unwrap_or_else(|| locator.resolve(&path, Anchor::Value).line),
+        );
+    }
+}
+
+fn check_service_names(
+    services: &[WebServiceSpec],
+    list_path: &Path,
+    locator: &Locator,
+    problems: &mut Problems,
+) {
+    let mut first: HashMap<String, usize> = HashMap::new();
+    for (index, service) in services.iter().enumerate() {
+        let folded = service.name.to_lowercase();
+        if folded.is_empty() {
+            continue;
+        }
+        if let Some(&earlier) = first.get(&folded) {
+            let line = locator
+                .resolve(&list_path.index(earlier).key("name"), Anchor::Value)
+                .line;
+            problems.at_value(
+                list_path.index(index).key("name"),
+                format!(
+                    "duplicate web service name `{}`: line {line} already uses it; names must \
+                     be unique (case is ignored)",
+                    service.name
+                ),
+            );
+        } else {
+            first.insert(folded, index);
+        }
+    }
+}
+
+fn check_service_applications(
+    services: &[WebServiceSpec],
+    applications: &[WebApplicationSpec],
+    list_path: &Path,
+    problems: &mut Problems,
+) {
+    let names: Vec<&str> = applications.iter().map(|a| a.name.as_str()).collect();
+    for (index, service) in services.iter().enumerate() {
+        if service.web_application.is_empty() || names.contains(&service.web_application.as_str()) {
+            continue;
+        }
+        let hint = closest(&service.web_application, &names)
+            .map(|near| format!("did you mean `{near}`? "))
+            .unwrap_or_default();
+        problems.at_value(
+            list_path.index(index).key("web_application"),
+            format!(
+                "no web application named `{}` in this file; {hint}`web_application` must name \
+                 a record of `{TOP_LEVEL_KEY}` exactly",
+                service.web_application
+            ),
+        );
+    }
+}
+
+/// Reads each body template through `templates` and checks it like the URL.
+fn load_bodies(
+    services: &mut [WebServiceSpec],
+    list_path: &Path,
+    templates: &dyn TemplateSource,
+    problems: &mut Problems,
+) {
+    for (index, service) in services.iter_mut().enumerate() {
+        let Some(file) = service.body_template.clone() else {
+            continue;
+        };
+        let Some(read) = templates.read(&file) else {
+            continue;
+        };
+        let at = list_path.index(index).key("body_template");
+        match read.and_then(|text| {
+            check_template(&text, service)
+                .map(|()| text)
+                .map_err(|message| format!("templates/messages/{file}: {message}"))
+        }) {
+            Ok(text) => service.body = Some(text),
+            Err(message) => problems.at_value(at, message),
+        }
     }
 }
 

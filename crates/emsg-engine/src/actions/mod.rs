@@ -6,6 +6,7 @@ pub mod exchange;
 pub mod get_code;
 pub mod obtain_token;
 pub mod refresh;
+pub mod rejected;
 pub mod status;
 pub mod valid_token;
 

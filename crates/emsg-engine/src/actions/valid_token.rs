@@ -105,7 +105,7 @@ impl Engine {
         }
     }
 
-    async fn current_token(
+    pub(crate) async fn current_token(
         &self,
         name: &str,
         key: &connections::ConnectionKey,
@@ -123,7 +123,10 @@ impl Engine {
     }
 }
 
-fn token_of(engine: &Engine, connection: &Connection) -> Result<AccessToken, EngineError> {
+pub(crate) fn token_of(
+    engine: &Engine,
+    connection: &Connection,
+) -> Result<AccessToken, EngineError> {
     let token = connection.access_token(engine.ring())?.ok_or_else(|| {
         EngineError::NotConnected("the connection has no access token".to_owned())
     })?;

@@ -14,7 +14,13 @@ pub fn ring() -> KeyRing {
 }
 
 pub fn parse(text: &str) -> ParsedFile {
-    emsg_webapps::parse("web-apps.yaml", text).unwrap_or_else(|e| panic!("{e}"))
+    // The shipped body templates are built in: no folder needed.
+    emsg_webapps::parse_with(
+        "web-apps.yaml",
+        text,
+        &emsg_webapps::MessageTemplates::new(None),
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
 }
 
 pub fn no_env(_: &str) -> Option<String> {

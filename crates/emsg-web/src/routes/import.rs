@@ -183,7 +183,8 @@ async fn run(
     bytes: Vec<u8>,
     dry_run: bool,
 ) -> Result<Result<ImportReport, Vec<Value>>, WebError> {
-    let parsed = match emsg_webapps::parse_bytes(&file, &bytes) {
+    let templates = emsg_webapps::MessageTemplates::default_folder();
+    let parsed = match emsg_webapps::parse_bytes_with(&file, &bytes, &templates) {
         Ok(parsed) => parsed,
         Err(errors) => {
             return Ok(Err(errors

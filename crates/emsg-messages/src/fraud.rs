@@ -1,0 +1,436 @@
+//! HMRC's fraud-prevention headers. From the admin page a message is sent with the
+//! `WEB_APP_VIA_SERVER` set: what the finance user's browser reported (screens, window size,
+//! timezone, JavaScript user agent, device-ID cookie) and what the server saw (the client's
+//! public IP and port, the hops it came through). From the command line and the scheduler it
+//! is `BATCH_PROCESS_DIRECT`: this machine's own details. Key-value headers are `k=v&k2=v2`
+//! with keys and values percent-encoded; lists are comma-separated.
+
+use std::net::IpAddr;
+
+use serde::Deserialize;
+
+use crate::render::percent_encode;
+
+/// What the page's script reports about the browser (`assets/fraud-prevention.js`).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BrowserData {
+    #[serde(default)]
+    pub screens: Vec<Screen>,
+    #[serde(default)]
+    pub window: Option<WindowSize>,
+    /// `UTC±hh:mm`.
+    #[serde(default)]
+    pub timezone: Option<String>,
+    /// `navigator.userAgent`.
+    #[serde(default)]
+    pub user_agent: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Screen {
+    pub width: u32,
+    pub height: u32,
+    pub scaling_factor: f64,
+    pub colour_depth: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WindowSize {
+    pub width: u32,
+    pub height: u32,
+}
+
+impl BrowserData {
+    /// Reads the script's JSON; values out of any sane range are dropped rather than sent.
+    pub fn from_json(text: &str) -> Result<Self, String> {
+        if text.len() > 8 * 1024 {
+            return Err("the browser data is larger than 8 KiB".to_owned());
+        }
+        let mut data: BrowserData = serde_json::from_str(text)
+            .map_err(|e| format!("the browser data is not readable: {e}"))?;
+        data.screens.retain(|s| {
+            (1..=100_000).contains(&s.width)
+                && (1..=100_000).contains(&s.height)
+                && s.scaling_factor.is_finite()
+                && s.scaling_factor > 0.0
+                && s.scaling_factor <= 16.0
+                && (1..=64).contains(&s.colour_depth)
+        });
+        data.screens.truncate(16);
+        data.window = data
+            .window
+            .filter(|w| (1..=100_000).contains(&w.width) && (1..=100_000).contains(&w.height));
+        data.timezone = data.timezone.filter(|t| is_utc_offset(t));
+        data.user_agent = data
+            .user_agent
+            .map(|ua| ua.chars().filter(|c| !c.is_control()).take(512).collect())
+            .filter(|ua: &String| !ua.is_empty());
+        Ok(data)
+    }
+}
+
+/// `UTC+01:00`, `UTC-05:30`.
+fn is_utc_offset(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.len() == 9
+        && text.starts_with("UTC")
+        && matches!(bytes[3], b'+' | b'-')
+        && bytes[4].is_ascii_digit()
+        && bytes[5].is_ascii_digit()
+        && bytes[6] == b':'
+        && bytes[7].is_ascii_digit()
+        && bytes[8].is_ascii_digit()
+}
+
+/// A device ID as the page's cookie holds it: a UUID.
+pub fn is_device_id(text: &str) -> bool {
+    text.len() == 36
+        && text.char_indices().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => c == '-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
+/// One hop between the client and emsg (a reverse proxy, or emsg itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hop {
+    pub by: IpAddr,
+    pub for_: IpAddr,
+}
+
+/// What the server saw of the finance user's request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebClient {
+    pub browser: BrowserData,
+    pub device_id: Option<String>,
+    pub public_ip: IpAddr,
+    pub public_port: u16,
+    /// When the IP was seen, in milliseconds since the epoch.
+    pub ip_seen_at_ms: i64,
+    pub forwarded: Vec<Hop>,
+    /// The emsg user name.
+    pub user_name: String,
+}
+
+/// This machine, for batch processes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchClient {
+    /// The installation's device ID (made once, kept in the database).
+    pub device_id: String,
+    pub local_ips: Vec<IpAddr>,
+    pub local_ips_seen_at_ms: i64,
+    pub mac_addresses: Vec<String>,
+    pub os_family: String,
+    pub os_version: String,
+    pub device_manufacturer: String,
+    pub device_model: String,
+    pub os_user: Option<String>,
+    /// The emsg user the command ran as, if any.
+    pub user_name: Option<String>,
+}
+
+/// How the message reaches emsg, which decides the header set.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Origin {
+    WebAppViaServer(WebClient),
+    BatchProcessDirect(BatchClient),
+}
+
+impl Origin {
+    pub fn connection_method(&self) -> &'static str {
+        match self {
+            Origin::WebAppViaServer(_) => "WEB_APP_VIA_SERVER",
+            Origin::BatchProcessDirect(_) => "BATCH_PROCESS_DIRECT",
+        }
+    }
+}
+
+/// The software, as HMRC's vendor headers describe it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Vendor {
+    pub product_name: String,
+    pub version: String,
+    /// The server's public IP, when configured (`EMSG_PUBLIC_IP`).
+    pub public_ip: Option<IpAddr>,
+    /// Licence keys, if the installation has any; the header is left out otherwise.
+    pub license_ids: Vec<(String, String)>,
+}
+
+impl Default for Vendor {
+    fn default() -> Self {
+        Self {
+            product_name: "emsg".to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            public_ip: None,
+            license_ids: Vec::new(),
+        }
+    }
+}
+
+/// The headers, and the names of those that could not be collected (the message log says so).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FraudHeaders {
+    pub headers: Vec<(String, String)>,
+    pub missing: Vec<&'static str>,
+}
+
+impl FraudHeaders {
+    fn put(&mut self, name: &'static str, value: Option<String>) {
+        match value.filter(|v| !v.is_empty()) {
+            Some(value) => self.headers.push((name.to_owned(), value)),
+            None => self.missing.push(name),
+        }
+    }
+}
+
+/// `k=v&k2=v2`, each key and value percent-encoded.
+pub fn key_values<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    pairs
+        .into_iter()
+        .map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn list(items: impl IntoIterator<Item = String>) -> Option<String> {
+    let joined = items.into_iter().collect::<Vec<_>>().join(",");
+    (!joined.is_empty()).then_some(joined)
+}
+
+/// The fraud-prevention headers for `origin`.
+pub fn headers(origin: &Origin, vendor: &Vendor) -> FraudHeaders {
+    let mut out = FraudHeaders::default();
+    out.put(
+        "Gov-Client-Connection-Method",
+        Some(origin.connection_method().to_owned()),
+    );
+    match origin {
+        Origin::WebAppViaServer(client) => web_headers(&mut out, client, vendor),
+        Origin::BatchProcessDirect(client) => batch_headers(&mut out, client),
+    }
+    out.put(
+        "Gov-Vendor-License-IDs",
+        list(
+            vendor
+                .license_ids
+                .iter()
+                .map(|(k, v)| key_values([(k.as_str(), v.as_str())])),
+        ),
+    );
+    if vendor.license_ids.is_empty() {
+        // Open-source: there are no licence keys, and the header is left out.
+        out.missing.retain(|m| *m != "Gov-Vendor-License-IDs");
+    }
+    out.put(
+        "Gov-Vendor-Product-Name",
+        Some(percent_encode(&vendor.product_name)),
+    );
+    out.put(
+        "Gov-Vendor-Version",
+        Some(key_values([(
+            vendor.product_name.as_str(),
+            vendor.version.as_str(),
+        )])),
+    );
+    out
+}
+
+fn web_headers(out: &mut FraudHeaders, client: &WebClient, vendor: &Vendor) {
+    let browser = &client.browser;
+    out.put(
+        "Gov-Client-Browser-JS-User-Agent",
+        browser.user_agent.clone(),
+    );
+    out.put(
+        "Gov-Client-Device-ID",
+        client.device_id.clone().filter(|id| is_device_id(id)),
+    );
+    out.put("Gov-Client-Public-IP", Some(client.public_ip.to_string()));
+    out.put(
+        "Gov-Client-Public-IP-Timestamp",
+        Some(emsg_store::format_iso_millis(client.ip_seen_at_ms)),
+    );
+    out.put(
+        "Gov-Client-Public-Port",
+        Some(client.public_port.to_string()),
+    );
+    out.put(
+        "Gov-Client-Screens",
+        list(browser.screens.iter().map(|s| {
+            key_values([
+                ("width", s.width.to_string().as_str()),
+                ("height", s.height.to_string().as_str()),
+                ("scaling-factor", format_scaling(s.scaling_factor).as_str()),
+                ("colour-depth", s.colour_depth.to_string().as_str()),
+            ])
+        })),
+    );
+    out.put("Gov-Client-Timezone", browser.timezone.clone());
+    out.put(
+        "Gov-Client-User-IDs",
+        Some(key_values([("emsg", client.user_name.as_str())])),
+    );
+    out.put(
+        "Gov-Client-Window-Size",
+        browser.window.map(|w| {
+            key_values([
+                ("width", w.width.to_string().as_str()),
+                ("height", w.height.to_string().as_str()),
+            ])
+        }),
+    );
+    out.put(
+        "Gov-Vendor-Forwarded",
+        list(client.forwarded.iter().map(|hop| {
+            key_values([
+                ("by", hop.by.to_string().as_str()),
+                ("for", hop.for_.to_string().as_str()),
+            ])
+        })),
+    );
+    out.put(
+        "Gov-Vendor-Public-IP",
+        vendor.public_ip.map(|ip| ip.to_string()),
+    );
+}
+
+fn batch_headers(out: &mut FraudHeaders, client: &BatchClient) {
+    out.put("Gov-Client-Device-ID", Some(client.device_id.clone()));
+    out.put(
+        "Gov-Client-Local-IPs",
+        list(
+            client
+                .local_ips
+                .iter()
+                .map(|ip| percent_encode(&ip.to_string())),
+        ),
+    );
+    out.put(
+        "Gov-Client-Local-IPs-Timestamp",
+        Some(emsg_store::format_iso_millis(client.local_ips_seen_at_ms)),
+    );
+    out.put(
+        "Gov-Client-MAC-Addresses",
+        list(client.mac_addresses.iter().map(|mac| percent_encode(mac))),
+    );
+    out.put("Gov-Client-Timezone", Some("UTC+00:00".to_owned()));
+    out.put(
+        "Gov-Client-User-Agent",
+        Some(key_values([
+            ("os-family", client.os_family.as_str()),
+            ("os-version", client.os_version.as_str()),
+            ("device-manufacturer", client.device_manufacturer.as_str()),
+            ("device-model", client.device_model.as_str()),
+        ])),
+    );
+    let mut ids: Vec<(&str, &str)> = Vec::new();
+    if let Some(os_user) = &client.os_user {
+        ids.push(("os", os_user));
+    }
+    if let Some(user) = &client.user_name {
+        ids.push(("emsg", user));
+    }
+    out.put("Gov-Client-User-IDs", list([key_values(ids)]));
+}
+
+/// `1`, `1.25`, `2`: no trailing zeros.
+fn format_scaling(factor: f64) -> String {
+    let text = format!("{factor:.4}");
+    text.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
+/// This machine's details for `BATCH_PROCESS_DIRECT`, read from the operating system.
+pub fn this_machine(device_id: String, user_name: Option<String>, now_ms: i64) -> BatchClient {
+    let read = |path: &str| {
+        std::fs::read_to_string(path)
+            .map(|s| s.trim().to_owned())
+            .ok()
+            .filter(|s| !s.is_empty())
+    };
+    BatchClient {
+        device_id,
+        local_ips: local_ips(),
+        local_ips_seen_at_ms: now_ms,
+        mac_addresses: mac_addresses(),
+        os_family: std::env::consts::OS.to_owned(),
+        os_version: read("/proc/sys/kernel/osrelease").unwrap_or_else(|| "unknown".to_owned()),
+        device_manufacturer: read("/sys/class/dmi/id/sys_vendor")
+            .unwrap_or_else(|| "unknown".to_owned()),
+        device_model: read("/sys/class/dmi/id/product_name")
+            .unwrap_or_else(|| "unknown".to_owned()),
+        os_user: std::env::var("USER").ok().filter(|u| !u.is_empty()),
+        user_name,
+    }
+}
+
+/// The address this machine would use to reach the internet (no packet is sent: a UDP
+/// socket is only connected), else loopback.
+fn local_ips() -> Vec<IpAddr> {
+    let routed = std::net::UdpSocket::bind("0.0.0.0:0")
+        .and_then(|socket| {
+            socket.connect("192.0.2.1:9")?;
+            socket.local_addr()
+        })
+        .map(|addr| addr.ip())
+        .ok()
+        .filter(|ip| !ip.is_unspecified());
+    vec![routed.unwrap_or(IpAddr::from([127, 0, 0, 1]))]
+}
+
+/// The MAC addresses of the network interfaces other than loopback (Linux: /sys/class/net).
+fn mac_addresses() -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir("/sys/class/net") else {
+        return Vec::new();
+    };
+    let mut macs: Vec<String> = entries
+        .flatten()
+        .filter(|e| e.file_name() != "lo")
+        .filter_map(|e| std::fs::read_to_string(e.path().join("address")).ok())
+        .map(|mac| mac.trim().to_owned())
+        .filter(|mac| mac.len() == 17 && mac != "00:00:00:00:00:00")
+        .collect();
+    macs.sort();
+    macs.dedup();
+    macs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn browser_data_keeps_only_sane_values() {
+        let data = BrowserData::from_json(
+            r#"{"screens":[{"width":1920,"height":1080,"scaling_factor":1.25,"colour_depth":24},
+                {"width":0,"height":1,"scaling_factor":1,"colour_depth":24}],
+               "window":{"width":1256,"height":803},"timezone":"UTC+01:00",
+               "user_agent":"Mozilla/5.0 (X11)\n"}"#,
+        )
+        .expect("readable");
+        assert_eq!(data.screens.len(), 1);
+        assert_eq!(data.timezone.as_deref(), Some("UTC+01:00"));
+        assert_eq!(data.user_agent.as_deref(), Some("Mozilla/5.0 (X11)"));
+        let bad_zone = BrowserData::from_json(r#"{"timezone":"Europe/London"}"#).expect("ok");
+        assert_eq!(bad_zone.timezone, None);
+    }
+
+    #[test]
+    fn key_values_are_percent_encoded() {
+        assert_eq!(
+            key_values([("emsg", "anne smith&co"), ("os", "a=b")]),
+            "emsg=anne%20smith%26co&os=a%3Db"
+        );
+        assert_eq!(format_scaling(1.0), "1");
+        assert_eq!(format_scaling(1.25), "1.25");
+    }
+
+    #[test]
+    fn device_ids_are_uuids() {
+        assert!(is_device_id("beec798b-b366-47fa-b1f8-92cede14a1ce"));
+        assert!(!is_device_id("beec798b-b366-47fa-b1f8-92cede14a1c"));
+        assert!(!is_device_id("beec798b+b366-47fa-b1f8-92cede14a1ce"));
+    }
+}

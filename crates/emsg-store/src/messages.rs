@@ -1,0 +1,322 @@
+//! Electronic messages: one run of a web service, with its status history, the request as sent
+//! (the Authorization header redacted) and the response. Never a token.
+
+use std::fmt;
+use std::str::FromStr;
+
+use diesel::prelude::*;
+
+use crate::clock::now;
+use crate::db::DbConnection;
+use crate::error::{Result, StoreError};
+use crate::schema::{message_events, messages};
+
+/// Where a message is: New → Sent → Response received | Business error | Technical error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MessageStatus {
+    New,
+    Sent,
+    ResponseReceived,
+    BusinessError,
+    TechnicalError,
+}
+
+impl MessageStatus {
+    pub const ALL: [MessageStatus; 5] = [
+        MessageStatus::New,
+        MessageStatus::Sent,
+        MessageStatus::ResponseReceived,
+        MessageStatus::BusinessError,
+        MessageStatus::TechnicalError,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::New => "new",
+            Self::Sent => "sent",
+            Self::ResponseReceived => "response_received",
+            Self::BusinessError => "business_error",
+            Self::TechnicalError => "technical_error",
+        }
+    }
+
+    /// The words the page shows.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::New => "New",
+            Self::Sent => "Sent",
+            Self::ResponseReceived => "Response received",
+            Self::BusinessError => "Business error",
+            Self::TechnicalError => "Technical error",
+        }
+    }
+
+    /// Whether the message can be sent again: only failed ones.
+    pub fn can_resend(self) -> bool {
+        matches!(self, Self::BusinessError | Self::TechnicalError)
+    }
+}
+
+impl fmt::Display for MessageStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for MessageStatus {
+    type Err = StoreError;
+
+    fn from_str(text: &str) -> Result<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str() == text)
+            .ok_or_else(|| {
+                StoreError::Invalid(format!(
+                    "`{text}` is not a message status; use one of: {}",
+                    Self::ALL.map(Self::as_str).join(", ")
+                ))
+            })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = messages)]
+pub struct Message {
+    pub id: i64,
+    pub service_name: String,
+    pub web_application_id: i64,
+    pub company: String,
+    pub user_id: Option<i64>,
+    pub connection_method: Option<String>,
+    /// The fields as a JSON object.
+    pub fields: String,
+    status: String,
+    pub request_method: Option<String>,
+    pub request_url: Option<String>,
+    /// A JSON list of `[name, value]` pairs.
+    pub request_headers: Option<String>,
+    pub request_body: Option<String>,
+    pub response_status: Option<i32>,
+    pub response_headers: Option<String>,
+    pub response_body: Option<String>,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    pub resent_from: Option<i64>,
+    pub resent_as: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl Message {
+    pub fn status(&self) -> MessageStatus {
+        self.status.parse().unwrap_or(MessageStatus::TechnicalError)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = message_events)]
+pub struct MessageEvent {
+    pub id: i64,
+    pub message_id: i64,
+    pub status: String,
+    pub detail: String,
+    pub at: i64,
+}
+
+/// A message about to be sent.
+#[derive(Debug, Clone)]
+pub struct NewMessage<'a> {
+    pub service_name: &'a str,
+    pub web_application_id: i64,
+    pub company: &'a str,
+    pub user_id: Option<i64>,
+    pub connection_method: Option<&'a str>,
+    pub fields: &'a str,
+    pub resent_from: Option<i64>,
+}
+
+/// The request as it left, Authorization redacted.
+#[derive(Debug, Clone)]
+pub struct SentRequest<'a> {
+    pub method: &'a str,
+    pub url: &'a str,
+    pub headers: &'a str,
+    pub body: Option<&'a str>,
+}
+
+/// The provider's answer.
+#[derive(Debug, Clone)]
+pub struct ReceivedResponse<'a> {
+    pub status: i32,
+    pub headers: &'a str,
+    pub body: &'a str,
+}
+
+/// Stores a new message with status New and its first event; links a re-send to its original.
+pub fn create(conn: &mut DbConnection, new: &NewMessage<'_>) -> Result<i64> {
+    conn.transaction(|conn| {
+        let at = now();
+        let id: i64 = diesel::insert_into(messages::table)
+            .values((
+                messages::service_name.eq(new.service_name),
+                messages::web_application_id.eq(new.web_application_id),
+                messages::company.eq(new.company),
+                messages::user_id.eq(new.user_id),
+                messages::connection_method.eq(new.connection_method),
+                messages::fields.eq(new.fields),
+                messages::status.eq(MessageStatus::New.as_str()),
+                messages::resent_from.eq(new.resent_from),
+                messages::created_at.eq(at),
+                messages::updated_at.eq(at),
+            ))
+            .returning(messages::id)
+            .get_result(conn)?;
+        let detail = match new.resent_from {
+            Some(from) => format!("created as a re-send of message {from}"),
+            None => "created".to_owned(),
+        };
+        event(conn, id, MessageStatus::New, &detail, at)?;
+        if let Some(from) = new.resent_from {
+            diesel::update(messages::table.find(from))
+                .set((messages::resent_as.eq(id), messages::updated_at.eq(at)))
+                .execute(conn)?;
+        }
+        Ok(id)
+    })
+}
+
+/// Records the request as it leaves: status Sent.
+pub fn mark_sent(
+    conn: &mut DbConnection,
+    id: i64,
+    request: &SentRequest<'_>,
+    detail: &str,
+) -> Result<()> {
+    conn.transaction(|conn| {
+        let at = now();
+        diesel::update(messages::table.find(id))
+            .set((
+                messages::status.eq(MessageStatus::Sent.as_str()),
+                messages::request_method.eq(request.method),
+                messages::request_url.eq(request.url),
+                messages::request_headers.eq(request.headers),
+                messages::request_body.eq(request.body),
+                messages::updated_at.eq(at),
+            ))
+            .execute(conn)?;
+        event(conn, id, MessageStatus::Sent, detail, at)
+    })
+}
+
+/// How a message ended.
+#[derive(Debug, Clone)]
+pub struct Outcome<'a> {
+    pub status: MessageStatus,
+    pub response: Option<ReceivedResponse<'a>>,
+    pub error_code: Option<&'a str>,
+    pub error_message: Option<&'a str>,
+    pub detail: &'a str,
+}
+
+/// Records the response (if any) and the final status.
+pub fn finish(conn: &mut DbConnection, id: i64, outcome: &Outcome<'_>) -> Result<()> {
+    conn.transaction(|conn| {
+        let at = now();
+        let response = outcome.response.as_ref();
+        diesel::update(messages::table.find(id))
+            .set((
+                messages::status.eq(outcome.status.as_str()),
+                messages::response_status.eq(response.map(|r| r.status)),
+                messages::response_headers.eq(response.map(|r| r.headers)),
+                messages::response_body.eq(response.map(|r| r.body)),
+                messages::error_code.eq(outcome.error_code),
+                messages::error_message.eq(outcome.error_message),
+                messages::updated_at.eq(at),
+            ))
+            .execute(conn)?;
+        event(conn, id, outcome.status, outcome.detail, at)
+    })
+}
+
+/// An event in the message's history that does not change its status (a retry after refresh).
+pub fn note(conn: &mut DbConnection, id: i64, detail: &str) -> Result<()> {
+    let current: String = messages::table
+        .find(id)
+        .select(messages::status)
+        .first(conn)?;
+    let status = current.parse().unwrap_or(MessageStatus::Sent);
+    event(conn, id, status, detail, now())
+}
+
+fn event(
+    conn: &mut DbConnection,
+    id: i64,
+    status: MessageStatus,
+    detail: &str,
+    at: i64,
+) -> Result<()> {
+    diesel::insert_into(message_events::table)
+        .values((
+            message_events::message_id.eq(id),
+            message_events::status.eq(status.as_str()),
+            message_events::detail.eq(detail),
+            message_events::at.eq(at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn get(conn: &mut DbConnection, id: i64) -> Result<Option<Message>> {
+    Ok(messages::table
+        .find(id)
+        .select(Message::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The history of a message, oldest first.
+pub fn events(conn: &mut DbConnection, id: i64) -> Result<Vec<MessageEvent>> {
+    Ok(message_events::table
+        .filter(message_events::message_id.eq(id))
+        .order(message_events::id)
+        .select(MessageEvent::as_select())
+        .load(conn)?)
+}
+
+/// What the message list shows; all optional.
+#[derive(Debug, Clone, Default)]
+pub struct MessageFilter {
+    pub service: Option<String>,
+    pub status: Option<MessageStatus>,
+    pub user_id: Option<i64>,
+    pub company: Option<String>,
+    /// Paging: only messages older than this id.
+    pub before: Option<i64>,
+    pub limit: i64,
+}
+
+/// Messages matching `filter`, newest first.
+pub fn search(conn: &mut DbConnection, filter: &MessageFilter) -> Result<Vec<Message>> {
+    let mut query: messages::BoxedQuery<'static, crate::db::MultiBackend> =
+        messages::table.into_boxed();
+    if let Some(service) = &filter.service {
+        query = query.filter(messages::service_name.eq(service.clone()));
+    }
+    if let Some(status) = filter.status {
+        query = query.filter(messages::status.eq(status.as_str()));
+    }
+    if let Some(user) = filter.user_id {
+        query = query.filter(messages::user_id.eq(user));
+    }
+    if let Some(company) = &filter.company {
+        query = query.filter(messages::company.eq(company.clone()));
+    }
+    if let Some(before) = filter.before {
+        query = query.filter(messages::id.lt(before));
+    }
+    Ok(query
+        .select(Message::as_select())
+        .order(messages::id.desc())
+        .limit(filter.limit.clamp(1, 500))
+        .load(conn)?)
+}
