@@ -154,13 +154,13 @@ fn a_file_without_web_applications_is_refused() {
 
 #[test]
 fn an_unknown_top_level_key_is_refused_naming_the_accepted_key() {
-    let text = "web_applications: []\nweb_services: []\n";
+    let text = "web_applications: []\nwebservices: []\n";
     assert_refused(
         text,
         2,
         1,
-        "web_services",
-        "the accepted key is `web_applications`",
+        "webservices",
+        "the accepted keys are `web_applications` and `web_services`",
     );
 }
 
