@@ -39,8 +39,8 @@ pub fn nino(input: &str) -> Result<String, String> {
     let nino = compact(input);
     if nino.is_empty() {
         return Err(
-            "enter the National Insurance number, e.g. AB 12 34 56 C (two letters, six digits, \
-             a letter A to D)"
+            "enter your National Insurance number, e.g. AB 12 34 56 C (two letters, six \
+             digits, a letter A to D)"
                 .to_owned(),
         );
     }

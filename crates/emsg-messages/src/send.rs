@@ -5,6 +5,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use tracing::Instrument as _;
+
 use emsg_engine::{AccessToken, Engine};
 use emsg_store::db::{DbConnection, Pool};
 use emsg_store::messages::{self, MessageStatus, NewMessage, Outcome, ReceivedResponse};
@@ -203,10 +205,9 @@ impl Messenger {
             .await?;
         let span =
             tracing::info_span!("send", message = message_id, service = %prepared.service.name);
-        let _entered = span.enter();
-        drop(_entered);
         let outcome = self
             .deliver(message_id, &prepared, &company, request.user.unwrap_or(0))
+            .instrument(span)
             .await;
         let (status, summary) = match outcome {
             Ok(done) => done,

@@ -2,71 +2,10 @@
 //! six digits and a suffix A–D. Spaces are allowed on input (`AB 12 34 56 C`); the stored form
 //! is upper case without spaces (`AB123456C`).
 
-/// First letters HMRC never uses.
-const BAD_FIRST: &[char] = &['D', 'F', 'I', 'Q', 'U', 'V'];
-/// Second letters HMRC never uses.
-const BAD_SECOND: &[char] = &['D', 'F', 'I', 'Q', 'U', 'V', 'O'];
-/// Prefixes that are never issued.
-const NEVER_ISSUED: &[&str] = &["BG", "GB", "KN", "NK", "NT", "TN", "ZZ"];
-
-/// Checks a NINO as typed and returns it normalised, or says what is wrong with it.
+/// Checks a NINO as typed and returns it normalised, or says what is wrong with it (the rules
+/// live with the other taxpayer identifiers in `emsg_messages::identifiers`).
 pub fn normalise(input: &str) -> Result<String, String> {
-    let nino: String = input
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .map(|c| c.to_ascii_uppercase())
-        .collect();
-    if nino.is_empty() {
-        return Err(
-            "enter your National Insurance number, e.g. AB 12 34 56 C (two letters, six digits, a letter A to D)"
-                .to_owned(),
-        );
-    }
-    let chars: Vec<char> = nino.chars().collect();
-    if chars.len() != 9 {
-        return Err(format!(
-            "a National Insurance number has 9 characters (two letters, six digits, a letter A to D, spaces aside); this one has {}",
-            chars.len()
-        ));
-    }
-    let (first, second, suffix) = (chars[0], chars[1], chars[8]);
-    if !first.is_ascii_alphabetic() || !second.is_ascii_alphabetic() {
-        return Err(
-            "a National Insurance number starts with two letters, e.g. AB 12 34 56 C".to_owned(),
-        );
-    }
-    if !chars[2..8].iter().all(char::is_ascii_digit) {
-        return Err(
-            "the two letters of a National Insurance number are followed by six digits, e.g. AB 12 34 56 C"
-                .to_owned(),
-        );
-    }
-    if !matches!(suffix, 'A'..='D') {
-        return Err(format!(
-            "the last letter must be A, B, C or D, not {}",
-            suffix.escape_default()
-        ));
-    }
-    let mut problems = Vec::new();
-    if BAD_FIRST.contains(&first) {
-        problems.push(format!(
-            "the first letter cannot be {first} (D, F, I, Q, U and V are never used)"
-        ));
-    }
-    if BAD_SECOND.contains(&second) {
-        problems.push(format!(
-            "the second letter cannot be {second} (D, F, I, O, Q, U and V are never used)"
-        ));
-    }
-    let prefix: String = chars[..2].iter().collect();
-    if NEVER_ISSUED.contains(&prefix.as_str()) {
-        problems.push(format!("the prefix {prefix} is never issued"));
-    }
-    if problems.is_empty() {
-        Ok(nino)
-    } else {
-        Err(problems.join("; "))
-    }
+    emsg_messages::identifiers::nino(input)
 }
 
 /// The NINO for display: every character but the last three hidden (`••••••56C`).
