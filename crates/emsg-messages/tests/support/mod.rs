@@ -16,6 +16,7 @@ use emsg_messages::fraud::{BrowserData, Hop, WebClient};
 use emsg_messages::{Messenger, Origin, SendRequest, Vendor};
 use emsg_seal::{KeyRing, MasterKey, Secret};
 use emsg_store::audit::{self, Actor};
+use emsg_store::connections::{self, Authorization, ConnectionKey, Tokens};
 use emsg_store::db::Pool;
 use emsg_store::messages::{self, Message, MessageEvent};
 use emsg_store::users::{self, Role};
@@ -38,6 +39,8 @@ pub const SECRETS: &[&str] = &[
     "refresh-token-1",
     "refresh-token-2",
     "authorization-code-1",
+    "idporten-access-1",
+    "altinn-token-1",
 ];
 
 #[derive(Clone, Default)]
@@ -74,7 +77,9 @@ pub struct Env {
     pub engine: Engine,
     pub messenger: Messenger,
     pub mock: MockServer,
+    pub ring: Arc<KeyRing>,
     pub alice: i64,
+    pub bob: i64,
     pub log: LogBuffer,
 }
 
@@ -127,7 +132,7 @@ impl Env {
         let mock = MockServer::start().await?;
         let pool = emsg_store::db::pool(db.url(), 8)?;
         let ring = Arc::new(KeyRing::new(MasterKey::generate()));
-        let alice = {
+        let (alice, bob) = {
             let mut conn = pool.get()?;
             let parsed =
                 emsg_webapps::parse_with("web-apps.yaml", &shipped_file_on(&mock), &templates())
@@ -138,13 +143,10 @@ impl Env {
                 _ => None,
             };
             emsg_store::import::import(&mut conn, &ring, &parsed, &env, &Actor::Operator, false)?;
-            users::add(
-                &mut conn,
-                "alice",
-                Role::Finance,
-                &Secret::new("a long enough password"),
-            )?
-            .id
+            let password = Secret::new("a long enough password");
+            let alice = users::add(&mut conn, "alice", Role::Finance, &password)?.id;
+            let bob = users::add(&mut conn, "bob", Role::Finance, &password)?.id;
+            (alice, bob)
         };
         let config = EngineConfig {
             retry: RetryPolicy {
@@ -167,7 +169,9 @@ impl Env {
             engine,
             messenger,
             mock,
+            ring,
             alice,
+            bob,
             log,
         })
     }
@@ -208,6 +212,34 @@ impl Env {
             .obtain_access_token(VAT, None, self.alice, None)
             .await
             .expect("obtain token");
+    }
+
+    /// Stores a connection of `app` for `user` as if authorized an hour ago, valid for an hour.
+    pub fn seed_connection(&self, app: &str, user: i64, access_token: &str) {
+        let mut conn = self.pool.get().expect("conn");
+        let record = emsg_store::web_applications::get(&mut conn, app).expect("record");
+        let key = ConnectionKey::new(record.id, "default", record.user_specific, user);
+        let now = emsg_store::now();
+        connections::store_authorization(
+            &mut conn,
+            &self.ring,
+            &key,
+            &Tokens {
+                access_token: Secret::new(access_token),
+                refresh_token: None,
+                token_type: "Bearer".to_owned(),
+                granted_scope: Some(record.scope.clone()),
+                access_expires_at: Some(now + 3600),
+            },
+            &Authorization {
+                authorized_by: user,
+                authorized_at: now - 3600,
+                authorization_expires_at: None,
+                taxpayer_id: None,
+            },
+            now,
+        )
+        .expect("seeded");
     }
 
     /// What the admin page reports for alice's browser, as HMRC's WEB_APP_VIA_SERVER needs.
