@@ -12,7 +12,7 @@ use actix_multipart::Multipart;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use emsg_store::audit::Actor;
-use emsg_store::import::{ImportReport, RecordChange};
+use emsg_store::import::{ImportReport, RecordChange, RecordOutcome};
 use futures_util::StreamExt as _;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -147,25 +147,31 @@ async fn read_upload(mut payload: Multipart) -> Result<Upload, WebError> {
     Ok(upload)
 }
 
+fn row(outcome: &RecordOutcome) -> Value {
+    match &outcome.change {
+        RecordChange::Added => json!({ "name": outcome.name, "change": "added", "fields": "" }),
+        RecordChange::Changed(fields) => {
+            json!({ "name": outcome.name, "change": "changed", "fields": fields.join(", ") })
+        }
+        RecordChange::Unchanged => {
+            json!({ "name": outcome.name, "change": "unchanged", "fields": "" })
+        }
+    }
+}
+
 fn report_json(report: &ImportReport) -> Value {
     let rows: Vec<Value> = report
         .records
         .iter()
-        .map(|r| match &r.change {
-            RecordChange::Added => json!({ "name": r.name, "change": "added", "fields": "" }),
-            RecordChange::Changed(fields) => {
-                json!({ "name": r.name, "change": "changed", "fields": fields.join(", ") })
-            }
-            RecordChange::Unchanged => {
-                json!({ "name": r.name, "change": "unchanged", "fields": "" })
-            }
-        })
+        .map(row)
         .chain(report.untouched.iter().map(
             |name| json!({ "name": name, "change": "not in file", "fields": "left as it is" }),
         ))
         .collect();
+    let service_rows: Vec<Value> = report.services.iter().map(row).collect();
     json!({
         "rows": rows,
+        "service_rows": service_rows,
         "warnings": report.warnings,
         "added": report.count(|c| *c == RecordChange::Added),
         "changed": report.count(|c| matches!(c, RecordChange::Changed(_))),
