@@ -186,9 +186,14 @@ impl Messenger {
             prepared.record.id,
             request.user,
         );
+        let app = prepared.record.name.clone();
+        let subject = request.user.unwrap_or(0);
+        let token = self.engine.valid_token(&app, Some(&company), subject).await;
+        let leaving = token.is_ok().then(|| LeavingRequest::of(&prepared));
         let company_for_db = company.clone();
         let message_id = self
             .db(move |conn| {
+                let sent = leaving.as_ref().map(LeavingRequest::request);
                 messages::create(
                     conn,
                     &NewMessage {
@@ -200,15 +205,37 @@ impl Messenger {
                         fields: &fields_json,
                         resent_from,
                     },
+                    sent.as_ref()
+                        .zip(leaving.as_ref())
+                        .map(|(r, l)| (r, l.detail.as_str())),
                 )
             })
             .await?;
         let span =
             tracing::info_span!("send", message = message_id, service = %prepared.service.name);
-        let outcome = self
-            .deliver(message_id, &prepared, &company, request.user.unwrap_or(0))
-            .instrument(span)
-            .await;
+        let outcome = match token {
+            Ok(token) => {
+                self.deliver(message_id, &prepared, &company, subject, token)
+                    .instrument(span)
+                    .await
+            }
+            Err(error) => {
+                let message = format!(
+                    "no valid token for {app}: {error}. The message was not sent; re-send it \
+                     once the connection works"
+                );
+                let code = error.code().to_owned();
+                self.finish(
+                    message_id,
+                    MessageStatus::TechnicalError,
+                    None,
+                    Some(&code),
+                    &message,
+                )
+                .await
+                .map(|()| (MessageStatus::TechnicalError, message))
+            }
+        };
         let (status, summary) = match outcome {
             Ok(done) => done,
             Err(error) => {
@@ -310,57 +337,9 @@ impl Messenger {
         prepared: &Prepared,
         company: &str,
         user: i64,
+        token: AccessToken,
     ) -> Result<(MessageStatus, String), SendError> {
         let app = prepared.record.name.clone();
-        let token = match self.engine.valid_token(&app, Some(company), user).await {
-            Ok(token) => token,
-            Err(error) => {
-                let message = format!(
-                    "no valid token for {app}: {error}. The message was not sent; re-send it \
-                     once the connection works"
-                );
-                let code = error.code().to_owned();
-                self.finish(
-                    id,
-                    MessageStatus::TechnicalError,
-                    None,
-                    Some(&code),
-                    &message,
-                )
-                .await?;
-                return Ok((MessageStatus::TechnicalError, message));
-            }
-        };
-        let request_log = request_log(prepared);
-        let method = prepared.service.spec.method.as_str();
-        let (log_url, log_body) = (
-            prepared.rendered.url.clone(),
-            prepared.rendered.body.clone(),
-        );
-        let missing = prepared.fraud.missing.clone();
-        self.db(move |conn| {
-            let detail = if missing.is_empty() {
-                "request sent".to_owned()
-            } else {
-                format!(
-                    "request sent without {} (not collected: the browser's script did not run \
-                     or did not report them)",
-                    missing.join(", ")
-                )
-            };
-            messages::mark_sent(
-                conn,
-                id,
-                &messages::SentRequest {
-                    method,
-                    url: &log_url,
-                    headers: &request_log,
-                    body: log_body.as_deref(),
-                },
-                &detail,
-            )
-        })
-        .await?;
         let mut answer = self.execute(prepared, &token).await;
         if matches!(&answer, Ok(r) if r.status == 401) {
             self.db(move |conn| {
@@ -543,6 +522,46 @@ impl Messenger {
             headers,
             body,
         })
+    }
+}
+
+/// The request as it leaves, for the message log (Authorization redacted).
+struct LeavingRequest {
+    method: &'static str,
+    url: String,
+    headers: String,
+    body: Option<String>,
+    detail: String,
+}
+
+impl LeavingRequest {
+    fn of(prepared: &Prepared) -> Self {
+        let missing = &prepared.fraud.missing;
+        let detail = if missing.is_empty() {
+            "request sent".to_owned()
+        } else {
+            format!(
+                "request sent without {} (not collected: the browser's script did not run or \
+                 did not report them)",
+                missing.join(", ")
+            )
+        };
+        Self {
+            method: prepared.service.spec.method.as_str(),
+            url: prepared.rendered.url.clone(),
+            headers: request_log(prepared),
+            body: prepared.rendered.body.clone(),
+            detail,
+        }
+    }
+
+    fn request(&self) -> messages::SentRequest<'_> {
+        messages::SentRequest {
+            method: self.method,
+            url: &self.url,
+            headers: &self.headers,
+            body: self.body.as_deref(),
+        }
     }
 }
 

@@ -153,7 +153,13 @@ pub struct ReceivedResponse<'a> {
 }
 
 /// Stores a new message with status New and its first event; links a re-send to its original.
-pub fn create(conn: &mut DbConnection, new: &NewMessage<'_>) -> Result<i64> {
+/// With `sent`, the request as it leaves is recorded in the same transaction (status Sent, a
+/// second event), so a message costs one commit before its request and one after.
+pub fn create(
+    conn: &mut DbConnection,
+    new: &NewMessage<'_>,
+    sent: Option<(&SentRequest<'_>, &str)>,
+) -> Result<i64> {
     conn.transaction(|conn| {
         let at = now();
         let id: i64 = diesel::insert_into(messages::table)
@@ -181,30 +187,19 @@ pub fn create(conn: &mut DbConnection, new: &NewMessage<'_>) -> Result<i64> {
                 .set((messages::resent_as.eq(id), messages::updated_at.eq(at)))
                 .execute(conn)?;
         }
+        if let Some((request, detail)) = sent {
+            diesel::update(messages::table.find(id))
+                .set((
+                    messages::status.eq(MessageStatus::Sent.as_str()),
+                    messages::request_method.eq(request.method),
+                    messages::request_url.eq(request.url),
+                    messages::request_headers.eq(request.headers),
+                    messages::request_body.eq(request.body),
+                ))
+                .execute(conn)?;
+            event(conn, id, MessageStatus::Sent, detail, at)?;
+        }
         Ok(id)
-    })
-}
-
-/// Records the request as it leaves: status Sent.
-pub fn mark_sent(
-    conn: &mut DbConnection,
-    id: i64,
-    request: &SentRequest<'_>,
-    detail: &str,
-) -> Result<()> {
-    conn.transaction(|conn| {
-        let at = now();
-        diesel::update(messages::table.find(id))
-            .set((
-                messages::status.eq(MessageStatus::Sent.as_str()),
-                messages::request_method.eq(request.method),
-                messages::request_url.eq(request.url),
-                messages::request_headers.eq(request.headers),
-                messages::request_body.eq(request.body),
-                messages::updated_at.eq(at),
-            ))
-            .execute(conn)?;
-        event(conn, id, MessageStatus::Sent, detail, at)
     })
 }
 
