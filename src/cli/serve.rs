@@ -45,7 +45,14 @@ pub fn run(global: &Global, args: Serve) -> anyhow::Result<ExitCode> {
     let options = emsg_web::WebOptions {
         public_url: args.public_url.clone(),
     };
-    let state = emsg_web::AppState::new(pool, ring, engine.clone(), options)?;
+    // One messenger for the server: the page and the API send through it.
+    let messenger = emsg_messages::Messenger::new(
+        engine.clone(),
+        pool.clone(),
+        crate::cli::messages::vendor_from_env()?,
+    )?;
+    let state =
+        emsg_web::AppState::new(pool, ring, engine.clone(), options)?.with_messenger(messenger);
     let listen = args.listen;
     actix_web::rt::System::new().block_on(async move {
         let server = actix_web::HttpServer::new(move || {
