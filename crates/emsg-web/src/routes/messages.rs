@@ -168,7 +168,10 @@ pub(crate) struct Found {
 /// Runs the filters. A user name that no one has finds nothing rather than everything.
 pub(crate) async fn search(state: &AppState, query: &ListQuery) -> Result<Found, WebError> {
     let status = given(query.status.as_ref())
-        .map(|s| s.parse::<MessageStatus>())
+        .map(|s| {
+            s.parse::<MessageStatus>()
+                .map_err(|e| WebError::BadRequest(e.to_string()))
+        })
         .transpose()?;
     let number = |name: &str, value: Option<&String>| -> Result<Option<i64>, WebError> {
         given(value)
