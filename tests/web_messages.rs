@@ -278,6 +278,12 @@ on_both_backends! {
             assert!(page.body.contains("  &quot;obligations&quot;: ["), "pretty JSON: {}", page.body);
             assert!(!page.body.contains(">Re-send</button>"), "a message that got through is not re-sent");
             assert!(page.body.contains("<dt>Connection method</dt><dd>WEB_APP_VIA_SERVER</dd>"));
+            assert!(page.body.contains("<dt>Sent by</dt><dd>fiona</dd>"), "{}", page.body);
+            assert!(
+                page.body.contains("request sent without Gov-Vendor-Public-IP (set EMSG_PUBLIC_IP"),
+                "only the server's own address is missing: {}",
+                page.body
+            );
 
             let list = browser.get("/messages").await;
             assert!(list.body.contains("<td><a href=\"/messages/1\">1</a></td>"), "{}", list.body);

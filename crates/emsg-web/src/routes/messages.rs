@@ -252,7 +252,7 @@ async fn list_page(
                 "service": m.service_name,
                 "status": m.status().as_str(),
                 "status_label": m.status().label(),
-                "user": m.user_id.and_then(|id| names.get(&id).cloned()),
+                "sent_by": m.user_id.and_then(|id| names.get(&id).cloned()),
                 "created": format_utc(m.created_at),
                 "resent_as": m.resent_as,
             })
@@ -408,7 +408,7 @@ async fn show_page(
             "web_application_href": format!("/web-applications/{}", super::encode_segment(&app)),
             "status": status.as_str(),
             "status_label": status.label(),
-            "user": message.user_id.and_then(|id| names.get(&id).cloned()),
+            "sent_by": message.user_id.and_then(|id| names.get(&id).cloned()),
             "connection_method": message.connection_method,
             "created": format_utc(message.created_at),
             "updated": format_utc(message.updated_at),
