@@ -167,6 +167,23 @@ fn double_quoted(text: &str) -> String {
     out
 }
 
+/// The `web_services:` section for `services`, to follow [`export`]'s text; empty when there
+/// are none. Body templates are named, not inlined: they stay files under templates/messages/.
+pub fn export_services(services: &[WebServiceSpec]) -> String {
+    #[derive(serde::Serialize)]
+    struct Section<'a> {
+        web_services: &'a [WebServiceSpec],
+    }
+    if services.is_empty() {
+        return String::new();
+    }
+    // Serializing plain data with string keys cannot fail.
+    serde_yaml::to_string(&Section {
+        web_services: services,
+    })
+    .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -264,21 +281,4 @@ mod tests {
         assert_eq!(scalar("null"), "\"null\"");
         assert_eq!(scalar("a: b"), "\"a: b\"");
     }
-}
-
-/// The `web_services:` section for `services`, to follow [`export`]'s text; empty when there
-/// are none. Body templates are named, not inlined: they stay files under templates/messages/.
-pub fn export_services(services: &[WebServiceSpec]) -> String {
-    #[derive(serde::Serialize)]
-    struct Section<'a> {
-        web_services: &'a [WebServiceSpec],
-    }
-    if services.is_empty() {
-        return String::new();
-    }
-    // Serializing plain data with string keys cannot fail.
-    serde_yaml::to_string(&Section {
-        web_services: services,
-    })
-    .unwrap_or_default()
 }

@@ -461,7 +461,7 @@ fn field_views(
                     ("text", None, None, None, None, Some(*max_chars))
                 }
                 FieldKind::OneOf { .. } => ("select", None, None, None, None, None),
-                FieldKind::Date => ("date", None, None, None, Some("YYYY-MM-DD"), None),
+                FieldKind::Date => ("date", None, None, None, None, None),
                 FieldKind::Vrn => ("text", None, None, None, Some("9 digits"), None),
                 FieldKind::Nino => ("text", None, None, None, Some("e.g. QQ 12 34 56 C"), None),
                 FieldKind::OrganisationNumber => ("text", None, None, None, Some("9 digits"), None),
