@@ -33,6 +33,11 @@ struct World {
 }
 
 fn start(db: TestDb) -> World {
+    start_with(db, &[])
+}
+
+/// The world with extra `emsg serve` arguments.
+fn start_with(db: TestDb, extra: &[&str]) -> World {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let mock = runtime.block_on(MockServer::start()).unwrap();
     let port = free_port();
@@ -59,7 +64,7 @@ fn start(db: TestDb) -> World {
         std::fs::copy(entry.path(), templates.join(entry.file_name())).unwrap();
     }
     add_user(&emsg, "fiona", "finance", FIONA);
-    let server = serve_web(&emsg, &format!("127.0.0.1:{port}"), &apps, &[]);
+    let server = serve_web(&emsg, &format!("127.0.0.1:{port}"), &apps, extra);
     World {
         emsg,
         server,
@@ -232,10 +237,15 @@ on_both_backends! {
             assert_eq!(stored_messages(&world), 0, "a refused form stored a message");
             assert!(api_calls(&world.mock).is_empty());
 
-            // Sent with the browser's data and its device cookie.
+            // Sent with the browser's data and its device cookie. No proxy is trusted, so a
+            // forged X-Forwarded-For changes nothing.
             browser.add_cookie("emsg_device_id", DEVICE_ID);
             let sent = browser
-                .post_form("/messages/new", &obligations_form(&csrf, "GB 123 456 789", "2026-01-01"))
+                .post_form_with_headers(
+                    "/messages/new",
+                    &obligations_form(&csrf, "GB 123 456 789", "2026-01-01"),
+                    &[("x-forwarded-for", "192.0.2.1")],
+                )
                 .await;
             assert_eq!(sent.status, 303, "{}", sent.body);
             assert_eq!(sent.location.as_deref(), Some("/messages/1"));
@@ -415,6 +425,40 @@ on_both_backends! {
             let missing = browser.get("/messages/99").await;
             assert_eq!(missing.status, 404);
             assert_eq!(browser.get("/api/v1/messages/99").await.status, 404);
+            browser
+        });
+        assert_no_leaks(&world, &browser);
+    }
+
+    fn behind_a_trusted_proxy_the_client_is_the_first_address_it_did_not_add(db) {
+        let world = start_with(db, &["--trusted-proxy", "127.0.0.1,203.0.113.9"]);
+        let browser = world.runtime.block_on(async {
+            let browser = Browser::new(&world.server);
+            let csrf = connect(&world, &browser).await;
+            world
+                .mock
+                .on("GET", OBLIGATIONS_PATH)
+                .respond(MockResponse::json(200, json!({"obligations": []})))
+                .mount();
+            // 192.0.2.1 is the client's own claim: only what trusted proxies added counts.
+            let sent = browser
+                .post_form_with_headers(
+                    "/messages/new",
+                    &obligations_form(&csrf, "123456789", "2026-01-01"),
+                    &[("x-forwarded-for", "192.0.2.1, 198.51.100.7, 203.0.113.9")],
+                )
+                .await;
+            assert_eq!(sent.status, 303, "{}", sent.body);
+            let calls = api_calls(&world.mock);
+            assert_eq!(calls.len(), 1);
+            assert_eq!(header(&calls[0], "gov-client-public-ip"), "198.51.100.7");
+            assert_eq!(
+                header(&calls[0], "gov-vendor-forwarded"),
+                "by=203.0.113.9&for=198.51.100.7,by=127.0.0.1&for=203.0.113.9,by=127.0.0.1&for=127.0.0.1"
+            );
+            assert_eq!(calls[0].header("gov-client-public-port"), None, "a proxy hides the port");
+            let page = browser.get("/messages/1").await;
+            assert!(page.body.contains("Gov-Client-Public-Port"), "the history names it: {}", page.body);
             browser
         });
         assert_no_leaks(&world, &browser);

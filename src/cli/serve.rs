@@ -26,6 +26,11 @@ pub struct Serve {
     /// proxy. Session cookies are marked `Secure` when it is https.
     #[arg(long, env = "EMSG_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Reverse proxies in front of this server whose `X-Forwarded-For` is believed, e.g.
+    /// `127.0.0.1` (comma-separated). HMRC's fraud-prevention headers then carry the client's
+    /// address and the hops between; without it they carry the address the connection came from.
+    #[arg(long, env = "EMSG_TRUSTED_PROXY", value_delimiter = ',')]
+    pub trusted_proxy: Vec<std::net::IpAddr>,
 }
 
 pub fn run(global: &Global, args: Serve) -> anyhow::Result<ExitCode> {
@@ -44,6 +49,7 @@ pub fn run(global: &Global, args: Serve) -> anyhow::Result<ExitCode> {
     )?;
     let options = emsg_web::WebOptions {
         public_url: args.public_url.clone(),
+        trusted_proxies: args.trusted_proxy.clone(),
     };
     // One messenger for the server: the page and the API send through it.
     let messenger = emsg_messages::Messenger::new(

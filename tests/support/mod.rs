@@ -330,6 +330,21 @@ impl Browser {
         self.answer(response).await
     }
 
+    /// A form POST with extra request headers (as a reverse proxy would add).
+    pub async fn post_form_with_headers(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Answer {
+        let mut request = self.client.post(self.absolute(path)).form(form);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.unwrap();
+        self.answer(response).await
+    }
+
     /// A JSON API POST with an optional `X-CSRF-Token`.
     pub async fn post_json(
         &self,

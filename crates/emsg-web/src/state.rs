@@ -22,6 +22,9 @@ pub struct WebOptions {
     /// The address users reach the server at (`--public-url`); cookies are `Secure` when it is
     /// https.
     pub public_url: Option<String>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (`--trusted-proxy`): the client's
+    /// address for HMRC's fraud-prevention headers is then the first one they did not add.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// The path the callback is served at when no record names one.
@@ -43,6 +46,7 @@ pub struct AppState {
     pub(crate) pending_imports: Arc<crate::routes::import_state::PendingImports>,
     /// Sends electronic messages; made once by `emsg serve` ([`AppState::with_messenger`]).
     messenger: Option<Messenger>,
+    pub(crate) trusted_proxies: Arc<Vec<std::net::IpAddr>>,
 }
 
 impl AppState {
@@ -77,6 +81,7 @@ impl AppState {
             parked_callbacks: Arc::new(Mutex::new(HashMap::new())),
             pending_imports: Arc::default(),
             messenger: None,
+            trusted_proxies: Arc::new(options.trusted_proxies),
         })
     }
 

@@ -59,13 +59,57 @@ pub(crate) fn browser_data(text: Option<&str>) -> Result<BrowserData, String> {
     }
 }
 
+/// The addresses from the client to the peer that connected to us: the peer alone, or, when the
+/// peer is a trusted proxy, the `X-Forwarded-For` entries back to the first address that no
+/// trusted proxy added (anything further left is the client's own claim). An entry that is not
+/// an IP address makes the whole header ignored.
+fn client_chain(req: &HttpRequest, trusted: &[IpAddr], peer: IpAddr) -> Vec<IpAddr> {
+    let mut chain = vec![peer];
+    if !trusted.contains(&peer) {
+        return chain;
+    }
+    let forwarded: Vec<IpAddr> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|a| a.trim().parse::<IpAddr>().map(|ip| ip.to_canonical()))
+        .collect::<Result<_, _>>()
+        .unwrap_or_default();
+    for address in forwarded.into_iter().rev() {
+        chain.insert(0, address);
+        if !trusted.contains(&address) {
+            break;
+        }
+    }
+    chain
+}
+
 /// What the server saw of the finance user's request, with what their browser reported, for
-/// the `WEB_APP_VIA_SERVER` headers: the peer's address and port, the device-ID cookie, one hop
-/// from the peer to this server's listening address, and the user's name.
+/// the `WEB_APP_VIA_SERVER` headers: the client's address (and port, when it connected
+/// directly), the device-ID cookie, the hops from the client to this server's listening address
+/// (through trusted proxies, `--trusted-proxy`), and the user's name.
 pub(crate) fn web_origin(req: &HttpRequest, user: &SessionUser, browser: BrowserData) -> Origin {
     let local = req.app_config().local_addr();
     let peer = req.peer_addr().unwrap_or(local);
-    let public_ip: IpAddr = peer.ip().to_canonical();
+    let peer_ip = peer.ip().to_canonical();
+    let trusted = req
+        .app_data::<web::Data<AppState>>()
+        .map(|state| state.trusted_proxies.clone())
+        .unwrap_or_default();
+    let chain = client_chain(req, &trusted, peer_ip);
+    let public_ip = chain[0];
+    let mut forwarded: Vec<Hop> = chain
+        .windows(2)
+        .map(|pair| Hop {
+            by: pair[1],
+            for_: pair[0],
+        })
+        .collect();
+    forwarded.push(Hop {
+        by: local.ip().to_canonical(),
+        for_: peer_ip,
+    });
     let ip_seen_at_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
@@ -73,12 +117,10 @@ pub(crate) fn web_origin(req: &HttpRequest, user: &SessionUser, browser: Browser
         browser,
         device_id: auth::cookie(req, DEVICE_COOKIE).filter(|id| is_device_id(id)),
         public_ip,
-        public_port: peer.port(),
+        // A proxy does not pass the client's port on.
+        public_port: (chain.len() == 1).then_some(peer.port()),
         ip_seen_at_ms,
-        forwarded: vec![Hop {
-            by: local.ip().to_canonical(),
-            for_: public_ip,
-        }],
+        forwarded,
         user_name: user.name.clone(),
     })
 }
