@@ -352,6 +352,19 @@ on_both_backends! {
             let calls = api_calls(&world.mock);
             assert_eq!(calls.len(), 2);
             assert_eq!(header(&calls[1], "gov-client-timezone"), "UTC+01:00");
+
+            // Paging: newest first, `before` goes on from the last one shown.
+            let first = json_of(&browser.get("/api/v1/messages?limit=1").await);
+            assert_eq!(first["messages"][0]["id"], 2);
+            assert_eq!(first["next_before"], 2);
+            let second = json_of(&browser.get("/api/v1/messages?limit=1&before=2").await);
+            assert_eq!(second["messages"][0]["id"], 1);
+            assert_eq!(second["next_before"], Value::Null);
+            let page = browser.get("/messages?limit=1").await;
+            assert!(page.body.contains("href=\"/messages/2\"") && !page.body.contains("href=\"/messages/1\""), "{}", page.body);
+            assert!(page.body.contains("<a rel=\"next\" href=\"/messages?limit&#x3D;1&amp;before&#x3D;2\">Older messages</a>"), "{}", page.body);
+            let older = browser.get("/messages?limit=1&before=2").await;
+            assert!(older.body.contains("href=\"/messages/1\"") && !older.body.contains("Older messages"), "{}", older.body);
             assert_eq!(header(&calls[1], "gov-client-device-id"), DEVICE_ID);
             browser
         });

@@ -311,6 +311,9 @@ async fn list_page(
                 pairs.append_pair(key, value);
             }
         }
+        if let Some(limit) = given(query.limit.as_ref()) {
+            pairs.append_pair("limit", &limit);
+        }
         pairs.append_pair("before", &before.to_string());
         format!("/messages?{}", pairs.finish())
     });
