@@ -29,7 +29,16 @@ fn json(answer: &Answer) -> serde_json::Value {
 }
 
 /// The page routes that only read.
-const PAGES: &[&str] = &["/web-applications", RECORD, "/users"];
+const PAGES: &[&str] = &[
+    "/web-applications",
+    RECORD,
+    "/users",
+    "/messages",
+    "/messages?status=technical_error",
+    "/messages/new",
+    "/messages/new?service=HMRC%20VAT%20obligations%20sandbox",
+    "/messages/1",
+];
 /// The page routes that change something.
 const PAGE_POSTS: &[&str] = &[
     "/logout",
@@ -39,12 +48,17 @@ const PAGE_POSTS: &[&str] = &[
     "/web-applications/HMRC%20VAT%20sandbox/exchange",
     "/web-applications/HMRC%20VAT%20sandbox/disconnect",
     "/web-applications/HMRC%20VAT%20sandbox/client-secret",
+    "/messages/new",
+    "/messages/1/resend",
 ];
 const API_GETS: &[&str] = &[
     "/api/v1/session",
     "/api/v1/connections",
     "/api/v1/web-applications",
     "/api/v1/web-applications/HMRC%20VAT%20sandbox",
+    "/api/v1/messages",
+    "/api/v1/messages?status=technical_error",
+    "/api/v1/web-services",
 ];
 const API_POSTS: &[&str] = &[
     "/api/v1/web-applications/HMRC%20VAT%20sandbox/get-code",
@@ -53,6 +67,8 @@ const API_POSTS: &[&str] = &[
     "/api/v1/web-applications/HMRC%20VAT%20sandbox/exchange",
     "/api/v1/web-applications/HMRC%20VAT%20sandbox/disconnect",
     "/api/v1/web-applications/HMRC%20VAT%20sandbox/client-secret",
+    "/api/v1/messages",
+    "/api/v1/messages/1/resend",
 ];
 
 #[test]
@@ -364,6 +380,26 @@ fn forged_or_missing_anti_forgery_tokens_are_refused_and_change_nothing() {
                 .post_form("/logout", &[("csrf", token.unwrap_or(""))])
                 .await;
             assert_eq!(logout.status, 403);
+            let send = browser
+                .post_form(
+                    "/messages/new",
+                    &[
+                        ("csrf", token.unwrap_or("")),
+                        ("service", "HMRC VAT obligations sandbox"),
+                        ("fields[vrn]", "123456789"),
+                    ],
+                )
+                .await;
+            assert_eq!(send.status, 403, "{token:?}");
+            let api_send = browser
+                .post_json(
+                    "/api/v1/messages",
+                    token,
+                    &json!({ "service": "HMRC VAT obligations sandbox", "fields": {} }),
+                )
+                .await;
+            assert_eq!(api_send.status, 403, "{token:?}");
+            assert_eq!(json(&api_send)["error"], "csrf_failed");
         }
         let shown = json(
             &browser
@@ -449,5 +485,33 @@ fn session_cookies_are_http_only_same_site_lax_and_secure_behind_https() {
             cookie.contains("Secure") && cookie.contains("HttpOnly"),
             "{cookie}"
         );
+    });
+}
+
+#[test]
+fn finance_users_and_administrators_read_and_open_the_message_pages() {
+    let (_emsg, server) = setup(&[]);
+    runtime().block_on(async {
+        for (name, password) in [("fiona", FINANCE_PASSWORD), ("ada", ADMIN_PASSWORD)] {
+            let browser = Browser::new(&server);
+            assert_eq!(browser.log_in(name, password).await.status, 303);
+            let list = browser.get("/messages").await;
+            assert_eq!(list.status, 200, "{name}: {}", list.body);
+            assert!(list.body.contains("<a href=\"/messages\">Messages</a>"));
+            assert_eq!(browser.get("/messages/new").await.status, 200, "{name}");
+            let form = browser
+                .get("/messages/new?service=HMRC%20VAT%20obligations%20sandbox")
+                .await;
+            assert_eq!(form.status, 200, "{name}");
+            assert!(form.body.contains("name=\"fields[vrn]\""), "{}", form.body);
+            assert_eq!(
+                browser.get("/messages/new?service=Nope").await.status,
+                404,
+                "{name}"
+            );
+            assert_eq!(browser.get("/messages/1").await.status, 404, "{name}");
+            let bad_filter = browser.get("/api/v1/messages?status=lost").await;
+            assert_eq!(bad_filter.status, 400, "{name}: {}", bad_filter.body);
+        }
     });
 }

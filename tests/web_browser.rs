@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use emsg_test_db::{Backend, TestDb};
+use emsg_testkit::mock::{MockResponse, MockServer};
 use emsg_testkit::{OidcPeer, PeerClient, Profile};
 use serde_json::{Value, json};
 use support::*;
@@ -25,7 +26,7 @@ const FIONA: &str = "fiona password long enough";
 const ADA: &str = "ada password long enough";
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
-fn file(issuer: &str, redirect: &str) -> String {
+fn file(issuer: &str, redirect: &str, api: &str) -> String {
     format!(
         "web_applications:
   - name: HMRC VAT browser
@@ -40,6 +41,17 @@ fn file(issuer: &str, redirect: &str) -> String {
     scope: read:vat write:vat
     client_auth: client_secret_post
     pkce: true
+web_services:
+  - name: HMRC VAT obligations browser
+    web_application: HMRC VAT browser
+    base_url: {api}
+    method: GET
+    url: \"/organisations/vat/{{{{vrn}}}}/obligations?from={{{{from}}}}&to={{{{to}}}}\"
+    fraud_prevention: hmrc
+    fields:
+      - {{name: vrn, label: VAT registration number, type: vrn}}
+      - {{name: from, label: From, type: date}}
+      - {{name: to, label: To, type: date}}
 "
     )
 }
@@ -181,6 +193,17 @@ impl Session {
         self.source().await
     }
 
+    /// Runs a script in the page (date inputs do not take typed text the same way in every
+    /// locale: their values are set directly).
+    async fn execute(&self, script: &str) -> Value {
+        self.call(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({ "script": script, "args": [] })),
+        )
+        .await
+    }
+
     async fn close(&self) {
         let _ = self.http.delete(&self.url).send().await;
     }
@@ -196,6 +219,9 @@ fn start_driver() -> Driver {
     let port = free_port();
     let child = Command::new(CHROMEDRIVER)
         .arg(format!("--port={port}"))
+        // East of UTC, so that the fraud-prevention script's timezone sign is tested: JavaScript
+        // counts the offset the other way round.
+        .env("TZ", "Europe/Oslo")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -315,7 +341,18 @@ fn the_pages_work_in_a_real_browser() {
         ))
         .unwrap();
     let emsg = Emsg::new(TestDb::new(Backend::Sqlite)).with_env("WEB_CLIENT_SECRET", CLIENT_SECRET);
-    let apps = emsg.write("apps.yaml", &file(peer.issuer(), &redirect));
+    let api = runtime.block_on(MockServer::start()).unwrap();
+    api.on("GET", "/organisations/vat/123456789/obligations")
+        .respond(MockResponse::json(
+            200,
+            json!({"obligations": [{"periodKey": "18A1", "start": "2026-01-01",
+                "end": "2026-03-31", "due": "2026-05-07", "status": "O"}]}),
+        ))
+        .mount();
+    let apps = emsg.write(
+        "apps.yaml",
+        &file(peer.issuer(), &redirect, api.url("").trim_end_matches('/')),
+    );
     add_user(&emsg, "fiona", "finance", FIONA);
     add_user(&emsg, "ada", "administrator", ADA);
     let server = serve_web(&emsg, &format!("127.0.0.1:{port}"), &apps, &[]);
@@ -390,6 +427,56 @@ fn the_pages_work_in_a_real_browser() {
         assert!(refreshed.contains("flash-success"), "{refreshed}");
         assert!(refreshed.contains("Access token will expire in"));
         secrets.extend(stored_tokens(&emsg, "HMRC VAT browser"));
+
+        // A message from the generated form: the page's script reports the browser.
+        s.go(&server.url("/messages/new?service=HMRC%20VAT%20obligations%20browser"))
+            .await;
+        let form = s.shot("message-form").await;
+        assert!(form.contains("name=\"fields[vrn]\""), "{form}");
+        s.execute(
+            "document.querySelector('[name=\"fields[vrn]\"]').value = '123456789';\
+             document.querySelector('[name=\"fields[from]\"]').value = '2026-01-01';\
+             document.querySelector('[name=\"fields[to]\"]').value = '2026-12-31';",
+        )
+        .await;
+        s.click("form.message-form button[type=submit]").await;
+        s.find("h2#error-h, table.history").await;
+        let message = s.shot("message-sent").await;
+        assert!(message.contains("Response received"), "{message}");
+        let calls: Vec<_> = api
+            .requests()
+            .into_iter()
+            .filter(|r| r.path.ends_with("/obligations"))
+            .collect();
+        assert_eq!(calls.len(), 1);
+        let header = |name: &str| calls[0].header(name).unwrap_or_default().to_owned();
+        assert_eq!(header("gov-client-connection-method"), "WEB_APP_VIA_SERVER");
+        let screens = header("gov-client-screens");
+        assert!(
+            screens.starts_with("width=")
+                && screens.contains("&scaling-factor=")
+                && screens.contains("&colour-depth="),
+            "{screens}"
+        );
+        let window = header("gov-client-window-size");
+        assert!(
+            window.starts_with("width=") && window.contains("&height="),
+            "{window}"
+        );
+        let zone = header("gov-client-timezone");
+        assert!(
+            zone == "UTC+01:00" || zone == "UTC+02:00",
+            "Oslo is one or two hours ahead of UTC: {zone}"
+        );
+        assert!(header("gov-client-browser-js-user-agent").contains("Chrome"));
+        let device = header("gov-client-device-id");
+        assert_eq!(device.len(), 36, "{device}");
+        assert_eq!(header("gov-client-public-ip"), "127.0.0.1");
+        s.go(&server.url("/messages")).await;
+        let list = s.shot("messages").await;
+        assert!(list.contains("href=\"/messages/1\""), "{list}");
+        s.go(&server.url("/web-applications/HMRC%20VAT%20browser"))
+            .await;
 
         s.click("section.actions details:last-of-type summary")
             .await;

@@ -26,6 +26,11 @@ pub struct Serve {
     /// proxy. Session cookies are marked `Secure` when it is https.
     #[arg(long, env = "EMSG_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Reverse proxies in front of this server whose `X-Forwarded-For` is believed, e.g.
+    /// `127.0.0.1` (comma-separated). HMRC's fraud-prevention headers then carry the client's
+    /// address and the hops between; without it they carry the address the connection came from.
+    #[arg(long, env = "EMSG_TRUSTED_PROXY", value_delimiter = ',')]
+    pub trusted_proxy: Vec<std::net::IpAddr>,
 }
 
 pub fn run(global: &Global, args: Serve) -> anyhow::Result<ExitCode> {
@@ -44,8 +49,16 @@ pub fn run(global: &Global, args: Serve) -> anyhow::Result<ExitCode> {
     )?;
     let options = emsg_web::WebOptions {
         public_url: args.public_url.clone(),
+        trusted_proxies: args.trusted_proxy.clone(),
     };
-    let state = emsg_web::AppState::new(pool, ring, engine.clone(), options)?;
+    // One messenger for the server: the page and the API send through it.
+    let messenger = emsg_messages::Messenger::new(
+        engine.clone(),
+        pool.clone(),
+        crate::cli::messages::vendor_from_env()?,
+    )?;
+    let state =
+        emsg_web::AppState::new(pool, ring, engine.clone(), options)?.with_messenger(messenger);
     let listen = args.listen;
     actix_web::rt::System::new().block_on(async move {
         let server = actix_web::HttpServer::new(move || {

@@ -249,6 +249,7 @@ pub struct Browser {
     client: reqwest::Client,
     base: String,
     bodies: std::sync::Arc<Mutex<String>>,
+    jar: std::sync::Arc<reqwest::cookie::Jar>,
 }
 
 impl Browser {
@@ -258,15 +259,24 @@ impl Browser {
 
     /// A browser for the server at `base` (`http://127.0.0.1:PORT`).
     pub fn at(base: String) -> Self {
+        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
         Self {
             client: reqwest::Client::builder()
-                .cookie_store(true)
+                .cookie_provider(jar.clone())
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .unwrap(),
             base,
             bodies: Default::default(),
+            jar,
         }
+    }
+
+    /// Sets a cookie as a page's script would (`name=value; Path=/`).
+    pub fn add_cookie(&self, name: &str, value: &str) {
+        let url = reqwest::Url::parse(&self.base).unwrap();
+        self.jar
+            .add_cookie_str(&format!("{name}={value}; Path=/"), &url);
     }
 
     /// Every body received so far.
@@ -317,6 +327,21 @@ impl Browser {
             .send()
             .await
             .unwrap();
+        self.answer(response).await
+    }
+
+    /// A form POST with extra request headers (as a reverse proxy would add).
+    pub async fn post_form_with_headers(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Answer {
+        let mut request = self.client.post(self.absolute(path)).form(form);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.unwrap();
         self.answer(response).await
     }
 

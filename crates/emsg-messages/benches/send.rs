@@ -132,7 +132,7 @@ fn origin() -> Origin {
         .expect("browser data"),
         device_id: Some("beec798b-b366-47fa-b1f8-92cede14a1ce".to_owned()),
         public_ip: IpAddr::from([198, 51, 100, 7]),
-        public_port: 50_000,
+        public_port: Some(50_000),
         ip_seen_at_ms: 1_795_000_000_000,
         forwarded: Vec::new(),
         user_name: "bench".to_owned(),

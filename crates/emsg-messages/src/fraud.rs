@@ -107,7 +107,9 @@ pub struct WebClient {
     pub browser: BrowserData,
     pub device_id: Option<String>,
     pub public_ip: IpAddr,
-    pub public_port: u16,
+    /// The client's source port; unknown behind a reverse proxy, which does not pass it on
+    /// (the header is then left out, and the message history says so).
+    pub public_port: Option<u16>,
     /// When the IP was seen, in milliseconds since the epoch.
     pub ip_seen_at_ms: i64,
     pub forwarded: Vec<Hop>,
@@ -255,7 +257,7 @@ fn web_headers(out: &mut FraudHeaders, client: &WebClient, vendor: &Vendor) {
     );
     out.put(
         "Gov-Client-Public-Port",
-        Some(client.public_port.to_string()),
+        client.public_port.map(|port| port.to_string()),
     );
     out.put(
         "Gov-Client-Screens",

@@ -536,16 +536,7 @@ struct LeavingRequest {
 
 impl LeavingRequest {
     fn of(prepared: &Prepared) -> Self {
-        let missing = &prepared.fraud.missing;
-        let detail = if missing.is_empty() {
-            "request sent".to_owned()
-        } else {
-            format!(
-                "request sent without {} (not collected: the browser's script did not run or \
-                 did not report them)",
-                missing.join(", ")
-            )
-        };
+        let detail = missing_detail(&prepared.fraud.missing);
         Self {
             method: prepared.service.spec.method.as_str(),
             url: prepared.rendered.url.clone(),
@@ -601,6 +592,33 @@ fn error_chain(error: &dyn std::error::Error) -> String {
         source = inner.source();
     }
     text
+}
+
+/// The Sent event's detail: which fraud-prevention headers could not be collected, and from
+/// where (the browser's script, or this server's settings).
+fn missing_detail(missing: &[&str]) -> String {
+    let (client, vendor): (Vec<&str>, Vec<&str>) =
+        missing.iter().partition(|m| m.starts_with("Gov-Client-"));
+    let mut parts = Vec::new();
+    if !client.is_empty() {
+        parts.push(format!(
+            "without {} (not collected: the browser's script did not run or did not report them)",
+            client.join(", ")
+        ));
+    }
+    if !vendor.is_empty() {
+        let why = if vendor == ["Gov-Vendor-Public-IP"] {
+            "set EMSG_PUBLIC_IP to this server's public IP address"
+        } else {
+            "not known to this server"
+        };
+        parts.push(format!("without {} ({why})", vendor.join(", ")));
+    }
+    if parts.is_empty() {
+        "request sent".to_owned()
+    } else {
+        format!("request sent {}", parts.join("; "))
+    }
 }
 
 /// The request's headers as logged: Authorization redacted, the rest as sent.

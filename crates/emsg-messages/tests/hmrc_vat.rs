@@ -35,8 +35,12 @@ fn good_return() -> Vec<(&'static str, &'static str)> {
     ]
 }
 
-/// Fields replaced in (or added to) a good return.
-type Changes = Vec<(&'static str, &'static str)>;
+/// Fields to change, the field expected to be refused, and words of its message.
+type BadCase = (
+    Vec<(&'static str, &'static str)>,
+    &'static str,
+    &'static str,
+);
 
 fn header<'a>(request: &'a emsg_testkit::mock::RecordedRequest, name: &str) -> &'a str {
     request
@@ -299,7 +303,7 @@ on_both_backends! {
     fn bad_boxes_and_identifiers_are_refused_before_anything_leaves(db) {
         run(db, async |env| {
             env.connect().await;
-            let cases: Vec<(Changes, &str, &str)> = vec![
+            let cases: Vec<BadCase> = vec![
                 (vec![("vrn", "12345678")], "vrn", "nine digits"),
                 (vec![("vatDueSales", "105.555")], "vatDueSales", "at most two decimals"),
                 (vec![("totalValueSalesExVAT", "300.50")], "totalValueSalesExVAT", "whole pounds"),

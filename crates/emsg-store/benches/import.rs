@@ -388,6 +388,8 @@ fn parse(pieces: &[String]) -> ParsedFile {
     let mut joined = ParsedFile {
         applications: Vec::new(),
         lines: Vec::new(),
+        services: Vec::new(),
+        service_lines: Vec::new(),
     };
     let mut lines_before = 0u32;
     for text in pieces {

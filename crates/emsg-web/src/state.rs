@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use emsg_engine::Engine;
+use emsg_messages::Messenger;
 use emsg_seal::KeyRing;
 use emsg_store::db::{Pool, PooledConnection};
 use emsg_store::web_applications as records;
@@ -21,6 +22,9 @@ pub struct WebOptions {
     /// The address users reach the server at (`--public-url`); cookies are `Secure` when it is
     /// https.
     pub public_url: Option<String>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (`--trusted-proxy`): the client's
+    /// address for HMRC's fraud-prevention headers is then the first one they did not add.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// The path the callback is served at when no record names one.
@@ -40,6 +44,9 @@ pub struct AppState {
     pub(crate) parked_callbacks: Arc<Mutex<HashMap<String, (String, Instant)>>>,
     /// Import files checked by a dry run, waiting for Confirm.
     pub(crate) pending_imports: Arc<crate::routes::import_state::PendingImports>,
+    /// Sends electronic messages; made once by `emsg serve` ([`AppState::with_messenger`]).
+    messenger: Option<Messenger>,
+    pub(crate) trusted_proxies: Arc<Vec<std::net::IpAddr>>,
 }
 
 impl AppState {
@@ -73,6 +80,23 @@ impl AppState {
             callback_paths: Arc::new(callback_paths),
             parked_callbacks: Arc::new(Mutex::new(HashMap::new())),
             pending_imports: Arc::default(),
+            messenger: None,
+            trusted_proxies: Arc::new(options.trusted_proxies),
+        })
+    }
+
+    /// The messenger the message pages and API send with.
+    pub fn with_messenger(mut self, messenger: Messenger) -> Self {
+        self.messenger = Some(messenger);
+        self
+    }
+
+    pub(crate) fn messenger(&self) -> Result<&Messenger, WebError> {
+        self.messenger.as_ref().ok_or_else(|| {
+            WebError::Internal(
+                "this server was started without electronic messages; start it with `emsg serve`"
+                    .to_owned(),
+            )
         })
     }
 
@@ -147,6 +171,7 @@ fn callback_paths(all: &[records::WebApplication], public: Option<&url::Url>) ->
             "/my-connections",
             "/audit",
             "/import",
+            "/messages",
             "/healthz",
             "/readyz",
         ]

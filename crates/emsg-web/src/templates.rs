@@ -26,6 +26,12 @@ const PAGES: &[(&str, &str)] = &[
         "import_report",
         include_str!("../../../templates/import_report.hbs"),
     ),
+    ("messages", include_str!("../../../templates/messages.hbs")),
+    ("message", include_str!("../../../templates/message.hbs")),
+    (
+        "message_new",
+        include_str!("../../../templates/message_new.hbs"),
+    ),
 ];
 
 impl Templates {

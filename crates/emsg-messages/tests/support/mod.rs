@@ -255,7 +255,7 @@ impl Env {
             browser,
             device_id: Some(DEVICE_ID.to_owned()),
             public_ip: IpAddr::from([198, 51, 100, 7]),
-            public_port: 53_124,
+            public_port: Some(53_124),
             ip_seen_at_ms: 1_795_000_000_123,
             forwarded: vec![Hop {
                 by: IpAddr::from([203, 0, 113, 6]),

@@ -5,7 +5,11 @@ use actix_web::{HttpResponse, web};
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.route("/static/emsg.css", web::get().to(stylesheet))
-        .route("/static/countdown.js", web::get().to(countdown));
+        .route("/static/countdown.js", web::get().to(countdown))
+        .route(
+            "/static/fraud-prevention.js",
+            web::get().to(fraud_prevention),
+        );
 }
 
 fn asset(content_type: &str, body: &'static str) -> HttpResponse {
@@ -27,5 +31,12 @@ async fn countdown() -> HttpResponse {
     asset(
         "text/javascript; charset=utf-8",
         include_str!("../../../../static/countdown.js"),
+    )
+}
+
+async fn fraud_prevention() -> HttpResponse {
+    asset(
+        "text/javascript; charset=utf-8",
+        include_str!("../../../../static/fraud-prevention.js"),
     )
 }

@@ -6,6 +6,8 @@ mod audit;
 mod callback;
 mod health;
 mod import;
+mod messages;
+mod messages_api;
 pub(crate) mod import_state {
     pub use super::import::PendingImports;
 }
@@ -36,6 +38,7 @@ pub fn config(state: AppState) -> impl Fn(&mut web::ServiceConfig) + Clone {
         my_connections::config(cfg);
         audit::config(cfg);
         import::config(cfg);
+        messages::config(cfg);
         api::config(cfg);
         callback::config(cfg, &state.callback_paths);
     }
