@@ -13,7 +13,7 @@ use emsg_store::connections::{self, Connection, Status};
 use emsg_store::web_applications as records;
 
 use crate::Engine;
-use crate::actions::refresh::Need;
+use crate::actions::refresh::{Audit, Need};
 use crate::audit::Entry;
 use crate::error::EngineError;
 use crate::random;
@@ -194,23 +194,20 @@ impl Engine {
                 .await
                 .map(|_| ())
         } else {
-            let result = self
-                .refresh_connection(record, connection, Need::Refresh)
-                .await
-                .map(|_| ());
-            let audit = self.audit(
-                Entry {
-                    user: None,
-                    action: "refresh",
-                    web_application_id: Some(record.id),
-                    connection_id: Some(connection.id),
-                },
-                &result,
-                "refreshed in the background".to_owned(),
-            );
-
-            audit.await;
-            result
+            let entry = Entry {
+                user: None,
+                action: "refresh",
+                web_application_id: Some(record.id),
+                connection_id: Some(connection.id),
+            };
+            self.refresh_connection(
+                record,
+                connection,
+                Need::Refresh,
+                Audit::when_refreshed(entry, "refreshed in the background"),
+            )
+            .await
+            .map(|_| ())
         };
         if let Err(error) = &result {
             tracing::warn!(app = %record.name, connection = connection.id, %error, "background refresh failed");

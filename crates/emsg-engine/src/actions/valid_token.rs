@@ -5,7 +5,7 @@ use emsg_seal::Secret;
 use emsg_store::connections::{self, Connection};
 
 use super::now;
-use super::refresh::Need;
+use super::refresh::{Audit, Need};
 use super::status::expired_message;
 use crate::Engine;
 use crate::audit::Entry;
@@ -36,8 +36,11 @@ impl Engine {
         {
             return Ok(token);
         }
+        let started = self.inner.tokens.read_started();
         let token = self.valid_token_uncached(app, &company, user).await?;
-        self.inner.tokens.put(&app_key, &company, user, &token);
+        self.inner
+            .tokens
+            .put(&app_key, &company, user, &token, started);
         Ok(token)
     }
 
@@ -70,29 +73,27 @@ impl Engine {
             return token_of(self, &connection);
         }
         let refreshed = if record.is_exchange() {
-            self.exchange(app, Some(&company), user).await.map(|_| ())
+            self.exchange(app, Some(&company), user).await.map(|_| None)
         } else {
-            {
-                let result = self
-                    .refresh_connection(&record, &connection, Need::Usable)
-                    .await
-                    .map(|_| ());
-                let audit = self.audit(
-                    Entry {
-                        user: Some(user),
-                        action: "refresh",
-                        web_application_id: Some(record.id),
-                        connection_id: Some(connection.id),
-                    },
-                    &result,
-                    "refreshed before use".to_owned(),
-                );
-                audit.await;
-                result
-            }
+            let entry = Entry {
+                user: Some(user),
+                action: "refresh",
+                web_application_id: Some(record.id),
+                connection_id: Some(connection.id),
+            };
+            self.refresh_connection(
+                &record,
+                &connection,
+                Need::Usable,
+                Audit::when_refreshed(entry, "refreshed before use"),
+            )
+            .await
+            .map(Some)
         };
         match refreshed {
-            Ok(()) => {
+            // The row the refresh ended with is the current one: no second read.
+            Ok(Some(current)) if current.has_access_token() => token_of(self, &current),
+            Ok(_) => {
                 self.current_token(&record.name, &Self::key(&record, &company, user))
                     .await
             }
