@@ -167,7 +167,20 @@ fn one_refresh_per_expiry(backend: Backend, servers: usize, commands: usize) {
                         .await
                 });
             }
-            tasks.join_all().await
+            let mut answers = Vec::new();
+            while let Some(joined) = tasks.join_next().await {
+                match joined {
+                    Ok(answer) => answers.push(answer),
+                    Err(error) => {
+                        let logs: Vec<String> = nodes.iter().map(WebServer::stderr).collect();
+                        panic!(
+                            "round {round}: a request failed ({error}); servers said:\n{}",
+                            logs.join("\n---\n")
+                        );
+                    }
+                }
+            }
+            answers
         });
         for child in children {
             let output = child.wait_with_output().unwrap();

@@ -360,7 +360,7 @@ fn phases(
                 &entry,
             )
             .expect("store");
-            assert!(matches!(stored, connections::Refreshed::Stored(_)));
+            assert!(matches!(stored, (connections::Refreshed::Stored(_), true)));
         },
     );
     time("  of which audit::record (INSERT) alone", 0.0, &mut |i| {

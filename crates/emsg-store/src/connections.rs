@@ -369,7 +369,10 @@ pub enum Refreshed {
 }
 
 /// The end of a successful refresh, in one transaction: the new pair stored (fenced as in
-/// [`store_refreshed`]), the lease released, the audit entry written.
+/// [`store_refreshed`]), the lease released, the audit entry written. Answers whether the entry
+/// was written: an entry that cannot be written (say, its user was deleted meanwhile) must not
+/// cost the new pair, which the provider has already swapped for the old one, so the pair is
+/// then stored without it.
 #[allow(clippy::too_many_arguments)]
 pub fn finish_refresh(
     conn: &mut DbConnection,
@@ -380,23 +383,39 @@ pub fn finish_refresh(
     tokens: &Tokens,
     now: i64,
     audit_entry: &NewAuditEntry<'_>,
-) -> Result<Refreshed> {
-    conn.transaction(|conn| {
-        let outcome =
-            match store_refreshed(conn, ring, id, expected_version, lease_owner, tokens, now)? {
+) -> Result<(Refreshed, bool)> {
+    let store = |conn: &mut DbConnection, entry: Option<&NewAuditEntry<'_>>| {
+        conn.transaction(|conn| {
+            let outcome = match store_refreshed(
+                conn,
+                ring,
+                id,
+                expected_version,
+                lease_owner,
+                tokens,
+                now,
+            )? {
                 Some(stored) => Refreshed::Stored(stored),
                 None => {
                     release_lease(conn, id, lease_owner)?;
                     Refreshed::Superseded(by_id(conn, id)?)
                 }
             };
-        audit::record(conn, audit_entry)?;
-        Ok(outcome)
-    })
+            if let Some(entry) = entry {
+                audit::record(conn, entry)?;
+            }
+            Ok::<_, StoreError>(outcome)
+        })
+    };
+    match store(conn, Some(audit_entry)) {
+        Ok(outcome) => Ok((outcome, true)),
+        Err(_) => Ok((store(conn, None)?, false)),
+    }
 }
 
 /// The end of a failed refresh, in one transaction: the failure recorded (the tokens stay as
-/// they are), the lease released, the audit entry written.
+/// they are), the lease released, the audit entry written. Answers whether the entry was
+/// written (as [`finish_refresh`], the failure is recorded without it if it cannot be).
 #[allow(clippy::too_many_arguments)]
 pub fn finish_refresh_failed(
     conn: &mut DbConnection,
@@ -407,13 +426,24 @@ pub fn finish_refresh_failed(
     code: Option<&str>,
     now: i64,
     audit_entry: &NewAuditEntry<'_>,
-) -> Result<()> {
-    conn.transaction(|conn| {
-        record_failure(conn, id, status, message, code, now)?;
-        release_lease(conn, id, lease_owner)?;
-        audit::record(conn, audit_entry)?;
-        Ok(())
-    })
+) -> Result<bool> {
+    let record = |conn: &mut DbConnection, entry: Option<&NewAuditEntry<'_>>| {
+        conn.transaction(|conn| {
+            record_failure(conn, id, status, message, code, now)?;
+            release_lease(conn, id, lease_owner)?;
+            if let Some(entry) = entry {
+                audit::record(conn, entry)?;
+            }
+            Ok::<_, StoreError>(())
+        })
+    };
+    match record(conn, Some(audit_entry)) {
+        Ok(()) => Ok(true),
+        Err(_) => {
+            record(conn, None)?;
+            Ok(false)
+        }
+    }
 }
 
 /// Records a failed refresh or exchange; the tokens stay as they are.

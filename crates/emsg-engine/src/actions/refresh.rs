@@ -263,8 +263,8 @@ impl Engine {
                         )?)
                     })
                     .await;
-                audited_in_transaction = stored.is_ok();
-                match stored {
+                audited_in_transaction = stored.as_ref().is_ok_and(|(_, audited)| *audited);
+                match stored.map(|(refreshed, _)| refreshed) {
                     Ok(connections::Refreshed::Stored(after)) => {
                         tracing::info!(
                             expires_at = after.access_expires_at,
@@ -307,9 +307,9 @@ impl Engine {
                         )?)
                     })
                     .await;
-                audited_in_transaction = recorded.is_ok();
+                audited_in_transaction = recorded.as_ref().is_ok_and(|audited| *audited);
                 match recorded {
-                    Ok(()) => failed,
+                    Ok(_) => failed,
                     Err(db_error) => {
                         if let Err(error) = &failed {
                             tracing::error!(%error, "the failed refresh could not be recorded");
@@ -323,6 +323,10 @@ impl Engine {
                 Err(error)
             }
         };
+        if let Err(EngineError::Store(_)) = &finished {
+            // The transaction that would have released the lease failed.
+            self.release_lease(id).await;
+        }
         self.inner.metrics.record_refresh(outcome, took.elapsed());
         self.inner.tokens.invalidate(id);
         if !audited_in_transaction {

@@ -76,7 +76,8 @@ impl Engine {
             self.exchange(app, Some(&company), user).await.map(|_| None)
         } else {
             let entry = Entry {
-                user: Some(user),
+                // 0: no user (the company's connection asked for from the command line).
+                user: (user > 0).then_some(user),
                 action: "refresh",
                 web_application_id: Some(record.id),
                 connection_id: Some(connection.id),
