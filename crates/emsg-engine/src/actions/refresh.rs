@@ -133,7 +133,7 @@ impl Engine {
     /// meanwhile, or the caller only needs a usable token and it is one.
     fn settled(&self, seen: &Connection, current: &Connection, need: Need, now: i64) -> bool {
         let usable = self.is_usable(current, now);
-        (current.version != seen.version && usable) || (need == Need::Usable && usable)
+        usable && (current.version != seen.version || need == Need::Usable)
     }
 
     /// Refreshes `seen` (as the caller read it) unless another thread or node refreshed it
