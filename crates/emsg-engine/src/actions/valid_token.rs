@@ -51,10 +51,15 @@ impl Engine {
         user: i64,
     ) -> Result<AccessToken, EngineError> {
         let company = company.to_owned();
-        let record = self.record(app).await?;
-        let key = Self::key(&record, &company, user);
-        let found = self
-            .db(move |conn, _| Ok(connections::find(conn, &key)?))
+        // The record and the connection in one database call.
+        let (name, company_key) = (app.to_owned(), company.clone());
+        let (record, found) = self
+            .db(move |conn, _| {
+                let record = emsg_store::web_applications::get(conn, &name)?;
+                let key = Self::key(&record, &company_key, user);
+                let found = connections::find(conn, &key)?;
+                Ok((record, found))
+            })
             .await?;
         let connection = match found {
             Some(c) if c.has_access_token() => c,
