@@ -13,8 +13,9 @@
 //!
 //! - cached, refreshes elsewhere: as cached, while 4 tasks refresh 4 *other* connections
 //!   (`refresh_access_token`) in a loop, as a sweep does, on a runtime of their own (1 worker)
-//!   so that the callers cannot starve them. Every audited action clears the whole token cache
-//!   (`Engine::audit`), so this shows what senders get during a sweep.
+//!   so that the callers cannot starve them. An audited action drops only its own connection's
+//!   cache entry (until 2026-11-23 it cleared the whole cache), so this shows what senders of
+//!   other connections get during a sweep.
 //!
 //! Correctness: every call must return the connection's access token (compared in full).
 //!

@@ -2,18 +2,19 @@
 //! refreshed (exchange records exchanged again) with bounded concurrency and jitter; grants
 //! nearing their end raise a warning in the audit log.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use emsg_store::connections::{self, Connection, Status};
 use emsg_store::web_applications as records;
 
 use crate::Engine;
-use crate::actions::refresh::Need;
+use crate::actions::refresh::{Audit, Need};
 use crate::audit::Entry;
 use crate::error::EngineError;
 use crate::random;
@@ -96,7 +97,7 @@ impl Engine {
     ) {
         let warned = Arc::new(Mutex::new(HashSet::new()));
         loop {
-            let sweep = self.sweep(&config, None, &warned);
+            let sweep = self.sweep_until(&config, None, &warned, Some(shutdown.clone()));
             tokio::pin!(sweep);
             let report = tokio::select! {
                 report = &mut sweep => Some(report),
@@ -137,50 +138,85 @@ impl Engine {
         progress: Option<Arc<dyn Fn(usize, usize) + Send + Sync>>,
         warned: &Arc<Mutex<HashSet<(i64, i64)>>>,
     ) -> Result<SweepReport, EngineError> {
+        self.sweep_until(config, progress, warned, None).await
+    }
+
+    /// [`sweep`](Self::sweep) that takes no new connection once `stop` turns true (a stopping
+    /// server): the refreshes already started finish, the others wait for another node or the
+    /// next start.
+    ///
+    /// `concurrency` workers pull from the due list, so memory stays flat however many
+    /// connections are due (a task per due connection cost about 5.5 KB each).
+    pub(crate) async fn sweep_until(
+        &self,
+        config: &SchedulerConfig,
+        progress: Option<Arc<dyn Fn(usize, usize) + Send + Sync>>,
+        warned: &Arc<Mutex<HashSet<(i64, i64)>>>,
+        stop: Option<watch::Receiver<bool>>,
+    ) -> Result<SweepReport, EngineError> {
         let (all, apps) = self
             .db(|conn, _| Ok((connections::list(conn, None)?, records::list(conn)?)))
             .await?;
         let now = emsg_store::now();
         self.warn_expiring_authorizations(&all, &apps, now, config, warned)
             .await;
-        let due: Vec<Connection> = all
+        let apps: HashMap<i64, Arc<records::WebApplication>> =
+            apps.into_iter().map(|r| (r.id, Arc::new(r))).collect();
+        let due: Vec<(Arc<records::WebApplication>, Connection)> = all
             .into_iter()
             .filter(|c| is_due(c, now, config.min_margin))
+            .filter_map(|c| Some((apps.get(&c.web_application_id)?.clone(), c)))
             .collect();
         let total = due.len();
-        let permits = Arc::new(Semaphore::new(config.concurrency.max(1)));
-        let mut tasks = JoinSet::new();
-        for connection in due {
-            let Some(record) = apps
-                .iter()
-                .find(|r| r.id == connection.web_application_id)
-                .cloned()
-            else {
-                continue;
-            };
-            let (engine, permits) = (self.clone(), permits.clone());
-            tasks.spawn(async move {
-                // Spread the starts so a sweep is not a burst at the provider; the pause is taken
-                // before the permit, so it does not cut the sweep's throughput.
+        let queue = Arc::new(Mutex::new(due.into_iter()));
+        let counts = Arc::new((AtomicUsize::new(0), AtomicUsize::new(0)));
+        let mut workers = JoinSet::new();
+        for _ in 0..config.concurrency.max(1).min(total) {
+            let (engine, queue, counts, progress, stop) = (
+                self.clone(),
+                queue.clone(),
+                counts.clone(),
+                progress.clone(),
+                stop.clone(),
+            );
+            workers.spawn(async move {
+                // Spread the workers' starts so a sweep is not a burst at the provider.
                 tokio::time::sleep(Duration::from_millis(random::u64() % 200)).await;
-                let _permit = permits.acquire_owned().await;
-                engine.refresh_in_background(&record, &connection).await
+                loop {
+                    if stop.as_ref().is_some_and(|stop| *stop.borrow()) {
+                        break;
+                    }
+                    let next = queue
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .next();
+                    let Some((record, connection)) = next else {
+                        break;
+                    };
+                    let (refreshed, failed) = &*counts;
+                    match engine.refresh_in_background(&record, &connection).await {
+                        Ok(()) => refreshed.fetch_add(1, Ordering::Relaxed),
+                        Err(_) => failed.fetch_add(1, Ordering::Relaxed),
+                    };
+                    if let Some(progress) = &progress {
+                        let done =
+                            refreshed.load(Ordering::Relaxed) + failed.load(Ordering::Relaxed);
+                        progress(done, total);
+                    }
+                }
             });
         }
-        let mut report = SweepReport {
-            due: total,
-            ..SweepReport::default()
-        };
-        while let Some(joined) = tasks.join_next().await {
-            match joined {
-                Ok(Ok(())) => report.refreshed += 1,
-                _ => report.failed += 1,
-            }
-            if let Some(progress) = &progress {
-                progress(report.refreshed + report.failed, total);
+        while let Some(joined) = workers.join_next().await {
+            if let Err(error) = joined {
+                tracing::error!(%error, "a sweep worker stopped unexpectedly");
             }
         }
-        Ok(report)
+        let (refreshed, failed) = &*counts;
+        Ok(SweepReport {
+            due: total,
+            refreshed: refreshed.load(Ordering::Relaxed),
+            failed: failed.load(Ordering::Relaxed),
+        })
     }
 
     async fn refresh_in_background(
@@ -194,23 +230,20 @@ impl Engine {
                 .await
                 .map(|_| ())
         } else {
-            let result = self
-                .refresh_connection(record, connection, Need::Refresh)
-                .await
-                .map(|_| ());
-            let audit = self.audit(
-                Entry {
-                    user: None,
-                    action: "refresh",
-                    web_application_id: Some(record.id),
-                    connection_id: Some(connection.id),
-                },
-                &result,
-                "refreshed in the background".to_owned(),
-            );
-
-            audit.await;
-            result
+            let entry = Entry {
+                user: None,
+                action: "refresh",
+                web_application_id: Some(record.id),
+                connection_id: Some(connection.id),
+            };
+            self.refresh_connection(
+                record,
+                connection,
+                Need::Refresh,
+                Audit::when_refreshed(entry, "refreshed in the background"),
+            )
+            .await
+            .map(|_| ())
         };
         if let Err(error) = &result {
             tracing::warn!(app = %record.name, connection = connection.id, %error, "background refresh failed");

@@ -743,4 +743,47 @@ on_both_backends! {
             Ok(())
         })
     }
+
+    fn the_token_cache_drops_a_connection_changed_here_at_once_and_one_changed_elsewhere_within_a_second(db) {
+        run(db, async |env: &Env| {
+            vat_connected(env).await;
+            env.connect(OTHER, OTHER_TOKEN, env.alice, "other-access-1", Some("other-refresh-1"), Some(3600)).await;
+            let node = &env.engine;
+            assert_eq!(env.ok(node.valid_token(VAT, None, env.alice).await).token.expose(), "access-1");
+            assert_eq!(env.ok(node.valid_token(OTHER, None, env.alice).await).token.expose(), "other-access-1");
+
+            // A refresh on this node: its connection's entry goes at once, the other one stays.
+            env.mock
+                .on("POST", VAT_TOKEN)
+                .respond(MockResponse::token("access-2", Some("refresh-2"), Some(3600)))
+                .mount();
+            env.ok(node.refresh_access_token(VAT, None, Some(env.alice), None).await);
+            assert_eq!(env.ok(node.valid_token(VAT, None, env.alice).await).token.expose(), "access-2");
+            env.mock.on("POST", OTHER_TOKEN).respond(MockResponse::text(503, "no call expected")).mount();
+            assert_eq!(env.ok(node.valid_token(OTHER, None, env.alice).await).token.expose(), "other-access-1");
+            assert!(env.refreshes(OTHER_TOKEN).is_empty());
+
+            // A disconnect on another node: this node may serve its cached token for at most
+            // a second (`token_cache::MAX_AGE`), then sees the disconnect.
+            let other_node = env.engine_with_timeout(Duration::from_millis(500));
+            env.mock.on("POST", VAT_REVOKE).respond(MockResponse::text(200, "")).mount();
+            env.ok(other_node.disconnect(VAT, None, Some(env.alice), None).await);
+            let started = Instant::now();
+            loop {
+                match node.valid_token(VAT, None, env.alice).await {
+                    Ok(token) => {
+                        assert_eq!(token.token.expose(), "access-2");
+                        assert!(started.elapsed() < Duration::from_millis(1100), "served a disconnected token after the cache bound");
+                    }
+                    Err(error) => {
+                        assert!(matches!(error, EngineError::NotConnected(_)), "{error}");
+                        break;
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            assert!(started.elapsed() <= Duration::from_millis(1100));
+            Ok(())
+        })
+    }
 }

@@ -9,6 +9,7 @@ use diesel::Connection as _;
 use diesel::prelude::*;
 use emsg_seal::{Aad, KeyRing, Secret};
 
+use crate::audit::{self, NewAuditEntry};
 use crate::db::DbConnection;
 use crate::error::{Result, StoreError};
 use crate::schema::connections;
@@ -76,6 +77,8 @@ impl ConnectionKey {
     }
 }
 
+/// Field order follows the table's columns: `RETURNING` loads rows by position
+/// (`connections::all_columns`; `as_returning` is not available over the multi-backend).
 #[derive(Clone, Queryable, Selectable)]
 #[diesel(table_name = connections)]
 pub struct Connection {
@@ -295,8 +298,10 @@ pub fn store_authorization(
 }
 
 /// Stores a refreshed pair, only if nobody changed the pair since `expected_version` was read
-/// and `lease_owner` still holds the lease (a fence against a node whose lease expired).
-/// Returns `false`, writing nothing, when the fence fails.
+/// and `lease_owner` still holds the lease (a fence against a node whose lease expired), and
+/// releases the lease in the same statement. Returns the stored row, or `None`, writing
+/// nothing, when the fence fails.
+#[allow(clippy::too_many_arguments)]
 pub fn store_refreshed(
     conn: &mut DbConnection,
     ring: &KeyRing,
@@ -305,7 +310,7 @@ pub fn store_refreshed(
     lease_owner: &str,
     tokens: &Tokens,
     now: i64,
-) -> Result<bool> {
+) -> Result<Option<Connection>> {
     let access = ring.seal_secret(&tokens.access_token, &aad("access_token_sealed", id));
     let fenced = connections::table
         .find(id)
@@ -322,9 +327,11 @@ pub fn store_refreshed(
         connections::last_refreshed_at.eq(now),
         connections::version.eq(connections::version + 1),
         connections::updated_at.eq(now),
+        connections::lease_owner.eq(None::<String>),
+        connections::lease_until.eq(None::<i64>),
     );
     let scope = tokens.granted_scope.as_ref();
-    let updated = match (&tokens.refresh_token, scope) {
+    let stored = match (&tokens.refresh_token, scope) {
         (Some(refresh), _) => {
             let refresh = ring.seal_secret(refresh, &aad("refresh_token_sealed", id));
             diesel::update(fenced)
@@ -333,14 +340,110 @@ pub fn store_refreshed(
                     connections::refresh_token_sealed.eq(Some(refresh)),
                     connections::granted_scope.eq(scope),
                 ))
-                .execute(conn)?
+                .returning(connections::all_columns)
+                .get_result::<Connection>(conn)
+                .optional()?
         }
         (None, Some(scope)) => diesel::update(fenced)
             .set((common, connections::granted_scope.eq(scope)))
-            .execute(conn)?,
-        (None, None) => diesel::update(fenced).set(common).execute(conn)?,
+            .returning(connections::all_columns)
+            .get_result::<Connection>(conn)
+            .optional()?,
+        (None, None) => diesel::update(fenced)
+            .set(common)
+            .returning(connections::all_columns)
+            .get_result::<Connection>(conn)
+            .optional()?,
     };
-    Ok(updated == 1)
+    Ok(stored)
+}
+
+/// How a refresh ended in the database.
+#[derive(Debug)]
+pub enum Refreshed {
+    /// The new pair is stored; the row as it now stands.
+    Stored(Connection),
+    /// The fence failed (another node changed the pair, or our lease was taken over): nothing
+    /// was written; the row as it now stands, if it still exists.
+    Superseded(Option<Connection>),
+}
+
+/// The end of a successful refresh, in one transaction: the new pair stored (fenced as in
+/// [`store_refreshed`]), the lease released, the audit entry written. Answers whether the entry
+/// was written: an entry that cannot be written (say, its user was deleted meanwhile) must not
+/// cost the new pair, which the provider has already swapped for the old one, so the pair is
+/// then stored without it.
+#[allow(clippy::too_many_arguments)]
+pub fn finish_refresh(
+    conn: &mut DbConnection,
+    ring: &KeyRing,
+    id: i64,
+    expected_version: i64,
+    lease_owner: &str,
+    tokens: &Tokens,
+    now: i64,
+    audit_entry: &NewAuditEntry<'_>,
+) -> Result<(Refreshed, bool)> {
+    let store = |conn: &mut DbConnection, entry: Option<&NewAuditEntry<'_>>| {
+        conn.transaction(|conn| {
+            let outcome = match store_refreshed(
+                conn,
+                ring,
+                id,
+                expected_version,
+                lease_owner,
+                tokens,
+                now,
+            )? {
+                Some(stored) => Refreshed::Stored(stored),
+                None => {
+                    release_lease(conn, id, lease_owner)?;
+                    Refreshed::Superseded(by_id(conn, id)?)
+                }
+            };
+            if let Some(entry) = entry {
+                audit::record(conn, entry)?;
+            }
+            Ok::<_, StoreError>(outcome)
+        })
+    };
+    match store(conn, Some(audit_entry)) {
+        Ok(outcome) => Ok((outcome, true)),
+        Err(_) => Ok((store(conn, None)?, false)),
+    }
+}
+
+/// The end of a failed refresh, in one transaction: the failure recorded (the tokens stay as
+/// they are), the lease released, the audit entry written. Answers whether the entry was
+/// written (as [`finish_refresh`], the failure is recorded without it if it cannot be).
+#[allow(clippy::too_many_arguments)]
+pub fn finish_refresh_failed(
+    conn: &mut DbConnection,
+    id: i64,
+    lease_owner: &str,
+    status: Status,
+    message: &str,
+    code: Option<&str>,
+    now: i64,
+    audit_entry: &NewAuditEntry<'_>,
+) -> Result<bool> {
+    let record = |conn: &mut DbConnection, entry: Option<&NewAuditEntry<'_>>| {
+        conn.transaction(|conn| {
+            record_failure(conn, id, status, message, code, now)?;
+            release_lease(conn, id, lease_owner)?;
+            if let Some(entry) = entry {
+                audit::record(conn, entry)?;
+            }
+            Ok::<_, StoreError>(())
+        })
+    };
+    match record(conn, Some(audit_entry)) {
+        Ok(()) => Ok(true),
+        Err(_) => {
+            record(conn, None)?;
+            Ok(false)
+        }
+    }
 }
 
 /// Records a failed refresh or exchange; the tokens stay as they are.
@@ -382,14 +485,16 @@ pub fn disconnect(conn: &mut DbConnection, id: i64, now: i64) -> Result<()> {
 }
 
 /// Takes the refresh lease of a connection until `until`, if nobody else holds a live one.
-pub fn try_lease(
+/// Returns the row as it stands under the lease (the re-read that fences a refresh, in the
+/// same statement), or `None` when another owner holds it.
+pub fn take_lease(
     conn: &mut DbConnection,
     id: i64,
     owner: &str,
     now: i64,
     until: i64,
-) -> Result<bool> {
-    let taken = diesel::update(
+) -> Result<Option<Connection>> {
+    Ok(diesel::update(
         connections::table.find(id).filter(
             connections::lease_until
                 .is_null()
@@ -401,8 +506,20 @@ pub fn try_lease(
         connections::lease_owner.eq(owner),
         connections::lease_until.eq(until),
     ))
-    .execute(conn)?;
-    Ok(taken == 1)
+    .returning(connections::all_columns)
+    .get_result::<Connection>(conn)
+    .optional()?)
+}
+
+/// [`take_lease`] without the row.
+pub fn try_lease(
+    conn: &mut DbConnection,
+    id: i64,
+    owner: &str,
+    now: i64,
+    until: i64,
+) -> Result<bool> {
+    Ok(take_lease(conn, id, owner, now, until)?.is_some())
 }
 
 pub fn release_lease(conn: &mut DbConnection, id: i64, owner: &str) -> Result<()> {

@@ -7,13 +7,13 @@ use std::time::{Duration, Instant};
 use oauth2::RefreshToken;
 use tracing::Instrument as _;
 
-use emsg_store::connections::{self, Connection, Status};
-use emsg_store::web_applications::WebApplication;
+use emsg_store::connections::{self, Connection, Status, Tokens};
+use emsg_store::web_applications::{self as records, WebApplication};
 
 use super::now;
 use crate::Engine;
-use crate::actions::status::ConnectionView;
-use crate::audit::Entry;
+use crate::actions::status::{ConnectionView, Names, view_of};
+use crate::audit::{Audited, Entry};
 use crate::error::{EngineError, ProviderFailure, ProviderFailureKind};
 use crate::{oauth, random};
 
@@ -34,16 +34,27 @@ impl Engine {
         actor: Option<i64>,
         for_user: Option<i64>,
     ) -> Result<ConnectionView, EngineError> {
-        let record = self.record(app).await?;
-        let user = Self::subject(&record, actor, for_user)?;
+        let (name, company_name) = (app.to_owned(), self.company(company).to_owned());
+        // The record, the connection and the names its view shows, in one database call.
+        let (record, user, found) = self
+            .db(move |conn, _| {
+                let record = records::get(conn, &name)?;
+                let user = Self::subject(&record, actor, for_user)?;
+                let key = Self::key(&record, &company_name, user);
+                let found = match connections::find(conn, &key)? {
+                    Some(c) => {
+                        let names = Names::of(conn, &c)?;
+                        Some((c, names))
+                    }
+                    None => None,
+                };
+                Ok((record, user, found))
+            })
+            .await?;
         if record.is_exchange() {
             return self.exchange(app, company, user).await;
         }
-        let key = Self::key(&record, self.company(company), user);
-        let found = self
-            .db(move |conn, _| Ok(connections::find(conn, &key)?))
-            .await?;
-        let Some(connection) = found.filter(Connection::has_access_token) else {
+        let Some((connection, names)) = found.filter(|(c, _)| c.has_access_token()) else {
             return Err(self
                 .not_connected(&record, self.company(company), user)
                 .await);
@@ -60,23 +71,54 @@ impl Engine {
             ));
         }
         let span = tracing::info_span!("refresh", app = %record.name, connection = connection.id, user = actor.unwrap_or(0));
-        let result = self
-            .refresh_connection(&record, &connection, Need::Refresh)
+        let entry = Entry {
+            user: actor,
+            action: "refresh",
+            web_application_id: Some(record.id),
+            connection_id: Some(connection.id),
+        };
+        let after = self
+            .refresh_connection(
+                &record,
+                &connection,
+                Need::Refresh,
+                Audit::always(entry, "access token refreshed"),
+            )
             .instrument(span)
-            .await;
-        let audit = self.audit(
-            Entry {
-                user: actor,
-                action: "refresh",
-                web_application_id: Some(record.id),
-                connection_id: Some(connection.id),
-            },
-            &result,
-            "access token refreshed".to_owned(),
-        );
+            .await?;
+        if names.fit(&after) {
+            Ok(view_of(&record, after, names))
+        } else {
+            self.view(after).await
+        }
+    }
 
-        audit.await;
-        self.view(result?).await
+    /// A token usable beyond the skew for `app`'s connection of `user`, refreshing first only
+    /// when needed; answers the connection's view, never the token. The audit log gets an entry
+    /// only when a refresh was attempted.
+    pub async fn ensure_valid(
+        &self,
+        app: &str,
+        company: Option<&str>,
+        actor: i64,
+        for_user: Option<i64>,
+    ) -> Result<ConnectionView, EngineError> {
+        let record = self.record(app).await?;
+        let user = Self::subject(&record, Some(actor), for_user)?;
+        self.valid_token(app, company, user).await?;
+        let key = Self::key(&record, self.company(company), user);
+        let found = self
+            .db(move |conn, _| {
+                Ok(match connections::find(conn, &key)? {
+                    Some(c) => {
+                        let names = Names::of(conn, &c)?;
+                        Some(view_of(&record, c, names))
+                    }
+                    None => None,
+                })
+            })
+            .await?;
+        found.ok_or_else(|| EngineError::NotConnected(format!("{app} is not connected")))
     }
 
     pub(crate) fn is_usable(&self, connection: &Connection, now: i64) -> bool {
@@ -87,101 +129,234 @@ impl Engine {
                 .is_none_or(|at| at > now + skew)
     }
 
+    /// Whether `current` already answers a caller who read `seen`: someone else refreshed it
+    /// meanwhile, or the caller only needs a usable token and it is one.
+    fn settled(&self, seen: &Connection, current: &Connection, need: Need, now: i64) -> bool {
+        let usable = self.is_usable(current, now);
+        usable && (current.version != seen.version || need == Need::Usable)
+    }
+
     /// Refreshes `seen` (as the caller read it) unless another thread or node refreshed it
     /// meanwhile, in which case that result is returned: one refresh at the provider.
+    ///
+    /// Database work of an uncontended refresh: one statement taking the lease and returning
+    /// the row under it (the fencing re-read), then one transaction storing the pair fenced by
+    /// version and lease owner, releasing the lease and writing the audit entry.
     pub(crate) async fn refresh_connection(
         &self,
         record: &WebApplication,
         seen: &Connection,
         need: Need,
+        audit: Audit,
     ) -> Result<Connection, EngineError> {
         let lock = self.inner.flights.lock_for(seen.id);
-        let _flight = lock.lock().await;
+        // A caller that had to queue behind another one of this process most likely finds the
+        // work done: it reads before trying the lease (a write).
+        let (_flight, mut read_first) = match lock.clone().try_lock_owned() {
+            Ok(flight) => (flight, false),
+            Err(_) => (lock.lock_owned().await, true),
+        };
         let id = seen.id;
-        let node = self.inner.node_id.clone();
         let lease = i64::try_from(self.inner.config.lease.as_secs()).unwrap_or(180);
         let started = Instant::now();
-        loop {
-            let current = self
-                .db(move |conn, _| Ok(connections::by_id(conn, id)?))
-                .await?;
-            let current = current.ok_or_else(|| {
-                EngineError::NotConnected(format!("the connection of {} was removed", record.name))
-            })?;
+        let removed =
+            || EngineError::NotConnected(format!("the connection of {} was removed", record.name));
+        let result = loop {
             let now = now();
-            let refreshed_meanwhile =
-                current.version != seen.version && self.is_usable(&current, now);
-            if refreshed_meanwhile || (need == Need::Usable && self.is_usable(&current, now)) {
-                return Ok(current);
-            }
-            let owner = node.clone();
-            if self
-                .db(move |conn, _| Ok(connections::try_lease(conn, id, &owner, now, now + lease)?))
-                .await?
-            {
-                // Re-read under the lease: a node may have committed just before we took it.
-                let current = self
+            if read_first {
+                let current = match self
                     .db(move |conn, _| Ok(connections::by_id(conn, id)?))
-                    .await?;
-                let current = current.ok_or_else(|| {
-                    EngineError::NotConnected(format!(
-                        "the connection of {} was removed",
-                        record.name
-                    ))
-                })?;
-                let result = if current.version != seen.version && self.is_usable(&current, now) {
-                    Ok(current)
-                } else {
-                    let took = Instant::now();
-                    let result = self.refresh_with_retries(record, &current).await;
-                    let outcome = match &result {
-                        Ok(_) => "ok",
-                        Err(EngineError::Provider { failure, .. })
-                            if failure.kind == ProviderFailureKind::Dead =>
-                        {
-                            "reauthorization_required"
-                        }
-                        Err(_) => "refresh_failing",
-                    };
-                    self.inner.metrics.record_refresh(outcome, took.elapsed());
-                    result
-                };
-                let owner = node.clone();
-                if let Err(error) = self
-                    .db(move |conn, _| Ok(connections::release_lease(conn, id, &owner)?))
                     .await
                 {
-                    tracing::warn!(%error, "could not release the refresh lease; it expires by itself");
+                    Ok(current) => current.ok_or_else(removed),
+                    Err(error) => Err(error),
+                };
+                match current {
+                    Ok(current) if self.settled(seen, &current, need, now) => break Ok(current),
+                    Ok(_) => {}
+                    Err(error) => break Err(error),
                 }
-                return result;
+            }
+            let owner = self.inner.node_id.clone();
+            let leased = self
+                .db(move |conn, _| Ok(connections::take_lease(conn, id, &owner, now, now + lease)?))
+                .await;
+            match leased {
+                Ok(Some(current)) if self.settled(seen, &current, need, now) => {
+                    self.release_lease(id).await;
+                    break Ok(current);
+                }
+                // Leased, and the row under the lease still needs the refresh.
+                Ok(Some(current)) => return self.refresh_leased(record, &current, audit).await,
+                Ok(None) => {}
+                Err(error) => break Err(error),
             }
             if started.elapsed() > self.inner.config.wait_for_refresh {
-                return Err(EngineError::Refused(format!(
+                break Err(EngineError::Refused(format!(
                     "another emsg node has been refreshing {} for longer than expected; try again in a minute",
                     record.name
                 )));
             }
+            read_first = true;
             tokio::time::sleep(Duration::from_millis(50 + random::u64() % 100)).await;
+        };
+        // This caller did not call the provider: audit only what the caller asked for.
+        if audit.always || result.is_err() {
+            let detail = if result.is_ok() {
+                "the access token had just been refreshed by another request".to_owned()
+            } else {
+                audit.detail.to_owned()
+            };
+            self.audit(audit.entry, &result, detail).await;
         }
+        result
+    }
+
+    async fn release_lease(&self, id: i64) {
+        let owner = self.inner.node_id.clone();
+        if let Err(error) = self
+            .db(move |conn, _| Ok(connections::release_lease(conn, id, &owner)?))
+            .await
+        {
+            tracing::warn!(%error, "could not release the refresh lease; it expires by itself");
+        }
+    }
+
+    /// The refresh proper, under the lease taken by the caller; always ends by releasing it,
+    /// in the same transaction as the outcome and its audit entry.
+    async fn refresh_leased(
+        &self,
+        record: &WebApplication,
+        current: &Connection,
+        audit: Audit,
+    ) -> Result<Connection, EngineError> {
+        let Audit { entry, detail, .. } = audit;
+        let took = Instant::now();
+        let id = current.id;
+        let attempt = self.refresh_with_retries(record, current).await;
+        let outcome = match &attempt {
+            Ok(_) => "ok",
+            Err(failure) if failure.status == Some(Status::ReauthorizationRequired) => {
+                "reauthorization_required"
+            }
+            Err(_) => "refresh_failing",
+        };
+        let owner = self.inner.node_id.clone();
+        let name = record.name.clone();
+        // Whether the entry went into the transaction that ended the refresh.
+        let mut audited_in_transaction = false;
+        let finished = match attempt {
+            Ok(tokens) => {
+                let (version, now) = (current.version, now());
+                let audited = Audited::new(&entry, &Ok::<(), EngineError>(()), detail.to_owned());
+                let stored = self
+                    .db(move |conn, ring| {
+                        Ok(connections::finish_refresh(
+                            conn,
+                            ring,
+                            id,
+                            version,
+                            &owner,
+                            &tokens,
+                            now,
+                            &audited.row(),
+                        )?)
+                    })
+                    .await;
+                audited_in_transaction = stored.as_ref().is_ok_and(|(_, audited)| *audited);
+                match stored.map(|(refreshed, _)| refreshed) {
+                    Ok(connections::Refreshed::Stored(after)) => {
+                        tracing::info!(
+                            expires_at = after.access_expires_at,
+                            "access token refreshed"
+                        );
+                        Ok(after)
+                    }
+                    Ok(connections::Refreshed::Superseded(after)) => {
+                        tracing::warn!("a newer token pair was stored by another node; keeping it");
+                        after.ok_or_else(|| {
+                            EngineError::NotConnected(format!(
+                                "the connection of {name} was removed"
+                            ))
+                        })
+                    }
+                    Err(error) => Err(error),
+                }
+            }
+            Err(Failure {
+                error,
+                status: Some(status),
+                message,
+                code,
+            }) => {
+                let failed: Result<Connection, EngineError> = Err(error);
+                let audited = Audited::new(&entry, &failed, detail.to_owned());
+                let now = now();
+                tracing::warn!(connection = id, status = %status, "{message}");
+                let recorded = self
+                    .db(move |conn, _| {
+                        Ok(connections::finish_refresh_failed(
+                            conn,
+                            id,
+                            &owner,
+                            status,
+                            &message,
+                            code.as_deref(),
+                            now,
+                            &audited.row(),
+                        )?)
+                    })
+                    .await;
+                audited_in_transaction = recorded.as_ref().is_ok_and(|audited| *audited);
+                match recorded {
+                    Ok(_) => failed,
+                    Err(db_error) => {
+                        if let Err(error) = &failed {
+                            tracing::error!(%error, "the failed refresh could not be recorded");
+                        }
+                        Err(db_error)
+                    }
+                }
+            }
+            Err(Failure { error, .. }) => {
+                self.release_lease(id).await;
+                Err(error)
+            }
+        };
+        if let Err(EngineError::Store(_)) = &finished {
+            // The transaction that would have released the lease failed.
+            self.release_lease(id).await;
+        }
+        self.inner.metrics.record_refresh(outcome, took.elapsed());
+        self.inner.tokens.invalidate(id);
+        if !audited_in_transaction {
+            self.audit(entry, &finished, detail.to_owned()).await;
+        }
+        finished
     }
 
     async fn refresh_with_retries(
         &self,
         record: &WebApplication,
         current: &Connection,
-    ) -> Result<Connection, EngineError> {
+    ) -> Result<Tokens, Failure> {
         let id = current.id;
         let name = record.name.clone();
-        let Some(refresh_token) = current.refresh_token(self.ring())? else {
+        let Some(refresh_token) = current.refresh_token(self.ring()).map_err(Failure::plain)?
+        else {
             let message = format!(
                 "{name} has no refresh token (the provider issued none): select Get authorization code to authorize again"
             );
-            self.fail(id, Status::ReauthorizationRequired, &message, None)
-                .await?;
-            return Err(EngineError::NotConnected(message));
+            return Err(Failure {
+                error: EngineError::NotConnected(message.clone()),
+                status: Some(Status::ReauthorizationRequired),
+                message,
+                code: None,
+            });
         };
-        let credentials = oauth::credentials(record, record.client_secret(self.ring())?)?;
-        let client = oauth::token_client(record, &credentials)?;
+        let secret = record.client_secret(self.ring()).map_err(Failure::plain)?;
+        let credentials = oauth::credentials(record, secret).map_err(Failure::plain)?;
+        let client = oauth::token_client(record, &credentials).map_err(Failure::plain)?;
         let policy = self.inner.config.retry.clone();
         let lease = i64::try_from(self.inner.config.lease.as_secs()).unwrap_or(180);
         let mut attempt = 0;
@@ -193,7 +368,8 @@ impl Engine {
                 self.db(move |conn, _| {
                     Ok(connections::try_lease(conn, id, &node, now, now + lease)?)
                 })
-                .await?;
+                .await
+                .map_err(Failure::plain)?;
             }
             let http = self.inner.http.clone();
             let token = RefreshToken::new(refresh_token.expose().to_owned());
@@ -203,34 +379,7 @@ impl Engine {
                 .await;
             let failure = match answer {
                 Ok(response) => match oauth::tokens(&response, now) {
-                    Ok(tokens) => {
-                        let (node, version) = (self.inner.node_id.clone(), current.version);
-                        let stored = self
-                            .db(move |conn, ring| {
-                                Ok(connections::store_refreshed(
-                                    conn, ring, id, version, &node, &tokens, now,
-                                )?)
-                            })
-                            .await?;
-                        let after = self
-                            .db(move |conn, _| Ok(connections::by_id(conn, id)?))
-                            .await?;
-                        let after = after.ok_or_else(|| {
-                            EngineError::NotConnected(format!(
-                                "the connection of {name} was removed"
-                            ))
-                        })?;
-                        if !stored {
-                            tracing::warn!(
-                                "a newer token pair was stored by another node; keeping it"
-                            );
-                        }
-                        tracing::info!(
-                            expires_at = after.access_expires_at,
-                            "access token refreshed"
-                        );
-                        return Ok(after);
-                    }
+                    Ok(tokens) => return Ok(tokens),
                     Err(failure) => failure,
                 },
                 Err(error) => oauth::classify(&error),
@@ -240,28 +389,24 @@ impl Engine {
                     let message = format!(
                         "the provider no longer accepts the authorization of {name} ({failure}): it was revoked, expired or replaced. Select Get authorization code to authorize again"
                     );
-                    self.fail(
-                        id,
-                        Status::ReauthorizationRequired,
-                        &message,
-                        failure.code.as_deref(),
-                    )
-                    .await?;
-                    return Err(EngineError::Provider {
-                        what: format!("Refresh access token for {name}"),
-                        failure,
-                        advice: "Authorize again with Get authorization code".to_owned(),
+                    let code = failure.code.clone();
+                    return Err(Failure {
+                        error: EngineError::Provider {
+                            what: format!("Refresh access token for {name}"),
+                            failure,
+                            advice: "Authorize again with Get authorization code".to_owned(),
+                        },
+                        status: Some(Status::ReauthorizationRequired),
+                        message,
+                        code,
                     });
                 }
                 ProviderFailureKind::Rejected => {
-                    return Err(self
-                        .refresh_failing(
-                            id,
-                            &name,
-                            failure,
-                            "An administrator should check the record's client ID and secret",
-                        )
-                        .await?);
+                    return Err(Failure::refresh_failing(
+                        &name,
+                        failure,
+                        "An administrator should check the record's client ID and secret",
+                    ));
                 }
                 ProviderFailureKind::Transient if attempt < policy.attempts => {
                     let delay = policy.delay(attempt, random::u64());
@@ -269,55 +414,77 @@ impl Engine {
                     tokio::time::sleep(delay).await;
                 }
                 ProviderFailureKind::Transient => {
-                    return Err(self
-                        .refresh_failing(id, &name, failure, "The current access token stays in use until it expires; emsg tries again")
-                        .await?);
+                    return Err(Failure::refresh_failing(
+                        &name,
+                        failure,
+                        "The current access token stays in use until it expires; emsg tries again",
+                    ));
                 }
             }
         }
     }
+}
 
-    async fn refresh_failing(
-        &self,
-        id: i64,
-        name: &str,
-        failure: ProviderFailure,
-        advice: &str,
-    ) -> Result<EngineError, EngineError> {
-        let message = format!("refreshing {name} failed ({failure}). {advice}");
-        self.fail(
-            id,
-            Status::RefreshFailing,
-            &message,
-            failure.code.as_deref(),
-        )
-        .await?;
-        Ok(EngineError::Provider {
-            what: format!("Refresh access token for {name}"),
-            failure,
-            advice: advice.to_owned(),
-        })
+/// Which audit entry a refresh writes: always (a user pressed Refresh: an entry even when
+/// another request had just refreshed), or only when this call went to the provider or failed
+/// (senders and the scheduler).
+#[derive(Debug, Clone)]
+pub(crate) struct Audit {
+    entry: Entry,
+    detail: &'static str,
+    always: bool,
+}
+
+impl Audit {
+    pub(crate) fn always(entry: Entry, detail: &'static str) -> Self {
+        Self {
+            entry,
+            detail,
+            always: true,
+        }
     }
 
-    pub(crate) async fn fail(
-        &self,
-        id: i64,
-        status: Status,
-        message: &str,
-        code: Option<&str>,
-    ) -> Result<(), EngineError> {
-        let (message, code, now) = (message.to_owned(), code.map(str::to_owned), now());
-        tracing::warn!(connection = id, status = %status, "{message}");
-        self.db(move |conn, _| {
-            Ok(connections::record_failure(
-                conn,
-                id,
-                status,
-                &message,
-                code.as_deref(),
-                now,
-            )?)
-        })
-        .await
+    pub(crate) fn when_refreshed(entry: Entry, detail: &'static str) -> Self {
+        Self {
+            entry,
+            detail,
+            always: false,
+        }
+    }
+}
+
+/// Why a refresh attempt ended without a pair, and what to record on the connection.
+struct Failure {
+    error: EngineError,
+    /// The status to record, with `message` and the provider's `code`; `None`: record nothing
+    /// (an internal or database error, not the connection's fault).
+    status: Option<Status>,
+    message: String,
+    code: Option<String>,
+}
+
+impl Failure {
+    fn plain(error: impl Into<EngineError>) -> Self {
+        Self {
+            error: error.into(),
+            status: None,
+            message: String::new(),
+            code: None,
+        }
+    }
+
+    fn refresh_failing(name: &str, failure: ProviderFailure, advice: &str) -> Self {
+        let message = format!("refreshing {name} failed ({failure}). {advice}");
+        let code = failure.code.clone();
+        Self {
+            error: EngineError::Provider {
+                what: format!("Refresh access token for {name}"),
+                failure,
+                advice: advice.to_owned(),
+            },
+            status: Some(Status::RefreshFailing),
+            message,
+            code,
+        }
     }
 }

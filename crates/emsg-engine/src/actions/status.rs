@@ -47,28 +47,64 @@ fn user_name(
     })
 }
 
+/// The user names a view shows, resolved once.
+#[derive(Debug, Clone)]
+pub(crate) struct Names {
+    /// Whose connection (user-specific records), for this `user_key`.
+    user_key: i64,
+    user: Option<String>,
+    /// Who authorized, for this `authorized_by`.
+    authorized_by_id: Option<i64>,
+    authorized_by: Option<String>,
+}
+
+impl Names {
+    pub(crate) fn of(
+        conn: &mut emsg_store::db::DbConnection,
+        c: &Connection,
+    ) -> Result<Self, EngineError> {
+        Ok(Self {
+            user_key: c.user_key,
+            user: user_name(conn, Some(c.user_key))?,
+            authorized_by_id: c.authorized_by,
+            authorized_by: user_name(conn, c.authorized_by)?,
+        })
+    }
+
+    /// Whether these names still describe `c` (a refresh changes neither user).
+    pub(crate) fn fit(&self, c: &Connection) -> bool {
+        self.user_key == c.user_key && self.authorized_by_id == c.authorized_by
+    }
+}
+
 fn view(
     conn: &mut emsg_store::db::DbConnection,
     record: &WebApplication,
     c: Connection,
 ) -> Result<ConnectionView, EngineError> {
-    Ok(ConnectionView {
+    let names = Names::of(conn, &c)?;
+    Ok(view_of(record, c, names))
+}
+
+/// The view of `c` from rows already in hand.
+pub(crate) fn view_of(record: &WebApplication, c: Connection, names: Names) -> ConnectionView {
+    ConnectionView {
         connection_id: c.id,
         web_application: record.name.clone(),
         company: c.company.clone(),
-        user: user_name(conn, Some(c.user_key))?,
+        user: names.user,
         status: c.status(),
         granted_scope: c.granted_scope.clone(),
         token_type: c.token_type.clone(),
         access_expires_at: c.access_expires_at,
-        authorized_by: user_name(conn, c.authorized_by)?,
+        authorized_by: names.authorized_by,
         authorized_at: c.authorized_at,
         authorization_expires_at: c.authorization_expires_at,
         taxpayer_id: c.taxpayer_id.clone(),
         last_error: c.last_error.clone(),
         last_error_code: c.last_error_code.clone(),
         has_refresh_token: c.has_refresh_token(),
-    })
+    }
 }
 
 impl Engine {

@@ -5,7 +5,7 @@ use emsg_seal::Secret;
 use emsg_store::connections::{self, Connection};
 
 use super::now;
-use super::refresh::Need;
+use super::refresh::{Audit, Need};
 use super::status::expired_message;
 use crate::Engine;
 use crate::audit::Entry;
@@ -36,8 +36,11 @@ impl Engine {
         {
             return Ok(token);
         }
+        let started = self.inner.tokens.read_started();
         let token = self.valid_token_uncached(app, &company, user).await?;
-        self.inner.tokens.put(&app_key, &company, user, &token);
+        self.inner
+            .tokens
+            .put(&app_key, &company, user, &token, started);
         Ok(token)
     }
 
@@ -48,10 +51,15 @@ impl Engine {
         user: i64,
     ) -> Result<AccessToken, EngineError> {
         let company = company.to_owned();
-        let record = self.record(app).await?;
-        let key = Self::key(&record, &company, user);
-        let found = self
-            .db(move |conn, _| Ok(connections::find(conn, &key)?))
+        // The record and the connection in one database call.
+        let (name, company_key) = (app.to_owned(), company.clone());
+        let (record, found) = self
+            .db(move |conn, _| {
+                let record = emsg_store::web_applications::get(conn, &name)?;
+                let key = Self::key(&record, &company_key, user);
+                let found = connections::find(conn, &key)?;
+                Ok((record, found))
+            })
             .await?;
         let connection = match found {
             Some(c) if c.has_access_token() => c,
@@ -70,29 +78,28 @@ impl Engine {
             return token_of(self, &connection);
         }
         let refreshed = if record.is_exchange() {
-            self.exchange(app, Some(&company), user).await.map(|_| ())
+            self.exchange(app, Some(&company), user).await.map(|_| None)
         } else {
-            {
-                let result = self
-                    .refresh_connection(&record, &connection, Need::Usable)
-                    .await
-                    .map(|_| ());
-                let audit = self.audit(
-                    Entry {
-                        user: Some(user),
-                        action: "refresh",
-                        web_application_id: Some(record.id),
-                        connection_id: Some(connection.id),
-                    },
-                    &result,
-                    "refreshed before use".to_owned(),
-                );
-                audit.await;
-                result
-            }
+            let entry = Entry {
+                // 0: no user (the company's connection asked for from the command line).
+                user: (user > 0).then_some(user),
+                action: "refresh",
+                web_application_id: Some(record.id),
+                connection_id: Some(connection.id),
+            };
+            self.refresh_connection(
+                &record,
+                &connection,
+                Need::Usable,
+                Audit::when_refreshed(entry, "refreshed before use"),
+            )
+            .await
+            .map(Some)
         };
         match refreshed {
-            Ok(()) => {
+            // The row the refresh ended with is the current one: no second read.
+            Ok(Some(current)) if current.has_access_token() => token_of(self, &current),
+            Ok(_) => {
                 self.current_token(&record.name, &Self::key(&record, &company, user))
                     .await
             }

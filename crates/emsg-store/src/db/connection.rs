@@ -24,6 +24,12 @@ impl DbConnection {
                     ConnectionError::BadConnection("the SQLite path is not valid UTF-8".to_owned())
                 })?;
                 let mut conn = SqliteConnection::establish(path)?;
+                // WAL lets readers run beside the one writer (a `serve` and `emsg auth …`
+                // share the file). synchronous = NORMAL syncs at checkpoints, not at every
+                // commit: a commit survives a crash of the process (SIGKILL mid-sweep), and
+                // only a power loss can undo the last commits. Every refresh commits twice
+                // (the lease, then the pair), so a full sync per commit would cost more than the
+                // refresh itself; the usual choice for an embedded server.
                 conn.batch_execute(&format!(
                     "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};
                      PRAGMA journal_mode = WAL;

@@ -25,6 +25,10 @@ pub fn config(cfg: &mut web::ServiceConfig) {
             web::post().to(client_secret),
         )
         .route(
+            "/api/v1/web-applications/{name}/connection/ensure-valid",
+            web::post().to(ensure_valid),
+        )
+        .route(
             "/api/v1/web-applications/{name}/{action}",
             web::post().to(action),
         )
@@ -179,6 +183,27 @@ async fn action(
             "revocation_error": done.revocation_error,
         }),
     }))
+}
+
+/// Makes the server hold a token of the connection valid beyond the skew (refreshing it first
+/// when needed, once however many ask at the same time), and answers the connection's status:
+/// for a sender that lets the server use the token, never for handing the token out.
+async fn ensure_valid(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    ApiUser(user): ApiUser,
+    name: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    user.check_csrf(csrf_header(&req))?;
+    user.require_actions()?;
+    let view = state
+        .engine
+        .ensure_valid(&name.into_inner(), None, user.id, None)
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "message": "The access token is valid.",
+        "connection": ConnectionPanel::new(&view, emsg_store::now()),
+    })))
 }
 
 #[derive(Deserialize, Default)]

@@ -1,0 +1,133 @@
+//! The refresh lease and its fence: one owner at a time, the row under the lease in the same
+//! statement, and a node whose lease ran out can never overwrite the pair of the node that took
+//! over. The closing transaction stores, releases and audits together.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use emsg_seal::Secret;
+use emsg_store::audit::{self, Actor, NewAuditEntry};
+use emsg_store::connections::{self, Authorization, ConnectionKey, Refreshed, Tokens};
+use emsg_store::web_applications as records;
+use emsg_test_db::on_both_backends;
+
+use common::*;
+
+fn tokens(access: &str, refresh: &str) -> Tokens {
+    Tokens {
+        access_token: Secret::new(access),
+        refresh_token: Some(Secret::new(refresh)),
+        token_type: "Bearer".to_owned(),
+        granted_scope: None,
+        access_expires_at: Some(emsg_store::now() + 3600),
+    }
+}
+
+fn entry(connection_id: i64) -> NewAuditEntry<'static> {
+    NewAuditEntry {
+        actor: Actor::System,
+        action: "refresh",
+        web_application_id: None,
+        connection_id: Some(connection_id),
+        outcome: "ok",
+        error_code: None,
+        detail: "access token refreshed",
+    }
+}
+
+/// A connection holding `access-0`/`refresh-0`; its id.
+fn connected(conn: &mut emsg_store::db::DbConnection, ring: &emsg_seal::KeyRing) -> i64 {
+    import_text(
+        conn,
+        ring,
+        &file(&[record("Lease App", "s3cret-lease")]),
+        &no_env,
+    );
+    let app = records::get(conn, "Lease App").unwrap();
+    let key = ConnectionKey::new(app.id, "default", false, 0);
+    let fiona = emsg_store::users::add(
+        conn,
+        "fiona",
+        emsg_store::users::Role::Finance,
+        &Secret::new("a long enough password"),
+    )
+    .unwrap();
+    let authorization = Authorization {
+        authorized_by: fiona.id,
+        authorized_at: emsg_store::now(),
+        authorization_expires_at: None,
+        taxpayer_id: None,
+    };
+    connections::store_authorization(
+        conn,
+        ring,
+        &key,
+        &tokens("access-0", "refresh-0"),
+        &authorization,
+        emsg_store::now(),
+    )
+    .unwrap()
+    .id
+}
+
+on_both_backends! {
+    fn one_owner_holds_the_lease_and_gets_the_row_under_it(db) {
+        let mut conn = db.connect();
+        let ring = ring();
+        let id = connected(&mut conn, &ring);
+        let now = emsg_store::now();
+        let row = connections::take_lease(&mut conn, id, "node-a", now, now + 60).unwrap().unwrap();
+        assert_eq!(row.lease_owner.as_deref(), Some("node-a"));
+        assert_eq!(row.access_token(&ring).unwrap().unwrap().expose(), "access-0");
+        assert!(connections::take_lease(&mut conn, id, "node-b", now, now + 60).unwrap().is_none());
+        // The owner may extend it.
+        assert!(connections::take_lease(&mut conn, id, "node-a", now, now + 120).unwrap().is_some());
+    }
+
+    fn a_node_whose_lease_ran_out_cannot_overwrite_the_pair_of_the_node_that_took_over(db) {
+        let mut conn = db.connect();
+        let ring = ring();
+        let id = connected(&mut conn, &ring);
+        let now = emsg_store::now();
+        let seen_by_a = connections::take_lease(&mut conn, id, "node-a", now - 100, now - 10).unwrap().unwrap();
+        // A's lease has run out: B takes over, refreshes and stores.
+        let seen_by_b = connections::take_lease(&mut conn, id, "node-b", now, now + 60).unwrap().unwrap();
+        let (stored, audited) = connections::finish_refresh(&mut conn, &ring, id, seen_by_b.version, "node-b", &tokens("access-b", "refresh-b"), now, &entry(id)).unwrap();
+        assert!(audited);
+        let Refreshed::Stored(after_b) = stored else { panic!("B's pair must be stored") };
+        assert_eq!(after_b.lease_owner, None, "stored and released in one go");
+        assert_eq!(after_b.version, seen_by_b.version + 1);
+
+        // A comes back late: fenced out, nothing written, B's pair stays.
+        let (late, _) = connections::finish_refresh(&mut conn, &ring, id, seen_by_a.version, "node-a", &tokens("access-a", "refresh-a"), now, &entry(id)).unwrap();
+        let Refreshed::Superseded(Some(current)) = late else { panic!("A must be fenced out") };
+        assert_eq!(current.access_token(&ring).unwrap().unwrap().expose(), "access-b");
+        assert_eq!(current.refresh_token(&ring).unwrap().unwrap().expose(), "refresh-b");
+        assert_eq!(current.version, after_b.version);
+
+        // Even holding a fresh lease, a stale version is fenced out.
+        connections::take_lease(&mut conn, id, "node-a", now, now + 60).unwrap().unwrap();
+        let (stale, _) = connections::finish_refresh(&mut conn, &ring, id, seen_by_a.version, "node-a", &tokens("access-a", "refresh-a"), now, &entry(id)).unwrap();
+        assert!(matches!(stale, Refreshed::Superseded(Some(_))));
+        let row = connections::by_id(&mut conn, id).unwrap().unwrap();
+        assert_eq!(row.access_token(&ring).unwrap().unwrap().expose(), "access-b");
+        assert_eq!(row.lease_owner, None, "the fenced-out node released its lease");
+    }
+
+    fn an_audit_entry_that_cannot_be_written_does_not_cost_the_new_pair(db) {
+        let mut conn = db.connect();
+        let ring = ring();
+        let id = connected(&mut conn, &ring);
+        let now = emsg_store::now();
+        let seen = connections::take_lease(&mut conn, id, "node-a", now, now + 60).unwrap().unwrap();
+        let before = audit::recent(&mut conn, 1000).unwrap().len();
+        // A user that does not exist: the entry's foreign key fails.
+        let broken = NewAuditEntry { actor: Actor::User { id: 987_654 }, ..entry(id) };
+        let (stored, audited) = connections::finish_refresh(&mut conn, &ring, id, seen.version, "node-a", &tokens("access-1", "refresh-1"), now, &broken).unwrap();
+        assert!(!audited);
+        let Refreshed::Stored(after) = stored else { panic!("the pair must be stored") };
+        assert_eq!(after.access_token(&ring).unwrap().unwrap().expose(), "access-1");
+        assert_eq!(after.lease_owner, None);
+        assert_eq!(audit::recent(&mut conn, 1000).unwrap().len(), before);
+    }
+}
