@@ -4,7 +4,7 @@
 
 use emsg_store::connections::{self, Connection};
 
-use super::refresh::Need;
+use super::refresh::{Audit, Need};
 use super::valid_token::token_of;
 use crate::Engine;
 use crate::actions::valid_token::AccessToken;
@@ -40,22 +40,22 @@ impl Engine {
         if record.is_exchange() {
             self.exchange(app, Some(&company), user).await?;
         } else {
-            let result = self
-                .refresh_connection(&record, &connection, Need::Refresh)
-                .await
-                .map(|_| ());
-            self.audit(
-                Entry {
-                    user: Some(user).filter(|u| *u != 0),
-                    action: "refresh",
-                    web_application_id: Some(record.id),
-                    connection_id: Some(connection.id),
-                },
-                &result,
-                "refreshed after the provider refused the access token on an API call".to_owned(),
+            let entry = Entry {
+                user: Some(user).filter(|u| *u != 0),
+                action: "refresh",
+                web_application_id: Some(record.id),
+                connection_id: Some(connection.id),
+            };
+            self.refresh_connection(
+                &record,
+                &connection,
+                Need::Refresh,
+                Audit::when_refreshed(
+                    entry,
+                    "refreshed after the provider refused the access token on an API call",
+                ),
             )
-            .await;
-            result?;
+            .await?;
         }
         self.current_token(&record.name, &key).await
     }
