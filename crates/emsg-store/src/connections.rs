@@ -487,7 +487,29 @@ pub fn disconnect(conn: &mut DbConnection, id: i64, now: i64) -> Result<()> {
 /// Takes the refresh lease of a connection until `until`, if nobody else holds a live one.
 /// Returns the row as it stands under the lease (the re-read that fences a refresh, in the
 /// same statement), or `None` when another owner holds it.
+///
+/// On PostgreSQL the lease commits with `synchronous_commit = off`: it is visible to every
+/// other node at once (exclusion holds), only its flush to disk is deferred (by at most a few
+/// hundred milliseconds). Losing it takes a database crash inside that window, while the
+/// refresh is in flight — and then the refresh's own write fails with the database anyway.
+/// It saves one disk flush per refresh; the token pair itself is always committed durably.
 pub fn take_lease(
+    conn: &mut DbConnection,
+    id: i64,
+    owner: &str,
+    now: i64,
+    until: i64,
+) -> Result<Option<Connection>> {
+    if let DbConnection::Postgres(_) = conn {
+        return conn.transaction(|conn| {
+            diesel::sql_query("SET LOCAL synchronous_commit = off").execute(conn)?;
+            lease_update(conn, id, owner, now, until)
+        });
+    }
+    lease_update(conn, id, owner, now, until)
+}
+
+fn lease_update(
     conn: &mut DbConnection,
     id: i64,
     owner: &str,
