@@ -65,7 +65,7 @@ pub(crate) fn render(
     user: Option<&SessionUser>,
     mut data: Value,
 ) -> Result<String, WebError> {
-    let flash = user.and_then(|u| state.sessions.take_flash(&u.session_id));
+    let flash = user.and_then(|u| u.flash.clone());
     if let Some(object) = data.as_object_mut() {
         object.insert("title".to_owned(), json!(title));
         object.insert(
