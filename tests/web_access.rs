@@ -29,7 +29,12 @@ fn json(answer: &Answer) -> serde_json::Value {
 }
 
 /// The page routes that only read.
-const PAGES: &[&str] = &["/web-applications", RECORD, "/users"];
+const PAGES: &[&str] = &[
+    "/web-applications",
+    RECORD,
+    "/users",
+    "/web-applications/HMRC%20VAT%20sandbox/edit",
+];
 /// The page routes that change something.
 const PAGE_POSTS: &[&str] = &[
     "/logout",
@@ -39,6 +44,7 @@ const PAGE_POSTS: &[&str] = &[
     "/web-applications/HMRC%20VAT%20sandbox/exchange",
     "/web-applications/HMRC%20VAT%20sandbox/disconnect",
     "/web-applications/HMRC%20VAT%20sandbox/client-secret",
+    "/web-applications/HMRC%20VAT%20sandbox/edit",
 ];
 const API_GETS: &[&str] = &[
     "/api/v1/session",
@@ -185,6 +191,21 @@ fn finance_users_run_actions_and_read_status_but_cannot_edit_records_or_see_user
             .await;
         assert_eq!(api_secret.status, 403);
         assert_eq!(json(&api_secret)["error"], "forbidden");
+        assert!(!page.body.contains("/edit\""), "finance sees no Edit link");
+        assert_eq!(browser.get(&format!("{RECORD}/edit")).await.status, 403);
+        let edit = browser
+            .post_form(
+                &format!("{RECORD}/edit"),
+                &[
+                    ("csrf", &csrf),
+                    ("name", "HMRC VAT sandbox"),
+                    ("base_url", "https://test-api.service.hmrc.gov.uk"),
+                    ("scope", "read:vat"),
+                    ("new_client_secret", "finance-try-3"),
+                ],
+            )
+            .await;
+        assert_eq!(edit.status, 403, "{}", edit.body);
         let shown = json(
             &browser
                 .get("/api/v1/web-applications/HMRC%20VAT%20sandbox")
@@ -268,7 +289,17 @@ fn administrators_may_do_everything() {
         assert!(users.body.contains("fiona") && users.body.contains("finance"));
         let page = browser.get(RECORD).await;
         assert!(page.body.contains("Set client secret"));
+        assert!(
+            page.body
+                .contains("href=\"/web-applications/HMRC%20VAT%20sandbox/edit\"")
+        );
         let csrf = hidden_field(&page.body, "csrf");
+        let edit = browser.get(&format!("{RECORD}/edit")).await;
+        assert_eq!(edit.status, 200, "{}", edit.body);
+        assert!(
+            edit.body
+                .contains("<label for=\"token_url\">Token URL</label>")
+        );
         let set = browser
             .post_form(
                 &format!("{RECORD}/client-secret"),
@@ -360,6 +391,18 @@ fn forged_or_missing_anti_forgery_tokens_are_refused_and_change_nothing() {
                 )
                 .await;
             assert_eq!(action.status, 403);
+            let edit = browser
+                .post_form(
+                    &format!("{RECORD}/edit"),
+                    &[
+                        ("csrf", token.unwrap_or("")),
+                        ("name", "HMRC VAT sandbox"),
+                        ("base_url", "https://test-api.service.hmrc.gov.uk"),
+                        ("new_client_secret", "forged-secret-3"),
+                    ],
+                )
+                .await;
+            assert_eq!(edit.status, 403, "{token:?}");
             let logout = browser
                 .post_form("/logout", &[("csrf", token.unwrap_or(""))])
                 .await;
@@ -448,6 +491,119 @@ fn session_cookies_are_http_only_same_site_lax_and_secure_behind_https() {
         assert!(
             cookie.contains("Secure") && cookie.contains("HttpOnly"),
             "{cookie}"
+        );
+    });
+}
+
+#[test]
+fn api_keys_act_with_their_users_role_without_csrf_until_revoked() {
+    let (emsg, server) = setup(&[]);
+    let made = emsg.run(&["users", "api-key", "fiona"]).ok();
+    let fiona_key = made
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("emsg_"))
+        .unwrap()
+        .to_owned();
+    let ada_key = emsg.run(&["users", "api-key", "ada"]).ok().stdout;
+    let ada_key = ada_key.lines().find(|l| l.starts_with("emsg_")).unwrap();
+    let listed = emsg
+        .run(&["users", "api-key", "fiona", "--list"])
+        .ok()
+        .stdout;
+    assert!(
+        listed.contains("live") && !listed.contains(&fiona_key),
+        "{listed}"
+    );
+    runtime().block_on(async {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let call = |method: reqwest::Method, path: &str, key: &str| {
+            let body = if path.ends_with("client-secret") {
+                json!({ "client_secret": "api-key-secret-1" })
+            } else {
+                json!({})
+            };
+            let request = client
+                .request(method.clone(), server.url(path))
+                .header("authorization", format!("Bearer {key}"));
+            if method == reqwest::Method::POST {
+                request.json(&body).send()
+            } else {
+                request.send()
+            }
+        };
+        let session = call(reqwest::Method::GET, "/api/v1/session", &fiona_key)
+            .await
+            .unwrap();
+        assert_eq!(session.status(), 200);
+        let session: serde_json::Value = session.json().await.unwrap();
+        assert_eq!(session["user"], "fiona");
+        assert_eq!(session["role"], "finance");
+        // Finance by key: reads, runs actions without CSRF, but may not set secrets.
+        let refresh = call(
+            reqwest::Method::POST,
+            "/api/v1/web-applications/HMRC%20VAT%20sandbox/refresh",
+            &fiona_key,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            refresh.status(),
+            409,
+            "not connected, but not refused for CSRF"
+        );
+        let secret = call(
+            reqwest::Method::POST,
+            "/api/v1/web-applications/HMRC%20VAT%20sandbox/client-secret",
+            &fiona_key,
+        )
+        .await
+        .unwrap();
+        assert_eq!(secret.status(), 403);
+        // The administrator's key may.
+        let secret = call(
+            reqwest::Method::POST,
+            "/api/v1/web-applications/HMRC%20VAT%20sandbox/client-secret",
+            ada_key,
+        )
+        .await
+        .unwrap();
+        assert_eq!(secret.status(), 200);
+        // Keys are for the API only: pages still want a session.
+        let page = client
+            .get(server.url("/web-applications"))
+            .header("authorization", format!("Bearer {fiona_key}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), 303, "to the log-in page");
+        // A wrong key and, after revocation, the old one: 401 with a clear error.
+        for key in ["emsg_wrong-key".to_owned(), fiona_key.clone()] {
+            if key == fiona_key {
+                let prefix: String = key.chars().take(13).collect();
+                emsg.run(&["users", "api-key", "fiona", "--revoke", &prefix])
+                    .ok();
+            }
+            let refused = call(reqwest::Method::GET, "/api/v1/connections", &key)
+                .await
+                .unwrap();
+            assert_eq!(refused.status(), 401);
+            let body: serde_json::Value = refused.json().await.unwrap();
+            assert_eq!(body["error"], "invalid_api_key");
+            assert!(
+                body["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("not valid or was revoked")
+            );
+        }
+        assert_no_secret(
+            &server.stderr(),
+            &[&fiona_key, ada_key, "api-key-secret-1"],
+            "the log",
         );
     });
 }

@@ -4,6 +4,7 @@ mod api;
 mod assets;
 mod audit;
 mod callback;
+mod edit_record;
 mod health;
 mod import;
 pub(crate) mod import_state {
@@ -31,6 +32,8 @@ pub fn config(state: AppState) -> impl Fn(&mut web::ServiceConfig) + Clone {
         health::config(cfg);
         assets::config(cfg);
         login::config(cfg);
+        // Before the record's actions: `/web-applications/{name}/edit` is not an action.
+        edit_record::config(cfg);
         web_applications::config(cfg);
         users::config(cfg);
         my_connections::config(cfg);
