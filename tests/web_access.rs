@@ -607,3 +607,75 @@ fn api_keys_act_with_their_users_role_without_csrf_until_revoked() {
         );
     });
 }
+
+/// Two `serve` nodes on one database, then a restart: the session made on one is accepted by
+/// the others, logout on one is seen by all, and the table holds only the id's SHA-256.
+fn sessions_are_shared_by_nodes_and_survive_a_restart(backend: Backend) {
+    let emsg = Emsg::new(TestDb::new(backend));
+    add_user(&emsg, "fiona", "finance", FINANCE_PASSWORD);
+    let first = serve_web(&emsg, "127.0.0.1:0", &shipped_file(), &[]);
+    let second = serve_web(&emsg, "127.0.0.1:0", &shipped_file(), &[]);
+    runtime().block_on(async {
+        // Cookies are not bound to a port: one browser reaches both nodes with its cookie.
+        let browser = Browser::new(&first);
+        let login = browser.log_in("fiona", FINANCE_PASSWORD).await;
+        assert_eq!(login.status, 303);
+        let cookie = login
+            .set_cookies
+            .iter()
+            .find_map(|c| c.strip_prefix("emsg_session="))
+            .and_then(|c| c.split(';').next())
+            .unwrap()
+            .to_owned();
+        let on_first = json(&browser.get(&first.url("/api/v1/session")).await);
+        let on_second = json(&browser.get(&second.url("/api/v1/session")).await);
+        assert_eq!(on_second["user"], "fiona");
+        assert_eq!(
+            on_first["csrf_token"], on_second["csrf_token"],
+            "one anti-forgery token per session, on every node"
+        );
+        {
+            use diesel::prelude::*;
+            let mut conn = emsg.db.connect();
+            let stored: Vec<String> = emsg_store::schema::sessions::table
+                .select(emsg_store::schema::sessions::id_hash)
+                .load(&mut conn)
+                .unwrap();
+            assert_eq!(stored, vec![emsg_store::sessions::hash(&cookie)]);
+            assert_ne!(stored[0], cookie);
+        }
+
+        // A restart of the first node: the session lives on.
+        drop(first);
+        let third = serve_web(&emsg, "127.0.0.1:0", &shipped_file(), &[]);
+        let page = browser.get(&third.url("/web-applications")).await;
+        assert_eq!(page.status, 200, "still logged in after a restart");
+
+        // Logout on the second node is seen by the third at once.
+        let csrf = on_second["csrf_token"].as_str().unwrap();
+        let out = browser
+            .post_form(&second.url("/logout"), &[("csrf", csrf)])
+            .await;
+        assert_eq!(out.status, 303);
+        assert_eq!(browser.get(&third.url("/api/v1/session")).await.status, 401);
+        // Even with the old cookie sent by hand.
+        let replay = reqwest::Client::new()
+            .get(third.url("/api/v1/session"))
+            .header("cookie", format!("emsg_session={cookie}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(replay.status(), 401);
+        assert_no_secret(&(second.stderr() + &third.stderr()), &[&cookie], "the logs");
+    });
+}
+
+#[test]
+fn sessions_are_shared_by_nodes_and_survive_a_restart_on_sqlite() {
+    sessions_are_shared_by_nodes_and_survive_a_restart(Backend::Sqlite);
+}
+
+#[test]
+fn sessions_are_shared_by_nodes_and_survive_a_restart_on_postgres() {
+    sessions_are_shared_by_nodes_and_survive_a_restart(Backend::Postgres);
+}
