@@ -347,14 +347,14 @@ pub fn edit(
             })?),
             None => None,
         };
-        if let Some(source) = &source {
-            if source.id == id || source.is_exchange() {
-                return Err(StoreError::Invalid(format!(
-                    "exchange source: `{}` is {}; name an OAuth record",
-                    source.name,
-                    if source.id == id { "this record itself" } else { "an exchange record" }
-                )));
-            }
+        if let Some(source) = &source
+            && (source.id == id || source.is_exchange())
+        {
+            return Err(StoreError::Invalid(format!(
+                "exchange source: `{}` is {}; name an OAuth record",
+                source.name,
+                if source.id == id { "this record itself" } else { "an exchange record" }
+            )));
         }
         if spec.exchange.is_some() {
             let dependants: i64 = crate::schema::web_applications::table
@@ -369,10 +369,10 @@ pub fn edit(
             }
         }
         let mut names = HashMap::new();
-        if let Some(old_source) = row.exchange_source_id {
-            if let Some(name) = records::name_of(conn, old_source)? {
-                names.insert(old_source, name);
-            }
+        if let Some(old_source) = row.exchange_source_id
+            && let Some(name) = records::name_of(conn, old_source)?
+        {
+            names.insert(old_source, name);
         }
         let mut report = EditReport::default();
         let mut resolved = resolve(spec, Some(&row), env, &mut report.warnings);

@@ -34,6 +34,18 @@ pub struct Session {
     pub flash: Option<(String, String)>,
 }
 
+/// csrf, flash kind, flash text, last seen, user id, name, role, created at.
+type SessionRow = (
+    String,
+    Option<String>,
+    Option<String>,
+    i64,
+    i64,
+    String,
+    String,
+    i64,
+);
+
 /// Stores a new session for `user_id` under the hash of `id`.
 pub fn create(conn: &mut DbConnection, id: &str, user_id: i64, csrf: &str, now: i64) -> Result<()> {
     diesel::insert_into(sessions::table)
@@ -59,16 +71,7 @@ pub fn find(
     take_flash: bool,
 ) -> Result<Option<Session>> {
     let key = hash(id);
-    let found: Option<(
-        String,
-        Option<String>,
-        Option<String>,
-        i64,
-        i64,
-        String,
-        String,
-        i64,
-    )> = sessions::table
+    let found: Option<SessionRow> = sessions::table
         .inner_join(users::table)
         .filter(sessions::id_hash.eq(&key))
         .select((

@@ -144,10 +144,10 @@ pub(crate) fn chosen(
         return Ok(None);
     };
     let mut names = std::collections::HashMap::new();
-    if let Some(source) = record.exchange_source_id {
-        if let Some(source_name) = records::name_of(conn, source)? {
-            names.insert(source, source_name);
-        }
+    if let Some(source) = record.exchange_source_id
+        && let Some(source_name) = records::name_of(conn, source)?
+    {
+        names.insert(source, source_name);
     }
     let view = WebApplicationView::new(&record, &names);
     // Flows belong to the user who started them, whatever the record.
