@@ -71,7 +71,7 @@ pub fn authenticate(conn: &mut DbConnection, key: &str, now: i64) -> Result<Opti
             users::role,
             users::created_at,
         ))
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     let Some((key_id, last_used, id, name, role, created_at)) = found else {
         return Ok(None);

@@ -84,7 +84,7 @@ pub fn find(
             users::role,
             users::created_at,
         ))
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     let Some((csrf, flash_kind, flash_text, last_seen, user_id, name, role, created_at)) = found
     else {

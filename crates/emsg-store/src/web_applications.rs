@@ -229,15 +229,20 @@ pub fn name_of(conn: &mut DbConnection, id: i64) -> Result<Option<String>> {
     Ok(web_applications::table
         .find(id)
         .select(web_applications::name)
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 
+/// The record with this name (ignoring case and surrounding spaces).
+///
+/// Lookups by a unique key here and in the other tables use `get_result`, not `first`: `first`
+/// adds `LIMIT ?`, and SQLite re-prepares a statement whose LIMIT is a bound parameter on every
+/// run (it may plan differently for another limit), which cost the pages a sixth of their CPU.
 pub fn find(conn: &mut DbConnection, name: &str) -> Result<Option<WebApplication>> {
     Ok(web_applications::table
         .filter(web_applications::name_key.eq(name_key(name)))
         .select(WebApplication::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 
@@ -249,7 +254,7 @@ pub fn by_id(conn: &mut DbConnection, id: i64) -> Result<Option<WebApplication>>
     Ok(web_applications::table
         .find(id)
         .select(WebApplication::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

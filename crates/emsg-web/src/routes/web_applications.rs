@@ -223,16 +223,21 @@ async fn show(
         }
     };
     let current = selected_json["app"]["name"].as_str().map(str::to_owned);
-    let applications: Vec<_> = names
-        .iter()
-        .map(|name| {
-            json!({
-                "name": name,
-                "href": format!("{}{keep}", href(name)),
-                "selected": current.as_deref() == Some(name.as_str()),
-            })
-        })
-        .collect();
+    // The list is the bulk of the page: written here, escaped as the templates escape, rather
+    // than by a Handlebars loop over a JSON array (a third of the page's CPU under load).
+    let mut list_html = String::with_capacity(names.len() * 96);
+    for name in &names {
+        let selected = if current.as_deref() == Some(name.as_str()) {
+            " aria-current=\"page\""
+        } else {
+            ""
+        };
+        list_html.push_str(&format!(
+            "    <li><a href=\"{}\"{selected}>{}</a></li>\n",
+            handlebars::html_escape(&format!("{}{keep}", href(name))),
+            handlebars::html_escape(name),
+        ));
+    }
     let pages = (total + PAGE_SIZE - 1) / PAGE_SIZE;
     let base = current
         .as_deref()
@@ -248,7 +253,7 @@ async fn show(
         &title,
         Some(user),
         json!({
-            "applications": applications,
+            "applications": list_html,
             "selected": selected_json,
             "list": {
                 "q": query.filter(),
