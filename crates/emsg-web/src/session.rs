@@ -127,6 +127,32 @@ pub fn random_token() -> Result<String, WebError> {
     Ok(URL_SAFE_NO_PAD.encode(bytes))
 }
 
+/// [`Sessions::get`] on a connection the caller already holds, for handlers that read the
+/// session and their page's data in one database task.
+pub fn find(
+    conn: &mut emsg_store::db::DbConnection,
+    id: &str,
+    take_flash: bool,
+) -> Result<Option<SessionUser>, WebError> {
+    let found = emsg_store::sessions::find(conn, id, idle_secs(), emsg_store::now(), take_flash)?;
+    Ok(found.map(|s| SessionUser {
+        session_id: id.to_owned(),
+        id: s.user.id,
+        name: s.user.name,
+        role: s.user.role,
+        csrf: s.csrf,
+        flash: s.flash.map(|(kind, text)| Flash {
+            kind: if kind == "success" {
+                "success"
+            } else {
+                "error"
+            },
+            text,
+        }),
+        via_api_key: false,
+    }))
+}
+
 fn idle_secs() -> i64 {
     i64::try_from(IDLE_EXPIRY.as_secs()).unwrap_or(i64::MAX)
 }
@@ -177,33 +203,7 @@ impl Sessions {
     /// (a page view), its one-shot message comes along and is cleared.
     pub async fn get(&self, id: &str, take_flash: bool) -> Result<Option<SessionUser>, WebError> {
         let key = id.to_owned();
-        let found = self
-            .db(move |conn| {
-                Ok(emsg_store::sessions::find(
-                    conn,
-                    &key,
-                    idle_secs(),
-                    emsg_store::now(),
-                    take_flash,
-                )?)
-            })
-            .await?;
-        Ok(found.map(|s| SessionUser {
-            session_id: id.to_owned(),
-            id: s.user.id,
-            name: s.user.name,
-            role: s.user.role,
-            csrf: s.csrf,
-            flash: s.flash.map(|(kind, text)| Flash {
-                kind: if kind == "success" {
-                    "success"
-                } else {
-                    "error"
-                },
-                text,
-            }),
-            via_api_key: false,
-        }))
+        self.db(move |conn| find(conn, &key, take_flash)).await
     }
 
     /// Leaves a message for the session's next page. A failure only loses the message.

@@ -10,7 +10,9 @@ use serde_json::json;
 
 use super::{encode_segment, html, render, see_other};
 use crate::actions::{self, Action, ActionInput, Outcome, UI_LOCALES};
-use crate::auth::PageUser;
+use actix_web::FromRequest as _;
+
+use crate::auth::{PageSession, PageUser};
 use crate::error::{PageError, WebError};
 use crate::session::{Flash, SessionUser};
 use crate::state::AppState;
@@ -82,25 +84,26 @@ impl ListQuery {
 async fn list_page(
     state: web::Data<AppState>,
     req: HttpRequest,
-    user: PageUser,
+    session: PageSession,
 ) -> Result<HttpResponse, PageError> {
     // Dynamics' habit: the redirect URL is the page itself. Then the answer arrives here.
     if req.query_string().contains("state=") {
-        return super::callback::handle(&state, &req, Some(user.0)).await;
+        let PageUser(user) = PageUser::extract(&req).await?;
+        return super::callback::handle(&state, &req, Some(user)).await;
     }
     let query = web::Query::<ListQuery>::from_query(req.query_string())
         .map(web::Query::into_inner)
         .unwrap_or_default();
-    show(&state, &user.0, None, query).await
+    show(&state, session, None, query).await
 }
 
 async fn record_page(
     state: web::Data<AppState>,
-    user: PageUser,
+    session: PageSession,
     name: web::Path<String>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, PageError> {
-    show(&state, &user.0, Some(name.into_inner()), query.into_inner()).await
+    show(&state, session, Some(name.into_inner()), query.into_inner()).await
 }
 
 /// A captured code waiting for Obtain access token, in words (never the code).
@@ -167,30 +170,36 @@ pub(crate) fn chosen(
 
 async fn show(
     state: &AppState,
-    user: &SessionUser,
+    session: PageSession,
     selected: Option<String>,
     query: ListQuery,
 ) -> Result<HttpResponse, PageError> {
     let company = state.engine.config().default_company.clone();
     let page = query.page()?;
     let filter = query.filter().map(str::to_owned);
-    let user_id = user.id;
-    let (names, total, chosen) = state
+    // The session, the list and the chosen record in one database task.
+    let found = state
         .with_conn(move |conn| {
+            let user = match session.user(conn)? {
+                Ok(user) => user,
+                Err(login) => return Ok(Err(login)),
+            };
             let (names, total) =
                 records::names_page(conn, filter.as_deref(), (page - 1) * PAGE_SIZE, PAGE_SIZE)?;
             let wanted = selected.or_else(|| names.first().cloned());
             let chosen = match &wanted {
-                Some(name) => Some(chosen(conn, name, &company, user_id)?.ok_or_else(|| {
+                Some(name) => Some(chosen(conn, name, &company, user.id)?.ok_or_else(|| {
                     WebError::NotFound(format!(
                         "no web application is named `{name}`: pick one from the list"
                     ))
                 })?),
                 None => None,
             };
-            Ok((names, total, chosen))
+            Ok(Ok((user, names, total, chosen)))
         })
         .await?;
+    let (user, names, total, chosen) = found?;
+    let user = &user;
     let keep = query.keep(page);
     let selected_json = match chosen {
         None => serde_json::Value::Null,
