@@ -199,6 +199,21 @@ pub fn names_page(
                 matching().count().get_result(conn)?,
             )
         }
+        // SQLite re-prepares a statement whose LIMIT or OFFSET is a bound parameter on every
+        // run; the unfiltered list (every page view) steps a cursor instead: the statement is
+        // cached, and SQLite reads only the rows up to the end of the page.
+        None if matches!(conn, DbConnection::Sqlite(_)) => {
+            let skip = usize::try_from(offset).unwrap_or(0);
+            let take = usize::try_from(limit).unwrap_or(0);
+            let names = web_applications::table
+                .select(web_applications::name)
+                .order(web_applications::name_key)
+                .load_iter::<String, diesel::connection::DefaultLoadingMode>(conn)?
+                .skip(skip)
+                .take(take)
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            (names, web_applications::table.count().get_result(conn)?)
+        }
         None => (
             web_applications::table
                 .select(web_applications::name)
