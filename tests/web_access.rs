@@ -38,6 +38,7 @@ const PAGES: &[&str] = &[
     "/messages/new",
     "/messages/new?service=HMRC%20VAT%20obligations%20sandbox",
     "/messages/1",
+    "/web-applications/HMRC%20VAT%20sandbox/edit",
 ];
 /// The page routes that change something.
 const PAGE_POSTS: &[&str] = &[
@@ -50,6 +51,7 @@ const PAGE_POSTS: &[&str] = &[
     "/web-applications/HMRC%20VAT%20sandbox/client-secret",
     "/messages/new",
     "/messages/1/resend",
+    "/web-applications/HMRC%20VAT%20sandbox/edit",
 ];
 const API_GETS: &[&str] = &[
     "/api/v1/session",
@@ -201,6 +203,21 @@ fn finance_users_run_actions_and_read_status_but_cannot_edit_records_or_see_user
             .await;
         assert_eq!(api_secret.status, 403);
         assert_eq!(json(&api_secret)["error"], "forbidden");
+        assert!(!page.body.contains("/edit\""), "finance sees no Edit link");
+        assert_eq!(browser.get(&format!("{RECORD}/edit")).await.status, 403);
+        let edit = browser
+            .post_form(
+                &format!("{RECORD}/edit"),
+                &[
+                    ("csrf", &csrf),
+                    ("name", "HMRC VAT sandbox"),
+                    ("base_url", "https://test-api.service.hmrc.gov.uk"),
+                    ("scope", "read:vat"),
+                    ("new_client_secret", "finance-try-3"),
+                ],
+            )
+            .await;
+        assert_eq!(edit.status, 403, "{}", edit.body);
         let shown = json(
             &browser
                 .get("/api/v1/web-applications/HMRC%20VAT%20sandbox")
@@ -284,7 +301,17 @@ fn administrators_may_do_everything() {
         assert!(users.body.contains("fiona") && users.body.contains("finance"));
         let page = browser.get(RECORD).await;
         assert!(page.body.contains("Set client secret"));
+        assert!(
+            page.body
+                .contains("href=\"/web-applications/HMRC%20VAT%20sandbox/edit\"")
+        );
         let csrf = hidden_field(&page.body, "csrf");
+        let edit = browser.get(&format!("{RECORD}/edit")).await;
+        assert_eq!(edit.status, 200, "{}", edit.body);
+        assert!(
+            edit.body
+                .contains("<label for=\"token_url\">Token URL</label>")
+        );
         let set = browser
             .post_form(
                 &format!("{RECORD}/client-secret"),
@@ -376,6 +403,18 @@ fn forged_or_missing_anti_forgery_tokens_are_refused_and_change_nothing() {
                 )
                 .await;
             assert_eq!(action.status, 403);
+            let edit = browser
+                .post_form(
+                    &format!("{RECORD}/edit"),
+                    &[
+                        ("csrf", token.unwrap_or("")),
+                        ("name", "HMRC VAT sandbox"),
+                        ("base_url", "https://test-api.service.hmrc.gov.uk"),
+                        ("new_client_secret", "forged-secret-3"),
+                    ],
+                )
+                .await;
+            assert_eq!(edit.status, 403, "{token:?}");
             let logout = browser
                 .post_form("/logout", &[("csrf", token.unwrap_or(""))])
                 .await;
@@ -514,4 +553,189 @@ fn finance_users_and_administrators_read_and_open_the_message_pages() {
             assert_eq!(bad_filter.status, 400, "{name}: {}", bad_filter.body);
         }
     });
+}
+
+#[test]
+fn api_keys_act_with_their_users_role_without_csrf_until_revoked() {
+    let (emsg, server) = setup(&[]);
+    let made = emsg.run(&["users", "api-key", "fiona"]).ok();
+    let fiona_key = made
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("emsg_"))
+        .unwrap()
+        .to_owned();
+    let ada_key = emsg.run(&["users", "api-key", "ada"]).ok().stdout;
+    let ada_key = ada_key.lines().find(|l| l.starts_with("emsg_")).unwrap();
+    let listed = emsg
+        .run(&["users", "api-key", "fiona", "--list"])
+        .ok()
+        .stdout;
+    assert!(
+        listed.contains("live") && !listed.contains(&fiona_key),
+        "{listed}"
+    );
+    runtime().block_on(async {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let call = |method: reqwest::Method, path: &str, key: &str| {
+            let body = if path.ends_with("client-secret") {
+                json!({ "client_secret": "api-key-secret-1" })
+            } else {
+                json!({})
+            };
+            let request = client
+                .request(method.clone(), server.url(path))
+                .header("authorization", format!("Bearer {key}"));
+            if method == reqwest::Method::POST {
+                request.json(&body).send()
+            } else {
+                request.send()
+            }
+        };
+        let session = call(reqwest::Method::GET, "/api/v1/session", &fiona_key)
+            .await
+            .unwrap();
+        assert_eq!(session.status(), 200);
+        let session: serde_json::Value = session.json().await.unwrap();
+        assert_eq!(session["user"], "fiona");
+        assert_eq!(session["role"], "finance");
+        // Finance by key: reads, runs actions without CSRF, but may not set secrets.
+        let refresh = call(
+            reqwest::Method::POST,
+            "/api/v1/web-applications/HMRC%20VAT%20sandbox/refresh",
+            &fiona_key,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            refresh.status(),
+            409,
+            "not connected, but not refused for CSRF"
+        );
+        let secret = call(
+            reqwest::Method::POST,
+            "/api/v1/web-applications/HMRC%20VAT%20sandbox/client-secret",
+            &fiona_key,
+        )
+        .await
+        .unwrap();
+        assert_eq!(secret.status(), 403);
+        // The administrator's key may.
+        let secret = call(
+            reqwest::Method::POST,
+            "/api/v1/web-applications/HMRC%20VAT%20sandbox/client-secret",
+            ada_key,
+        )
+        .await
+        .unwrap();
+        assert_eq!(secret.status(), 200);
+        // Keys are for the API only: pages still want a session.
+        let page = client
+            .get(server.url("/web-applications"))
+            .header("authorization", format!("Bearer {fiona_key}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), 303, "to the log-in page");
+        // A wrong key and, after revocation, the old one: 401 with a clear error.
+        for key in ["emsg_wrong-key".to_owned(), fiona_key.clone()] {
+            if key == fiona_key {
+                let prefix: String = key.chars().take(13).collect();
+                emsg.run(&["users", "api-key", "fiona", "--revoke", &prefix])
+                    .ok();
+            }
+            let refused = call(reqwest::Method::GET, "/api/v1/connections", &key)
+                .await
+                .unwrap();
+            assert_eq!(refused.status(), 401);
+            let body: serde_json::Value = refused.json().await.unwrap();
+            assert_eq!(body["error"], "invalid_api_key");
+            assert!(
+                body["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("not valid or was revoked")
+            );
+        }
+        assert_no_secret(
+            &server.stderr(),
+            &[&fiona_key, ada_key, "api-key-secret-1"],
+            "the log",
+        );
+    });
+}
+
+/// Two `serve` nodes on one database, then a restart: the session made on one is accepted by
+/// the others, logout on one is seen by all, and the table holds only the id's SHA-256.
+fn sessions_are_shared_by_nodes_and_survive_a_restart(backend: Backend) {
+    let emsg = Emsg::new(TestDb::new(backend));
+    add_user(&emsg, "fiona", "finance", FINANCE_PASSWORD);
+    let first = serve_web(&emsg, "127.0.0.1:0", &shipped_file(), &[]);
+    let second = serve_web(&emsg, "127.0.0.1:0", &shipped_file(), &[]);
+    runtime().block_on(async {
+        // Cookies are not bound to a port: one browser reaches both nodes with its cookie.
+        let browser = Browser::new(&first);
+        let login = browser.log_in("fiona", FINANCE_PASSWORD).await;
+        assert_eq!(login.status, 303);
+        let cookie = login
+            .set_cookies
+            .iter()
+            .find_map(|c| c.strip_prefix("emsg_session="))
+            .and_then(|c| c.split(';').next())
+            .unwrap()
+            .to_owned();
+        let on_first = json(&browser.get(&first.url("/api/v1/session")).await);
+        let on_second = json(&browser.get(&second.url("/api/v1/session")).await);
+        assert_eq!(on_second["user"], "fiona");
+        assert_eq!(
+            on_first["csrf_token"], on_second["csrf_token"],
+            "one anti-forgery token per session, on every node"
+        );
+        {
+            use diesel::prelude::*;
+            let mut conn = emsg.db.connect();
+            let stored: Vec<String> = emsg_store::schema::sessions::table
+                .select(emsg_store::schema::sessions::id_hash)
+                .load(&mut conn)
+                .unwrap();
+            assert_eq!(stored, vec![emsg_store::sessions::hash(&cookie)]);
+            assert_ne!(stored[0], cookie);
+        }
+
+        // A restart of the first node: the session lives on.
+        drop(first);
+        let third = serve_web(&emsg, "127.0.0.1:0", &shipped_file(), &[]);
+        let page = browser.get(&third.url("/web-applications")).await;
+        assert_eq!(page.status, 200, "still logged in after a restart");
+
+        // Logout on the second node is seen by the third at once.
+        let csrf = on_second["csrf_token"].as_str().unwrap();
+        let out = browser
+            .post_form(&second.url("/logout"), &[("csrf", csrf)])
+            .await;
+        assert_eq!(out.status, 303);
+        assert_eq!(browser.get(&third.url("/api/v1/session")).await.status, 401);
+        // Even with the old cookie sent by hand.
+        let replay = reqwest::Client::new()
+            .get(third.url("/api/v1/session"))
+            .header("cookie", format!("emsg_session={cookie}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(replay.status(), 401);
+        assert_no_secret(&(second.stderr() + &third.stderr()), &[&cookie], "the logs");
+    });
+}
+
+#[test]
+fn sessions_are_shared_by_nodes_and_survive_a_restart_on_sqlite() {
+    sessions_are_shared_by_nodes_and_survive_a_restart(Backend::Sqlite);
+}
+
+#[test]
+fn sessions_are_shared_by_nodes_and_survive_a_restart_on_postgres() {
+    sessions_are_shared_by_nodes_and_survive_a_restart(Backend::Postgres);
 }

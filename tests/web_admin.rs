@@ -263,3 +263,348 @@ fn admin_pages_on_sqlite() {
 fn admin_pages_on_postgres() {
     admin_pages(Backend::Postgres);
 }
+
+/// The edit form's fields for the VAT record of `GOOD`, with `changes` over them.
+fn vat_form<'a>(csrf: &'a str, changes: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut form = vec![
+        ("csrf", csrf),
+        ("name", "HMRC VAT sandbox"),
+        ("description", ""),
+        ("base_url", "https://test-api.service.hmrc.gov.uk"),
+        (
+            "authorization_url",
+            "https://test-api.service.hmrc.gov.uk/oauth/authorize",
+        ),
+        (
+            "token_url",
+            "https://test-api.service.hmrc.gov.uk/oauth/token",
+        ),
+        ("revocation_url", ""),
+        ("redirect_url", "http://127.0.0.1:9/oauth/callback"),
+        ("client_id", "vat-client"),
+        ("client_id_env", ""),
+        ("client_secret_env", ""),
+        ("new_client_secret", ""),
+        ("scope", "read:vat"),
+        ("authorization_params", ""),
+        ("client_auth", "client_secret_post"),
+        ("pkce", "on"),
+        ("accept", ""),
+        ("content_type", ""),
+        ("code_lifetime", "10m"),
+        ("authorization_lifetime", ""),
+        ("issuer", ""),
+        ("exchange_source", ""),
+        ("exchange_url", ""),
+    ];
+    for (key, value) in changes {
+        match form.iter_mut().find(|(k, _)| k == key) {
+            Some(field) => field.1 = value,
+            None => form.push((key, value)),
+        }
+    }
+    form
+}
+
+const EDIT: &str = "/web-applications/HMRC%20VAT%20sandbox/edit";
+
+fn administrators_edit_records(backend: Backend) {
+    let emsg = Emsg::new(TestDb::new(backend));
+    let apps = emsg.write("apps.yaml", GOOD);
+    add_user(&emsg, "ada", "administrator", ADA);
+    add_user(&emsg, "fiona", "finance", FIONA);
+    let server = serve_web(&emsg, "127.0.0.1:0", &apps, &[]);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let ada = Browser::new(&server);
+        assert_eq!(ada.log_in("ada", ADA).await.status, 303);
+        let form = ada.get(EDIT).await;
+        assert_eq!(form.status, 200, "{}", form.body);
+        assert!(form.body.contains("value=\"vat-client\""), "prefilled");
+        assert!(form.body.contains("Client secret (write-only: not set)"));
+        let csrf = hidden_field(&form.body, "csrf");
+        let before = emsg.export();
+
+        // Errors name the field and what to do; nothing changes, the typed secret is not echoed.
+        let bad = ada
+            .post_form(
+                EDIT,
+                &vat_form(
+                    &csrf,
+                    &[
+                        ("token_url", "not a url"),
+                        ("code_lifetime", "3h"),
+                        ("new_client_secret", "edit-secret-refused-1"),
+                    ],
+                ),
+            )
+            .await;
+        assert_eq!(bad.status, 422, "{}", bad.body);
+        assert!(bad.body.contains("Nothing was saved"), "{}", bad.body);
+        assert!(
+            bad.body.contains("<strong>Token URL</strong>"),
+            "{}",
+            bad.body
+        );
+        assert!(
+            bad.body.contains("<strong>Code lifetime</strong>"),
+            "{}",
+            bad.body
+        );
+        assert!(
+            bad.body.contains("value=\"not a url\""),
+            "the typed values stay"
+        );
+        assert_eq!(emsg.export(), before, "nothing was written");
+        let params = ada
+            .post_form(
+                EDIT,
+                &vat_form(&csrf, &[("authorization_params", "no equals sign here")]),
+            )
+            .await;
+        assert_eq!(params.status, 422);
+        assert!(
+            params
+                .body
+                .contains("<strong>Authorization parameters</strong>")
+        );
+        let taken = ada
+            .post_form(EDIT, &vat_form(&csrf, &[("name", "hmrc itsa SANDBOX")]))
+            .await;
+        assert_eq!(taken.status, 422);
+        assert!(taken.body.contains("already named"), "{}", taken.body);
+        assert_eq!(emsg.export(), before, "nothing was written");
+
+        // A good edit: new scope, a secret typed, a parameter.
+        let good = ada
+            .post_form(
+                EDIT,
+                &vat_form(
+                    &csrf,
+                    &[
+                        ("scope", "read:vat write:vat"),
+                        ("new_client_secret", "edit-secret-2"),
+                        ("authorization_params", "ui_locales=en"),
+                    ],
+                ),
+            )
+            .await;
+        assert_eq!(good.status, 303, "{}", good.body);
+        let page = ada.get("/web-applications/HMRC%20VAT%20sandbox").await;
+        assert!(
+            page.body
+                .contains("Saved. Changed: scope, authorization_params, client_secret."),
+            "{}",
+            page.body
+        );
+        assert!(page.body.contains("<dt>Client secret</dt><dd>set</dd>"));
+        let after = emsg.export();
+        assert!(after.contains("scope: read:vat write:vat"), "{after}");
+        assert!(after.contains("ui_locales: en"), "{after}");
+
+        // A blank secret field keeps the stored secret; only the description changes.
+        let keep = ada
+            .post_form(
+                EDIT,
+                &vat_form(
+                    &csrf,
+                    &[
+                        ("scope", "read:vat write:vat"),
+                        ("authorization_params", "ui_locales=en"),
+                        ("description", "edited on the page"),
+                    ],
+                ),
+            )
+            .await;
+        assert_eq!(keep.status, 303, "{}", keep.body);
+        let shown: serde_json::Value = serde_json::from_str(
+            &ada.get("/api/v1/web-applications/HMRC%20VAT%20sandbox")
+                .await
+                .body,
+        )
+        .unwrap();
+        assert_eq!(shown["client_secret"], "set");
+        assert_eq!(shown["description"], "edited on the page");
+
+        // A rename moves the page.
+        let renamed = ada
+            .post_form(
+                EDIT,
+                &vat_form(
+                    &csrf,
+                    &[
+                        ("name", "HMRC VAT sandbox (renamed)"),
+                        ("scope", "read:vat write:vat"),
+                        ("authorization_params", "ui_locales=en"),
+                        ("description", "edited on the page"),
+                    ],
+                ),
+            )
+            .await;
+        assert_eq!(renamed.status, 303, "{}", renamed.body);
+        assert_eq!(
+            renamed.location.as_deref(),
+            Some("/web-applications/HMRC%20VAT%20sandbox%20%28renamed%29")
+        );
+
+        // The audit log names the changed fields, never a value of a secret.
+        let audit = ada.get("/api/v1/audit?action=edit").await;
+        let audit: serde_json::Value = serde_json::from_str(&audit.body).unwrap();
+        let details: Vec<&str> = audit["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["detail"].as_str().unwrap())
+            .collect();
+        assert_eq!(details.len(), 3, "{details:?}");
+        assert!(
+            details.contains(
+                &"edited on the Web applications page: scope, authorization_params, client_secret"
+            ),
+            "{details:?}"
+        );
+        assert!(details.contains(&"edited on the Web applications page: description"));
+        assert!(details.contains(&"edited on the Web applications page: name"));
+
+        // Finance may not edit.
+        let fiona = Browser::new(&server);
+        assert_eq!(fiona.log_in("fiona", FIONA).await.status, 303);
+        let fcsrf = fiona.csrf().await;
+        let path = "/web-applications/HMRC%20VAT%20sandbox%20%28renamed%29/edit";
+        assert_eq!(fiona.get(path).await.status, 403);
+        let refused = fiona
+            .post_form(
+                path,
+                &vat_form(&fcsrf, &[("new_client_secret", "edit-secret-finance")]),
+            )
+            .await;
+        assert_eq!(refused.status, 403);
+
+        let all = format!("{}{}{}", ada.bodies(), fiona.bodies(), server.stderr());
+        assert_no_secret(
+            &all,
+            &[
+                "edit-secret-refused-1",
+                "edit-secret-2",
+                "edit-secret-finance",
+            ],
+            "pages and log",
+        );
+    });
+}
+
+#[test]
+fn administrators_edit_records_on_sqlite() {
+    administrators_edit_records(Backend::Sqlite);
+}
+
+#[test]
+fn administrators_edit_records_on_postgres() {
+    administrators_edit_records(Backend::Postgres);
+}
+
+/// The edit form's fields as the page fills them in (what a browser would send back).
+fn form_fields(page: &str) -> Vec<(String, String)> {
+    let mut fields = vec![("csrf".to_owned(), hidden_field(page, "csrf"))];
+    for name in [
+        "name",
+        "base_url",
+        "authorization_url",
+        "token_url",
+        "revocation_url",
+        "redirect_url",
+        "client_id",
+        "client_id_env",
+        "client_secret_env",
+        "scope",
+        "accept",
+        "content_type",
+        "code_lifetime",
+        "authorization_lifetime",
+        "issuer",
+        "exchange_source",
+        "exchange_url",
+    ] {
+        fields.push((name.to_owned(), hidden_field(page, name)));
+    }
+    for name in ["description", "authorization_params"] {
+        let text = page
+            .split(&format!("name=\"{name}\""))
+            .nth(1)
+            .and_then(|rest| rest.split_once('>'))
+            .and_then(|(_, rest)| rest.split("</textarea>").next())
+            .unwrap()
+            // As a browser reads the text.
+            .replace("&#x3D;", "=")
+            .replace("&#x27;", "'")
+            .replace("&#x2F;", "/")
+            .replace("&#x60;", "`")
+            .replace("&quot;", "\"")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&");
+        fields.push((name.to_owned(), text));
+    }
+    for name in ["pkce", "user_specific", "obtain_token_on_callback"] {
+        if page.contains(&format!("name=\"{name}\" type=\"checkbox\" checked")) {
+            fields.push((name.to_owned(), "on".to_owned()));
+        }
+    }
+    let auth = if page.contains("value=\"client_secret_basic\" selected") {
+        "client_secret_basic"
+    } else {
+        "client_secret_post"
+    };
+    fields.push(("client_auth".to_owned(), auth.to_owned()));
+    fields
+}
+
+fn the_edit_form_sends_every_shipped_record_back_unchanged(backend: Backend) {
+    let emsg = Emsg::new(TestDb::new(backend));
+    add_user(&emsg, "ada", "administrator", ADA);
+    let server = serve_web(&emsg, "127.0.0.1:0", &shipped_file(), &[]);
+    let before = emsg.export();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let ada = Browser::new(&server);
+        assert_eq!(ada.log_in("ada", ADA).await.status, 303);
+        let list: serde_json::Value =
+            serde_json::from_str(&ada.get("/api/v1/web-applications").await.body).unwrap();
+        let names: Vec<String> = list["web_applications"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["name"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(names.len(), 8);
+        for name in names {
+            let path = format!("/web-applications/{}/edit", name.replace(' ', "%20"));
+            let page = ada.get(&path).await;
+            assert_eq!(page.status, 200, "{name}: {}", page.body);
+            let fields = form_fields(&page.body);
+            let form: Vec<(&str, &str)> = fields
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            let saved = ada.post_form(&path, &form).await;
+            assert_eq!(saved.status, 303, "{name}: {}", saved.body);
+            let shown = ada.get(saved.location.as_deref().unwrap()).await;
+            assert!(
+                shown.body.contains("Nothing changed"),
+                "{name}: {}",
+                shown.body
+            );
+        }
+    });
+    assert_eq!(emsg.export(), before);
+}
+
+#[test]
+fn the_edit_form_sends_every_shipped_record_back_unchanged_on_sqlite() {
+    the_edit_form_sends_every_shipped_record_back_unchanged(Backend::Sqlite);
+}
+
+#[test]
+fn the_edit_form_sends_every_shipped_record_back_unchanged_on_postgres() {
+    the_edit_form_sends_every_shipped_record_back_unchanged(Backend::Postgres);
+}

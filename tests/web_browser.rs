@@ -21,6 +21,8 @@ use support::*;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+/// Typed into the edit form's "Set a new client secret": must appear nowhere afterwards.
+const EDITED_SECRET: &str = "browser-edited-secret-5d1c";
 const CLIENT_SECRET: &str = "browser-client-secret-5d1e";
 const FIONA: &str = "fiona password long enough";
 const ADA: &str = "ada password long enough";
@@ -286,13 +288,17 @@ async fn open_session(driver: &Driver, profile: &Path, shots: PathBuf) -> Sessio
     }
 }
 
-fn screenshot_dir() -> PathBuf {
+fn screenshot_dir(backend: Backend) -> PathBuf {
     let dir = std::env::var_os("EMSG_TEST_OUTPUT")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
             Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-output/screenshots")
         })
-        .join("web_browser");
+        .join("web_browser")
+        .join(match backend {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        });
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
@@ -329,7 +335,16 @@ async fn log_in(session: &mut Session, server: &WebServer, name: &str, password:
 }
 
 #[test]
-fn the_pages_work_in_a_real_browser() {
+fn the_pages_work_in_a_real_browser_on_sqlite() {
+    the_pages_work_in_a_real_browser(Backend::Sqlite);
+}
+
+#[test]
+fn the_pages_work_in_a_real_browser_on_postgres() {
+    the_pages_work_in_a_real_browser(Backend::Postgres);
+}
+
+fn the_pages_work_in_a_real_browser(backend: Backend) {
     let driver = start_driver();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let port = free_port();
@@ -340,7 +355,7 @@ fn the_pages_work_in_a_real_browser() {
             &[PeerClient::new("emsg-browser", CLIENT_SECRET, &redirect)],
         ))
         .unwrap();
-    let emsg = Emsg::new(TestDb::new(Backend::Sqlite)).with_env("WEB_CLIENT_SECRET", CLIENT_SECRET);
+    let emsg = Emsg::new(TestDb::new(backend)).with_env("WEB_CLIENT_SECRET", CLIENT_SECRET);
     let api = runtime.block_on(MockServer::start()).unwrap();
     api.on("GET", "/organisations/vat/123456789/obligations")
         .respond(MockResponse::json(
@@ -357,8 +372,8 @@ fn the_pages_work_in_a_real_browser() {
     add_user(&emsg, "ada", "administrator", ADA);
     let server = serve_web(&emsg, &format!("127.0.0.1:{port}"), &apps, &[]);
     let profile = tempfile::tempdir().unwrap();
-    let shots = screenshot_dir();
-    let mut secrets = vec![CLIENT_SECRET.to_owned()];
+    let shots = screenshot_dir(backend);
+    let mut secrets = vec![CLIENT_SECRET.to_owned(), EDITED_SECRET.to_owned()];
 
     let sources = runtime.block_on(async {
         let mut s = open_session(&driver, profile.path(), shots.clone()).await;
@@ -518,6 +533,20 @@ fn the_pages_work_in_a_real_browser() {
         let done = s.shot("import-done").await;
         assert!(done.contains("The import was written: 1 added"), "{done}");
         assert!(emsg.export().contains("HMRC ITSA browser"));
+
+        // Administrator: edit a record on the page, with a new client secret (write-only).
+        s.go(&server.url("/web-applications/HMRC%20VAT%20browser/edit"))
+            .await;
+        s.shot("edit-form").await;
+        s.type_into("textarea#description", " (edited)").await;
+        s.type_into("input#new_client_secret", EDITED_SECRET).await;
+        s.click("form.edit-record button[type=submit]").await;
+        s.find("section.details").await;
+        let edited = s.shot("edit-saved").await;
+        assert!(
+            edited.contains("Saved. Changed: description, client_secret."),
+            "{edited}"
+        );
         s.close().await;
         s.sources
     });

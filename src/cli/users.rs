@@ -1,4 +1,5 @@
-//! `emsg users add NAME --role …` and `emsg users list`.
+//! `emsg users add NAME --role …`, `emsg users list` and the per-user API keys:
+//! `emsg users api-key NAME [--list | --revoke PREFIX]`.
 
 use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;
@@ -25,6 +26,18 @@ pub enum Users {
     },
     /// The users, with their id and role (never a password or hash).
     List,
+    /// Make an API key for a user (printed once; only its hash is kept). The key acts on
+    /// /api/v1 with the user's role: `Authorization: Bearer KEY`.
+    ApiKey {
+        name: String,
+        /// List the user's keys (prefix, made, last used, revoked) instead of making one.
+        #[arg(long, conflicts_with = "revoke")]
+        list: bool,
+        /// Revoke the user's key with this prefix (as listed, e.g. `emsg_AbCd1234`), or every
+        /// key of the user with `*`.
+        #[arg(long, value_name = "PREFIX")]
+        revoke: Option<String>,
+    },
 }
 
 pub fn run(global: &Global, args: Users) -> anyhow::Result<ExitCode> {
@@ -64,6 +77,81 @@ pub fn run(global: &Global, args: Users) -> anyhow::Result<ExitCode> {
                 println!("{:>4}  {:24}  {}", user.id, user.name, user.role);
             }
         }
+        Users::ApiKey { name, list, revoke } => {
+            use emsg_store::api_keys;
+            let user = users::find(&mut opened.conn, &name)?.with_context(|| {
+                format!("there is no user named `{name}`: `emsg users list` shows the names")
+            })?;
+            let now = emsg_store::now();
+            if list {
+                for key in api_keys::list(&mut opened.conn, user.id)? {
+                    println!(
+                        "{}…  made {}  last used {}  {}",
+                        key.prefix,
+                        emsg_store::format_utc(key.created_at),
+                        key.last_used_at
+                            .map_or_else(|| "never".to_owned(), emsg_store::format_utc),
+                        key.revoked_at.map_or_else(
+                            || "live".to_owned(),
+                            |at| format!("revoked {}", emsg_store::format_utc(at))
+                        ),
+                    );
+                }
+            } else if let Some(prefix) = revoke {
+                let prefix = prefix.trim_end_matches('…');
+                let revoked = api_keys::revoke(&mut opened.conn, user.id, prefix, now)?;
+                if revoked == 0 {
+                    anyhow::bail!(
+                        "{} has no live API key `{prefix}`: `emsg users api-key {} --list` shows them",
+                        user.name,
+                        user.name
+                    );
+                }
+                audit_key(
+                    &mut opened.conn,
+                    "revoke-api-key",
+                    &format!("{revoked} API key(s) of {} revoked ({prefix})", user.name),
+                )?;
+                println!("revoked {revoked} API key(s) of {}", user.name);
+            } else {
+                let (key, info) = api_keys::create(&mut opened.conn, user.id, now)?;
+                audit_key(
+                    &mut opened.conn,
+                    "make-api-key",
+                    &format!("API key {}… made for {}", info.prefix, user.name),
+                )?;
+                println!(
+                    "API key for {} ({}); shown once, only its hash is kept:",
+                    user.name, user.role
+                );
+                // Printed once, to the terminal only.
+                println!("{}", key.expose());
+                println!(
+                    "use it as `Authorization: Bearer KEY` on /api/v1; revoke it with `emsg users api-key {} --revoke {}`",
+                    user.name, info.prefix
+                );
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn audit_key(
+    conn: &mut emsg_store::db::DbConnection,
+    action: &str,
+    detail: &str,
+) -> anyhow::Result<()> {
+    emsg_store::audit::record(
+        conn,
+        &emsg_store::audit::NewAuditEntry {
+            actor: emsg_store::audit::Actor::Operator,
+            action,
+            web_application_id: None,
+            connection_id: None,
+            outcome: "ok",
+            error_code: None,
+            detail,
+        },
+    )?;
+    Ok(())
 }

@@ -203,7 +203,7 @@ pub fn find(conn: &mut DbConnection, key: &ConnectionKey) -> Result<Option<Conne
         .filter(connections::company.eq(&key.company))
         .filter(connections::user_key.eq(key.user_key))
         .select(Connection::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 
@@ -211,7 +211,7 @@ pub fn by_id(conn: &mut DbConnection, id: i64) -> Result<Option<Connection>> {
     Ok(connections::table
         .find(id)
         .select(Connection::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

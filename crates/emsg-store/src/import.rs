@@ -16,6 +16,7 @@ use crate::error::{Result, StoreError};
 use crate::web_applications::{self as records, WebApplication, name_key};
 use crate::web_services::{self as services, WebService};
 use diesel::Connection;
+use diesel::prelude::*;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RecordChange {
@@ -416,6 +417,114 @@ fn write_services(
         .collect();
     audit::record_many(conn, &entries)?;
     Ok(())
+}
+
+/// What an edit on the page did: the keys that changed (never their values) and the warnings
+/// of the import rules (an unset environment variable).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EditReport {
+    pub changed: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+/// Writes `spec` (validated by `emsg_webapps::parse`, like an import) over the stored record
+/// `id`, and `new_secret` when one was typed (`None` keeps the stored secret). The same
+/// comparison as an import decides what changed; nothing is written when nothing did. One
+/// audit entry names the changed keys. Renaming is allowed; a name another record has is not.
+pub fn edit(
+    conn: &mut DbConnection,
+    ring: &KeyRing,
+    id: i64,
+    spec: &WebApplicationSpec,
+    new_secret: Option<&Secret>,
+    env: &dyn Fn(&str) -> Option<String>,
+    actor: &Actor,
+) -> Result<EditReport> {
+    conn.transaction(|conn| {
+        let row = records::by_id(conn, id)?
+            .ok_or_else(|| StoreError::Invalid(format!("web application {id} no longer exists")))?;
+        if let Some(other) = records::find(conn, &spec.name)?.filter(|r| r.id != id) {
+            return Err(StoreError::Invalid(format!(
+                "name: another web application is already named `{}`; choose another name",
+                other.name
+            )));
+        }
+        let source = match &spec.exchange {
+            Some(exchange) => Some(records::find(conn, &exchange.source)?.ok_or_else(|| {
+                StoreError::Invalid(format!(
+                    "exchange source: no web application is named `{}`; name an OAuth record from the list",
+                    exchange.source
+                ))
+            })?),
+            None => None,
+        };
+        if let Some(source) = &source
+            && (source.id == id || source.is_exchange())
+        {
+            return Err(StoreError::Invalid(format!(
+                "exchange source: `{}` is {}; name an OAuth record",
+                source.name,
+                if source.id == id { "this record itself" } else { "an exchange record" }
+            )));
+        }
+        if spec.exchange.is_some() {
+            let dependants: i64 = crate::schema::web_applications::table
+                .filter(crate::schema::web_applications::exchange_source_id.eq(id))
+                .count()
+                .get_result(conn)?;
+            if dependants > 0 {
+                return Err(StoreError::Invalid(format!(
+                    "exchange: {dependants} exchange record(s) take their token from this record, \
+                     so it cannot become an exchange record; change those first"
+                )));
+            }
+        }
+        let mut names = HashMap::new();
+        if let Some(old_source) = row.exchange_source_id
+            && let Some(name) = records::name_of(conn, old_source)?
+        {
+            names.insert(old_source, name);
+        }
+        let mut report = EditReport::default();
+        let mut resolved = resolve(spec, Some(&row), env, &mut report.warnings);
+        if let Some(secret) = new_secret {
+            resolved.client_secret = Some(secret.clone());
+        }
+        let mut changed = match compare(&row, spec, &resolved, &names, ring)? {
+            RecordChange::Changed(fields) => fields,
+            _ => Vec::new(),
+        };
+        // A new source record under the same name is a change `to_spec` cannot see.
+        if source.as_ref().map(|s| s.id) != row.exchange_source_id
+            && !changed.iter().any(|f| f == "exchange")
+        {
+            changed.push("exchange".to_owned());
+        }
+        if changed.is_empty() {
+            return Ok(report);
+        }
+        let client_id = resolved.client_id.as_deref().or(row.client_id.as_deref());
+        records::write_spec(conn, Some(id), spec, client_id, now())?;
+        if let Some(secret) = &resolved.client_secret {
+            records::set_client_secret(conn, ring, id, Some(secret))?;
+        }
+        records::set_exchange_source(conn, id, source.map(|s| s.id))?;
+        let detail = format!("edited on the Web applications page: {}", changed.join(", "));
+        audit::record(
+            conn,
+            &NewAuditEntry {
+                actor: actor.clone(),
+                action: "edit",
+                web_application_id: Some(id),
+                connection_id: None,
+                outcome: "ok",
+                error_code: None,
+                detail: &detail,
+            },
+        )?;
+        report.changed = changed;
+        Ok(report)
+    })
 }
 
 /// The stored records as `web-apps.yaml`: never a secret, only where it comes from.

@@ -1,6 +1,7 @@
 //! Storage: the schema on SQLite and PostgreSQL, web-application records with sealed client
-//! secrets, users, the audit log, import/export and master-key rotation.
+//! secrets, users, their sessions and API keys, the audit log, import/export and master-key rotation.
 
+pub mod api_keys;
 pub mod audit;
 mod clock;
 pub mod connections;
@@ -12,6 +13,7 @@ pub mod messages;
 pub mod pending;
 pub mod schema;
 mod sealed_columns;
+pub mod sessions;
 pub mod settings;
 pub mod users;
 pub mod web_applications;

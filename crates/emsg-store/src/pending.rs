@@ -130,14 +130,21 @@ pub fn latest(
     company: &str,
     user_id: i64,
 ) -> Result<Option<PendingAuthorization>> {
-    Ok(pending::table
+    let query = pending::table
         .filter(pending::web_application_id.eq(web_application_id))
         .filter(pending::company.eq(company))
         .filter(pending::user_id.eq(user_id))
         .order((pending::created_at.desc(), pending::id.desc()))
-        .select(PendingAuthorization::as_select())
-        .first(conn)
-        .optional()?)
+        .select(PendingAuthorization::as_select());
+    // On SQLite the first row of a cursor, not `LIMIT ?`: SQLite re-prepares a statement with a
+    // bound LIMIT on every run, and the pages ask this on every view.
+    if matches!(conn, DbConnection::Sqlite(_)) {
+        return Ok(query
+            .load_iter::<PendingAuthorization, diesel::connection::DefaultLoadingMode>(conn)?
+            .next()
+            .transpose()?);
+    }
+    Ok(query.first(conn).optional()?)
 }
 
 /// Stores the code of the callback; `false` when this state already had its callback.

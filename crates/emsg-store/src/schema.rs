@@ -120,6 +120,32 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    sessions (id_hash) {
+        id_hash -> Text,
+        user_id -> BigInt,
+        csrf -> Text,
+        flash_kind -> Nullable<Text>,
+        flash_text -> Nullable<Text>,
+        created_at -> BigInt,
+        last_seen_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    api_keys (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        prefix -> Text,
+        key_hash -> Text,
+        created_at -> BigInt,
+        last_used_at -> Nullable<BigInt>,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(api_keys -> users (user_id));
 diesel::joinable!(connections -> web_applications (web_application_id));
 diesel::joinable!(pending_authorizations -> web_applications (web_application_id));
 diesel::allow_tables_to_appear_in_same_query!(
@@ -132,7 +158,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     web_services,
     messages,
     message_events,
-    settings
+    settings,
+    sessions,
+    api_keys
 );
 
 diesel::table! {

@@ -154,7 +154,7 @@ pub fn find(conn: &mut DbConnection, name: &str) -> Result<Option<User>> {
     users::table
         .filter(users::name.eq(name))
         .select(UserRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .map(User::try_from)
         .transpose()
@@ -164,7 +164,7 @@ pub fn get(conn: &mut DbConnection, id: i64) -> Result<Option<User>> {
     users::table
         .find(id)
         .select(UserRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .map(User::try_from)
         .transpose()
@@ -190,7 +190,7 @@ pub fn verify_password(
     let found: Option<(UserRow, String)> = users::table
         .filter(users::name.eq(name))
         .select((UserRow::as_select(), users::password_hash))
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     let Some((row, hash)) = found else {
         // Spend the same time as for a real user, so the answer does not tell which names exist.

@@ -167,11 +167,97 @@ pub fn list(conn: &mut DbConnection) -> Result<Vec<WebApplication>> {
         .load(conn)?)
 }
 
+/// One page of record names (by name), optionally only those whose name contains `filter`
+/// (ignoring case), and how many names match in all. Reads the names only: no secrets, no other
+/// columns, so the list on the page costs the same with 10 records or 10,000.
+pub fn names_page(
+    conn: &mut DbConnection,
+    filter: Option<&str>,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<String>, i64)> {
+    let pattern = filter
+        .map(name_key)
+        .filter(|f| !f.is_empty())
+        .map(|f| format!("%{}%", escape_like(&f)));
+    let (names, total) = match &pattern {
+        Some(pattern) => {
+            let matching = || {
+                web_applications::table.filter(
+                    web_applications::name_key
+                        .like(pattern.clone())
+                        .escape('\\'),
+                )
+            };
+            (
+                matching()
+                    .select(web_applications::name)
+                    .order(web_applications::name_key)
+                    .offset(offset)
+                    .limit(limit)
+                    .load(conn)?,
+                matching().count().get_result(conn)?,
+            )
+        }
+        // SQLite re-prepares a statement whose LIMIT or OFFSET is a bound parameter on every
+        // run; the unfiltered list (every page view) steps a cursor instead: the statement is
+        // cached, and SQLite reads only the rows up to the end of the page.
+        None if matches!(conn, DbConnection::Sqlite(_)) => {
+            let skip = usize::try_from(offset).unwrap_or(0);
+            let take = usize::try_from(limit).unwrap_or(0);
+            let names = web_applications::table
+                .select(web_applications::name)
+                .order(web_applications::name_key)
+                .load_iter::<String, diesel::connection::DefaultLoadingMode>(conn)?
+                .skip(skip)
+                .take(take)
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            (names, web_applications::table.count().get_result(conn)?)
+        }
+        None => (
+            web_applications::table
+                .select(web_applications::name)
+                .order(web_applications::name_key)
+                .offset(offset)
+                .limit(limit)
+                .load(conn)?,
+            web_applications::table.count().get_result(conn)?,
+        ),
+    };
+    Ok((names, total))
+}
+
+/// `%`, `_` and `\` taken literally in a LIKE pattern with `ESCAPE '\'`.
+fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The name of the record with this id (an exchange record's source), if it exists.
+pub fn name_of(conn: &mut DbConnection, id: i64) -> Result<Option<String>> {
+    Ok(web_applications::table
+        .find(id)
+        .select(web_applications::name)
+        .get_result(conn)
+        .optional()?)
+}
+
+/// The record with this name (ignoring case and surrounding spaces).
+///
+/// Lookups by a unique key here and in the other tables use `get_result`, not `first`: `first`
+/// adds `LIMIT ?`, and SQLite re-prepares a statement whose LIMIT is a bound parameter on every
+/// run (it may plan differently for another limit), which cost the pages a sixth of their CPU.
 pub fn find(conn: &mut DbConnection, name: &str) -> Result<Option<WebApplication>> {
     Ok(web_applications::table
         .filter(web_applications::name_key.eq(name_key(name)))
         .select(WebApplication::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 
@@ -183,7 +269,7 @@ pub fn by_id(conn: &mut DbConnection, id: i64) -> Result<Option<WebApplication>>
     Ok(web_applications::table
         .find(id)
         .select(WebApplication::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

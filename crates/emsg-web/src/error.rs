@@ -17,6 +17,11 @@ pub enum WebError {
     BadRequest(String),
     #[error("log in first: this needs a session (POST /login) or an API call with its cookie")]
     Unauthenticated,
+    #[error(
+        "the API key is not valid or was revoked: make a new one with `emsg users api-key NAME` \
+         and send it as `Authorization: Bearer KEY`"
+    )]
+    BadApiKey,
     #[error("{0}")]
     Forbidden(String),
     #[error(
@@ -42,6 +47,7 @@ impl WebError {
             Self::Engine(e) => e.code(),
             Self::BadRequest(_) => "bad_request",
             Self::Unauthenticated => "login_required",
+            Self::BadApiKey => "invalid_api_key",
             Self::Forbidden(_) => "forbidden",
             Self::Csrf => "csrf_failed",
             Self::Throttled(_) => "too_many_attempts",
@@ -56,7 +62,7 @@ impl WebError {
                 StatusCode::NOT_FOUND
             }
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Self::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Self::Unauthenticated | Self::BadApiKey => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) | Self::Csrf => StatusCode::FORBIDDEN,
             Self::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Engine(e) => match e {

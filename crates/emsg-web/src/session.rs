@@ -1,14 +1,13 @@
-//! Log-in sessions, held in this process's memory: a random 256-bit id in the `emsg_session`
-//! cookie maps to the user, their role, the session's anti-forgery token and a one-shot flash
-//! message. One node only: a restart logs everyone out, and several `serve` nodes behind one
-//! balancer would need sticky sessions (the store has no sessions table yet).
+//! Log-in sessions, kept in the database (`emsg_store::sessions`): a random 256-bit id in the
+//! `emsg_session` cookie maps to the user, their role (as the users table says now), the
+//! session's anti-forgery token and a one-shot flash message. Only the id's SHA-256 is stored,
+//! so sessions survive a restart and every `serve` node on the database accepts them.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use emsg_store::db::Pool;
 use emsg_store::users::{Role, User};
 use serde::Serialize;
 
@@ -50,6 +49,11 @@ pub struct SessionUser {
     pub name: String,
     pub role: Role,
     pub csrf: String,
+    /// The one-shot message for this page view (taken when a page was asked for).
+    pub flash: Option<Flash>,
+    /// Authenticated by `Authorization: Bearer` with an API key: no session, no CSRF token
+    /// needed (a key is never sent by a browser on its own).
+    pub via_api_key: bool,
 }
 
 impl std::fmt::Debug for SessionUser {
@@ -86,8 +90,24 @@ impl SessionUser {
         }
     }
 
+    /// The user of an API key: acts with the key's user's role, has no session.
+    pub fn from_api_key(user: User) -> Self {
+        Self {
+            session_id: String::new(),
+            id: user.id,
+            name: user.name,
+            role: user.role,
+            csrf: String::new(),
+            flash: None,
+            via_api_key: true,
+        }
+    }
+
     /// Compares a submitted anti-forgery token with the session's, in constant time.
     pub fn check_csrf(&self, submitted: Option<&str>) -> Result<(), WebError> {
+        if self.via_api_key {
+            return Ok(());
+        }
         match submitted {
             Some(token) if constant_time_eq(token.as_bytes(), self.csrf.as_bytes()) => Ok(()),
             _ => Err(WebError::Csrf),
@@ -107,76 +127,110 @@ pub fn random_token() -> Result<String, WebError> {
     Ok(URL_SAFE_NO_PAD.encode(bytes))
 }
 
-struct Session {
-    user_id: i64,
-    name: String,
-    role: Role,
-    csrf: String,
-    last_seen: Instant,
-    flash: Option<Flash>,
+/// [`Sessions::get`] on a connection the caller already holds, for handlers that read the
+/// session and their page's data in one database task.
+pub fn find(
+    conn: &mut emsg_store::db::DbConnection,
+    id: &str,
+    take_flash: bool,
+) -> Result<Option<SessionUser>, WebError> {
+    let found = emsg_store::sessions::find(conn, id, idle_secs(), emsg_store::now(), take_flash)?;
+    Ok(found.map(|s| SessionUser {
+        session_id: id.to_owned(),
+        id: s.user.id,
+        name: s.user.name,
+        role: s.user.role,
+        csrf: s.csrf,
+        flash: s.flash.map(|(kind, text)| Flash {
+            kind: if kind == "success" {
+                "success"
+            } else {
+                "error"
+            },
+            text,
+        }),
+        via_api_key: false,
+    }))
 }
 
-#[derive(Default)]
+fn idle_secs() -> i64 {
+    i64::try_from(IDLE_EXPIRY.as_secs()).unwrap_or(i64::MAX)
+}
+
+/// The sessions table, reached off the async workers.
 pub struct Sessions {
-    map: Mutex<HashMap<String, Session>>,
+    pool: Pool,
 }
 
 impl Sessions {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
-        // A panic while holding the lock cannot leave a session half-written: recover.
-        self.map
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    pub fn new(pool: Pool) -> Self {
+        Self { pool }
     }
 
-    /// A new session for `user`; returns its id (the cookie value).
-    pub fn create(&self, user: &User) -> Result<String, WebError> {
+    async fn db<T, F>(&self, work: F) -> Result<T, WebError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut emsg_store::db::PooledConnection) -> Result<T, WebError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        actix_web::web::block(move || {
+            let mut conn = pool.get().map_err(emsg_store::StoreError::from)?;
+            work(&mut conn)
+        })
+        .await
+        .map_err(|_| WebError::Internal("a session task was cancelled".to_owned()))?
+    }
+
+    /// A new session for `user`; returns its id (the cookie value). Sessions idle for longer
+    /// than [`IDLE_EXPIRY`] are swept here.
+    pub async fn create(&self, user: &User) -> Result<String, WebError> {
         let id = random_token()?;
-        let session = Session {
-            user_id: user.id,
-            name: user.name.clone(),
-            role: user.role,
-            csrf: random_token()?,
-            last_seen: Instant::now(),
-            flash: None,
-        };
-        let mut map = self.lock();
-        if map.len() > 1_000 {
-            map.retain(|_, s| s.last_seen.elapsed() < IDLE_EXPIRY);
-        }
-        map.insert(id.clone(), session);
+        let csrf = random_token()?;
+        let (key, user_id) = (id.clone(), user.id);
+        self.db(move |conn| {
+            let now = emsg_store::now();
+            emsg_store::sessions::create(conn, &key, user_id, &csrf, now)?;
+            // Logins are rare next to page views (and cost an argon2 check): sweeping here, by
+            // the indexed `last_seen_at`, keeps the table to the live sessions.
+            emsg_store::sessions::delete_idle(conn, idle_secs(), now)?;
+            Ok(())
+        })
+        .await?;
         Ok(id)
     }
 
-    /// The live session with this id, touched; an idle one is ended here.
-    pub fn get(&self, id: &str) -> Option<SessionUser> {
-        let mut map = self.lock();
-        let session = map.get_mut(id)?;
-        if session.last_seen.elapsed() >= IDLE_EXPIRY {
-            map.remove(id);
-            return None;
+    /// The live session with this id, touched; an idle one is ended here. With `take_flash`
+    /// (a page view), its one-shot message comes along and is cleared.
+    pub async fn get(&self, id: &str, take_flash: bool) -> Result<Option<SessionUser>, WebError> {
+        let key = id.to_owned();
+        self.db(move |conn| find(conn, &key, take_flash)).await
+    }
+
+    /// Leaves a message for the session's next page. A failure only loses the message.
+    pub async fn set_flash(&self, id: &str, flash: Flash) {
+        if id.is_empty() {
+            return;
         }
-        session.last_seen = Instant::now();
-        Some(SessionUser {
-            session_id: id.to_owned(),
-            id: session.user_id,
-            name: session.name.clone(),
-            role: session.role,
-            csrf: session.csrf.clone(),
-        })
-    }
-
-    pub fn set_flash(&self, id: &str, flash: Flash) {
-        if let Some(session) = self.lock().get_mut(id) {
-            session.flash = Some(flash);
+        let key = id.to_owned();
+        let result = self
+            .db(move |conn| {
+                Ok(emsg_store::sessions::set_flash(
+                    conn,
+                    &key,
+                    flash.kind,
+                    &flash.text,
+                )?)
+            })
+            .await;
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "a flash message was lost");
         }
     }
 
-    pub fn take_flash(&self, id: &str) -> Option<Flash> {
-        self.lock().get_mut(id).and_then(|s| s.flash.take())
-    }
-
-    pub fn remove(&self, id: &str) {
-        self.lock().remove(id);
+    /// Ends a session (logout); every node sees it at once.
+    pub async fn remove(&self, id: &str) -> Result<(), WebError> {
+        let key = id.to_owned();
+        self.db(move |conn| Ok(emsg_store::sessions::delete(conn, &key)?))
+            .await
     }
 }

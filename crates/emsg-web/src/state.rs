@@ -69,12 +69,13 @@ impl AppState {
             let mut conn = pool.get().map_err(emsg_store::StoreError::from)?;
             callback_paths(&records::list(&mut conn)?, public_url.as_ref())
         };
+        let sessions = Arc::new(Sessions::new(pool.clone()));
         Ok(Self {
             pool,
             ring,
             engine,
             templates: Arc::new(Templates::load()?),
-            sessions: Arc::new(Sessions::default()),
+            sessions,
             throttle: Arc::new(Throttle::default()),
             secure_cookies: public_url.as_ref().is_some_and(|u| u.scheme() == "https"),
             callback_paths: Arc::new(callback_paths),

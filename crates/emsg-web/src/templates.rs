@@ -13,6 +13,10 @@ const PAGES: &[(&str, &str)] = &[
         "web_applications",
         include_str!("../../../templates/web_applications.hbs"),
     ),
+    (
+        "edit_record",
+        include_str!("../../../templates/edit_record.hbs"),
+    ),
     ("login", include_str!("../../../templates/login.hbs")),
     ("callback", include_str!("../../../templates/callback.hbs")),
     ("users", include_str!("../../../templates/users.hbs")),

@@ -156,3 +156,50 @@ impl ConnectionPanel {
         }
     }
 }
+
+/// The connection `user_id` acts on for `record` (their own for a user-specific record, the
+/// company's otherwise), as the engine's status shows it: one lookup by the connection's unique
+/// key and the names of its users, on the caller's pooled connection.
+pub fn connection_of(
+    conn: &mut emsg_store::db::DbConnection,
+    record: &WebApplication,
+    company: &str,
+    user_id: i64,
+) -> Result<Option<emsg_engine::ConnectionView>, crate::error::WebError> {
+    use emsg_store::connections::{self, ConnectionKey};
+    let key = ConnectionKey::new(record.id, company, record.user_specific, user_id);
+    let Some(c) = connections::find(conn, &key)? else {
+        return Ok(None);
+    };
+    let mut user_name = |id: Option<i64>| -> Result<Option<String>, crate::error::WebError> {
+        Ok(match id {
+            Some(id) if id > 0 => Some(
+                emsg_store::users::get(conn, id)?.map_or_else(|| format!("user {id}"), |u| u.name),
+            ),
+            _ => None,
+        })
+    };
+    let user = user_name(Some(c.user_key))?;
+    let authorized_by = if c.authorized_by == Some(c.user_key) {
+        user.clone()
+    } else {
+        user_name(c.authorized_by)?
+    };
+    Ok(Some(emsg_engine::ConnectionView {
+        connection_id: c.id,
+        web_application: record.name.clone(),
+        company: c.company.clone(),
+        user,
+        status: c.status(),
+        granted_scope: c.granted_scope.clone(),
+        token_type: c.token_type.clone(),
+        access_expires_at: c.access_expires_at,
+        authorized_by,
+        authorized_at: c.authorized_at,
+        authorization_expires_at: c.authorization_expires_at,
+        taxpayer_id: c.taxpayer_id.clone(),
+        last_error: c.last_error.clone(),
+        last_error_code: c.last_error_code.clone(),
+        has_refresh_token: c.has_refresh_token(),
+    }))
+}

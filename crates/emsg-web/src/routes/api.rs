@@ -83,21 +83,15 @@ async fn show(
     name: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
     let name = name.into_inner();
-    let wanted = name.clone();
-    let (record, view) = state
+    let company = state.engine.config().default_company.clone();
+    let user_id = user.id;
+    let chosen = state
         .with_conn(move |conn| {
-            let all = records::list(conn)?;
-            let names = records::names_by_id(&all);
-            let key = records::name_key(&wanted);
-            all.iter()
-                .find(|r| r.name_key == key)
-                .map(|r| (r.clone(), WebApplicationView::new(r, &names)))
-                .ok_or_else(|| {
-                    WebError::NotFound(format!("no web application is named `{wanted}`"))
-                })
+            super::web_applications::chosen(conn, &name, &company, user_id)?
+                .ok_or_else(|| WebError::NotFound(format!("no web application is named `{name}`")))
         })
         .await?;
-    let connection = super::web_applications::connection_for(&state, &user, &record).await?;
+    let (view, connection) = (chosen.view, chosen.connection);
     let mut body = serde_json::to_value(view).map_err(|e| WebError::Internal(e.to_string()))?;
     if let Some(object) = body.as_object_mut() {
         object.insert(

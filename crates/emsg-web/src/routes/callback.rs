@@ -21,7 +21,7 @@ pub fn config(cfg: &mut web::ServiceConfig, paths: &[String]) {
 }
 
 async fn callback(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, PageError> {
-    handle(&state, &req, auth::session_user(&req)).await
+    handle(&state, &req, auth::session_user(&req, true).await).await
 }
 
 pub(crate) async fn handle(

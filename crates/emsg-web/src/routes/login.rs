@@ -24,7 +24,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
 }
 
 async fn home(req: HttpRequest) -> HttpResponse {
-    if auth::session_user(&req).is_some() {
+    if auth::session_user(&req, false).await.is_some() {
         see_other("/web-applications")
     } else {
         see_other("/login")
@@ -99,7 +99,7 @@ async fn form(
     query: web::Query<NextQuery>,
 ) -> Result<HttpResponse, PageError> {
     let next = safe_next(query.next.as_deref());
-    if auth::session_user(&req).is_some() {
+    if auth::session_user(&req, false).await.is_some() {
         return Ok(see_other(&next));
     }
     Ok(login_page(&state, StatusCode::OK, &next, "", None)?)
@@ -183,9 +183,9 @@ async fn submit(
     state.throttle.succeed(&keys[0]);
     // A new id at every log-in, so a planted cookie never becomes a logged-in session.
     if let Some(old) = auth::cookie(&req, COOKIE) {
-        state.sessions.remove(&old);
+        state.sessions.remove(&old).await?;
     }
-    let id = state.sessions.create(&user)?;
+    let id = state.sessions.create(&user).await?;
     tracing::info!(user = %user.name, role = %user.role, "logged in");
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, next))
@@ -213,7 +213,7 @@ async fn logout(
     form: web::Form<LogoutForm>,
 ) -> Result<HttpResponse, PageError> {
     user.check_csrf(form.csrf.as_deref())?;
-    state.sessions.remove(&user.session_id);
+    state.sessions.remove(&user.session_id).await?;
     tracing::info!(user = %user.name, "logged out");
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, "/login"))

@@ -700,7 +700,7 @@ pub(crate) fn page_send_error(error: SendError) -> WebError {
 }
 
 /// After a send: the message's page, with how it ended on top.
-fn to_message(state: &AppState, user: &SessionUser, sent: &Sent, what: &str) -> HttpResponse {
+async fn to_message(state: &AppState, user: &SessionUser, sent: &Sent, what: &str) -> HttpResponse {
     let text = format!(
         "{what} message {}: {} — {}",
         sent.message_id,
@@ -712,7 +712,7 @@ fn to_message(state: &AppState, user: &SessionUser, sent: &Sent, what: &str) -> 
     } else {
         Flash::error(text)
     };
-    state.sessions.set_flash(&user.session_id, flash);
+    state.sessions.set_flash(&user.session_id, flash).await;
     see_other(&message_href(sent.message_id))
 }
 
@@ -741,7 +741,7 @@ async fn send_page(
         origin: page_origin(&req, &user, form.browser_data.as_deref()),
     };
     match state.messenger()?.send(request).await {
-        Ok(sent) => Ok(to_message(&state, &user, &sent, "Sent")),
+        Ok(sent) => Ok(to_message(&state, &user, &sent, "Sent").await),
         Err(SendError::Fields(errors)) => form_page(
             &state,
             &user,
@@ -769,11 +769,12 @@ async fn resend_page(
     message_with_events(&state, id).await?;
     let origin = page_origin(&req, &user, form.browser_data.as_deref());
     match state.messenger()?.resend(id, Some(user.id), origin).await {
-        Ok(sent) => Ok(to_message(&state, &user, &sent, "Re-sent as")),
+        Ok(sent) => Ok(to_message(&state, &user, &sent, "Re-sent as").await),
         Err(SendError::Refused(why) | SendError::Setup(why)) => {
             state
                 .sessions
-                .set_flash(&user.session_id, Flash::error(why));
+                .set_flash(&user.session_id, Flash::error(why))
+                .await;
             Ok(see_other(&message_href(id)))
         }
         Err(e) => Err(page_send_error(e).into()),

@@ -4,6 +4,7 @@ mod api;
 mod assets;
 mod audit;
 mod callback;
+mod edit_record;
 mod health;
 mod import;
 mod messages;
@@ -33,6 +34,8 @@ pub fn config(state: AppState) -> impl Fn(&mut web::ServiceConfig) + Clone {
         health::config(cfg);
         assets::config(cfg);
         login::config(cfg);
+        // Before the record's actions: `/web-applications/{name}/edit` is not an action.
+        edit_record::config(cfg);
         web_applications::config(cfg);
         users::config(cfg);
         my_connections::config(cfg);
@@ -68,7 +71,7 @@ pub(crate) fn render(
     user: Option<&SessionUser>,
     mut data: Value,
 ) -> Result<String, WebError> {
-    let flash = user.and_then(|u| state.sessions.take_flash(&u.session_id));
+    let flash = user.and_then(|u| u.flash.clone());
     if let Some(object) = data.as_object_mut() {
         object.insert("title".to_owned(), json!(title));
         object.insert(

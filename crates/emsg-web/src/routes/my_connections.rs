@@ -150,7 +150,7 @@ async fn user_specific_record(state: &AppState, name: String) -> Result<WebAppli
 }
 
 /// Engine errors the user can act on go back to the page as a message; the rest are pages.
-fn back_with_error(
+async fn back_with_error(
     state: &AppState,
     user: &SessionUser,
     error: WebError,
@@ -166,7 +166,8 @@ fn back_with_error(
             tracing::info!(code = e.code(), "my connections: {e}");
             state
                 .sessions
-                .set_flash(&user.session_id, Flash::error(e.to_string()));
+                .set_flash(&user.session_id, Flash::error(e.to_string()))
+                .await;
             Ok(see_other(PAGE))
         }
     }
@@ -209,7 +210,7 @@ async fn connect(
         .await
     {
         Ok(start) => Ok(see_other(&start.url)),
-        Err(e) => back_with_error(&state, &user, e.into()),
+        Err(e) => back_with_error(&state, &user, e.into()).await,
     }
 }
 
@@ -231,9 +232,10 @@ async fn disconnect(
             let message = Outcome::Disconnected(done).message(Action::Disconnect);
             state
                 .sessions
-                .set_flash(&user.session_id, Flash::success(message));
+                .set_flash(&user.session_id, Flash::success(message))
+                .await;
             Ok(see_other(PAGE))
         }
-        Err(e) => back_with_error(&state, &user, e.into()),
+        Err(e) => back_with_error(&state, &user, e.into()).await,
     }
 }

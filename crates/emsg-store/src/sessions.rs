@@ -1,0 +1,149 @@
+//! Log-in sessions, shared by every `serve` node on the database and kept across restarts. The
+//! cookie carries a random id; the table holds only its SHA-256, so reading the table does not
+//! let anyone in. A session ends at logout or after `idle` seconds without a request.
+
+use diesel::prelude::*;
+use sha2::{Digest, Sha256};
+
+use crate::db::DbConnection;
+use crate::error::Result;
+use crate::schema::{sessions, users};
+use crate::users::{Role, User};
+
+/// `last_seen_at` is written at most this often (seconds), so that a burst of requests does not
+/// turn every page view into a write.
+pub const TOUCH_EVERY: i64 = 60;
+
+/// Lower-case hex SHA-256 of a session id or an API key: what the tables store.
+pub fn hash(token: &str) -> String {
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .fold(String::with_capacity(64), |mut out, byte| {
+            use std::fmt::Write as _;
+            let _ = write!(out, "{byte:02x}");
+            out
+        })
+}
+
+/// A live session with its user as the users table says now (a changed role counts at once).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub user: User,
+    pub csrf: String,
+    /// The one-shot message (kind, text), when it was taken by [`find`].
+    pub flash: Option<(String, String)>,
+}
+
+/// csrf, flash kind, flash text, last seen, user id, name, role, created at.
+type SessionRow = (
+    String,
+    Option<String>,
+    Option<String>,
+    i64,
+    i64,
+    String,
+    String,
+    i64,
+);
+
+/// Stores a new session for `user_id` under the hash of `id`.
+pub fn create(conn: &mut DbConnection, id: &str, user_id: i64, csrf: &str, now: i64) -> Result<()> {
+    diesel::insert_into(sessions::table)
+        .values((
+            sessions::id_hash.eq(hash(id)),
+            sessions::user_id.eq(user_id),
+            sessions::csrf.eq(csrf),
+            sessions::created_at.eq(now),
+            sessions::last_seen_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The session with this id if it was seen less than `idle` seconds ago. It is touched (at most
+/// every [`TOUCH_EVERY`] seconds); an idle one is deleted. With `take_flash`, its one-shot
+/// message is handed back and cleared.
+pub fn find(
+    conn: &mut DbConnection,
+    id: &str,
+    idle: i64,
+    now: i64,
+    take_flash: bool,
+) -> Result<Option<Session>> {
+    let key = hash(id);
+    let found: Option<SessionRow> = sessions::table
+        .inner_join(users::table)
+        .filter(sessions::id_hash.eq(&key))
+        .select((
+            sessions::csrf,
+            sessions::flash_kind,
+            sessions::flash_text,
+            sessions::last_seen_at,
+            users::id,
+            users::name,
+            users::role,
+            users::created_at,
+        ))
+        .get_result(conn)
+        .optional()?;
+    let Some((csrf, flash_kind, flash_text, last_seen, user_id, name, role, created_at)) = found
+    else {
+        return Ok(None);
+    };
+    if now - last_seen >= idle {
+        diesel::delete(sessions::table.filter(sessions::id_hash.eq(&key))).execute(conn)?;
+        return Ok(None);
+    }
+    let flash = match (flash_kind, flash_text) {
+        (Some(kind), Some(text)) if take_flash => Some((kind, text)),
+        _ => None,
+    };
+    if flash.is_some() {
+        diesel::update(sessions::table.filter(sessions::id_hash.eq(&key)))
+            .set((
+                sessions::flash_kind.eq(None::<String>),
+                sessions::flash_text.eq(None::<String>),
+                sessions::last_seen_at.eq(now),
+            ))
+            .execute(conn)?;
+    } else if now - last_seen >= TOUCH_EVERY {
+        diesel::update(sessions::table.filter(sessions::id_hash.eq(&key)))
+            .set(sessions::last_seen_at.eq(now))
+            .execute(conn)?;
+    }
+    Ok(Some(Session {
+        user: User {
+            id: user_id,
+            name,
+            role: role.parse::<Role>()?,
+            created_at,
+        },
+        csrf,
+        flash,
+    }))
+}
+
+/// Leaves a one-shot message for the session's next page.
+pub fn set_flash(conn: &mut DbConnection, id: &str, kind: &str, text: &str) -> Result<()> {
+    diesel::update(sessions::table.filter(sessions::id_hash.eq(hash(id))))
+        .set((
+            sessions::flash_kind.eq(Some(kind)),
+            sessions::flash_text.eq(Some(text)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Ends one session (logout); every node sees it at the session's next request.
+pub fn delete(conn: &mut DbConnection, id: &str) -> Result<()> {
+    diesel::delete(sessions::table.filter(sessions::id_hash.eq(hash(id)))).execute(conn)?;
+    Ok(())
+}
+
+/// Deletes the sessions idle for `idle` seconds or more; returns how many.
+pub fn delete_idle(conn: &mut DbConnection, idle: i64, now: i64) -> Result<usize> {
+    Ok(
+        diesel::delete(sessions::table.filter(sessions::last_seen_at.le(now - idle)))
+            .execute(conn)?,
+    )
+}
