@@ -3,6 +3,8 @@
 //! Each check returns the normalised form or a message saying what is wrong and what is
 //! expected.
 
+use emsg_webapps::shorten;
+
 /// First letters HMRC never uses in a NINO.
 const NINO_BAD_FIRST: &[char] = &['D', 'F', 'I', 'Q', 'U', 'V'];
 /// Second letters HMRC never uses in a NINO.
@@ -28,7 +30,7 @@ pub fn vrn(input: &str) -> Result<String, String> {
         Err(format!(
             "`{}` is not a VAT registration number; it has nine digits, e.g. 123456789 (a \
              leading GB and spaces are allowed)",
-            shown(input)
+            shorten(input, 30)
         ))
     }
 }
@@ -100,7 +102,7 @@ pub fn organisation_number(input: &str) -> Result<String, String> {
     if digits.len() != 9 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err(format!(
             "`{}` is not an organisation number; it has nine digits, e.g. 974 760 673",
-            shown(input)
+            shorten(input, 30)
         ));
     }
     const WEIGHTS: [u32; 8] = [3, 2, 7, 6, 5, 4, 3, 2];
@@ -117,7 +119,7 @@ pub fn organisation_number(input: &str) -> Result<String, String> {
         Err(format!(
             "`{}` is not a valid organisation number: its check digit does not match (a typo?); \
              copy it from Brønnøysundregistrene",
-            shown(input)
+            shorten(input, 30)
         ))
     }
 }
@@ -131,7 +133,7 @@ pub fn period_key(input: &str) -> Result<String, String> {
         Err(format!(
             "`{}` is not a period key; it has four letters, digits or `#`, e.g. 18A1 — take it \
              from the obligations",
-            shown(input)
+            shorten(input, 30)
         ))
     }
 }
@@ -142,7 +144,7 @@ pub fn date(input: &str) -> Result<String, String> {
     let refuse = || {
         format!(
             "`{}` is not a date; write YYYY-MM-DD, e.g. 2026-04-01",
-            shown(input)
+            shorten(input, 30)
         )
     };
     let parts: Vec<&str> = text.split('-').collect();
@@ -171,15 +173,6 @@ pub fn date(input: &str) -> Result<String, String> {
         return Err(refuse());
     }
     Ok(text.to_owned())
-}
-
-fn shown(input: &str) -> String {
-    let short: String = input.chars().take(30).collect();
-    if short.len() < input.len() {
-        format!("{short}...")
-    } else {
-        short
-    }
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 
 use emsg_store::messages::MessageStatus;
 use emsg_webapps::ResponseType;
+use emsg_webapps::shorten;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verdict {
@@ -46,7 +47,8 @@ fn provider_error(response_type: ResponseType, body: &str) -> (Option<String>, O
     if response_type == ResponseType::Json
         && let Ok(serde_json::Value::Object(map)) = serde_json::from_str(body)
     {
-        let text = |v: Option<&serde_json::Value>| v.and_then(|v| v.as_str()).map(short);
+        let text =
+            |v: Option<&serde_json::Value>| v.and_then(|v| v.as_str()).map(|t| shorten(t, 300));
         let mut code = text(map.get("code"));
         let mut message = text(map.get("message"));
         if let Some(serde_json::Value::Array(errors)) = map.get("errors") {
@@ -68,17 +70,11 @@ fn provider_error(response_type: ResponseType, body: &str) -> (Option<String>, O
         }
         return (code, message);
     }
-    let first = body.lines().find(|l| !l.trim().is_empty()).map(short);
+    let first = body
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .map(|t| shorten(t, 300));
     (None, first)
-}
-
-fn short(text: &str) -> String {
-    let short: String = text.chars().take(300).collect();
-    if short.len() < text.len() {
-        format!("{short}...")
-    } else {
-        short
-    }
 }
 
 #[cfg(test)]

@@ -5,6 +5,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::text::shorten;
+
 /// An amount such as `-1234.50`: at most two decimals, held as hundredths so that sums and
 /// comparisons are exact.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -55,7 +57,7 @@ impl FromStr for Amount {
             AmountError(format!(
                 "`{}` is not an amount; write digits with at most two decimals, such as \
                  `1234.50` or `-80`",
-                shorten(text)
+                shorten(text, 30)
             ))
         };
         let (negative, digits) = match text.strip_prefix('-') {
@@ -102,15 +104,6 @@ impl<'de> Deserialize<'de> for Amount {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
         text.parse().map_err(serde::de::Error::custom)
-    }
-}
-
-fn shorten(text: &str) -> String {
-    let short: String = text.chars().take(30).collect();
-    if short.len() < text.len() {
-        format!("{short}...")
-    } else {
-        short
     }
 }
 

@@ -16,6 +16,7 @@ mod service;
 mod service_read;
 mod source;
 mod templates;
+mod text;
 mod url_rules;
 mod validate;
 
@@ -32,4 +33,5 @@ pub use service::{
 };
 pub use source::{SecretSource, ValueSource};
 pub use templates::{MessageTemplates, NotLoaded, TemplateSource};
+pub use text::shorten;
 pub use url_rules::OOB_REDIRECT;
