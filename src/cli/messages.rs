@@ -62,7 +62,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 fn messenger(opened: &Opened, global: &Global) -> anyhow::Result<Messenger> {
     let engine = opened.engine(&global.company)?;
     let pool = emsg_store::db::pool(&opened.url, 4).context("opening the database pool")?;
-    Ok(Messenger::new(engine, pool, vendor_from_env()?)?)
+    Ok(Messenger::new(engine, pool, vendor_from_env()?))
 }
 
 fn user(opened: &mut Opened, name: Option<&str>) -> anyhow::Result<Option<(i64, String)>> {

@@ -56,7 +56,7 @@ pub fn run(global: &Global, args: Serve) -> anyhow::Result<ExitCode> {
         engine.clone(),
         pool.clone(),
         crate::cli::messages::vendor_from_env()?,
-    )?;
+    );
     let state =
         emsg_web::AppState::new(pool, ring, engine.clone(), options)?.with_messenger(messenger);
     let listen = args.listen;

@@ -73,6 +73,12 @@ impl Engine {
         &self.inner.config
     }
 
+    /// The engine's HTTP client (rustls, no redirects, the configured timeouts), for callers
+    /// of the providers' APIs with the engine's tokens: one connection pool per process.
+    pub fn http_client(&self) -> &reqwest::Client {
+        &self.inner.http
+    }
+
     fn ring(&self) -> &KeyRing {
         &self.inner.ring
     }

@@ -3,7 +3,6 @@
 //! Business error, Technical error). A 401 gets one refresh and one retry, never more.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use tracing::Instrument as _;
 
@@ -92,20 +91,15 @@ struct Prepared {
 }
 
 impl Messenger {
-    pub fn new(engine: Engine, pool: Pool, vendor: Vendor) -> Result<Self, SendError> {
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(engine.config().http_timeout)
-            .connect_timeout(engine.config().http_timeout.min(Duration::from_secs(10)))
-            .user_agent(format!("{}/{}", vendor.product_name, vendor.version))
-            .build()
-            .map_err(|e| SendError::Internal(format!("the HTTP client cannot be built: {e}")))?;
-        Ok(Self {
+    /// Sends through the engine's HTTP client (no redirects, the engine's timeouts).
+    pub fn new(engine: Engine, pool: Pool, vendor: Vendor) -> Self {
+        let http = engine.http_client().clone();
+        Self {
             engine,
             pool,
             http,
             vendor,
-        })
+        }
     }
 
     async fn db<T, F>(&self, work: F) -> Result<T, SendError>

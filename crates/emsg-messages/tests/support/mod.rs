@@ -162,7 +162,7 @@ impl Env {
             public_ip: Some(IpAddr::from([203, 0, 113, 6])),
             ..Vendor::default()
         };
-        let messenger = Messenger::new(engine.clone(), pool.clone(), vendor)?;
+        let messenger = Messenger::new(engine.clone(), pool.clone(), vendor);
         Ok(Env {
             db,
             pool,
