@@ -3,6 +3,7 @@
 //! XML text — so that no field can change the request's shape.
 
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
 
 use emsg_webapps::WebServiceSpec;
 use handlebars::Handlebars;
@@ -42,9 +43,9 @@ pub fn render(
         None => (service.url.as_str(), None),
     };
     let mut url = base_url.trim_end_matches('/').to_owned();
-    url.push_str(&with_escape(percent_encode, path, &context, "url")?);
+    url.push_str(&with_escape(Escape::Percent, path, &context, "url")?);
     if let Some(query) = query {
-        let query = with_escape(percent_encode, query, &context, "url")?;
+        let query = with_escape(Escape::Percent, query, &context, "url")?;
         let query = query.trim_start_matches('&');
         if !query.is_empty() {
             url.push('?');
@@ -54,7 +55,7 @@ pub fn render(
     check_same_origin(base_url, &url)?;
     let mut headers = Vec::with_capacity(service.headers.len());
     for (name, template) in &service.headers {
-        let value = with_escape(no_escape, template, &context, name)?;
+        let value = with_escape(Escape::Nothing, template, &context, name)?;
         if value.chars().any(char::is_control) {
             return Err(format!("header `{name}` would contain a control character"));
         }
@@ -64,9 +65,9 @@ pub fn render(
         (Some(template), Some(file)) => {
             let kind = body_kind(content_type);
             let escape = match kind {
-                BodyKind::Json => json_escape,
-                BodyKind::Xml => xml_escape,
-                BodyKind::Text => no_escape,
+                BodyKind::Json => Escape::Json,
+                BodyKind::Xml => Escape::Xml,
+                BodyKind::Text => Escape::Nothing,
             };
             let body = with_escape(escape, template, &context, file)?;
             if kind == BodyKind::Json
@@ -106,15 +107,44 @@ fn body_kind(content_type: Option<&str>) -> BodyKind {
     }
 }
 
+/// How values are escaped in one place of a request.
+#[derive(Debug, Clone, Copy)]
+enum Escape {
+    Percent,
+    Json,
+    Xml,
+    Nothing,
+}
+
+impl Escape {
+    const ALL: [Escape; 4] = [Escape::Percent, Escape::Json, Escape::Xml, Escape::Nothing];
+
+    fn function(self) -> fn(&str) -> String {
+        match self {
+            Escape::Percent => percent_encode,
+            Escape::Json => json_escape,
+            Escape::Xml => xml_escape,
+            Escape::Nothing => no_escape,
+        }
+    }
+}
+
+/// One registry per escaping, built once: every message renders through them.
+static REGISTRIES: LazyLock<[Handlebars<'static>; 4]> = LazyLock::new(|| {
+    Escape::ALL.map(|escape| {
+        let mut registry = Handlebars::new();
+        registry.register_escape_fn(escape.function());
+        registry
+    })
+});
+
 fn with_escape(
-    escape: fn(&str) -> String,
+    escape: Escape,
     template: &str,
     context: &BTreeMap<&str, &str>,
     place: &str,
 ) -> Result<String, String> {
-    let mut registry = Handlebars::new();
-    registry.register_escape_fn(escape);
-    registry
+    REGISTRIES[escape as usize]
         .render_template(template, context)
         .map_err(|e| format!("the template of {place} cannot be rendered: {e}"))
 }
