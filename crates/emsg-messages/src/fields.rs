@@ -184,8 +184,8 @@ fn check_value(kind: &FieldKind, raw: &str) -> Result<Value, String> {
                 && value != *required
             {
                 return Err(format!(
-                    "must be {required}: confirm it before sending (HMRC refuses a return that \
-                     is not finalised)"
+                    "must be {required}: the web service accepts nothing else (a declaration \
+                     such as `finalised` must be confirmed before sending)"
                 ));
             }
             Ok(Value {
