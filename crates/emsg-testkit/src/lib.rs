@@ -27,6 +27,7 @@
 //! ```
 
 mod html;
+pub mod log;
 pub mod mock;
 
 use std::collections::BTreeMap;

@@ -5,8 +5,7 @@
 
 use std::cell::RefCell;
 use std::fmt::Debug;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::prelude::*;
@@ -22,6 +21,7 @@ use emsg_store::schema::{connections as connections_table, pending_authorization
 use emsg_store::users::{self, Role};
 use emsg_store::web_applications::{self as records, WebApplication};
 use emsg_test_db::TestDb;
+pub use emsg_testkit::log::LogBuffer;
 use emsg_testkit::mock::{MockResponse, MockServer, RecordedRequest};
 
 /// HMRC-like: `client_secret_post`, PKCE on, revocation URL, one connection per company.
@@ -142,44 +142,6 @@ fn records_yaml(mock: &MockServer) -> String {
         exchange = mock.url(EXCHANGE),
     );
     format!("web_applications:\n{vat}{other}{idp}{altinn}")
-}
-
-/// Tracing output of one test, written by a `fmt` subscriber at TRACE level.
-#[derive(Clone, Default)]
-pub struct LogBuffer(Arc<Mutex<Vec<u8>>>);
-
-pub struct LogWriter(Arc<Mutex<Vec<u8>>>);
-
-impl Write for LogWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogBuffer {
-    type Writer = LogWriter;
-    fn make_writer(&'a self) -> LogWriter {
-        LogWriter(Arc::clone(&self.0))
-    }
-}
-
-impl LogBuffer {
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(
-            &self
-                .0
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        )
-        .into_owned()
-    }
 }
 
 /// One scenario's world.

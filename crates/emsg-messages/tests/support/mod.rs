@@ -5,10 +5,9 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::net::IpAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use emsg_engine::{CallbackParams, CodeRequest, Engine, EngineConfig, RetryPolicy};
@@ -21,6 +20,7 @@ use emsg_store::db::Pool;
 use emsg_store::messages::{self, Message, MessageEvent};
 use emsg_store::users::{self, Role};
 use emsg_test_db::TestDb;
+pub use emsg_testkit::log::LogBuffer;
 use emsg_testkit::mock::{MockResponse, MockServer, RecordedRequest};
 use emsg_webapps::MessageTemplates;
 
@@ -42,34 +42,6 @@ pub const SECRETS: &[&str] = &[
     "idporten-access-1",
     "altinn-token-1",
 ];
-
-#[derive(Clone, Default)]
-pub struct LogBuffer(Arc<Mutex<Vec<u8>>>);
-
-impl LogBuffer {
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogBuffer {
-    type Writer = LogBuffer;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
-impl Write for LogBuffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 pub struct Env {
     pub db: TestDb,
