@@ -508,7 +508,7 @@ fn field_views(
                 FieldKind::OneOf { .. } => ("select", None, None, None, None, None),
                 FieldKind::Date => ("date", None, None, None, None, None),
                 FieldKind::Vrn => ("text", None, None, None, Some("9 digits"), None),
-                FieldKind::Nino => ("text", None, None, None, Some("e.g. QQ 12 34 56 C"), None),
+                FieldKind::Nino => ("text", None, None, None, Some("e.g. AB 12 34 56 C"), None),
                 FieldKind::OrganisationNumber => ("text", None, None, None, Some("9 digits"), None),
                 FieldKind::PeriodKey => ("text", None, None, None, Some("e.g. 18A1"), None),
                 FieldKind::Amount {
