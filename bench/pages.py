@@ -156,7 +156,7 @@ COLUMNS = (
 class Db:
     """The fresh database: a SQLite file, or a PostgreSQL database created and dropped with psql."""
 
-    def __init__(self, postgres: bool, tmp: Path):
+    def __init__(self, postgres: bool, tmp: Path, params: str = ""):
         self.postgres = postgres
         if postgres:
             self.admin = os.environ.get(
@@ -164,7 +164,7 @@ class Db:
             )
             self.name = f"emsg_pagesbench_{os.getpid()}_{int(time.time())}"
             base = self.admin.rsplit("/", 1)[0]
-            self.url = f"{base}/{self.name}"
+            self.url = f"{base}/{self.name}" + (f"?{params}" if params else "")
             run(["psql", self.admin, "-qAtc", f'CREATE DATABASE "{self.name}"'])
             log(f"created PostgreSQL database {self.name}")
         else:
@@ -281,12 +281,16 @@ def main() -> int:
     p.add_argument("--emsg", type=Path, default=None,
                    help="use this emsg binary instead of building the release one")
     p.add_argument("--verbose", action="store_true", help="print wrk's full output")
+    p.add_argument("--pg-params", default="",
+                   help="connection parameters for emsg's PostgreSQL URL, e.g. sslmode=disable")
+    p.add_argument("--hold", action="store_true",
+                   help="after the checks, keep the server up (for a profiler) until Ctrl-C; no wrk")
     args = p.parse_args()
 
     wrk_bin = ensure_wrk()
     emsg = args.emsg.resolve() if args.emsg else build()
     tmp = Path(tempfile.mkdtemp(prefix="emsg-pagesbench-"))
-    db = Db(args.postgres, tmp)
+    db = Db(args.postgres, tmp, args.pg_params)
     env = dict(os.environ, EMSG_DATABASE_URL=db.url, EMSG_KEY_FILE=str(tmp / "master.key"),
                EMSG_COMPANY=COMPANY, RUST_LOG=os.environ.get("RUST_LOG", "warn"))
     env.pop("EMSG_MASTER_KEY", None)
@@ -344,6 +348,15 @@ def main() -> int:
         detail_path = "/web-applications/" + urllib.parse.quote(detail, safe="")
         check_page(base, "/web-applications", cookie, first)
         check_page(base, detail_path, cookie, detail)
+
+        if args.hold:
+            log(f"holding: server pid {server.pid}; try  wrk -c32 -d15s -H 'Cookie: emsg_session={cookie}' "
+                f"{base}/web-applications  (Ctrl-C ends)")
+            try:
+                server.wait()
+            except KeyboardInterrupt:
+                pass
+            return 0
 
         results = []
         for path in ["/web-applications", detail_path]:

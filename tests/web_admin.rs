@@ -503,6 +503,77 @@ fn administrators_edit_records_on_postgres() {
     administrators_edit_records(Backend::Postgres);
 }
 
+/// The list of names is kept in memory per node; a rename on another node and an import by
+/// another process show on the next page view all the same (the names' generation is read
+/// with the session).
+fn the_list_shows_names_changed_elsewhere_at_once(backend: Backend) {
+    let emsg = Emsg::new(TestDb::new(backend));
+    let apps = emsg.write("apps.yaml", GOOD);
+    add_user(&emsg, "ada", "administrator", ADA);
+    let first = serve_web(&emsg, "127.0.0.1:0", &apps, &[]);
+    let second = serve_web(&emsg, "127.0.0.1:0", &apps, &[]);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let ada = Browser::new(&first);
+        assert_eq!(ada.log_in("ada", ADA).await.status, 303);
+        let list = || async { ada.get(&first.url("/web-applications")).await.body };
+        let old_link = "href=\"/web-applications/HMRC%20VAT%20sandbox\"";
+        let page = list().await;
+        assert!(page.contains(old_link), "{page}");
+        assert!(page.contains("1–2 of 2"), "{page}");
+        assert_eq!(list().await, page, "served again, unchanged");
+
+        // Renamed on the second node.
+        let form = ada.get(&second.url(EDIT)).await;
+        let csrf = hidden_field(&form.body, "csrf");
+        let renamed = ada
+            .post_form(
+                &second.url(EDIT),
+                &vat_form(&csrf, &[("name", "HMRC VAT sandbox (renamed)")]),
+            )
+            .await;
+        assert_eq!(renamed.status, 303, "{}", renamed.body);
+        let page = list().await;
+        assert!(
+            !page.contains(old_link),
+            "the old name is gone at once: {page}"
+        );
+        assert!(
+            page.contains("href=\"/web-applications/HMRC%20VAT%20sandbox%20%28renamed%29\""),
+            "{page}"
+        );
+
+        // Added by `emsg import` in another process.
+        let more = emsg.write(
+            "more.yaml",
+            "web_applications:
+  - name: Zulu added elsewhere
+    base_url: https://api.example.test
+    authorization_url: https://www.example.test/authorize
+    token_url: https://api.example.test/token
+    redirect_url: http://127.0.0.1:9/oauth/callback
+    client_id: zulu-client
+    client_secret: null
+    scope: read
+",
+        );
+        emsg.run(&["import", more.to_str().unwrap()]).ok();
+        let page = list().await;
+        assert!(page.contains("Zulu added elsewhere"), "{page}");
+        assert!(page.contains("1–3 of 3"), "{page}");
+    });
+}
+
+#[test]
+fn the_list_shows_names_changed_elsewhere_at_once_on_sqlite() {
+    the_list_shows_names_changed_elsewhere_at_once(Backend::Sqlite);
+}
+
+#[test]
+fn the_list_shows_names_changed_elsewhere_at_once_on_postgres() {
+    the_list_shows_names_changed_elsewhere_at_once(Backend::Postgres);
+}
+
 /// The edit form's fields as the page fills them in (what a browser would send back).
 fn form_fields(page: &str) -> Vec<(String, String)> {
     let mut fields = vec![("csrf".to_owned(), hidden_field(page, "csrf"))];

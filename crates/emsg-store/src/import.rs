@@ -293,6 +293,9 @@ fn write(
         };
         ids.insert(name_key(&item.spec.name), id);
     }
+    if plan.iter().any(|i| i.change != RecordChange::Unchanged) {
+        records::names_changed(conn)?;
+    }
     let mut entries = Vec::new();
     for item in plan.iter().filter(|i| i.change != RecordChange::Unchanged) {
         let id = ids[&name_key(&item.spec.name)];
@@ -505,6 +508,8 @@ pub fn edit(
         }
         let client_id = resolved.client_id.as_deref().or(row.client_id.as_deref());
         records::write_spec(conn, Some(id), spec, client_id, now())?;
+        // The edit may rename the record.
+        records::names_changed(conn)?;
         if let Some(secret) = &resolved.client_secret {
             records::set_client_secret(conn, ring, id, Some(secret))?;
         }

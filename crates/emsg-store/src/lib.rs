@@ -10,6 +10,7 @@ mod error;
 pub mod import;
 pub mod master_key;
 pub mod messages;
+pub mod overview;
 pub mod pending;
 pub mod schema;
 mod sealed_columns;

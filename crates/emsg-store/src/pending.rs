@@ -134,7 +134,9 @@ pub fn latest(
         .filter(pending::web_application_id.eq(web_application_id))
         .filter(pending::company.eq(company))
         .filter(pending::user_id.eq(user_id))
-        .order((pending::created_at.desc(), pending::id.desc()))
+        // Ids follow the order flows were started in on the database, whatever the clocks of
+        // the nodes that started them.
+        .order(pending::id.desc())
         .select(PendingAuthorization::as_select());
     // On SQLite the first row of a cursor, not `LIMIT ?`: SQLite re-prepares a statement with a
     // bound LIMIT on every run, and the pages ask this on every view.

@@ -144,6 +144,13 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    generations (name) {
+        name -> Text,
+        value -> BigInt,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(api_keys -> users (user_id));
 diesel::joinable!(connections -> web_applications (web_application_id));
@@ -160,7 +167,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     message_events,
     settings,
     sessions,
-    api_keys
+    api_keys,
+    generations
 );
 
 diesel::table! {

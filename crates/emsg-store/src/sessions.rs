@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 
 use crate::db::DbConnection;
 use crate::error::Result;
-use crate::schema::{sessions, users};
+use crate::schema::{generations, sessions, users};
 use crate::users::{Role, User};
 
 /// `last_seen_at` is written at most this often (seconds), so that a burst of requests does not
@@ -32,9 +32,13 @@ pub struct Session {
     pub csrf: String,
     /// The one-shot message (kind, text), when it was taken by [`find`].
     pub flash: Option<(String, String)>,
+    /// The generation of the record names as this statement saw it
+    /// ([`crate::web_applications::names_generation`]): every page needs the session, and a
+    /// page holding the names in memory knows from this whether they are still current.
+    pub names_generation: i64,
 }
 
-/// csrf, flash kind, flash text, last seen, user id, name, role, created at.
+/// csrf, flash kind, flash text, last seen, user id, name, role, created at, names generation.
 type SessionRow = (
     String,
     Option<String>,
@@ -44,6 +48,7 @@ type SessionRow = (
     String,
     String,
     i64,
+    Option<i64>,
 );
 
 /// Stores a new session for `user_id` under the hash of `id`.
@@ -83,10 +88,24 @@ pub fn find(
             users::name,
             users::role,
             users::created_at,
+            generations::table
+                .find(crate::web_applications::NAMES_GENERATION)
+                .select(generations::value)
+                .single_value(),
         ))
         .get_result(conn)
         .optional()?;
-    let Some((csrf, flash_kind, flash_text, last_seen, user_id, name, role, created_at)) = found
+    let Some((
+        csrf,
+        flash_kind,
+        flash_text,
+        last_seen,
+        user_id,
+        name,
+        role,
+        created_at,
+        names_generation,
+    )) = found
     else {
         return Ok(None);
     };
@@ -120,6 +139,7 @@ pub fn find(
         },
         csrf,
         flash,
+        names_generation: names_generation.unwrap_or(0),
     }))
 }
 

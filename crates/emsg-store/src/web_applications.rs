@@ -167,6 +167,8 @@ pub fn list(conn: &mut DbConnection) -> Result<Vec<WebApplication>> {
         .load(conn)?)
 }
 
+diesel::alias!(web_applications as every_record: EveryRecord);
+
 /// One page of record names (by name), optionally only those whose name contains `filter`
 /// (ignoring case), and how many names match in all. Reads the names only: no secrets, no other
 /// columns, so the list on the page costs the same with 10 records or 10,000.
@@ -214,17 +216,48 @@ pub fn names_page(
                 .collect::<std::result::Result<Vec<_>, _>>()?;
             (names, web_applications::table.count().get_result(conn)?)
         }
-        None => (
-            web_applications::table
-                .select(web_applications::name)
+        // Elsewhere the page and the count in one statement: the count is a subquery the
+        // database runs once, the page reads only its own rows.
+        None => {
+            let rows: Vec<(String, Option<i64>)> = web_applications::table
+                .select((web_applications::name, every_record.count().single_value()))
                 .order(web_applications::name_key)
                 .offset(offset)
                 .limit(limit)
-                .load(conn)?,
-            web_applications::table.count().get_result(conn)?,
-        ),
+                .load(conn)?;
+            let total = match rows.first() {
+                Some((_, total)) => total.unwrap_or(0),
+                None => web_applications::table.count().get_result(conn)?,
+            };
+            (rows.into_iter().map(|(name, _)| name).collect(), total)
+        }
     };
     Ok((names, total))
+}
+
+/// The row of `generations` counting changes of the record names (a record added or renamed).
+pub const NAMES_GENERATION: &str = "web_application_names";
+
+/// Marks the record names as changed, in the caller's transaction: from its commit on, every
+/// node sees a new [`names_generation`] and reads the names again. Called by whatever adds or
+/// renames records (the import, a record's edit).
+pub fn names_changed(conn: &mut DbConnection) -> Result<()> {
+    use crate::schema::generations;
+    diesel::update(generations::table.find(NAMES_GENERATION))
+        .set(generations::value.eq(generations::value + 1))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The current generation of the record names (see [`names_changed`]).
+pub fn names_generation(conn: &mut DbConnection) -> Result<i64> {
+    use crate::schema::generations;
+    Ok(generations::table
+        .find(NAMES_GENERATION)
+        .select(generations::value)
+        .first(conn)
+        .optional()?
+        .unwrap_or(0))
 }
 
 /// `%`, `_` and `\` taken literally in a LIKE pattern with `ESCAPE '\'`.

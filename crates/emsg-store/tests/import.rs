@@ -28,10 +28,14 @@ on_both_backends! {
     fn reimporting_the_same_file_changes_nothing_and_says_so(db) {
         let mut conn = db.connect();
         let ring = ring();
+        assert_eq!(records::names_generation(&mut conn).unwrap(), 0);
         import_text(&mut conn, &ring, SHIPPED, &no_env);
+        let generation = records::names_generation(&mut conn).unwrap();
+        assert!(generation > 0, "adding records changes the names' generation");
         let before = import::export(&mut conn).unwrap();
         let updated_before: Vec<i64> = records::list(&mut conn).unwrap().iter().map(|r| r.updated_at).collect();
         let report = import_text(&mut conn, &ring, SHIPPED, &no_env);
+        assert_eq!(records::names_generation(&mut conn).unwrap(), generation, "nothing written");
         assert!(!report.changes_anything());
         assert!(report.to_string().contains("nothing to change"), "{report}");
         assert_eq!(import::export(&mut conn).unwrap(), before);
@@ -51,6 +55,7 @@ on_both_backends! {
         assert_eq!(report.untouched, vec!["beta".to_owned()]);
         assert!(report.to_string().contains("nothing was written (dry run)"));
         assert_eq!(import::export(&mut conn).unwrap(), before);
+        assert_eq!(records::names_generation(&mut conn).unwrap(), 1, "the first import only");
     }
 
     fn records_absent_from_the_file_are_left_alone_and_listed(db) {

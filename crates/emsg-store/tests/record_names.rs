@@ -40,6 +40,9 @@ on_both_backends! {
         let (last, _) = records::names_page(&mut conn, None, 200, 100).unwrap();
         assert_eq!(last.len(), 51);
         assert_eq!(last[50], "Record 249");
+        let (past_the_end, total) = records::names_page(&mut conn, None, 300, 100).unwrap();
+        assert!(past_the_end.is_empty());
+        assert_eq!(total, 251, "a page past the end still counts the names");
     }
 
     fn the_filter_ignores_case_and_takes_wildcards_literally(db) {

@@ -4,6 +4,7 @@
 mod actions;
 mod auth;
 mod error;
+mod names_cache;
 mod nino;
 mod routes;
 mod session;

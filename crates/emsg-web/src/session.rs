@@ -54,6 +54,8 @@ pub struct SessionUser {
     /// Authenticated by `Authorization: Bearer` with an API key: no session, no CSRF token
     /// needed (a key is never sent by a browser on its own).
     pub via_api_key: bool,
+    /// The generation of the record names read with the session (none for an API key).
+    pub names_generation: Option<i64>,
 }
 
 impl std::fmt::Debug for SessionUser {
@@ -100,6 +102,7 @@ impl SessionUser {
             csrf: String::new(),
             flash: None,
             via_api_key: true,
+            names_generation: None,
         }
     }
 
@@ -150,6 +153,7 @@ pub fn find(
             text,
         }),
         via_api_key: false,
+        names_generation: Some(s.names_generation),
     }))
 }
 
@@ -160,11 +164,12 @@ fn idle_secs() -> i64 {
 /// The sessions table, reached off the async workers.
 pub struct Sessions {
     pool: Pool,
+    gate: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 impl Sessions {
-    pub fn new(pool: Pool) -> Self {
-        Self { pool }
+    pub fn new(pool: Pool, gate: std::sync::Arc<tokio::sync::Semaphore>) -> Self {
+        Self { pool, gate }
     }
 
     async fn db<T, F>(&self, work: F) -> Result<T, WebError>
@@ -172,6 +177,11 @@ impl Sessions {
         T: Send + 'static,
         F: FnOnce(&mut emsg_store::db::PooledConnection) -> Result<T, WebError> + Send + 'static,
     {
+        let _permit = self
+            .gate
+            .acquire()
+            .await
+            .map_err(|_| WebError::Internal("the database pool is closed".to_owned()))?;
         let pool = self.pool.clone();
         actix_web::web::block(move || {
             let mut conn = pool.get().map_err(emsg_store::StoreError::from)?;

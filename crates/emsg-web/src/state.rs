@@ -33,6 +33,9 @@ pub const DEFAULT_CALLBACK_PATH: &str = "/oauth/callback";
 #[derive(Clone)]
 pub struct AppState {
     pool: Pool,
+    /// One permit per pooled connection, handed out first come, first served: a request waits
+    /// here, not on a blocking thread parked inside the pool.
+    gate: Arc<tokio::sync::Semaphore>,
     ring: Arc<KeyRing>,
     pub(crate) engine: Engine,
     pub(crate) templates: Arc<Templates>,
@@ -44,6 +47,8 @@ pub struct AppState {
     pub(crate) parked_callbacks: Arc<Mutex<HashMap<String, (String, Instant)>>>,
     /// Import files checked by a dry run, waiting for Confirm.
     pub(crate) pending_imports: Arc<crate::routes::import_state::PendingImports>,
+    /// The unfiltered pages of the record list, while the names' generation holds.
+    pub(crate) names: Arc<crate::names_cache::NamesCache>,
     /// Sends electronic messages; made once by `emsg serve` ([`AppState::with_messenger`]).
     messenger: Option<Messenger>,
     pub(crate) trusted_proxies: Arc<Vec<std::net::IpAddr>>,
@@ -69,9 +74,13 @@ impl AppState {
             let mut conn = pool.get().map_err(emsg_store::StoreError::from)?;
             callback_paths(&records::list(&mut conn)?, public_url.as_ref())
         };
-        let sessions = Arc::new(Sessions::new(pool.clone()));
+        let gate = Arc::new(tokio::sync::Semaphore::new(
+            usize::try_from(pool.max_size()).unwrap_or(1),
+        ));
+        let sessions = Arc::new(Sessions::new(pool.clone(), gate.clone()));
         Ok(Self {
             pool,
+            gate,
             ring,
             engine,
             templates: Arc::new(Templates::load()?),
@@ -81,6 +90,7 @@ impl AppState {
             callback_paths: Arc::new(callback_paths),
             parked_callbacks: Arc::new(Mutex::new(HashMap::new())),
             pending_imports: Arc::default(),
+            names: Arc::default(),
             messenger: None,
             trusted_proxies: Arc::new(options.trusted_proxies),
         })
@@ -111,6 +121,11 @@ impl AppState {
         T: Send + 'static,
         F: FnOnce(&mut PooledConnection) -> Result<T, WebError> + Send + 'static,
     {
+        let _permit = self
+            .gate
+            .acquire()
+            .await
+            .map_err(|_| WebError::Internal("the database pool is closed".to_owned()))?;
         let pool = self.pool.clone();
         actix_web::web::block(move || {
             let mut conn = pool.get().map_err(emsg_store::StoreError::from)?;

@@ -157,35 +157,16 @@ impl ConnectionPanel {
     }
 }
 
-/// The connection `user_id` acts on for `record` (their own for a user-specific record, the
-/// company's otherwise), as the engine's status shows it: one lookup by the connection's unique
-/// key and the names of its users, on the caller's pooled connection.
-pub fn connection_of(
-    conn: &mut emsg_store::db::DbConnection,
+/// A connection as the engine's status shows it, from the row the page read with its record
+/// ([`emsg_store::connections::find_with_record`]): `user` is the name of the user the
+/// connection belongs to (none for the company's), `authorized_by` that of its authorizer.
+pub fn connection_view(
     record: &WebApplication,
-    company: &str,
-    user_id: i64,
-) -> Result<Option<emsg_engine::ConnectionView>, crate::error::WebError> {
-    use emsg_store::connections::{self, ConnectionKey};
-    let key = ConnectionKey::new(record.id, company, record.user_specific, user_id);
-    let Some(c) = connections::find(conn, &key)? else {
-        return Ok(None);
-    };
-    let mut user_name = |id: Option<i64>| -> Result<Option<String>, crate::error::WebError> {
-        Ok(match id {
-            Some(id) if id > 0 => Some(
-                emsg_store::users::get(conn, id)?.map_or_else(|| format!("user {id}"), |u| u.name),
-            ),
-            _ => None,
-        })
-    };
-    let user = user_name(Some(c.user_key))?;
-    let authorized_by = if c.authorized_by == Some(c.user_key) {
-        user.clone()
-    } else {
-        user_name(c.authorized_by)?
-    };
-    Ok(Some(emsg_engine::ConnectionView {
+    c: &emsg_store::connections::Connection,
+    user: Option<String>,
+    authorized_by: Option<String>,
+) -> emsg_engine::ConnectionView {
+    emsg_engine::ConnectionView {
         connection_id: c.id,
         web_application: record.name.clone(),
         company: c.company.clone(),
@@ -201,5 +182,5 @@ pub fn connection_of(
         last_error: c.last_error.clone(),
         last_error_code: c.last_error_code.clone(),
         has_refresh_token: c.has_refresh_token(),
-    }))
+    }
 }

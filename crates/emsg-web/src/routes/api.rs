@@ -84,10 +84,9 @@ async fn show(
 ) -> Result<HttpResponse, WebError> {
     let name = name.into_inner();
     let company = state.engine.config().default_company.clone();
-    let user_id = user.id;
     let chosen = state
         .with_conn(move |conn| {
-            super::web_applications::chosen(conn, &name, &company, user_id)?
+            super::web_applications::chosen(conn, &name, &company, &user)?
                 .ok_or_else(|| WebError::NotFound(format!("no web application is named `{name}`")))
         })
         .await?;

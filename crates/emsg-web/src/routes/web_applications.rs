@@ -107,24 +107,13 @@ async fn record_page(
 }
 
 /// A captured code waiting for Obtain access token, in words (never the code).
-fn code_waiting(
-    conn: &mut emsg_store::db::PooledConnection,
-    record: &WebApplication,
-    company: &str,
-    user: i64,
-) -> Result<Option<String>, WebError> {
-    let now = emsg_store::now();
-    let flow = emsg_store::pending::latest(conn, record.id, company, user)?;
-    Ok(flow
-        .filter(|f| f.has_code() && f.used_at.is_none() && f.expires_at > now)
-        .and_then(|f| f.code_received_at)
-        .map(|at| {
-            format!(
-                "An authorization code arrived at {}; select OK to obtain the access token before {}.",
-                emsg_store::format_utc(at),
-                emsg_store::format_utc(at + i64::try_from(record.code_lifetime().as_secs()).unwrap_or(600))
-            )
-        }))
+fn code_waiting(record: &WebApplication, arrived_at: i64) -> String {
+    let lifetime = i64::try_from(record.code_lifetime().as_secs()).unwrap_or(600);
+    format!(
+        "An authorization code arrived at {}; select OK to obtain the access token before {}.",
+        emsg_store::format_utc(arrived_at),
+        emsg_store::format_utc(arrived_at + lifetime)
+    )
 }
 
 /// The chosen record and what the page shows about it, read on one pooled connection.
@@ -135,17 +124,19 @@ pub(crate) struct Chosen {
     pub(crate) connection: Option<emsg_engine::ConnectionView>,
 }
 
-/// The record `name` with its exchange source's name, the user's waiting code and the
-/// connection the user acts on: a handful of lookups by key, never a scan.
+/// The record `name` with the connection the user acts on, its authorizer and the user's
+/// waiting code (one statement), and its exchange source's name: lookups by key, never a scan.
 pub(crate) fn chosen(
     conn: &mut emsg_store::db::PooledConnection,
     name: &str,
     company: &str,
-    user_id: i64,
+    user: &SessionUser,
 ) -> Result<Option<Chosen>, WebError> {
-    let Some(record) = records::find(conn, name)? else {
+    let now = emsg_store::now();
+    let Some(found) = emsg_store::overview::find(conn, name, company, user.id, now)? else {
         return Ok(None);
     };
+    let record = found.record;
     let mut names = std::collections::HashMap::new();
     if let Some(source) = record.exchange_source_id
         && let Some(source_name) = records::name_of(conn, source)?
@@ -153,19 +144,45 @@ pub(crate) fn chosen(
         names.insert(source, source_name);
     }
     let view = WebApplicationView::new(&record, &names);
-    // Flows belong to the user who started them, whatever the record.
-    let waiting = if record.is_exchange() {
-        None
-    } else {
-        code_waiting(conn, &record, company, user_id)?
-    };
-    let connection = crate::views::connection_of(conn, &record, company, user_id)?;
+    // Flows belong to the user who started them, whatever the record; an exchange has none.
+    let waiting = found
+        .code_waiting_since
+        .filter(|_| !record.is_exchange())
+        .map(|at| code_waiting(&record, at));
+    let connection = found.connection.map(|c| {
+        // The connection's key holds this user (user-specific) or nobody (the company's).
+        let owner = (c.user_key > 0).then(|| user.name.clone());
+        crate::views::connection_view(&record, &c, owner, found.authorized_by.clone())
+    });
     Ok(Some(Chosen {
         record,
         view,
         waiting,
         connection,
     }))
+}
+
+/// One page of the list: an unfiltered page from memory while the names' generation read with
+/// the session holds, otherwise from the database.
+fn names_page(
+    cache: &crate::names_cache::NamesCache,
+    conn: &mut emsg_store::db::PooledConnection,
+    user: &SessionUser,
+    filter: Option<&str>,
+    page: i64,
+) -> Result<(std::sync::Arc<Vec<String>>, i64), WebError> {
+    let cacheable = user.names_generation.filter(|_| filter.is_none());
+    if let Some(generation) = cacheable
+        && let Some(kept) = cache.get(generation, page)
+    {
+        return Ok(kept);
+    }
+    let (names, total) = records::names_page(conn, filter, (page - 1) * PAGE_SIZE, PAGE_SIZE)?;
+    let names = std::sync::Arc::new(names);
+    if let Some(generation) = cacheable {
+        cache.put(generation, page, names.clone(), total);
+    }
+    Ok((names, total))
 }
 
 async fn show(
@@ -177,6 +194,7 @@ async fn show(
     let company = state.engine.config().default_company.clone();
     let page = query.page()?;
     let filter = query.filter().map(str::to_owned);
+    let names_cache = state.names.clone();
     // The session, the list and the chosen record in one database task.
     let found = state
         .with_conn(move |conn| {
@@ -184,11 +202,10 @@ async fn show(
                 Ok(user) => user,
                 Err(login) => return Ok(Err(login)),
             };
-            let (names, total) =
-                records::names_page(conn, filter.as_deref(), (page - 1) * PAGE_SIZE, PAGE_SIZE)?;
+            let (names, total) = names_page(&names_cache, conn, &user, filter.as_deref(), page)?;
             let wanted = selected.or_else(|| names.first().cloned());
             let chosen = match &wanted {
-                Some(name) => Some(chosen(conn, name, &company, user.id)?.ok_or_else(|| {
+                Some(name) => Some(chosen(conn, name, &company, &user)?.ok_or_else(|| {
                     WebError::NotFound(format!(
                         "no web application is named `{name}`: pick one from the list"
                     ))
@@ -235,7 +252,7 @@ async fn show(
     // The list is the bulk of the page: written here, escaped as the templates escape, rather
     // than by a Handlebars loop over a JSON array (a third of the page's CPU under load).
     let mut list_html = String::with_capacity(names.len() * 96);
-    for name in &names {
+    for name in names.iter() {
         let selected = if current.as_deref() == Some(name.as_str()) {
             " aria-current=\"page\""
         } else {
