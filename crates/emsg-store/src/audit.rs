@@ -20,7 +20,7 @@ pub enum Actor {
 }
 
 impl Actor {
-    fn columns(&self) -> (Option<i64>, &'static str) {
+    pub(crate) fn columns(&self) -> (Option<i64>, &'static str) {
         match self {
             Self::User { id } => (Some(*id), "user"),
             Self::Operator => (None, "operator"),

@@ -114,6 +114,36 @@ on_both_backends! {
         assert_eq!(row.lease_owner, None, "the fenced-out node released its lease");
     }
 
+    fn the_pair_the_release_and_the_entry_are_stored_together(db) {
+        let mut conn = db.connect();
+        let ring = ring();
+        let id = connected(&mut conn, &ring);
+        let now = emsg_store::now();
+        let seen = connections::take_lease(&mut conn, id, "node-a", now, now + 60).unwrap().unwrap();
+        let before = audit::recent(&mut conn, 1000).unwrap().len();
+        // Without a new refresh token or scope the stored ones stay.
+        let mut pair = tokens("access-1", "unused");
+        pair.refresh_token = None;
+        let refreshed_at = now - 7;
+        let (stored, audited) = connections::finish_refresh(&mut conn, &ring, id, seen.version, "node-a", &pair, refreshed_at, &entry(id)).unwrap();
+        assert!(audited);
+        let Refreshed::Stored(after) = stored else { panic!("the pair must be stored") };
+        assert_eq!(after.access_token(&ring).unwrap().unwrap().expose(), "access-1");
+        assert_eq!(after.refresh_token(&ring).unwrap().unwrap().expose(), "refresh-0", "kept");
+        assert_eq!((after.version, after.lease_owner.clone(), after.lease_until), (seen.version + 1, None, None));
+        assert_eq!(after.last_refreshed_at, Some(refreshed_at));
+        let entries = audit::recent(&mut conn, 1000).unwrap();
+        assert_eq!(entries.len(), before + 1);
+        let refresh = entries.iter().find(|e| e.action == "refresh").unwrap();
+        assert_eq!(refresh.connection_id, Some(id));
+        if db.backend() == emsg_test_db::Backend::Postgres {
+            // One statement: the entry carries the refresh's own time.
+            assert_eq!(refresh.at, refreshed_at);
+        }
+        let row = connections::by_id(&mut conn, id).unwrap().unwrap();
+        assert_eq!(row.version, after.version);
+    }
+
     fn an_audit_entry_that_cannot_be_written_does_not_cost_the_new_pair(db) {
         let mut conn = db.connect();
         let ring = ring();

@@ -31,6 +31,10 @@ use oauth2::{
     RefreshToken, TokenResponse as _, TokenUrl,
 };
 
+/// The benches measure the engine with the allocator the `emsg` binary ships with.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use emsg_engine::{Engine, EngineConfig};
 use emsg_seal::{KeyRing, MasterKey, Secret};
 use emsg_store::audit::Actor;

@@ -41,13 +41,10 @@ impl Engine {
                 let record = records::get(conn, &name)?;
                 let user = Self::subject(&record, actor, for_user)?;
                 let key = Self::key(&record, &company_name, user);
-                let found = match connections::find(conn, &key)? {
-                    Some(c) => {
-                        let names = Names::of(conn, &c)?;
-                        Some((c, names))
-                    }
-                    None => None,
-                };
+                let found = connections::find_named(conn, &key)?.map(|(c, user, by)| {
+                    let names = Names::read_with(&c, user, by);
+                    (c, names)
+                });
                 Ok((record, user, found))
             })
             .await?;
@@ -109,13 +106,10 @@ impl Engine {
         let key = Self::key(&record, self.company(company), user);
         let found = self
             .db(move |conn, _| {
-                Ok(match connections::find(conn, &key)? {
-                    Some(c) => {
-                        let names = Names::of(conn, &c)?;
-                        Some(view_of(&record, c, names))
-                    }
-                    None => None,
-                })
+                Ok(connections::find_named(conn, &key)?.map(|(c, user, by)| {
+                    let names = Names::read_with(&c, user, by);
+                    view_of(&record, c, names)
+                }))
             })
             .await?;
         found.ok_or_else(|| EngineError::NotConnected(format!("{app} is not connected")))

@@ -71,6 +71,25 @@ impl Names {
         })
     }
 
+    /// The names read with the connection ([`connections::find_named`]); a user who is gone
+    /// is shown by id, as [`Names::of`] does.
+    pub(crate) fn read_with(
+        c: &Connection,
+        user: Option<String>,
+        authorized_by: Option<String>,
+    ) -> Self {
+        let shown = |id: Option<i64>, name: Option<String>| match id {
+            Some(id) if id > 0 => Some(name.unwrap_or_else(|| format!("user {id}"))),
+            _ => None,
+        };
+        Self {
+            user_key: c.user_key,
+            user: shown(Some(c.user_key), user),
+            authorized_by_id: c.authorized_by,
+            authorized_by: shown(c.authorized_by, authorized_by),
+        }
+    }
+
     /// Whether these names still describe `c` (a refresh changes neither user).
     pub(crate) fn fit(&self, c: &Connection) -> bool {
         self.user_key == c.user_key && self.authorized_by_id == c.authorized_by
