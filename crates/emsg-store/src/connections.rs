@@ -13,6 +13,7 @@ use crate::audit::{self, NewAuditEntry};
 use crate::db::DbConnection;
 use crate::error::{Result, StoreError};
 use crate::schema::connections;
+use crate::web_applications::WebApplication;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
@@ -206,6 +207,56 @@ pub fn find(conn: &mut DbConnection, key: &ConnectionKey) -> Result<Option<Conne
         .get_result(conn)
         .optional()?)
 }
+
+/// The record named `name` with [`find_named`]'s answer for the connection `user` acts on in
+/// `company` (the user's own for a user-specific record, the company's otherwise), in one
+/// statement: the start of every action on a connection.
+pub fn find_named_with_record(
+    conn: &mut DbConnection,
+    name: &str,
+    company: &str,
+    user: i64,
+) -> Result<Option<(WebApplication, Option<NamedConnection>)>> {
+    use crate::schema::{users, web_applications};
+    use diesel::dsl::case_when;
+    use diesel::sql_types::BigInt;
+    diesel::alias!(users as owner: Owner, users as authorizer: Authorizer);
+    let user_key = case_when(web_applications::user_specific, user.into_sql::<BigInt>())
+        .otherwise(0_i64.into_sql::<BigInt>());
+    let found: Option<RecordWithNamedConnection> = web_applications::table
+        .left_join(
+            connections::table.on(connections::web_application_id
+                .eq(web_applications::id)
+                .and(connections::company.eq(company.to_owned()))
+                .and(connections::user_key.eq(user_key))),
+        )
+        .left_join(
+            owner.on(owner
+                .field(users::id)
+                .nullable()
+                .eq(connections::user_key.nullable())),
+        )
+        .left_join(
+            authorizer.on(connections::authorized_by.eq(authorizer.field(users::id).nullable())),
+        )
+        .filter(web_applications::name_key.eq(crate::web_applications::name_key(name)))
+        .select((
+            WebApplication::as_select(),
+            Option::<Connection>::as_select(),
+            owner.field(users::name).nullable(),
+            authorizer.field(users::name).nullable(),
+        ))
+        .get_result(conn)
+        .optional()?;
+    Ok(found.map(|(record, connection, user, by)| (record, connection.map(|c| (c, user, by)))))
+}
+
+type RecordWithNamedConnection = (
+    WebApplication,
+    Option<Connection>,
+    Option<String>,
+    Option<String>,
+);
 
 /// A connection, the name of its user and the name of the user who authorized it.
 pub type NamedConnection = (Connection, Option<String>, Option<String>);

@@ -124,6 +124,29 @@ on_both_backends! {
         assert_eq!(his.authorized_by.as_deref(), Some("lars"));
     }
 
+    fn the_engine_reads_a_record_with_the_connection_and_its_users_names(db) {
+        let mut conn = db.connect();
+        let ring = ring();
+        let (fiona, lars) = setup(&mut conn, &ring);
+        connect(&mut conn, &ring, "Shared App", fiona, COMPANY);
+        connect(&mut conn, &ring, "Landlord App", lars, COMPANY);
+        let named = |conn: &mut DbConnection, app: &str, user: i64| {
+            connections::find_named_with_record(conn, app, COMPANY, user).unwrap()
+        };
+
+        let (record, found) = named(&mut conn, "shared app", lars).unwrap();
+        assert_eq!(record.name, "Shared App");
+        let (c, user, by) = found.unwrap();
+        assert_eq!((c.user_key, user, by.as_deref()), (0, None, Some("fiona")), "the company's");
+
+        let (_, found) = named(&mut conn, "Landlord App", lars).unwrap();
+        let (c, user, by) = found.unwrap();
+        assert_eq!((c.user_key, user.as_deref(), by.as_deref()), (lars, Some("lars"), Some("lars")));
+        let (_, found) = named(&mut conn, "Landlord App", fiona).unwrap();
+        assert!(found.is_none(), "fiona has no connection of her own");
+        assert!(named(&mut conn, "No Such App", fiona).is_none());
+    }
+
     fn only_the_users_latest_unused_unexpired_code_is_waiting(db) {
         let mut conn = db.connect();
         let ring = ring();

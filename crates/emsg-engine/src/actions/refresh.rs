@@ -8,7 +8,7 @@ use oauth2::RefreshToken;
 use tracing::Instrument as _;
 
 use emsg_store::connections::{self, Connection, Status, Tokens};
-use emsg_store::web_applications::{self as records, WebApplication};
+use emsg_store::web_applications::WebApplication;
 
 use super::now;
 use crate::Engine;
@@ -35,13 +35,21 @@ impl Engine {
         for_user: Option<i64>,
     ) -> Result<ConnectionView, EngineError> {
         let (name, company_name) = (app.to_owned(), self.company(company).to_owned());
-        // The record, the connection and the names its view shows, in one database call.
+        // The record, the connection and the names its view shows, in one statement.
         let (record, user, found) = self
             .db(move |conn, _| {
-                let record = records::get(conn, &name)?;
+                let asked = for_user.or(actor).unwrap_or(0);
+                let (record, found) =
+                    connections::find_named_with_record(conn, &name, &company_name, asked)?
+                        .ok_or_else(|| {
+                            EngineError::from(emsg_store::StoreError::UnknownWebApplication(
+                                name.clone(),
+                            ))
+                        })?;
+                // The statement read the connection of `asked`; the subject rule decides
+                // whether that is the one meant (or refuses).
                 let user = Self::subject(&record, actor, for_user)?;
-                let key = Self::key(&record, &company_name, user);
-                let found = connections::find_named(conn, &key)?.map(|(c, user, by)| {
+                let found = found.map(|(c, user, by)| {
                     let names = Names::read_with(&c, user, by);
                     (c, names)
                 });
