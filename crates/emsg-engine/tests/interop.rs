@@ -123,11 +123,12 @@ async fn an_id_porten_authorization_is_obtained_refreshed_exchanged_and_revoked(
     let view = h.expect_ok(obtained, "Obtain access token")?;
     let after = now();
     // The ID token was checked against the provider's discovery document and signing keys.
-    let peer_log = h.peer.log();
-    for request in [
+    let checked = [
         "GET /.well-known/openid-configuration -> 200",
         "GET /jwks -> 200",
-    ] {
+    ];
+    let peer_log = h.peer.log_with(&checked).await;
+    for request in checked {
         assert!(peer_log.contains(request), "{request} not in {peer_log}");
     }
     assert_eq!(view.status, Status::Connected);

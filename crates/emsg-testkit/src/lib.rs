@@ -418,6 +418,19 @@ impl OidcPeer {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()
     }
 
+    /// The log once it holds every one of `lines` (the peer writes a request's line when the
+    /// response has left, so a client may be ahead of it), or as it stands after 5 s.
+    pub async fn log_with(&self, lines: &[&str]) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let log = self.log();
+            if lines.iter().all(|line| log.contains(line)) || std::time::Instant::now() > deadline {
+                return log;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     /// Follows `authorization_url` like a browser with a fresh cookie jar: signs in as `account`
     /// (any password), allows the consent, and returns the redirect to the client's
     /// `redirect_uri` (with `code`, `state` and `iss`, or `error` when the provider refused the

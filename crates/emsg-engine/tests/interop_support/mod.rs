@@ -481,8 +481,9 @@ impl Harness {
             "the tracing capture saw nothing of the engine: the leak check would prove nothing"
         );
         // No JWT (an ID token, say, which the test never sees) in the log: its header is
-        // base64 of `{"`.
-        if let Some(at) = logs.find("eyJ") {
+        // base64 of `{"`, then come the payload and the signature, dot-separated. (A random
+        // cookie signature may hold `eyJ` by chance; it is not followed by two segments.)
+        if let Some(at) = find_jwt(&logs) {
             let line = logs[..at].rfind('\n').map_or(0, |n| n + 1);
             bail!("a JWT in the tracing output: {}", &logs[line..at]);
         }
@@ -675,4 +676,38 @@ macro_rules! on_both_backends {
             }
         )*
     };
+}
+
+/// Where a JWT starts in `text`: `eyJ` (base64 of `{"`) followed by base64url characters and
+/// at least two more dot-separated base64url segments.
+fn find_jwt(text: &str) -> Option<usize> {
+    let base64url = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    text.match_indices("eyJ").map(|(at, _)| at).find(|&at| {
+        let mut segments = text[at..].split('.');
+        let header = segments.next().unwrap_or("");
+        let header_len = header.find(|c: char| !base64url(c)).unwrap_or(header.len());
+        header_len == header.len()
+            && segments
+                .take(2)
+                .filter(|segment| {
+                    !segment.is_empty() && segment.chars().take_while(|c| base64url(*c)).count() > 0
+                })
+                .count()
+                == 2
+    })
+}
+
+#[cfg(test)]
+mod jwt_shape {
+    #[test]
+    fn a_jwt_is_found_and_a_chance_eyj_is_not() {
+        let jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl";
+        assert_eq!(super::find_jwt(&format!("token={jwt} rest")), Some(6));
+        assert_eq!(super::find_jwt(jwt), Some(0));
+        assert_eq!(
+            super::find_jwt("sig=_9oM3dEr2dUWwIYCFceyJxQ2; path=/"),
+            None
+        );
+        assert_eq!(super::find_jwt("eyJabc. nothing.else"), None);
+    }
 }
