@@ -407,9 +407,11 @@ pub fn store_refreshed(
         connections::lease_owner.eq(None::<String>),
         connections::lease_until.eq(None::<i64>),
     );
+    // A refresh token or a scope the provider did not send leaves the stored one as it is
+    // (RFC 6749 §5.1: the scope is omitted when it is the one granted before).
     let scope = tokens.granted_scope.as_ref();
     let stored = match (&tokens.refresh_token, scope) {
-        (Some(refresh), _) => {
+        (Some(refresh), Some(scope)) => {
             let refresh = ring.seal_secret(refresh, &aad("refresh_token_sealed", id));
             diesel::update(fenced)
                 .set((
@@ -417,6 +419,14 @@ pub fn store_refreshed(
                     connections::refresh_token_sealed.eq(Some(refresh)),
                     connections::granted_scope.eq(scope),
                 ))
+                .returning(connections::all_columns)
+                .get_result::<Connection>(conn)
+                .optional()?
+        }
+        (Some(refresh), None) => {
+            let refresh = ring.seal_secret(refresh, &aad("refresh_token_sealed", id));
+            diesel::update(fenced)
+                .set((common, connections::refresh_token_sealed.eq(Some(refresh))))
                 .returning(connections::all_columns)
                 .get_result::<Connection>(conn)
                 .optional()?

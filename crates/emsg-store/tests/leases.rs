@@ -142,6 +142,18 @@ on_both_backends! {
         }
         let row = connections::by_id(&mut conn, id).unwrap().unwrap();
         assert_eq!(row.version, after.version);
+
+        // A scope the provider omits is the one granted before, with or without a new refresh
+        // token (both ways of storing agree).
+        let mut scoped = tokens("access-2", "refresh-2");
+        scoped.granted_scope = Some("read write".to_owned());
+        let seen = connections::take_lease(&mut conn, id, "node-a", now, now + 60).unwrap().unwrap();
+        connections::finish_refresh(&mut conn, &ring, id, seen.version, "node-a", &scoped, now, &entry(id)).unwrap();
+        let seen = connections::take_lease(&mut conn, id, "node-a", now, now + 60).unwrap().unwrap();
+        let (stored, _) = connections::finish_refresh(&mut conn, &ring, id, seen.version, "node-a", &tokens("access-3", "refresh-3"), now, &entry(id)).unwrap();
+        let Refreshed::Stored(after) = stored else { panic!("the pair must be stored") };
+        assert_eq!(after.granted_scope.as_deref(), Some("read write"));
+        assert_eq!(after.refresh_token(&ring).unwrap().unwrap().expose(), "refresh-3");
     }
 
     fn an_audit_entry_that_cannot_be_written_does_not_cost_the_new_pair(db) {
