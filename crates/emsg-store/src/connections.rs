@@ -409,39 +409,21 @@ pub fn store_refreshed(
     );
     // A refresh token or a scope the provider did not send leaves the stored one as it is
     // (RFC 6749 §5.1: the scope is omitted when it is the one granted before).
-    let scope = tokens.granted_scope.as_ref();
-    let stored = match (&tokens.refresh_token, scope) {
-        (Some(refresh), Some(scope)) => {
-            let refresh = ring.seal_secret(refresh, &aad("refresh_token_sealed", id));
-            diesel::update(fenced)
-                .set((
-                    common,
-                    connections::refresh_token_sealed.eq(Some(refresh)),
-                    connections::granted_scope.eq(scope),
-                ))
-                .returning(connections::all_columns)
-                .get_result::<Connection>(conn)
-                .optional()?
-        }
-        (Some(refresh), None) => {
-            let refresh = ring.seal_secret(refresh, &aad("refresh_token_sealed", id));
-            diesel::update(fenced)
-                .set((common, connections::refresh_token_sealed.eq(Some(refresh))))
-                .returning(connections::all_columns)
-                .get_result::<Connection>(conn)
-                .optional()?
-        }
-        (None, Some(scope)) => diesel::update(fenced)
-            .set((common, connections::granted_scope.eq(scope)))
-            .returning(connections::all_columns)
-            .get_result::<Connection>(conn)
-            .optional()?,
-        (None, None) => diesel::update(fenced)
-            .set(common)
-            .returning(connections::all_columns)
-            .get_result::<Connection>(conn)
-            .optional()?,
-    };
+    // (`None` in a changeset tuple leaves its column out.)
+    let refresh = tokens.refresh_token.as_ref().map(|refresh| {
+        connections::refresh_token_sealed.eq(Some(
+            ring.seal_secret(refresh, &aad("refresh_token_sealed", id)),
+        ))
+    });
+    let scope = tokens
+        .granted_scope
+        .as_ref()
+        .map(|scope| connections::granted_scope.eq(scope));
+    let stored = diesel::update(fenced)
+        .set((common, refresh, scope))
+        .returning(connections::all_columns)
+        .get_result::<Connection>(conn)
+        .optional()?;
     Ok(stored)
 }
 
