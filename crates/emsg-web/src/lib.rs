@@ -3,6 +3,7 @@
 
 mod actions;
 mod auth;
+mod database;
 mod error;
 mod names_cache;
 mod nino;

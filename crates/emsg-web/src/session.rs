@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use emsg_store::db::Pool;
 use emsg_store::users::{Role, User};
 use serde::Serialize;
 
@@ -163,32 +162,12 @@ fn idle_secs() -> i64 {
 
 /// The sessions table, reached off the async workers.
 pub struct Sessions {
-    pool: Pool,
-    gate: std::sync::Arc<tokio::sync::Semaphore>,
+    db: crate::database::Database,
 }
 
 impl Sessions {
-    pub fn new(pool: Pool, gate: std::sync::Arc<tokio::sync::Semaphore>) -> Self {
-        Self { pool, gate }
-    }
-
-    async fn db<T, F>(&self, work: F) -> Result<T, WebError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut emsg_store::db::PooledConnection) -> Result<T, WebError> + Send + 'static,
-    {
-        let _permit = self
-            .gate
-            .acquire()
-            .await
-            .map_err(|_| WebError::Internal("the database pool is closed".to_owned()))?;
-        let pool = self.pool.clone();
-        actix_web::web::block(move || {
-            let mut conn = pool.get().map_err(emsg_store::StoreError::from)?;
-            work(&mut conn)
-        })
-        .await
-        .map_err(|_| WebError::Internal("a session task was cancelled".to_owned()))?
+    pub(crate) fn new(db: crate::database::Database) -> Self {
+        Self { db }
     }
 
     /// A new session for `user`; returns its id (the cookie value). Sessions idle for longer
@@ -197,15 +176,16 @@ impl Sessions {
         let id = random_token()?;
         let csrf = random_token()?;
         let (key, user_id) = (id.clone(), user.id);
-        self.db(move |conn| {
-            let now = emsg_store::now();
-            emsg_store::sessions::create(conn, &key, user_id, &csrf, now)?;
-            // Logins are rare next to page views (and cost an argon2 check): sweeping here, by
-            // the indexed `last_seen_at`, keeps the table to the live sessions.
-            emsg_store::sessions::delete_idle(conn, idle_secs(), now)?;
-            Ok(())
-        })
-        .await?;
+        self.db
+            .run(move |conn| {
+                let now = emsg_store::now();
+                emsg_store::sessions::create(conn, &key, user_id, &csrf, now)?;
+                // Logins are rare next to page views (and cost an argon2 check): sweeping here, by
+                // the indexed `last_seen_at`, keeps the table to the live sessions.
+                emsg_store::sessions::delete_idle(conn, idle_secs(), now)?;
+                Ok(())
+            })
+            .await?;
         Ok(id)
     }
 
@@ -213,7 +193,7 @@ impl Sessions {
     /// (a page view), its one-shot message comes along and is cleared.
     pub async fn get(&self, id: &str, take_flash: bool) -> Result<Option<SessionUser>, WebError> {
         let key = id.to_owned();
-        self.db(move |conn| find(conn, &key, take_flash)).await
+        self.db.run(move |conn| find(conn, &key, take_flash)).await
     }
 
     /// Leaves a message for the session's next page. A failure only loses the message.
@@ -223,7 +203,8 @@ impl Sessions {
         }
         let key = id.to_owned();
         let result = self
-            .db(move |conn| {
+            .db
+            .run(move |conn| {
                 Ok(emsg_store::sessions::set_flash(
                     conn,
                     &key,
@@ -240,7 +221,8 @@ impl Sessions {
     /// Ends a session (logout); every node sees it at once.
     pub async fn remove(&self, id: &str) -> Result<(), WebError> {
         let key = id.to_owned();
-        self.db(move |conn| Ok(emsg_store::sessions::delete(conn, &key)?))
+        self.db
+            .run(move |conn| Ok(emsg_store::sessions::delete(conn, &key)?))
             .await
     }
 }

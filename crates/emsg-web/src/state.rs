@@ -32,10 +32,7 @@ pub const DEFAULT_CALLBACK_PATH: &str = "/oauth/callback";
 
 #[derive(Clone)]
 pub struct AppState {
-    pool: Pool,
-    /// One permit per pooled connection, handed out first come, first served: a request waits
-    /// here, not on a blocking thread parked inside the pool.
-    gate: Arc<tokio::sync::Semaphore>,
+    db: crate::database::Database,
     ring: Arc<KeyRing>,
     pub(crate) engine: Engine,
     pub(crate) templates: Arc<Templates>,
@@ -74,13 +71,10 @@ impl AppState {
             let mut conn = pool.get().map_err(emsg_store::StoreError::from)?;
             callback_paths(&records::list(&mut conn)?, public_url.as_ref())
         };
-        let gate = Arc::new(tokio::sync::Semaphore::new(
-            usize::try_from(pool.max_size()).unwrap_or(1),
-        ));
-        let sessions = Arc::new(Sessions::new(pool.clone(), gate.clone()));
+        let db = crate::database::Database::new(pool);
+        let sessions = Arc::new(Sessions::new(db.clone()));
         Ok(Self {
-            pool,
-            gate,
+            db,
             ring,
             engine,
             templates: Arc::new(Templates::load()?),
@@ -121,18 +115,7 @@ impl AppState {
         T: Send + 'static,
         F: FnOnce(&mut PooledConnection) -> Result<T, WebError> + Send + 'static,
     {
-        let _permit = self
-            .gate
-            .acquire()
-            .await
-            .map_err(|_| WebError::Internal("the database pool is closed".to_owned()))?;
-        let pool = self.pool.clone();
-        actix_web::web::block(move || {
-            let mut conn = pool.get().map_err(emsg_store::StoreError::from)?;
-            work(&mut conn)
-        })
-        .await
-        .map_err(|_| WebError::Internal("a database task was cancelled".to_owned()))?
+        self.db.run(work).await
     }
 
     /// Keeps a callback's query until its user has logged in; returns the key to resume it.
