@@ -80,12 +80,7 @@ where
     S: AsyncFnOnce(&Env) -> anyhow::Result<()>,
 {
     let log = LogBuffer::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(log.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let _guard = log.capture_this_thread();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
