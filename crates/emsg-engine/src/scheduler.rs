@@ -241,6 +241,7 @@ impl Engine {
                 connection,
                 Need::Refresh,
                 Audit::when_refreshed(entry, "refreshed in the background"),
+                None,
             )
             .await
             .map(|_| ())

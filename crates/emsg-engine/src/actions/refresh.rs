@@ -8,6 +8,7 @@ use oauth2::RefreshToken;
 use tracing::Instrument as _;
 
 use emsg_store::connections::{self, Connection, Status, Tokens};
+use emsg_store::db::DbConnection;
 use emsg_store::web_applications::WebApplication;
 
 use super::now;
@@ -16,6 +17,22 @@ use crate::actions::status::{ConnectionView, Names, view_of};
 use crate::audit::{Audited, Entry};
 use crate::error::{EngineError, ProviderFailure, ProviderFailureKind};
 use crate::{oauth, random};
+
+/// Whether the provider may be asked to refresh `connection`: it holds a token and the
+/// provider has not already said the grant is dead (sending it again cannot help).
+fn needs_provider(connection: &Connection) -> bool {
+    connection.has_access_token() && connection.status() != Status::ReauthorizationRequired
+}
+
+/// The single flight of a connection and the lease taken under it, by the database task that
+/// read the connection.
+pub(crate) struct Leased {
+    flight: tokio::sync::OwnedMutexGuard<()>,
+    /// When the lease was asked for.
+    now: i64,
+    /// The row under the lease; `None`: another node holds it.
+    lease: Result<Option<Connection>, EngineError>,
+}
 
 /// Whether a caller needs a new token whatever the current one, or only a usable one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,8 +52,10 @@ impl Engine {
         for_user: Option<i64>,
     ) -> Result<ConnectionView, EngineError> {
         let (name, company_name) = (app.to_owned(), self.company(company).to_owned());
-        // The record, the connection and the names its view shows, in one statement.
-        let (record, user, found) = self
+        let engine = self.clone();
+        // The record, the connection and the names its view shows, in one statement; then, in
+        // the same database task, the lease when nobody else in this process is refreshing.
+        let (record, user, found, leased) = self
             .db(move |conn, _| {
                 let asked = for_user.or(actor).unwrap_or(0);
                 let (record, found) =
@@ -53,7 +72,13 @@ impl Engine {
                     let names = Names::read_with(&c, user, by);
                     (c, names)
                 });
-                Ok((record, user, found))
+                let leased = match &found {
+                    Some((c, _)) if !record.is_exchange() && needs_provider(c) => {
+                        engine.lease_at_once(conn, c.id)
+                    }
+                    _ => None,
+                };
+                Ok((record, user, found, leased))
             })
             .await?;
         if record.is_exchange() {
@@ -64,7 +89,7 @@ impl Engine {
                 .not_connected(&record, self.company(company), user)
                 .await);
         };
-        if connection.status() == Status::ReauthorizationRequired {
+        if !needs_provider(&connection) {
             // The provider already said the grant is dead: sending it again cannot help.
             return Err(EngineError::NotConnected(
                 connection.last_error.clone().unwrap_or_else(|| {
@@ -88,6 +113,7 @@ impl Engine {
                 &connection,
                 Need::Refresh,
                 Audit::always(entry, "access token refreshed"),
+                leased,
             )
             .instrument(span)
             .await?;
@@ -138,8 +164,27 @@ impl Engine {
         usable && (current.version != seen.version || need == Need::Usable)
     }
 
+    /// Takes this process's single flight for connection `id` if it is free and, holding it,
+    /// the lease, on the database connection of the task that read the row: a refresh then
+    /// costs one trip through the blocking pool less. `None` when another caller of this
+    /// process holds the flight (it queues in [`Self::refresh_connection`]).
+    pub(crate) fn lease_at_once(&self, conn: &mut DbConnection, id: i64) -> Option<Leased> {
+        let flight = self.inner.flights.lock_for(id).try_lock_owned().ok()?;
+        let now = now();
+        let owner = &self.inner.node_id;
+        let lease = connections::take_lease(conn, id, owner, now, now + self.lease_seconds())
+            .map_err(EngineError::from);
+        Some(Leased { flight, now, lease })
+    }
+
+    fn lease_seconds(&self) -> i64 {
+        i64::try_from(self.inner.config.lease.as_secs()).unwrap_or(180)
+    }
+
     /// Refreshes `seen` (as the caller read it) unless another thread or node refreshed it
     /// meanwhile, in which case that result is returned: one refresh at the provider.
+    /// `leased`: the single flight and the lease attempt already made by the caller
+    /// ([`Self::lease_at_once`]).
     ///
     /// Database work of an uncontended refresh: one statement taking the lease and returning
     /// the row under it (the fencing re-read), then one transaction storing the pair fenced by
@@ -150,39 +195,55 @@ impl Engine {
         seen: &Connection,
         need: Need,
         audit: Audit,
+        leased: Option<Leased>,
     ) -> Result<Connection, EngineError> {
-        let lock = self.inner.flights.lock_for(seen.id);
         // A caller that had to queue behind another one of this process most likely finds the
         // work done: it reads before trying the lease (a write).
-        let (_flight, mut read_first) = match lock.clone().try_lock_owned() {
-            Ok(flight) => (flight, false),
-            Err(_) => (lock.lock_owned().await, true),
+        let (_flight, mut read_first, mut first_lease) = match leased {
+            Some(Leased { flight, now, lease }) => (flight, false, Some((now, lease))),
+            None => {
+                let lock = self.inner.flights.lock_for(seen.id);
+                match lock.clone().try_lock_owned() {
+                    Ok(flight) => (flight, false, None),
+                    Err(_) => (lock.lock_owned().await, true, None),
+                }
+            }
         };
         let id = seen.id;
-        let lease = i64::try_from(self.inner.config.lease.as_secs()).unwrap_or(180);
+        let lease = self.lease_seconds();
         let started = Instant::now();
         let removed =
             || EngineError::NotConnected(format!("the connection of {} was removed", record.name));
         let result = loop {
-            let now = now();
-            if read_first {
-                let current = match self
-                    .db(move |conn, _| Ok(connections::by_id(conn, id)?))
-                    .await
-                {
-                    Ok(current) => current.ok_or_else(removed),
-                    Err(error) => Err(error),
-                };
-                match current {
-                    Ok(current) if self.settled(seen, &current, need, now) => break Ok(current),
-                    Ok(_) => {}
-                    Err(error) => break Err(error),
+            let (now, leased) = match first_lease.take() {
+                Some(taken) => taken,
+                None => {
+                    let now = now();
+                    if read_first {
+                        let current = match self
+                            .db(move |conn, _| Ok(connections::by_id(conn, id)?))
+                            .await
+                        {
+                            Ok(current) => current.ok_or_else(removed),
+                            Err(error) => Err(error),
+                        };
+                        match current {
+                            Ok(current) if self.settled(seen, &current, need, now) => {
+                                break Ok(current);
+                            }
+                            Ok(_) => {}
+                            Err(error) => break Err(error),
+                        }
+                    }
+                    let owner = self.inner.node_id.clone();
+                    let leased = self
+                        .db(move |conn, _| {
+                            Ok(connections::take_lease(conn, id, &owner, now, now + lease)?)
+                        })
+                        .await;
+                    (now, leased)
                 }
-            }
-            let owner = self.inner.node_id.clone();
-            let leased = self
-                .db(move |conn, _| Ok(connections::take_lease(conn, id, &owner, now, now + lease)?))
-                .await;
+            };
             match leased {
                 Ok(Some(current)) if self.settled(seen, &current, need, now) => {
                     self.release_lease(id).await;
@@ -360,7 +421,7 @@ impl Engine {
         let credentials = oauth::credentials(record, secret).map_err(Failure::plain)?;
         let client = oauth::token_client(record, &credentials).map_err(Failure::plain)?;
         let policy = self.inner.config.retry.clone();
-        let lease = i64::try_from(self.inner.config.lease.as_secs()).unwrap_or(180);
+        let lease = self.lease_seconds();
         let mut attempt = 0;
         loop {
             attempt += 1;

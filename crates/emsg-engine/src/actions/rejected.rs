@@ -54,6 +54,7 @@ impl Engine {
                     entry,
                     "refreshed after the provider refused the access token on an API call",
                 ),
+                None,
             )
             .await?;
         }

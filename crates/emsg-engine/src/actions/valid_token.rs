@@ -92,6 +92,7 @@ impl Engine {
                 &connection,
                 Need::Usable,
                 Audit::when_refreshed(entry, "refreshed before use"),
+                None,
             )
             .await
             .map(Some)
