@@ -12,6 +12,7 @@ use emsg_seal::{Aad, KeyRing, Secret};
 use crate::audit::{self, NewAuditEntry};
 use crate::db::DbConnection;
 use crate::error::{Result, StoreError};
+use crate::reused::reused;
 use crate::schema::connections;
 use crate::web_applications::WebApplication;
 
@@ -527,7 +528,7 @@ fn finish_refresh_statement(
         .as_ref()
         .map(|r| ring.seal_secret(r, &aad("refresh_token_sealed", id)));
     let (user_id, actor) = entry.actor.columns();
-    diesel::sql_query(
+    let statement = diesel::sql_query(
         "WITH stored AS ( \
            UPDATE connections SET status = $1, access_token_sealed = $2, token_type = $3, \
              access_expires_at = $4, last_error = NULL, last_error_code = NULL, \
@@ -560,9 +561,8 @@ fn finish_refresh_statement(
     .bind::<Nullable<BigInt>, _>(entry.connection_id)
     .bind::<Text, _>(entry.outcome)
     .bind::<Nullable<Text>, _>(entry.error_code)
-    .bind::<Text, _>(entry.detail)
-    .get_result::<Connection>(conn)
-    .optional()
+    .bind::<Text, _>(entry.detail);
+    reused(statement).get_result::<Connection>(conn).optional()
 }
 
 /// The end of a failed refresh, in one transaction: the failure recorded (the tokens stay as
@@ -692,19 +692,17 @@ fn lease_update(
         connections::lease_until.eq(until),
     ));
     if flush_later {
-        let leased: Option<(Connection, Option<String>)> = statement
-            .returning((
-                connections::all_columns,
-                diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Text>>(
-                    "set_config('synchronous_commit', 'off', true)",
-                ),
-            ))
-            .get_result(conn)
-            .optional()?;
+        let leased: Option<(Connection, Option<String>)> = reused(statement.returning((
+            connections::all_columns,
+            diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Text>>(
+                "set_config('synchronous_commit', 'off', true)",
+            ),
+        )))
+        .get_result(conn)
+        .optional()?;
         return Ok(leased.map(|(row, _)| row));
     }
-    Ok(statement
-        .returning(connections::all_columns)
+    Ok(reused(statement.returning(connections::all_columns))
         .get_result::<Connection>(conn)
         .optional()?)
 }

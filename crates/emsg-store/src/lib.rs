@@ -12,6 +12,7 @@ pub mod master_key;
 pub mod messages;
 pub mod overview;
 pub mod pending;
+mod reused;
 pub mod schema;
 mod sealed_columns;
 pub mod sessions;
