@@ -156,6 +156,80 @@ on_both_backends! {
         assert_eq!(after.refresh_token(&ring).unwrap().unwrap().expose(), "refresh-3");
     }
 
+    fn the_statements_of_a_refresh_are_prepared_once_per_database_connection(db) {
+        use diesel::Connection as _;
+        use diesel::connection::InstrumentationEvent;
+        use std::sync::{Arc, Mutex};
+        let mut conn = db.connect();
+        let ring = ring();
+        let id = connected(&mut conn, &ring);
+        let prepared = Arc::new(Mutex::new(Vec::<String>::new()));
+        let seen_by_hook = Arc::clone(&prepared);
+        conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+            if let InstrumentationEvent::CacheQuery { sql, .. } = event {
+                seen_by_hook.lock().unwrap().push(sql.to_owned());
+            }
+        });
+        for i in 0..3 {
+            let now = emsg_store::now();
+            let seen = connections::take_lease(&mut conn, id, "node-a", now, now + 60).unwrap().unwrap();
+            let pair = tokens(&format!("access-{i}"), &format!("refresh-{i}"));
+            let (stored, _) = connections::finish_refresh(&mut conn, &ring, id, seen.version, "node-a", &pair, now, &entry(id)).unwrap();
+            assert!(matches!(stored, Refreshed::Stored(_)));
+        }
+        let count = |start: &str| {
+            let prepared = prepared.lock().unwrap();
+            // SQLite's identifiers are quoted with backticks.
+            let matching = prepared.iter().filter(|sql| sql.replace('`', "\"").starts_with(start));
+            (matching.count(), format!("{prepared:#?}"))
+        };
+        let lease = "UPDATE \"connections\" SET \"lease_owner\"";
+        // diesel alone would send both to be parsed and planned on every refresh.
+        let (leases, all) = count(lease);
+        assert_eq!(leases, 1, "{all}");
+        let postgres = db.backend() == emsg_test_db::Backend::Postgres;
+        if postgres {
+            let (ends, all) = count("WITH stored AS");
+            assert_eq!(ends, 1, "{all}");
+        }
+        // Inside a transaction the lease on PostgreSQL is another statement (no `set_config`),
+        // prepared apart: no shape runs another's SQL.
+        conn.transaction(|conn| {
+            let now = emsg_store::now();
+            let leased = connections::take_lease(conn, id, "node-a", now, now + 60)?;
+            assert!(leased.is_some());
+            connections::release_lease(conn, id, "node-a")
+        })
+        .unwrap();
+        assert_eq!(connections::by_id(&mut conn, id).unwrap().unwrap().lease_owner, None);
+        let (leases, all) = count(lease);
+        assert_eq!(leases, if postgres { 2 } else { 1 }, "{all}");
+    }
+
+    fn an_audit_entry_leaves_its_web_application_unlocked(db) {
+        use diesel::prelude::*;
+        let mut conn = db.connect();
+        let ring = ring();
+        let id = connected(&mut conn, &ring);
+        let app = records::get(&mut conn, "Lease App").unwrap();
+        let mut other = db.connect();
+        conn.transaction(|conn| {
+            audit::record(conn, &NewAuditEntry { web_application_id: Some(app.id), ..entry(id) })?;
+            if db.backend() == emsg_test_db::Backend::Postgres {
+                // Before, the entry's key locked the record's row (FOR KEY SHARE) until the
+                // transaction ended: every refresh of any of its connections queued on it.
+                diesel::sql_query("SELECT id FROM web_applications WHERE id = $1 FOR UPDATE NOWAIT")
+                    .bind::<diesel::sql_types::BigInt, _>(app.id)
+                    .execute(&mut other)
+                    .expect("no lock held on the record's row");
+            }
+            Ok::<_, emsg_store::StoreError>(())
+        })
+        .unwrap();
+        let entries = audit::recent(&mut conn, 10).unwrap();
+        assert!(entries.iter().any(|e| e.web_application_id == Some(app.id)));
+    }
+
     fn an_audit_entry_that_cannot_be_written_does_not_cost_the_new_pair(db) {
         let mut conn = db.connect();
         let ring = ring();
