@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{Fixture, TokenEndpoint, company, label, rate, stats};
+use common::{CpuTimes, Fixture, TokenEndpoint, company, label, rate, stats};
 use emsg_engine::Engine;
 use emsg_store::connections::Status;
 use emsg_test_db::Backend;
@@ -36,6 +36,9 @@ struct Row {
     concurrency: usize,
     engine: Vec<Duration>,
     bare: Vec<Duration>,
+    /// Per run: the share of the machine's cores busy, and busy CPU µs per refresh.
+    engine_cpu: Vec<(f64, f64)>,
+    bare_cpu: Vec<(f64, f64)>,
 }
 
 fn main() {
@@ -76,17 +79,24 @@ fn main() {
                 concurrency: c,
                 engine: Vec::new(),
                 bare: Vec::new(),
+                engine_cpu: Vec::new(),
+                bare_cpu: Vec::new(),
             };
             for _ in 0..runs {
-                row.engine
-                    .push(engine_pass(&rt, &fixture, &endpoint, &engine, n, c));
-                let issued = endpoint.issued();
+                let (elapsed, cpu) = engine_pass(&rt, &fixture, &endpoint, &engine, n, c);
+                row.engine.push(elapsed);
+                row.engine_cpu.extend(cpu);
+                let (issued, cpu) = (endpoint.issued(), CpuTimes::now());
                 row.bare.push(rt.block_on(common::bare_refresh_all(
                     &http,
                     &endpoint.token_url(),
                     &mut bare_tokens,
                     c,
                 )));
+                row.bare_cpu.extend(
+                    cpu.zip(CpuTimes::now())
+                        .map(|(cpu, end)| end.since(&cpu, n)),
+                );
                 assert_eq!(endpoint.issued() - issued, n as u64, "bare: N pairs issued");
             }
             rows.push(row);
@@ -119,6 +129,36 @@ fn main() {
     println!(
         "(refreshes per second = {n} / run time; engine/bare = median engine time / median bare time)"
     );
+    println!();
+    println!(
+        "{:<9} {:>3} | {:>22} | {:>22}",
+        "backend", "C", "engine: busy, CPU/ref.", "bare: busy, CPU/ref."
+    );
+    for row in &rows {
+        let share = |cpu: &[(f64, f64)]| {
+            if cpu.is_empty() {
+                return "?".to_owned();
+            }
+            let busy: Vec<f64> = cpu.iter().map(|(busy, _)| busy * 100.0).collect();
+            let micros: Vec<f64> = cpu.iter().map(|(_, us)| *us).collect();
+            format!(
+                "{:>3.0} %, {:>6.0} µs",
+                common::median(&busy),
+                common::median(&micros)
+            )
+        };
+        println!(
+            "{:<9} {:>3} | {:>22} | {:>22}",
+            row.backend,
+            row.concurrency,
+            share(&row.engine_cpu),
+            share(&row.bare_cpu)
+        );
+    }
+    println!(
+        "(the whole machine's CPU during the runs, medians: the share of all cores busy, and busy \
+         CPU time per refresh, the bench, PostgreSQL and the endpoint together, from /proc/stat)"
+    );
     for (backend, c, ratio) in verdicts {
         let verdict = if ratio <= TARGET_RATIO {
             "met"
@@ -140,6 +180,7 @@ fn main() {
 }
 
 /// Refreshes every connection once through the engine, `c` at a time; checks the outcome.
+/// Answers the time taken and the machine's CPU meanwhile (see [`CpuTimes::since`]).
 fn engine_pass(
     rt: &tokio::runtime::Runtime,
     fixture: &Fixture,
@@ -147,17 +188,21 @@ fn engine_pass(
     engine: &Engine,
     n: usize,
     c: usize,
-) -> Duration {
+) -> (Duration, Option<(f64, f64)>) {
     let before = fixture.tokens();
     let issued = endpoint.issued();
+    let cpu = CpuTimes::now();
     let elapsed = rt.block_on(engine_refresh_all(engine, n, c));
+    let cpu = cpu
+        .zip(CpuTimes::now())
+        .map(|(cpu, end)| end.since(&cpu, n));
     assert_eq!(
         endpoint.issued() - issued,
         n as u64,
         "engine: N pairs issued"
     );
     common::assert_all_new(&before, &fixture.tokens(), "engine");
-    elapsed
+    (elapsed, cpu)
 }
 
 async fn engine_refresh_all(engine: &Engine, n: usize, c: usize) -> Duration {
@@ -209,7 +254,7 @@ fn phases(
 
     // Whole refreshes first, sequentially.
     engine_pass(rt, &fixture, endpoint, &engine, k, 1);
-    let whole = engine_pass(rt, &fixture, endpoint, &engine, k, 1);
+    let (whole, _) = engine_pass(rt, &fixture, endpoint, &engine, k, 1);
     lines.push(("engine refresh_access_token, C=1".into(), per(whole), 0.0));
     let mut tokens: Vec<String> = fixture.tokens().into_iter().map(|(_, rt)| rt).collect();
     let bare = rt.block_on(common::bare_refresh_all(

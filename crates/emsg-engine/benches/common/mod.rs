@@ -551,3 +551,42 @@ pub fn stats(values: &[f64]) -> (f64, f64, f64) {
 pub fn rate(count: usize, elapsed: Duration) -> f64 {
     count as f64 / elapsed.as_secs_f64().max(f64::EPSILON)
 }
+
+/// The whole machine's CPU time so far (/proc/stat, all processes: the bench, PostgreSQL, the
+/// token endpoint), in clock ticks of 10 ms (Linux's `USER_HZ`).
+#[derive(Debug, Clone, Copy)]
+pub struct CpuTimes {
+    busy: u64,
+    total: u64,
+}
+
+impl CpuTimes {
+    pub fn now() -> Option<Self> {
+        let stat = std::fs::read_to_string("/proc/stat").ok()?;
+        // cpu user nice system idle iowait irq softirq steal guest guest_nice
+        let ticks: Vec<u64> = stat
+            .lines()
+            .next()?
+            .split_whitespace()
+            .skip(1)
+            .take(8)
+            .map(|t| t.parse().ok())
+            .collect::<Option<_>>()?;
+        let [user, nice, system, idle, iowait, irq, softirq, steal] = ticks[..] else {
+            return None;
+        };
+        let busy = user + nice + system + irq + softirq;
+        Some(Self {
+            busy,
+            total: busy + idle + iowait + steal,
+        })
+    }
+
+    /// Since `earlier`: the share of all cores busy, and the busy CPU time per `count` operations
+    /// in microseconds.
+    pub fn since(&self, earlier: &Self, count: usize) -> (f64, f64) {
+        let busy = self.busy.saturating_sub(earlier.busy) as f64;
+        let total = self.total.saturating_sub(earlier.total).max(1) as f64;
+        (busy / total, busy * 10_000.0 / count.max(1) as f64)
+    }
+}
