@@ -219,18 +219,9 @@ pub fn find_named_with_record(
     user: i64,
 ) -> Result<Option<(WebApplication, Option<NamedConnection>)>> {
     use crate::schema::{users, web_applications};
-    use diesel::dsl::case_when;
-    use diesel::sql_types::BigInt;
     diesel::alias!(users as owner: Owner, users as authorizer: Authorizer);
-    let user_key = case_when(web_applications::user_specific, user.into_sql::<BigInt>())
-        .otherwise(0_i64.into_sql::<BigInt>());
     let found: Option<RecordWithNamedConnection> = web_applications::table
-        .left_join(
-            connections::table.on(connections::web_application_id
-                .eq(web_applications::id)
-                .and(connections::company.eq(company.to_owned()))
-                .and(connections::user_key.eq(user_key))),
-        )
+        .left_join(connections::table.on(of_record_for(company, user)))
         .left_join(
             owner.on(owner
                 .field(users::id)
@@ -251,6 +242,37 @@ pub fn find_named_with_record(
         .optional()?;
     Ok(found.map(|(record, connection, user, by)| (record, connection.map(|c| (c, user, by)))))
 }
+
+/// The join condition of a web application (in the query) and its connection for `company`
+/// and `user`: the user's own for a user-specific record, the company's (user key 0)
+/// otherwise.
+pub(crate) fn of_record_for(company: &str, user: i64) -> OfRecordFor {
+    use crate::schema::web_applications;
+    use diesel::dsl::case_when;
+    use diesel::sql_types::BigInt;
+    let user_key = case_when(web_applications::user_specific, user.into_sql::<BigInt>())
+        .otherwise(0_i64.into_sql::<BigInt>());
+    connections::web_application_id
+        .eq(web_applications::id)
+        .and(connections::company.eq(company.to_owned()))
+        .and(connections::user_key.eq(user_key))
+}
+
+pub(crate) type OfRecordFor = diesel::dsl::And<
+    diesel::dsl::And<
+        diesel::dsl::Eq<connections::web_application_id, crate::schema::web_applications::id>,
+        diesel::dsl::Eq<connections::company, String>,
+    >,
+    diesel::dsl::Eq<connections::user_key, UserKey>,
+>;
+
+type UserKey = diesel::dsl::Otherwise<
+    diesel::dsl::case_when<
+        crate::schema::web_applications::user_specific,
+        diesel::dsl::AsExprOf<i64, diesel::sql_types::BigInt>,
+    >,
+    diesel::dsl::AsExprOf<i64, diesel::sql_types::BigInt>,
+>;
 
 type RecordWithNamedConnection = (
     WebApplication,

@@ -3,11 +3,10 @@
 //! otherwise) with the name of the user who authorized it, and the authorization code the
 //! user's latest flow captured, while it waits for Obtain access token.
 
-use diesel::dsl::{case_when, max};
+use diesel::dsl::max;
 use diesel::prelude::*;
-use diesel::sql_types::BigInt;
 
-use crate::connections::Connection;
+use crate::connections::{Connection, of_record_for};
 use crate::db::DbConnection;
 use crate::error::Result;
 use crate::schema::{connections, pending_authorizations as pending, users, web_applications};
@@ -43,11 +42,6 @@ pub fn find(
     user_id: i64,
     now: i64,
 ) -> Result<Option<RecordOverview>> {
-    let user_key = case_when(
-        web_applications::user_specific,
-        user_id.into_sql::<BigInt>(),
-    )
-    .otherwise(0_i64.into_sql::<BigInt>());
     // The user's latest flow for the record (ids grow with every flow started).
     let latest_flow = flows
         .filter(
@@ -64,12 +58,7 @@ pub fn find(
         .and(pending::used_at.is_null())
         .and(pending::expires_at.gt(now));
     let found: Option<OverviewRow> = web_applications::table
-        .left_join(
-            connections::table.on(connections::web_application_id
-                .eq(web_applications::id)
-                .and(connections::company.eq(company.to_owned()))
-                .and(connections::user_key.eq(user_key))),
-        )
+        .left_join(connections::table.on(of_record_for(company, user_id)))
         .left_join(users::table.on(connections::authorized_by.eq(users::id.nullable())))
         .left_join(pending::table.on(pending::id.nullable().eq(latest_flow).and(waiting)))
         .filter(web_applications::name_key.eq(name_key(name)))
