@@ -3,8 +3,9 @@
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use emsg_seal::KeyRing;
+use emsg_seal::{KeyRing, SharedKeyRing};
 use emsg_store::db::{self, DatabaseUrl, DbConnection};
+use emsg_store::key_watch::KeyWatch;
 use emsg_store::master_key::{self, KeyEvents, KeySource};
 
 /// Settings every command shares (from flags or environment variables).
@@ -27,6 +28,11 @@ pub struct Global {
         global = true
     )]
     pub key_file: PathBuf,
+    /// A master key that opens values an earlier key sealed (a backup of a key file replaced by
+    /// a rotation): it opens, never seals. `emsg keys status` shows what it opens, and
+    /// `emsg keys rotate` seals all of it again under a new key.
+    #[arg(long, env = "EMSG_PREVIOUS_KEY_FILE", global = true)]
+    pub previous_key_file: Option<PathBuf>,
     /// The company (legal entity) whose connections the auth commands act on.
     #[arg(long, env = "EMSG_COMPANY", default_value = "default", global = true)]
     pub company: String,
@@ -44,8 +50,26 @@ impl Global {
         }
     }
 
-    /// Connects, migrates, and loads the key that opens this database.
+    /// Connects, migrates, loads the key that opens this database, and starts the key watcher
+    /// that follows a rotation run elsewhere while this process works.
     pub fn open(&self) -> anyhow::Result<Opened> {
+        let mut opened = self.open_unwatched()?;
+        let poll =
+            duration_from_env("EMSG_KEY_POLL")?.unwrap_or(emsg_store::key_watch::DEFAULT_POLL);
+        let description = format!(
+            "emsg {} (pid {})",
+            std::env::args().nth(1).unwrap_or_default(),
+            std::process::id()
+        );
+        opened.watch = Some(
+            KeyWatch::start(&opened.url, opened.ring.clone(), description, poll)
+                .context("starting the key watcher")?,
+        );
+        Ok(opened)
+    }
+
+    /// [`Global::open`] without the key watcher: for `emsg keys`, which rotates itself.
+    pub fn open_unwatched(&self) -> anyhow::Result<Opened> {
         let url = self.database_url()?;
         if let DatabaseUrl::Sqlite(path) = &url
             && let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
@@ -59,13 +83,20 @@ impl Global {
             tracing::info!(count = applied.len(), database = %url, "applied database migrations");
         }
         let source = self.key_source();
-        let (ring, events) = master_key::open_ring(&mut conn, &source)?;
+        let previous = self
+            .previous_key_file
+            .as_deref()
+            .map(emsg_seal::key_file::load)
+            .transpose()
+            .context("reading --previous-key-file")?;
+        let (ring, events) = master_key::open_ring_with(&mut conn, &source, previous)?;
         log_key_events(&events);
         Ok(Opened {
             url,
             conn,
-            ring,
+            ring: SharedKeyRing::new(ring),
             source,
+            watch: None,
         })
     }
 }
@@ -89,11 +120,7 @@ impl Opened {
     pub fn engine(&self, company: &str) -> anyhow::Result<emsg_engine::Engine> {
         let pool = db::pool(&self.url, 4).context("opening the database pool")?;
         let config = engine_config(company)?;
-        Ok(emsg_engine::Engine::new(
-            pool,
-            std::sync::Arc::new(self.ring.clone()),
-            config,
-        )?)
+        Ok(emsg_engine::Engine::new(pool, self.ring.clone(), config)?)
     }
 }
 
@@ -137,6 +164,16 @@ pub fn duration_from_env(var: &str) -> anyhow::Result<Option<std::time::Duration
 pub struct Opened {
     pub url: DatabaseUrl,
     pub conn: DbConnection,
-    pub ring: KeyRing,
+    /// Shared with the key watcher, which swaps in the keys of a rotation run elsewhere.
+    pub ring: SharedKeyRing,
     pub source: KeySource,
+    /// Follows rotations while this process runs; stops (and deregisters) when dropped.
+    pub watch: Option<KeyWatch>,
+}
+
+impl Opened {
+    /// The key ring as it is now.
+    pub fn ring(&self) -> std::sync::Arc<KeyRing> {
+        self.ring.load()
+    }
 }

@@ -3,7 +3,12 @@
 
 mod support;
 
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
 use emsg_test_db::{Backend, TestDb};
+use emsg_testkit::mock::{MockResponse, MockServer};
 use support::*;
 
 const FILE: &str = "web_applications:
@@ -139,5 +144,286 @@ fn a_key_from_the_environment_rotates_into_a_new_key_file() {
         &emsg.transcript(),
         &[new_key.trim(), key.to_base64().expose()],
         "output",
+    );
+}
+
+/// Records on a loopback stand-in: `App {i}` for each `i`, and a web service through `App 0`.
+fn connected_world(backend: Backend, apps: usize) -> (tokio::runtime::Runtime, MockServer, Emsg) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let mock = runtime.block_on(MockServer::start()).unwrap();
+    mock.on("POST", "/token")
+        .respond(MockResponse::token(
+            "access-0",
+            Some("refresh-0"),
+            Some(3600),
+        ))
+        .mount();
+    mock.on("GET", "/hello/42")
+        .respond(MockResponse::json(
+            200,
+            serde_json::json!({"hello": "world"}),
+        ))
+        .mount();
+    let base = mock.url("");
+    let base = base.trim_end_matches('/');
+    let mut text = "web_applications:\n".to_owned();
+    for i in 0..apps {
+        text.push_str(&format!(
+            "  - name: App {i}
+    base_url: {base}
+    authorization_url: {base}/authorize
+    token_url: {base}/token
+    redirect_url: http://127.0.0.1:9/oauth/callback
+    client_id: client-{i}
+    client_secret: rotation-secret-{i}
+    scope: read write
+"
+        ));
+    }
+    text.push_str(
+        "web_services:
+  - name: Hello
+    web_application: App 0
+    method: GET
+    url: \"/hello/{{n}}\"
+    fields:
+      - {name: n, label: Number, type: text}
+",
+    );
+    let emsg = Emsg::new(TestDb::new(backend)).with_env("EMSG_KEY_POLL", "1s");
+    let file = emsg.write("apps.yaml", &text);
+    emsg.run(&["import", file.to_str().unwrap()]).ok();
+    add_user(&emsg, "fiona", "finance", "a long enough password");
+    (runtime, mock, emsg)
+}
+
+/// Starts an authorization on the command line; returns its `state`.
+fn get_code(emsg: &Emsg, app: &str) -> String {
+    let url = emsg
+        .run(&["auth", "get-code", app, "--user", "fiona"])
+        .ok()
+        .stdout;
+    let url = url::Url::parse(url.trim()).unwrap();
+    url.query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned()
+}
+
+fn connect(emsg: &Emsg, app: &str, code: &str) {
+    let state = get_code(emsg, app);
+    emsg.run(&[
+        "auth", "callback", "--state", &state, "--code", code, "--user", "fiona",
+    ])
+    .ok();
+    emsg.run(&["auth", "obtain-token", app, "--user", "fiona"])
+        .ok();
+}
+
+fn rotation_keeps_connections_pending_authorizations_and_messages(backend: Backend) {
+    let (_runtime, mock, emsg) = connected_world(backend, 2);
+    connect(&emsg, "App 0", "code-rotation-0");
+    // App 1: the code arrived, the token was not fetched yet (a pending authorization).
+    let state = get_code(&emsg, "App 1");
+    emsg.run(&[
+        "auth",
+        "callback",
+        "--state",
+        &state,
+        "--code",
+        "code-rotation-1",
+        "--user",
+        "fiona",
+    ])
+    .ok();
+    emsg.run(&["send", "Hello", "--user", "fiona", "--field", "n=42"])
+        .ok();
+
+    let rotated = emsg.run(&["keys", "rotate"]).ok();
+    assert!(
+        rotated.stdout.contains("re-sealed 7 values"),
+        "check value, 2 secrets, 2 tokens, verifier and code of App 1: {}",
+        rotated.stdout
+    );
+
+    // Everything the old key sealed still works under the new one.
+    mock.on("POST", "/token")
+        .respond(MockResponse::token(
+            "access-1",
+            Some("refresh-1"),
+            Some(3600),
+        ))
+        .mount();
+    emsg.run(&["auth", "refresh", "App 0"]).ok();
+    emsg.run(&["auth", "obtain-token", "App 1", "--user", "fiona"])
+        .ok();
+    let sent = emsg
+        .run(&["send", "Hello", "--user", "fiona", "--field", "n=42"])
+        .ok();
+    assert!(
+        sent.stdout.to_lowercase().contains("response received"),
+        "{}",
+        sent.stdout
+    );
+    let last = mock
+        .requests()
+        .into_iter()
+        .rev()
+        .find(|r| r.path.starts_with("/hello"))
+        .unwrap();
+    assert_eq!(last.header("authorization"), Some("Bearer access-1"));
+    emsg.run(&["auth", "disconnect", "App 0"]).ok();
+    let status = emsg.run(&["keys", "status"]).ok();
+    assert!(
+        status.stdout.contains("every stored value opens"),
+        "{}",
+        status.stdout
+    );
+    assert_no_secret(
+        &emsg.transcript(),
+        &[
+            "rotation-secret-0",
+            "access-0",
+            "refresh-0",
+            "access-1",
+            "refresh-1",
+            "code-rotation-1",
+        ],
+        "output",
+    );
+}
+
+#[test]
+fn rotation_keeps_connections_pending_authorizations_and_messages_on_sqlite() {
+    rotation_keeps_connections_pending_authorizations_and_messages(Backend::Sqlite);
+}
+
+#[test]
+fn rotation_keeps_connections_pending_authorizations_and_messages_on_postgres() {
+    rotation_keeps_connections_pending_authorizations_and_messages(Backend::Postgres);
+}
+
+/// Two `serve` nodes refresh every connection again and again while `emsg keys rotate` runs:
+/// the nodes learn the new key from the database, no refresh fails for a key, and no connection
+/// ends up holding a refresh token that was already spent (which is what re-sealing an old value
+/// over a newer one would leave).
+#[test]
+fn two_serve_nodes_refreshing_during_a_rotation_keep_every_newest_token() {
+    const APPS: usize = 3;
+    let (runtime, mock, emsg) = connected_world(Backend::Postgres, APPS);
+    for i in 0..APPS {
+        connect(&emsg, &format!("App {i}"), &format!("code-{i}"));
+    }
+    let mut tokens = mock.on("POST", "/token");
+    for n in 1..=2000 {
+        tokens = tokens.then(
+            MockResponse::token(
+                &format!("access-{n}"),
+                Some(&format!("refresh-{n}")),
+                Some(3600),
+            )
+            .with_delay(Duration::from_millis(15)),
+        );
+    }
+    tokens.mount();
+    let key = emsg.run(&["users", "api-key", "fiona"]).ok().stdout;
+    let key = key
+        .split_whitespace()
+        .find(|w| w.starts_with("emsg_"))
+        .unwrap()
+        .to_owned();
+    let file = emsg.path("apps.yaml");
+    let nodes = [
+        serve_web(&emsg, "127.0.0.1:0", &file, &[]),
+        serve_web(&emsg, "127.0.0.1:0", &file, &[]),
+    ];
+    let stop = Arc::new(AtomicBool::new(false));
+    let refreshed = Arc::new(AtomicUsize::new(0));
+    let failures = Arc::new(Mutex::new(Vec::<String>::new()));
+    let mut workers = Vec::new();
+    for (n, node) in nodes.iter().enumerate() {
+        for i in 0..APPS {
+            let url = node.url(&format!("/api/v1/web-applications/App%20{i}/refresh"));
+            let (stop, refreshed, failures, key) = (
+                stop.clone(),
+                refreshed.clone(),
+                failures.clone(),
+                key.clone(),
+            );
+            workers.push(runtime.spawn(async move {
+                let client = reqwest::Client::new();
+                while !stop.load(Ordering::Relaxed) {
+                    let answer = client.post(&url).bearer_auth(&key).send().await.unwrap();
+                    let status = answer.status().as_u16();
+                    let body = answer.text().await.unwrap();
+                    if status == 200 {
+                        refreshed.fetch_add(1, Ordering::Relaxed);
+                    } else if body.contains("master key") || status >= 500 {
+                        failures
+                            .lock()
+                            .unwrap()
+                            .push(format!("node {n}, App {i}: {status} {body}"));
+                    }
+                }
+            }));
+        }
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let before = refreshed.load(Ordering::Relaxed);
+    let rotated = emsg.run(&["keys", "rotate", "--wait", "30s"]).ok();
+    let during = refreshed.load(Ordering::Relaxed) - before;
+    std::thread::sleep(Duration::from_millis(500));
+    stop.store(true, Ordering::Relaxed);
+    for worker in workers {
+        runtime.block_on(worker).unwrap();
+    }
+    assert!(during > 0, "refreshes ran during the rotation");
+    assert!(rotated.stdout.contains("re-sealed"), "{}", rotated.stdout);
+    let failures = failures.lock().unwrap();
+    assert!(failures.is_empty(), "{failures:#?}");
+    for node in &nodes {
+        let log = node.stderr();
+        assert!(log.contains("learned a master key"), "{log}");
+        assert!(
+            log.contains("now sealing with the rotated master key"),
+            "{log}"
+        );
+    }
+
+    // Only the new key is needed now, and every connection holds its newest, unspent pair.
+    let mut conn = emsg.db.connect();
+    let new = emsg_store::master_key::KeySource::File(emsg.key_file());
+    let (ring, _) = emsg_store::master_key::open_ring(&mut conn, &new).unwrap();
+    assert_eq!(ring.key_ids().len(), 1);
+    let spent: Vec<String> = mock
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/token")
+        .filter_map(|r| {
+            r.form()
+                .into_iter()
+                .find(|(k, _)| k == "refresh_token")
+                .map(|(_, v)| v)
+        })
+        .collect();
+    for connection in emsg_store::connections::list(&mut conn, None).unwrap() {
+        assert_eq!(
+            connection.status(),
+            emsg_store::connections::Status::Connected
+        );
+        let refresh = connection.refresh_token(&ring).unwrap().unwrap();
+        assert!(
+            !spent.iter().any(|used| used == refresh.expose()),
+            "connection {} holds {} which was already spent: an old value was written over a newer one",
+            connection.id,
+            refresh.expose()
+        );
+    }
+    let status = emsg.run(&["keys", "status"]).ok();
+    assert!(
+        status.stdout.contains("every stored value opens"),
+        "{}",
+        status.stdout
     );
 }

@@ -40,7 +40,7 @@ pub fn run(global: &Global, args: Import) -> anyhow::Result<ExitCode> {
     let env = |var: &str| std::env::var(var).ok();
     let report = emsg_store::import::import(
         &mut opened.conn,
-        &opened.ring,
+        &opened.ring.load(),
         &parsed,
         &env,
         &Actor::Operator,

@@ -38,7 +38,7 @@ pub fn run(global: &Global, args: Serve) -> anyhow::Result<ExitCode> {
     first_run(global, &args, &mut opened)?;
     let pool =
         emsg_store::db::pool(&opened.url, args.pool_size).context("opening the database pool")?;
-    let ring = std::sync::Arc::new(opened.ring);
+    let ring = opened.ring.clone();
     let engine = emsg_engine::Engine::new(
         pool.clone(),
         ring.clone(),
@@ -103,7 +103,7 @@ fn first_run(
         let env = |var: &str| std::env::var(var).ok();
         let report = emsg_store::import::import(
             &mut opened.conn,
-            &opened.ring,
+            &opened.ring.load(),
             &parsed,
             &env,
             &Actor::System,

@@ -28,7 +28,7 @@ pub use scheduler::{SchedulerConfig, SweepReport, is_due};
 
 use std::sync::Arc;
 
-use emsg_seal::KeyRing;
+use emsg_seal::{KeyRing, SharedKeyRing};
 use emsg_store::db::{DbConnection, Pool};
 
 /// One engine per process; cheap to clone.
@@ -39,7 +39,7 @@ pub struct Engine {
 
 struct Inner {
     pool: Pool,
-    ring: Arc<KeyRing>,
+    ring: SharedKeyRing,
     http: reqwest::Client,
     verifier: emsg_oidc::Verifier,
     config: EngineConfig,
@@ -51,14 +51,20 @@ struct Inner {
 }
 
 impl Engine {
-    pub fn new(pool: Pool, ring: Arc<KeyRing>, config: EngineConfig) -> Result<Self, EngineError> {
+    /// `ring` may be shared with the process's key watcher, which swaps in the keys a rotation
+    /// announces; every action takes the ring as it is at that moment.
+    pub fn new(
+        pool: Pool,
+        ring: impl Into<SharedKeyRing>,
+        config: EngineConfig,
+    ) -> Result<Self, EngineError> {
         let http = http::client(&config)?;
         let node_id = format!("{}-{}", std::process::id(), random::token(8)?);
         Ok(Self {
             inner: Arc::new(Inner {
                 verifier: emsg_oidc::Verifier::new(http.clone()),
                 pool,
-                ring,
+                ring: ring.into(),
                 http,
                 config,
                 node_id,
@@ -79,8 +85,8 @@ impl Engine {
         &self.inner.http
     }
 
-    fn ring(&self) -> &KeyRing {
-        &self.inner.ring
+    fn ring(&self) -> Arc<KeyRing> {
+        self.inner.ring.load()
     }
 
     /// Runs blocking database work on the blocking pool.
@@ -90,7 +96,7 @@ impl Engine {
         F: FnOnce(&mut DbConnection, &KeyRing) -> Result<T, EngineError> + Send + 'static,
     {
         let pool = self.inner.pool.clone();
-        let ring = self.inner.ring.clone();
+        let ring = self.inner.ring.load();
         tokio::task::spawn_blocking(move || {
             let mut conn = pool.get().map_err(emsg_store::StoreError::from)?;
             work(&mut conn, &ring)

@@ -15,8 +15,8 @@ use crate::sealed::MIN_SEALED_LEN;
 pub enum SealError {
     #[error(
         "{table}.{column} of row {row} was sealed with master key {key_id}, which is not loaded; \
-         start emsg with that key (EMSG_MASTER_KEY or the key file), or with a key ring that \
-         still holds it, so the value can be opened"
+         if you kept that key (a key file replaced by a rotation), pass it as --previous-key-file \
+         (EMSG_PREVIOUS_KEY_FILE); `emsg keys status` lists every value no loaded key opens"
     )]
     UnknownKey {
         key_id: KeyId,

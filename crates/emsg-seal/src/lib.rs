@@ -18,6 +18,6 @@ pub use aad::Aad;
 pub use error::{KeyError, SealError};
 pub use key::{KeyId, MasterKey};
 pub use key_file::Created;
-pub use ring::KeyRing;
+pub use ring::{KeyRing, SharedKeyRing};
 pub use sealed::MIN_SEALED_LEN;
 pub use secret::Secret;

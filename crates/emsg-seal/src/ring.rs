@@ -105,7 +105,7 @@ impl KeyRing {
             len: sealed.len(),
         })?;
         let key = self
-            .key(parts.key_id)
+            .get(parts.key_id)
             .ok_or_else(|| SealError::UnknownKey {
                 key_id: parts.key_id,
                 table: aad.table.to_owned(),
@@ -158,7 +158,33 @@ impl KeyRing {
             .ok_or(SealError::TooShort { len: sealed.len() })
     }
 
-    fn key(&self, id: KeyId) -> Option<&MasterKey> {
+    /// Every key id the ring holds, the current one first.
+    pub fn key_ids(&self) -> Vec<KeyId> {
+        let mut extra: Vec<KeyId> = self.extra.keys().copied().collect();
+        extra.sort();
+        std::iter::once(self.current_id).chain(extra).collect()
+    }
+
+    /// Seals the key named `id` (which the ring must hold) under the current key, so that a
+    /// process holding the current key can learn it from the database: how running nodes learn
+    /// a rotation's keys without a restart. `None` when the ring does not hold `id`.
+    pub fn wrap_key(&self, id: KeyId, aad: &Aad<'_>) -> Option<Vec<u8>> {
+        let key = self.get(id)?;
+        Some(self.seal_secret(&key.to_base64(), aad))
+    }
+
+    /// Opens a key sealed by [`KeyRing::wrap_key`].
+    pub fn unwrap_key(&self, wrapped: &[u8], aad: &Aad<'_>) -> Result<MasterKey, SealError> {
+        let text = self.open_secret(wrapped, aad)?;
+        MasterKey::from_base64(text.expose()).map_err(|_| SealError::NotUtf8 {
+            table: aad.table.to_owned(),
+            column: aad.column.to_owned(),
+            row: aad.row,
+        })
+    }
+
+    /// The key named `id`, if the ring holds it.
+    pub fn get(&self, id: KeyId) -> Option<&MasterKey> {
         if id == self.current_id {
             Some(&self.current)
         } else {
@@ -175,6 +201,58 @@ impl fmt::Debug for KeyRing {
             .field("current", &self.current_id)
             .field("extra", &extra)
             .finish()
+    }
+}
+
+/// The key ring of a running process, which a rotation elsewhere may change while it runs:
+/// readers take the ring as it is now ([`SharedKeyRing::load`]); the process's key watcher
+/// replaces it when the database announces a new key.
+#[derive(Clone)]
+pub struct SharedKeyRing {
+    inner: std::sync::Arc<std::sync::RwLock<std::sync::Arc<KeyRing>>>,
+}
+
+impl SharedKeyRing {
+    pub fn new(ring: KeyRing) -> Self {
+        Self {
+            inner: std::sync::Arc::new(std::sync::RwLock::new(std::sync::Arc::new(ring))),
+        }
+    }
+
+    /// The ring as it is now; cheap (a read lock and a reference count).
+    pub fn load(&self) -> std::sync::Arc<KeyRing> {
+        self.inner
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Puts `ring` in place for every later [`SharedKeyRing::load`].
+    pub fn store(&self, ring: KeyRing) {
+        *self
+            .inner
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = std::sync::Arc::new(ring);
+    }
+}
+
+impl From<KeyRing> for SharedKeyRing {
+    fn from(ring: KeyRing) -> Self {
+        Self::new(ring)
+    }
+}
+
+impl From<std::sync::Arc<KeyRing>> for SharedKeyRing {
+    fn from(ring: std::sync::Arc<KeyRing>) -> Self {
+        Self {
+            inner: std::sync::Arc::new(std::sync::RwLock::new(ring)),
+        }
+    }
+}
+
+impl fmt::Debug for SharedKeyRing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.load().fmt(f)
     }
 }
 

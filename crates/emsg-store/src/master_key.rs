@@ -3,13 +3,14 @@
 use std::path::{Path, PathBuf};
 
 use diesel::prelude::*;
-use emsg_seal::{Aad, KeyRing, MasterKey, SealError, Secret, key_file};
+use emsg_seal::{Aad, KeyRing, MasterKey, SealError, Secret, SharedKeyRing, key_file};
 
 use crate::clock::now;
 use crate::db::DbConnection;
 use crate::error::{Result, StoreError};
+use crate::key_ring;
+use crate::rotation::{self, Rotation, RotationOptions};
 use crate::schema::master_key_check;
-use crate::sealed_columns::SEALED_COLUMNS;
 
 const CHECK_AAD: Aad<'static> = Aad::new("master_key_check", "sealed", 1);
 const CHECK_VALUE: &str = "emsg master key check";
@@ -54,54 +55,6 @@ pub fn recorded_key_id(conn: &mut DbConnection) -> Result<Option<String>> {
         .optional()?)
 }
 
-/// What a rotation did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rotation {
-    pub values: usize,
-    pub new_key_id: String,
-}
-
-/// Re-seals every sealed value under `new` in one transaction.
-///
-/// `ring` must open everything now stored. The caller keeps the new key where the next start
-/// finds it *before* calling this, so that a crash after the commit cannot leave values sealed
-/// under a key nobody has. `fail_after` lets tests interrupt the rotation part-way.
-pub fn rotate(
-    conn: &mut DbConnection,
-    ring: &KeyRing,
-    new: MasterKey,
-    fail_after: Option<usize>,
-) -> Result<Rotation> {
-    let rotated = ring.clone().with_current(new);
-    let new_key_id = rotated.current_id().to_string();
-    conn.transaction(|conn| {
-        let mut values = 0;
-        for column in SEALED_COLUMNS {
-            for row in column.load(conn)? {
-                let aad = Aad::new(column.table, column.column, row.id);
-                let plain = ring.open(&row.value, &aad)?;
-                column.store(conn, row.id, &rotated.seal(&plain, &aad))?;
-                values += 1;
-                if fail_after == Some(values) {
-                    return Err(StoreError::Invalid(format!(
-                        "rotation interrupted after {values} values (test)"
-                    )));
-                }
-            }
-        }
-        diesel::update(master_key_check::table)
-            .set((
-                master_key_check::key_id.eq(&new_key_id),
-                master_key_check::updated_at.eq(now()),
-            ))
-            .execute(conn)?;
-        Ok(Rotation {
-            values,
-            new_key_id: new_key_id.clone(),
-        })
-    })
-}
-
 /// Where the master key comes from.
 #[derive(Debug, Clone)]
 pub enum KeySource {
@@ -122,6 +75,16 @@ pub struct KeyEvents {
 /// Loads the master key, finishes or discards an interrupted rotation, and checks that the key
 /// opens this database (recording it on a new database).
 pub fn open_ring(conn: &mut DbConnection, source: &KeySource) -> Result<(KeyRing, KeyEvents)> {
+    open_ring_with(conn, source, None)
+}
+
+/// [`open_ring`] with a `previous` key (from `--previous-key-file`) that only opens values: a
+/// way back for values sealed under a key that a rotation retired.
+pub fn open_ring_with(
+    conn: &mut DbConnection,
+    source: &KeySource,
+    previous: Option<MasterKey>,
+) -> Result<(KeyRing, KeyEvents)> {
     let mut events = KeyEvents::default();
     let key_error = |e: emsg_seal::KeyError| StoreError::Invalid(e.to_string());
     let recorded = recorded_key_id(conn)?;
@@ -142,6 +105,15 @@ pub fn open_ring(conn: &mut DbConnection, source: &KeySource) -> Result<(KeyRing
                     key_file::promote(&pending_path, path).map_err(key_error)?;
                     events.finished_rotation = true;
                     KeyRing::new(pending)
+                }
+                // A rotation to the pending key is under way (announced, not yet switched): the
+                // key stays for `emsg keys rotate` to finish with; the database holds it too.
+                Some(pending)
+                    if key_ring::unfinished(conn)?
+                        .and_then(|u| u.next)
+                        .is_some_and(|next| next == pending.id().to_string()) =>
+                {
+                    KeyRing::new(key_file::load(path).map_err(key_error)?)
                 }
                 other => {
                     if other.is_some() {
@@ -173,25 +145,39 @@ pub fn open_ring(conn: &mut DbConnection, source: &KeySource) -> Result<(KeyRing
             }
         }
     };
+    // A rotation under way (or interrupted) keeps its keys in the database, wrapped under one
+    // another: with either key, the process learns the other.
+    let ring = match previous {
+        Some(previous) => ring.with_extra(previous),
+        None => ring,
+    };
+    let ring = key_ring::load(conn, &ring)?;
     verify(conn, &ring)?;
     Ok((ring, events))
 }
 
+/// What `emsg keys rotate` did: a rotation left unfinished earlier, then the new one.
+#[derive(Debug, Clone)]
+pub struct RotationReport {
+    pub finished_earlier: Option<Rotation>,
+    pub rotation: Rotation,
+}
+
 /// Rotates to a freshly generated key, keeping the new key on disk before the database changes.
 ///
-/// With a key file, the new key goes to `<file>.next`, the database is re-sealed in one
-/// transaction, then `.next` replaces the file; a crash at any point leaves every value readable
-/// at the next start (see [`open_ring`]). With `EMSG_MASTER_KEY`, the new key is written to
-/// `new_key_file`, which the operator then puts in the variable.
+/// A rotation left unfinished (interrupted, or a node did not follow in time) is finished
+/// first. With a key file, the new key goes to `<file>.next` and replaces the file once the
+/// rotation finished; a crash at any point leaves every value readable at the next start (see
+/// [`open_ring`] and [`rotation`]). With `EMSG_MASTER_KEY`, the new key is written to
+/// `new_key_file`, which the operator then puts in the variable on every node.
 pub fn rotate_to_new_key(
     conn: &mut DbConnection,
-    ring: &KeyRing,
+    ring: &SharedKeyRing,
     source: &KeySource,
     new_key_file: Option<&Path>,
-    fail_after: Option<usize>,
-) -> Result<Rotation> {
+    options: &RotationOptions,
+) -> Result<RotationReport> {
     let key_error = |e: emsg_seal::KeyError| StoreError::Invalid(e.to_string());
-    let new = MasterKey::generate();
     let written = match (source, new_key_file) {
         (KeySource::File(path), _) => key_file::pending_path(path),
         (KeySource::Env(_), Some(out)) => out.to_path_buf(),
@@ -203,16 +189,50 @@ pub fn rotate_to_new_key(
             ));
         }
     };
+    let finished_earlier = match key_ring::unfinished(conn)? {
+        Some(unfinished) => {
+            let target = match unfinished.next {
+                Some(next) => next,
+                None => recorded_key_id(conn)?.unwrap_or_default(),
+            };
+            let done = rotation::finish(conn, ring, &target, options)?;
+            if let KeySource::File(path) = source
+                && written.exists()
+            {
+                if key_file::load(&written).is_ok_and(|k| k.id().to_string() == target) {
+                    key_file::promote(&written, path).map_err(key_error)?;
+                } else {
+                    let _ = std::fs::remove_file(&written);
+                }
+            }
+            Some(done)
+        }
+        None => None,
+    };
+    let new = MasterKey::generate();
+    let new_id = new.id().to_string();
     key_file::write_new(&written, &new).map_err(key_error)?;
-    match rotate(conn, ring, new, fail_after) {
+    match rotation::rotate(conn, ring, new, options) {
         Ok(rotation) => {
             if let KeySource::File(path) = source {
                 key_file::promote(&written, path).map_err(key_error)?;
             }
-            Ok(rotation)
+            Ok(RotationReport {
+                finished_earlier,
+                rotation,
+            })
         }
         Err(error) => {
-            let _ = std::fs::remove_file(&written);
+            // Keep the new key while the database refers to it; a rotation that never
+            // announced it leaves nothing behind.
+            let announced = key_ring::unfinished(conn)
+                .ok()
+                .flatten()
+                .and_then(|u| u.next)
+                .is_some_and(|next| next == new_id);
+            if !announced {
+                let _ = std::fs::remove_file(&written);
+            }
             Err(error)
         }
     }

@@ -168,7 +168,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     settings,
     sessions,
     api_keys,
-    generations
+    generations,
+    master_keys,
+    key_ring_nodes
 );
 
 diesel::table! {
@@ -222,6 +224,27 @@ diesel::table! {
 
 diesel::joinable!(web_services -> web_applications (web_application_id));
 diesel::joinable!(message_events -> messages (message_id));
+
+diesel::table! {
+    master_keys (id) {
+        id -> BigInt,
+        key_id -> Text,
+        role -> Text,
+        wrapped_key -> Binary,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    key_ring_nodes (node_id) {
+        node_id -> Text,
+        description -> Text,
+        sealing_key_id -> Text,
+        known_key_ids -> Text,
+        poll_ms -> BigInt,
+        seen_at_ms -> BigInt,
+    }
+}
 
 diesel::table! {
     settings (name) {

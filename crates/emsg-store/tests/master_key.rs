@@ -5,12 +5,23 @@ mod common;
 
 use common::*;
 use diesel::prelude::*;
-use emsg_seal::{MasterKey, key_file};
+use emsg_seal::{MasterKey, SharedKeyRing, key_file};
+use emsg_store::StoreError;
 use emsg_store::master_key::{self, KeySource};
+use emsg_store::rotation::{self, RotationOptions};
 use emsg_store::schema::web_applications;
+use emsg_store::sealed_columns::sealed_columns;
 use emsg_store::web_applications as records;
-use emsg_store::{SEALED_COLUMNS, StoreError};
 use emsg_test_db::on_both_backends;
+
+/// The key of a key file, as EMSG_MASTER_KEY would carry it.
+fn ring_base64(path: &std::path::Path) -> String {
+    key_file::load(path)
+        .unwrap()
+        .to_base64()
+        .expose()
+        .to_owned()
+}
 
 fn two_records_with_secrets(conn: &mut emsg_store::db::DbConnection, ring: &emsg_seal::KeyRing) {
     import_text(
@@ -65,13 +76,14 @@ on_both_backends! {
         let (ring, events) = master_key::open_ring(&mut conn, &source).unwrap();
         assert!(events.created_key_file.is_some());
         two_records_with_secrets(&mut conn, &ring);
-        let rotation = master_key::rotate_to_new_key(&mut conn, &ring, &source, None, None).unwrap();
+        let shared = SharedKeyRing::new(ring.clone());
+        let rotation = master_key::rotate_to_new_key(&mut conn, &shared, &source, None, &RotationOptions::default()).unwrap().rotation;
         assert_eq!(rotation.values, 3, "the check value and two client secrets");
         let new_key = key_file::load(&db.dir().join("emsg.key")).unwrap();
         assert_eq!(new_key.id().to_string(), rotation.new_key_id);
         assert!(!key_file::pending_path(&db.dir().join("emsg.key")).exists());
         let (reopened, _) = master_key::open_ring(&mut conn, &source).unwrap();
-        for column in SEALED_COLUMNS {
+        for column in sealed_columns(&mut conn).unwrap() {
             let sql = format!("SELECT id, {} AS value FROM {} WHERE {} IS NOT NULL", column.column, column.table, column.column);
             #[derive(QueryableByName)]
             struct Row { #[diesel(sql_type = diesel::sql_types::BigInt)] id: i64, #[diesel(sql_type = diesel::sql_types::Binary)] value: Vec<u8> }
@@ -83,18 +95,29 @@ on_both_backends! {
         assert!(master_key::verify(&mut conn, &ring).is_err(), "the old key alone no longer opens the database");
     }
 
-    fn an_interrupted_rotation_leaves_every_value_readable_under_the_old_key(db) {
+    fn an_interrupted_rotation_leaves_every_value_readable_and_the_next_rotation_finishes_it(db) {
         let mut conn = db.connect();
         let path = db.dir().join("emsg.key");
         let source = KeySource::File(path.clone());
         let (ring, _) = master_key::open_ring(&mut conn, &source).unwrap();
         two_records_with_secrets(&mut conn, &ring);
-        let error = master_key::rotate_to_new_key(&mut conn, &ring, &source, None, Some(2)).unwrap_err();
+        let shared = SharedKeyRing::new(ring.clone());
+        let interrupted = RotationOptions { fail_after: Some(2), ..RotationOptions::default() };
+        let error = master_key::rotate_to_new_key(&mut conn, &shared, &source, None, &interrupted).unwrap_err();
         assert!(error.to_string().contains("interrupted"));
-        assert!(!key_file::pending_path(&path).exists());
+        // The old key alone still opens everything: the new one is in the database, wrapped.
+        let (with_old, _) = master_key::open_ring(&mut conn, &KeySource::Env(ring_base64(&path))).unwrap();
+        assert_eq!(records::get(&mut conn, "alpha").unwrap().client_secret(&with_old).unwrap().unwrap().expose(), "alpha-secret");
+        // The next start takes the new key, which also opens everything.
         let (reopened, _) = master_key::open_ring(&mut conn, &source).unwrap();
-        assert_eq!(reopened.current_id(), ring.current_id());
-        assert_eq!(records::get(&mut conn, "alpha").unwrap().client_secret(&reopened).unwrap().unwrap().expose(), "alpha-secret");
+        assert_ne!(reopened.current_id(), ring.current_id());
+        assert_eq!(records::get(&mut conn, "beta").unwrap().client_secret(&reopened).unwrap().unwrap().expose(), "beta-secret");
+        // The next rotation finishes the interrupted one first.
+        let report = master_key::rotate_to_new_key(&mut conn, &SharedKeyRing::new(reopened.clone()), &source, None, &RotationOptions::default()).unwrap();
+        assert_eq!(report.finished_earlier.unwrap().new_key_id, reopened.current_id().to_string());
+        assert_eq!(report.rotation.values, 3);
+        assert!(emsg_store::key_ring::unfinished(&mut conn).unwrap().is_none());
+        assert!(master_key::verify(&mut conn, &ring).is_err(), "the first key is retired");
     }
 
     fn a_rotation_that_committed_before_the_key_file_was_replaced_is_finished_at_the_next_start(db) {
@@ -106,7 +129,7 @@ on_both_backends! {
         // The crash: the new key is in `.next` and the database committed, the rename never ran.
         let new = MasterKey::generate();
         key_file::write_new(&key_file::pending_path(&path), &new).unwrap();
-        master_key::rotate(&mut conn, &ring, new.clone(), None).unwrap();
+        rotation::rotate(&mut conn, &SharedKeyRing::new(ring.clone()), new.clone(), &RotationOptions::default()).unwrap();
         let (reopened, events) = master_key::open_ring(&mut conn, &source).unwrap();
         assert!(events.finished_rotation);
         assert_eq!(reopened.current_id(), new.id());

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use emsg_engine::Engine;
 use emsg_messages::Messenger;
-use emsg_seal::KeyRing;
+use emsg_seal::{KeyRing, SharedKeyRing};
 use emsg_store::db::{Pool, PooledConnection};
 use emsg_store::web_applications as records;
 
@@ -33,7 +33,7 @@ pub const DEFAULT_CALLBACK_PATH: &str = "/oauth/callback";
 #[derive(Clone)]
 pub struct AppState {
     db: crate::database::Database,
-    ring: Arc<KeyRing>,
+    ring: SharedKeyRing,
     pub(crate) engine: Engine,
     pub(crate) templates: Arc<Templates>,
     pub(crate) sessions: Arc<Sessions>,
@@ -54,7 +54,7 @@ pub struct AppState {
 impl AppState {
     pub fn new(
         pool: Pool,
-        ring: Arc<KeyRing>,
+        ring: impl Into<SharedKeyRing>,
         engine: Engine,
         options: WebOptions,
     ) -> Result<Self, WebError> {
@@ -75,7 +75,7 @@ impl AppState {
         let sessions = Arc::new(Sessions::new(db.clone()));
         Ok(Self {
             db,
-            ring,
+            ring: ring.into(),
             engine,
             templates: Arc::new(Templates::load()?),
             sessions,
@@ -105,8 +105,9 @@ impl AppState {
         })
     }
 
-    pub fn ring(&self) -> &KeyRing {
-        &self.ring
+    /// The key ring as it is now (a rotation elsewhere may add keys while the server runs).
+    pub fn ring(&self) -> Arc<KeyRing> {
+        self.ring.load()
     }
 
     /// Runs blocking database work off the async workers.

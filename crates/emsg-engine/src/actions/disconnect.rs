@@ -84,10 +84,10 @@ impl Engine {
         };
         if let (Some(url), Some(token)) = (
             &record.revocation_url,
-            connection.refresh_token(self.ring())?,
+            connection.refresh_token(&self.ring())?,
         ) {
             let revoked = async {
-                let credentials = oauth::credentials(record, record.client_secret(self.ring())?)?;
+                let credentials = oauth::credentials(record, record.client_secret(&self.ring())?)?;
                 revocation::revoke(&self.inner.http, url, record.client_auth(), &credentials, &token).await.map_err(|failure| {
                     EngineError::Provider {
                         what: format!("Revocation for {}", record.name),

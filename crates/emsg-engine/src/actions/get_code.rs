@@ -91,7 +91,7 @@ impl Engine {
                 record.name
             )));
         }
-        let secret = record.client_secret(self.ring())?;
+        let secret = record.client_secret(&self.ring())?;
         let credentials = oauth::credentials(record, secret)?;
         let scope = request
             .scope

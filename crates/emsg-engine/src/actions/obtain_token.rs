@@ -93,7 +93,7 @@ impl Engine {
                 if flow.code_received_at.is_some_and(|at| at + lifetime < now) {
                     return Err(expired());
                 }
-                match flow.code(self.ring())? {
+                match flow.code(&self.ring())? {
                     Some(code) => code,
                     None if flow.error.is_some() => {
                         return Err(EngineError::Refused(format!(
@@ -110,8 +110,8 @@ impl Engine {
                 }
             }
         };
-        let verifier = flow.verifier(self.ring())?;
-        let credentials = oauth::credentials(record, record.client_secret(self.ring())?)?;
+        let verifier = flow.verifier(&self.ring())?;
+        let credentials = oauth::credentials(record, record.client_secret(&self.ring())?)?;
         // The code is single-use: mark it used before it leaves, so no second request sends it.
         let flow_id = flow.id;
         if !self

@@ -405,7 +405,9 @@ impl Engine {
     ) -> Result<Tokens, Failure> {
         let id = current.id;
         let name = record.name.clone();
-        let Some(refresh_token) = current.refresh_token(self.ring()).map_err(Failure::plain)?
+        let Some(refresh_token) = current
+            .refresh_token(&self.ring())
+            .map_err(Failure::plain)?
         else {
             let message = format!(
                 "{name} has no refresh token (the provider issued none): select Get authorization code to authorize again"
@@ -417,7 +419,7 @@ impl Engine {
                 code: None,
             });
         };
-        let secret = record.client_secret(self.ring()).map_err(Failure::plain)?;
+        let secret = record.client_secret(&self.ring()).map_err(Failure::plain)?;
         let credentials = oauth::credentials(record, secret).map_err(Failure::plain)?;
         let client = oauth::token_client(record, &credentials).map_err(Failure::plain)?;
         let policy = self.inner.config.retry.clone();

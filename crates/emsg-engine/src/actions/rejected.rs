@@ -29,7 +29,7 @@ impl Engine {
         let Some(connection) = found.filter(Connection::has_access_token) else {
             return Err(self.not_connected(&record, &company, user).await);
         };
-        let current = connection.access_token(self.ring())?;
+        let current = connection.access_token(&self.ring())?;
         if current
             .as_ref()
             .is_some_and(|token| token.expose() != rejected.token.expose())

@@ -135,7 +135,7 @@ pub(crate) fn token_of(
     engine: &Engine,
     connection: &Connection,
 ) -> Result<AccessToken, EngineError> {
-    let token = connection.access_token(engine.ring())?.ok_or_else(|| {
+    let token = connection.access_token(&engine.ring())?.ok_or_else(|| {
         EngineError::NotConnected("the connection has no access token".to_owned())
     })?;
     Ok(AccessToken {

@@ -247,3 +247,38 @@ fn no_error_message_contains_the_plaintext() {
         assert!(!shown.contains("s3"), "{shown}");
     }
 }
+
+#[test]
+fn a_key_wrapped_under_the_current_key_unwraps_to_the_same_key_and_only_in_its_place() {
+    let old = MasterKey::generate();
+    let new = MasterKey::generate();
+    let ring = KeyRing::new(old.clone()).with_extra(new.clone());
+    let place = Aad::new("master_keys", "wrapped_key", 1);
+    let wrapped = ring.wrap_key(new.id(), &place).unwrap();
+
+    let holder_of_old_only = KeyRing::new(old);
+    let unwrapped = holder_of_old_only.unwrap_key(&wrapped, &place).unwrap();
+    assert_eq!(unwrapped.id(), new.id());
+    assert!(
+        holder_of_old_only
+            .unwrap_key(&wrapped, &Aad::new("master_keys", "wrapped_key", 2))
+            .is_err()
+    );
+    assert!(ring.wrap_key(MasterKey::generate().id(), &place).is_none());
+}
+
+#[test]
+fn a_shared_ring_hands_out_the_ring_stored_last() {
+    let first = MasterKey::generate();
+    let second = MasterKey::generate();
+    let shared = crate::SharedKeyRing::new(KeyRing::new(first.clone()));
+    let before = shared.load();
+    shared.store(KeyRing::new(first).with_current(second.clone()));
+    assert_eq!(shared.load().current_id(), second.id());
+    assert_ne!(
+        before.current_id(),
+        second.id(),
+        "a ring already taken stays as it was"
+    );
+    assert_eq!(shared.clone().load().key_ids().len(), 2);
+}

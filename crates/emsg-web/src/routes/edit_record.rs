@@ -498,7 +498,7 @@ async fn submit(
             let env = |var: &str| std::env::var(var).ok();
             Ok(emsg_store::import::edit(
                 conn,
-                ring_state.ring(),
+                &ring_state.ring(),
                 id,
                 &spec,
                 secret.as_ref(),

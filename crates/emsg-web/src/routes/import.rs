@@ -208,7 +208,7 @@ async fn run(
             let env = |var: &str| std::env::var(var).ok();
             Ok(emsg_store::import::import(
                 conn,
-                state2.ring(),
+                &state2.ring(),
                 &parsed,
                 &env,
                 &actor,

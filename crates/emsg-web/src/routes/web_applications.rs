@@ -395,7 +395,7 @@ pub(crate) async fn store_client_secret(
     state
         .with_conn(move |conn| {
             let record = records::get(conn, &name)?;
-            records::set_client_secret(conn, state2.ring(), record.id, Some(&secret))?;
+            records::set_client_secret(conn, &state2.ring(), record.id, Some(&secret))?;
             emsg_store::audit::record(
                 conn,
                 &emsg_store::audit::NewAuditEntry {

@@ -1,0 +1,2 @@
+DROP TABLE key_ring_nodes;
+DROP TABLE master_keys;
