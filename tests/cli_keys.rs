@@ -427,3 +427,112 @@ fn two_serve_nodes_refreshing_during_a_rotation_keep_every_newest_token() {
         status.stdout
     );
 }
+
+/// What the earlier `emsg keys rotate` did to a database: the key check and the client secrets
+/// moved to a new key, the tokens stayed under the old key, and the key file was replaced.
+fn rotate_like_the_old_version(emsg: &Emsg) -> String {
+    use emsg_seal::{Aad, MasterKey};
+    use emsg_store::sealed_columns::sealed_columns;
+    let old = emsg_seal::key_file::load(&emsg.key_file()).unwrap();
+    let new = MasterKey::generate();
+    let ring = emsg_seal::KeyRing::new(old.clone()).with_current(new.clone());
+    let mut conn = emsg.db.connect();
+    for column in sealed_columns(&mut conn).unwrap() {
+        if column.table != "master_key_check" && column.table != "web_applications" {
+            continue;
+        }
+        for row in column.load_page(&mut conn, 0, 1000).unwrap() {
+            let aad = Aad::new(&column.table, &column.column, row.id);
+            let plain = ring.open(&row.value, &aad).unwrap();
+            assert!(
+                column
+                    .replace(&mut conn, row.id, &row.value, &ring.seal(&plain, &aad))
+                    .unwrap()
+            );
+        }
+    }
+    use diesel::prelude::*;
+    diesel::update(emsg_store::schema::master_key_check::table)
+        .set(emsg_store::schema::master_key_check::key_id.eq(new.id().to_string()))
+        .execute(&mut conn)
+        .unwrap();
+    let backup = emsg.path("emsg.key.backup");
+    std::fs::rename(emsg.key_file(), &backup).unwrap();
+    emsg_seal::key_file::write_new(&emsg.key_file(), &new).unwrap();
+    backup.to_str().unwrap().to_owned()
+}
+
+fn a_database_hit_by_the_old_rotation_names_its_lost_connections_and_comes_back_with_the_old_key(
+    backend: Backend,
+) {
+    let (_runtime, mock, emsg) = connected_world(backend, 1);
+    connect(&emsg, "App 0", "code-lost-0");
+    let backup = rotate_like_the_old_version(&emsg);
+
+    let refused = emsg.run(&["auth", "refresh", "App 0"]);
+    assert_ne!(refused.code, 0);
+    assert!(
+        refused.stderr.contains("--previous-key-file"),
+        "{}",
+        refused.stderr
+    );
+    let status = emsg.run(&["keys", "status"]);
+    assert_eq!(status.code, 2, "{}\n{}", status.stdout, status.stderr);
+    assert!(
+        status
+            .stdout
+            .contains("of App 0 (company default): authorize it again"),
+        "{}",
+        status.stdout
+    );
+    assert!(status.stdout.contains("NOT LOADED"), "{}", status.stdout);
+
+    // The way back: the old key opens what it sealed, and a rotation seals it all anew.
+    let rotated = emsg
+        .run(&["keys", "rotate", "--previous-key-file", &backup])
+        .ok();
+    assert!(rotated.stdout.contains("re-sealed"), "{}", rotated.stdout);
+    let status = emsg.run(&["keys", "status"]).ok();
+    assert!(
+        status.stdout.contains("every stored value opens"),
+        "{}",
+        status.stdout
+    );
+    mock.on("POST", "/token")
+        .respond(MockResponse::token(
+            "access-back",
+            Some("refresh-back"),
+            Some(3600),
+        ))
+        .mount();
+    emsg.run(&["auth", "refresh", "App 0"]).ok();
+    let sent = mock
+        .requests()
+        .into_iter()
+        .rev()
+        .find(|r| r.path == "/token")
+        .unwrap();
+    assert!(
+        sent.form()
+            .contains(&("refresh_token".to_owned(), "refresh-0".to_owned()))
+    );
+    assert_no_secret(
+        &emsg.transcript(),
+        &["refresh-0", "access-0", "rotation-secret-0"],
+        "output",
+    );
+}
+
+#[test]
+fn a_database_hit_by_the_old_rotation_comes_back_with_the_old_key_on_sqlite() {
+    a_database_hit_by_the_old_rotation_names_its_lost_connections_and_comes_back_with_the_old_key(
+        Backend::Sqlite,
+    );
+}
+
+#[test]
+fn a_database_hit_by_the_old_rotation_comes_back_with_the_old_key_on_postgres() {
+    a_database_hit_by_the_old_rotation_names_its_lost_connections_and_comes_back_with_the_old_key(
+        Backend::Postgres,
+    );
+}

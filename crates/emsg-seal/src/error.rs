@@ -15,7 +15,8 @@ use crate::sealed::MIN_SEALED_LEN;
 pub enum SealError {
     #[error(
         "{table}.{column} of row {row} was sealed with master key {key_id}, which is not loaded; \
-         if you kept that key (a key file replaced by a rotation), pass it as --previous-key-file \
+         start emsg with that key (EMSG_MASTER_KEY or the key file), or, if you kept a copy of \
+         it (a key file replaced by a rotation), pass it as --previous-key-file \
          (EMSG_PREVIOUS_KEY_FILE); `emsg keys status` lists every value no loaded key opens"
     )]
     UnknownKey {

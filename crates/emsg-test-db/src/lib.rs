@@ -2,7 +2,10 @@
 //!
 //! PostgreSQL tests create their own database on the server named by `EMSG_TEST_POSTGRES_URL`
 //! (default `postgres://postgres@127.0.0.1:5432/test`) and drop it afterwards, so tests run in
-//! parallel without seeing each other's rows.
+//! parallel without seeing each other's rows. Both backends clone a migrated template (see
+//! [`template`]) instead of running every migration for every test.
+
+mod template;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -25,9 +28,35 @@ pub struct TestDb {
 }
 
 impl TestDb {
-    /// A new, empty, migrated database.
+    /// A new, empty, migrated database: a copy of the migrated template.
     pub fn new(backend: Backend) -> Self {
-        let db = Self::empty(backend);
+        let dir = tempfile::tempdir().expect("a temporary directory for the test");
+        let db = match backend {
+            Backend::Sqlite => {
+                let path = dir.path().join("emsg.db");
+                std::fs::copy(template::sqlite(), &path).expect("copy the SQLite test template");
+                Self {
+                    url: DatabaseUrl::Sqlite(path),
+                    dir,
+                    postgres: None,
+                }
+            }
+            Backend::Postgres => {
+                let admin = admin_url();
+                let mut conn = admin_connection(&admin);
+                let template = template::postgres(&mut conn);
+                let name = unique_name();
+                diesel::sql_query(format!("CREATE DATABASE {name} TEMPLATE {template}"))
+                    .execute(&mut conn)
+                    .expect("create the test database from the template");
+                Self {
+                    url: DatabaseUrl::Postgres(database_url(&name)),
+                    dir,
+                    postgres: Some((admin, name)),
+                }
+            }
+        };
+        // A no-op on a current template; it proves the copy is what the code expects.
         let mut conn = db.connect();
         db::run_migrations(&mut conn).expect("migrations apply to a fresh test database");
         db
@@ -43,21 +72,13 @@ impl TestDb {
                 postgres: None,
             },
             Backend::Postgres => {
-                let admin = std::env::var("EMSG_TEST_POSTGRES_URL")
-                    .unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned());
+                let admin = admin_url();
                 let name = unique_name();
-                let mut conn = PgConnection::establish(&admin).unwrap_or_else(|e| {
-                    panic!("PostgreSQL for tests is not reachable at {admin}: {e}. Start it (bash .ci/run does) or set EMSG_TEST_POSTGRES_URL")
-                });
                 diesel::sql_query(format!("CREATE DATABASE {name}"))
-                    .execute(&mut conn)
+                    .execute(&mut admin_connection(&admin))
                     .expect("create the test database");
-                let url = match admin.rfind('/') {
-                    Some(slash) => format!("{}/{name}", &admin[..slash]),
-                    None => panic!("EMSG_TEST_POSTGRES_URL must end with /DATABASE"),
-                };
                 Self {
-                    url: DatabaseUrl::Postgres(url),
+                    url: DatabaseUrl::Postgres(database_url(&name)),
                     dir,
                     postgres: Some((admin, name)),
                 }
@@ -103,6 +124,25 @@ impl Drop for TestDb {
             let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
                 .execute(&mut conn);
         }
+    }
+}
+
+fn admin_url() -> String {
+    std::env::var("EMSG_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned())
+}
+
+fn admin_connection(admin: &str) -> PgConnection {
+    PgConnection::establish(admin).unwrap_or_else(|e| {
+        panic!("PostgreSQL for tests is not reachable at {admin}: {e}. Start it (bash .ci/run does) or set EMSG_TEST_POSTGRES_URL")
+    })
+}
+
+/// The URL of database `name` on the test server.
+fn database_url(name: &str) -> String {
+    let admin = admin_url();
+    match admin.rfind('/') {
+        Some(slash) => format!("{}/{name}", &admin[..slash]),
+        None => panic!("EMSG_TEST_POSTGRES_URL must end with /DATABASE"),
     }
 }
 
