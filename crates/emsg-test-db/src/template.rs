@@ -12,7 +12,7 @@ use emsg_store::db::{self, DatabaseUrl, DbConnection};
 const MIGRATIONS: &str = env!("EMSG_MIGRATIONS_HASH");
 
 /// Serialises template creation across test processes on one PostgreSQL server.
-const TEMPLATE_LOCK: i64 = 0x656d_7367_7470_6c;
+const TEMPLATE_LOCK: i64 = 0x0065_6d73_6774_706c;
 
 /// The migrated SQLite template of this migration set, made once per machine.
 pub fn sqlite() -> &'static PathBuf {
