@@ -21,6 +21,14 @@ pub const SEALED_COLUMNS: &[SealedColumn] = &[
         table: "web_applications",
         column: "client_secret_sealed",
     },
+    SealedColumn {
+        table: "parked_callbacks",
+        column: "code_sealed",
+    },
+    SealedColumn {
+        table: "pending_imports",
+        column: "content_sealed",
+    },
 ];
 
 #[derive(QueryableByName)]
