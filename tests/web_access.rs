@@ -116,11 +116,14 @@ fn anonymous_visitors_are_sent_to_log_in_and_the_api_answers_401() {
         }
         // The callback without a session for a state no flow waits for: nothing is kept, and
         // the code goes nowhere (parking for a live flow: tests/security/web.rs).
-        let callback = browser.get("/oauth/callback?state=abc&code=unkept-code-5e1").await;
+        let callback = browser
+            .get("/oauth/callback?state=abc&code=unkept-code-5e1")
+            .await;
         assert_eq!(callback.status, 400);
         assert!(callback.location.is_none());
         assert!(
-            callback.body.contains("nothing was kept") && !callback.body.contains("unkept-code-5e1"),
+            callback.body.contains("nothing was kept")
+                && !callback.body.contains("unkept-code-5e1"),
             "{}",
             callback.body
         );
