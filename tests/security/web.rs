@@ -250,12 +250,18 @@ fn an_answer_at_the_page_without_a_session_never_lands_in_a_url(backend: Backend
             done.body
         );
 
-        // Any other page asked for with an answer in its query: the query is dropped.
-        let elsewhere = Browser::new(&server)
+        // At a record's page, an answer for no live flow: refused, nothing kept.
+        let stray = Browser::new(&server)
             .get(&format!("{ON_PAGE}?code={CODE}&state=x"))
             .await;
+        assert_eq!(stray.status, 400, "{}", stray.body);
+        assert!(stray.location.is_none() && !stray.body.contains(CODE));
+        // Any other page asked for with an answer in its query: the log-in URL drops the query.
+        let elsewhere = Browser::new(&server)
+            .get(&format!("/audit?code={CODE}&state=x"))
+            .await;
         assert_eq!(elsewhere.status, 303);
-        assert!(!elsewhere.location.unwrap().contains(CODE));
+        assert_eq!(elsewhere.location.as_deref(), Some("/login?next=%2Faudit"));
 
         let everything = fiona.bodies() + &fresh.bodies() + &server.stderr();
         assert_no_secret(&everything, &[CODE, CLIENT_SECRET], "pages and the log");

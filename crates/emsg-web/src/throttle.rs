@@ -70,12 +70,8 @@ impl Throttle {
         if let Some(key) = self.key.get() {
             return Ok(key.clone());
         }
-        let key = emsg_store::settings::get_or_create(conn, KEY_SETTING, || {
-            crate::session::random_token().unwrap_or_else(|_| {
-                // Without randomness the hashes are still not the typed text.
-                KEY_SETTING.to_owned()
-            })
-        })?;
+        let fresh = crate::session::random_token()?;
+        let key = emsg_store::settings::get_or_create(conn, KEY_SETTING, || fresh)?;
         Ok(self.key.get_or_init(|| key).clone())
     }
 

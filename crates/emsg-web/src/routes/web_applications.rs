@@ -99,11 +99,19 @@ async fn list_page(
 
 async fn record_page(
     state: web::Data<AppState>,
+    req: HttpRequest,
     session: PageSession,
     name: web::Path<String>,
-    query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, PageError> {
-    show(&state, session, Some(name.into_inner()), query.into_inner()).await
+    // A provider's answer sent to a record's page is the callback's too, never carried on.
+    if super::callback::is_callback(req.query_string()) {
+        let user = crate::auth::session_user(&req, true).await;
+        return super::callback::handle(&state, &req, user).await;
+    }
+    let query = web::Query::<ListQuery>::from_query(req.query_string())
+        .map_err(|e| WebError::BadRequest(format!("the page's query could not be read: {e}")))?
+        .into_inner();
+    show(&state, session, Some(name.into_inner()), query).await
 }
 
 /// A captured code waiting for Obtain access token, in words (never the code).
