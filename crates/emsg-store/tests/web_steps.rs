@@ -232,4 +232,23 @@ on_both_backends! {
         sessions::delete(&mut conn, "session-1").unwrap();
         assert_eq!(emsg_store::schema::pending_imports::table.count().get_result::<i64>(&mut conn).unwrap(), 0);
     }
+
+    fn key_rotation_reseals_parked_codes_and_waiting_imports(db) {
+        let mut conn = db.connect();
+        let ring = ring();
+        emsg_store::master_key::verify(&mut conn, &ring).unwrap();
+        let (_, fiona) = flow(&mut conn, &ring, "state-hash-3", "fiona", 2_000);
+        assert_eq!(parked_callbacks::park(&mut conn, &ring, "state-hash-3", "key", &code_answer("rotated-code"), 1_100).unwrap(), Parked::Kept);
+        sessions::create(&mut conn, "session", fiona, "csrf", 1_000).unwrap();
+        let new = |key| NewImport { key, session_id: "session", file_name: "a.yaml", content: b"text", created_at: 1_000, expires_at: 1_600 };
+        pending_imports::keep(&mut conn, &ring, &new("import")).unwrap();
+        let next = emsg_seal::MasterKey::generate();
+        emsg_store::master_key::rotate(&mut conn, &ring, next.clone(), None).unwrap();
+        let only_new = emsg_seal::KeyRing::new(next);
+        match parked_callbacks::take(&mut conn, &only_new, "key", fiona, 1_200).unwrap() {
+            Taken::Answer { answer, .. } => assert_eq!(answer.code.unwrap().expose(), "rotated-code"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(pending_imports::take(&mut conn, &only_new, "import", "session", 1_100).unwrap().unwrap().1, b"text");
+    }
 }
