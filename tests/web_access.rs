@@ -114,17 +114,18 @@ fn anonymous_visitors_are_sent_to_log_in_and_the_api_answers_401() {
             assert_eq!(answer.status, 401, "POST {path}");
             assert_eq!(json(&answer)["error"], "login_required", "POST {path}");
         }
-        // The callback without a session: parked, then the log-in page.
-        let callback = browser.get("/oauth/callback?state=abc&code=def").await;
-        assert_eq!(callback.status, 303);
-        let location = callback.location.unwrap();
+        // The callback without a session for a state no flow waits for: nothing is kept, and
+        // the code goes nowhere (parking for a live flow: tests/security/web.rs).
+        let callback = browser
+            .get("/oauth/callback?state=abc&code=unkept-code-5e1")
+            .await;
+        assert_eq!(callback.status, 400);
+        assert!(callback.location.is_none());
         assert!(
-            location.starts_with("/login?next=%2Foauth%2Fcallback%3Fresume%3D"),
-            "{location}"
-        );
-        assert!(
-            !location.contains("def"),
-            "the code stays on the server: {location}"
+            callback.body.contains("nothing was kept")
+                && !callback.body.contains("unkept-code-5e1"),
+            "{}",
+            callback.body
         );
     });
 }

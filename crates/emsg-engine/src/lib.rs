@@ -24,6 +24,7 @@ pub use actions::status::ConnectionView;
 pub use actions::valid_token::AccessToken;
 pub use config::{EngineConfig, RetryPolicy};
 pub use error::{EngineError, ProviderFailure, ProviderFailureKind};
+pub use random::state_hash;
 pub use scheduler::{SchedulerConfig, SweepReport, is_due};
 
 use std::sync::Arc;

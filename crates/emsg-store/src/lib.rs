@@ -1,5 +1,6 @@
 //! Storage: the schema on SQLite and PostgreSQL, web-application records with sealed client
-//! secrets, users, their sessions and API keys, the audit log, import/export and master-key rotation.
+//! secrets, users, their sessions and API keys, the log-in throttle, parked callbacks, import files awaiting
+//! Confirm, the audit log, import/export and master-key rotation.
 
 pub mod api_keys;
 pub mod audit;
@@ -11,10 +12,13 @@ pub mod import;
 pub mod key_ring;
 pub mod key_ring_nodes;
 pub mod key_watch;
+pub mod login_throttle;
 pub mod master_key;
 pub mod messages;
 pub mod overview;
+pub mod parked_callbacks;
 pub mod pending;
+pub mod pending_imports;
 mod reused;
 pub mod rotation;
 pub mod schema;

@@ -252,3 +252,40 @@ diesel::table! {
         value -> Text,
     }
 }
+
+diesel::table! {
+    login_throttle (key_hash) {
+        key_hash -> Text,
+        failures -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    parked_callbacks (id) {
+        id -> BigInt,
+        pending_authorization_id -> BigInt,
+        resume_key_hash -> Text,
+        code_sealed -> Nullable<Binary>,
+        error -> Nullable<Text>,
+        error_description -> Nullable<Text>,
+        iss -> Nullable<Text>,
+        parked_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    pending_imports (id) {
+        id -> BigInt,
+        key_hash -> Text,
+        session_hash -> Text,
+        file_name -> Text,
+        content_sealed -> Binary,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::joinable!(parked_callbacks -> pending_authorizations (pending_authorization_id));
+diesel::allow_tables_to_appear_in_same_query!(parked_callbacks, pending_authorizations);

@@ -3,6 +3,7 @@
 
 mod actions;
 mod auth;
+mod client_address;
 mod database;
 mod error;
 mod names_cache;

@@ -1,9 +1,9 @@
 //! What every request handler shares: the pool, the key ring, the engine, the templates, the
-//! sessions and the log-in throttle.
+//! sessions and the log-in throttle. Nothing a later request depends on is kept here: sessions,
+//! throttle counts, parked callbacks and import files awaiting Confirm are in the database, so
+//! any `serve` node behind a balancer serves any step.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use emsg_engine::Engine;
 use emsg_messages::Messenger;
@@ -40,10 +40,6 @@ pub struct AppState {
     pub(crate) throttle: Arc<Throttle>,
     pub(crate) secure_cookies: bool,
     pub(crate) callback_paths: Arc<Vec<String>>,
-    /// Callbacks that arrived without a session, kept until the user logs in (10 minutes).
-    pub(crate) parked_callbacks: Arc<Mutex<HashMap<String, (String, Instant)>>>,
-    /// Import files checked by a dry run, waiting for Confirm.
-    pub(crate) pending_imports: Arc<crate::routes::import_state::PendingImports>,
     /// The unfiltered pages of the record list, while the names' generation holds.
     pub(crate) names: Arc<crate::names_cache::NamesCache>,
     /// Sends electronic messages; made once by `emsg serve` ([`AppState::with_messenger`]).
@@ -82,8 +78,6 @@ impl AppState {
             throttle: Arc::new(Throttle::default()),
             secure_cookies: public_url.as_ref().is_some_and(|u| u.scheme() == "https"),
             callback_paths: Arc::new(callback_paths),
-            parked_callbacks: Arc::new(Mutex::new(HashMap::new())),
-            pending_imports: Arc::default(),
             names: Arc::default(),
             messenger: None,
             trusted_proxies: Arc::new(options.trusted_proxies),
@@ -117,29 +111,6 @@ impl AppState {
         F: FnOnce(&mut PooledConnection) -> Result<T, WebError> + Send + 'static,
     {
         self.db.run(work).await
-    }
-
-    /// Keeps a callback's query until its user has logged in; returns the key to resume it.
-    pub(crate) fn park_callback(&self, query: String) -> Result<String, WebError> {
-        let key = crate::session::random_token()?;
-        let mut parked = self
-            .parked_callbacks
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        parked.retain(|_, (_, at)| at.elapsed() < Duration::from_secs(600));
-        parked.insert(key.clone(), (query, Instant::now()));
-        Ok(key)
-    }
-
-    pub(crate) fn unpark_callback(&self, key: &str) -> Option<String> {
-        let mut parked = self
-            .parked_callbacks
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        parked
-            .remove(key)
-            .filter(|(_, at)| at.elapsed() < Duration::from_secs(600))
-            .map(|(query, _)| query)
     }
 }
 

@@ -39,6 +39,17 @@ impl Engine {
         params: CallbackParams,
     ) -> Result<CallbackOutcome, EngineError> {
         let state_hash = random::state_hash(&params.state);
+        self.callback_for_state_hash(user, state_hash, params).await
+    }
+
+    /// [`Engine::callback`] for an answer that was kept by the hash of its state only (parked
+    /// while its user logged in): `params.state` is not read.
+    pub async fn callback_for_state_hash(
+        &self,
+        user: i64,
+        state_hash: String,
+        params: CallbackParams,
+    ) -> Result<CallbackOutcome, EngineError> {
         let found = self
             .db(move |conn, _| Ok(pending::by_state_hash(conn, &state_hash)?))
             .await?;

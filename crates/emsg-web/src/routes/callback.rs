@@ -1,11 +1,18 @@
 //! The OAuth callback at the path of the records' redirect URL: the provider sends the browser
 //! back here with `state` and `code` (or `error`). The session must be the one of the user who
 //! started; without a session the answer is parked until they log in.
+//!
+//! Parking is bounded: the request's size is limited before anything is read, and only an
+//! answer to a live pending authorization is kept — in the database, sealed, one per flow, for
+//! the flow's lifetime (`emsg_store::parked_callbacks`) — so any `serve` node resumes it and
+//! anonymous requests cannot fill memory or the table. The code never appears in a URL or page
+//! of ours: the browser carries a random resume key instead.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use emsg_engine::CallbackParams;
 use emsg_seal::Secret;
+use emsg_store::parked_callbacks::{self, Parked, Taken};
 use serde_json::json;
 
 use super::{encode_segment, html, render};
@@ -13,6 +20,16 @@ use crate::auth;
 use crate::error::{PageError, WebError};
 use crate::session::SessionUser;
 use crate::state::AppState;
+
+/// The longest query string read: providers' answers are far shorter.
+pub(crate) const MAX_QUERY: usize = 8 * 1024;
+/// The longest value of each parameter kept.
+const MAX_STATE: usize = 512;
+const MAX_CODE: usize = 4096;
+const MAX_ERROR: usize = 200;
+const MAX_DESCRIPTION: usize = 1024;
+const MAX_ISS: usize = 1024;
+const MAX_RESUME: usize = 128;
 
 pub fn config(cfg: &mut web::ServiceConfig, paths: &[String]) {
     for path in paths {
@@ -24,59 +41,221 @@ async fn callback(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
     handle(&state, &req, auth::session_user(&req, true).await).await
 }
 
+/// The parameters of a callback's query.
+#[derive(Default)]
+struct Query {
+    state: String,
+    resume: Option<String>,
+    answer: parked_callbacks::Answer,
+}
+
+/// Whether a query carries a provider's answer (or the key of a parked one): such a request is
+/// the callback's to handle, wherever it arrived.
+pub(crate) fn is_callback(query: &str) -> bool {
+    url::form_urlencoded::parse(query.as_bytes())
+        .any(|(key, _)| matches!(key.as_ref(), "state" | "code" | "error" | "resume"))
+}
+
+fn too_long(what: &str, limit: usize) -> WebError {
+    WebError::BadRequest(format!(
+        "the sign-in answer's `{what}` is longer than {limit} characters, more than any provider \
+         sends: nothing was kept. Start again with Get authorization code"
+    ))
+}
+
+/// Reads the query, refusing over-long or repeated parameters before anything is looked up.
+fn read(query: &str) -> Result<Query, WebError> {
+    if query.len() > MAX_QUERY {
+        return Err(WebError::BadRequest(format!(
+            "the sign-in answer is longer than {} KiB, more than any provider sends: nothing was \
+             kept. Start again with Get authorization code",
+            MAX_QUERY / 1024
+        )));
+    }
+    let mut read = Query::default();
+    let mut seen: Vec<String> = Vec::new();
+    for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
+        let limit = match key.as_ref() {
+            "state" => MAX_STATE,
+            "code" => MAX_CODE,
+            "error" => MAX_ERROR,
+            "error_description" => MAX_DESCRIPTION,
+            "iss" => MAX_ISS,
+            "resume" => MAX_RESUME,
+            _ => continue,
+        };
+        if value.len() > limit {
+            return Err(too_long(&key, limit));
+        }
+        if seen.contains(&key.to_string()) {
+            return Err(WebError::BadRequest(format!(
+                "the sign-in answer carries `{key}` twice: nothing was kept. Start again with Get \
+                 authorization code"
+            )));
+        }
+        seen.push(key.to_string());
+        let value = value.into_owned();
+        match key.as_ref() {
+            "state" => read.state = value,
+            "code" => read.answer.code = Some(Secret::new(value)),
+            "error" => read.answer.error = Some(value),
+            "error_description" => read.answer.error_description = Some(value),
+            "iss" => read.answer.iss = Some(value),
+            _ => read.resume = Some(value),
+        }
+    }
+    Ok(read)
+}
+
+fn params(state: String, answer: parked_callbacks::Answer) -> CallbackParams {
+    CallbackParams {
+        state,
+        code: answer.code,
+        error: answer.error,
+        error_description: answer.error_description,
+        iss: answer.iss,
+    }
+}
+
 pub(crate) async fn handle(
     state: &AppState,
     req: &HttpRequest,
     user: Option<SessionUser>,
 ) -> Result<HttpResponse, PageError> {
-    let mut query = req.query_string().to_owned();
+    let query = read(req.query_string())?;
     // Back from the log-in page: the parked answer, not anything in the URL.
-    let resume = url::form_urlencoded::parse(query.as_bytes())
-        .find(|(k, _)| k == "resume")
-        .map(|(_, v)| v.into_owned());
-    if let Some(key) = &resume {
-        match state.unpark_callback(key) {
-            Some(parked) => query = parked,
-            None => {
+    if let Some(key) = query.resume {
+        let Some(user) = user else {
+            return Err(PageError::Login {
+                next: format!("{}?resume={key}", req.path()),
+            });
+        };
+        let (key_hash, user_id) = (emsg_store::sessions::hash(&key), user.id);
+        let state2 = state.clone();
+        let taken = state
+            .with_conn(move |conn| {
+                Ok(parked_callbacks::take(
+                    conn,
+                    &state2.ring(),
+                    &key_hash,
+                    user_id,
+                    emsg_store::now(),
+                )?)
+            })
+            .await?;
+        let (state_hash, params) = match taken {
+            Taken::Answer { state_hash, answer } => (state_hash, params(String::new(), answer)),
+            // The engine refuses it as another user's sign-in (and records the attempt).
+            Taken::OtherUser { state_hash } => (state_hash, CallbackParams::default()),
+            Taken::Missing => {
                 return Err(WebError::BadRequest(
-                    "this sign-in answer waited too long for a log-in (10 minutes) or was already used: \
+                    "this sign-in answer waited too long for a log-in or was already used: \
                      start again with Get authorization code"
                         .to_owned(),
                 )
                 .into());
             }
-        }
+        };
+        let result = state
+            .engine
+            .callback_for_state_hash(user.id, state_hash, params)
+            .await;
+        return outcome(state, &user, result);
     }
     let Some(user) = user else {
-        // The code stays on the server while the user logs in: never in a page or a URL of ours.
-        let key = state.park_callback(query)?;
-        let next = format!("{}?resume={key}", req.path());
-        return Err(PageError::Login { next });
+        return park(state, req, query).await;
     };
-    let mut params = CallbackParams::default();
-    for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
-        match key.as_ref() {
-            "state" => params.state = value.into_owned(),
-            "code" => params.code = Some(Secret::new(value.into_owned())),
-            "error" => params.error = Some(value.into_owned()),
-            "error_description" => params.error_description = Some(value.into_owned()),
-            "iss" => params.iss = Some(value.into_owned()),
-            _ => {}
-        }
-    }
-    if params.state.is_empty() {
+    if query.state.is_empty() {
         return Ok(page(
             state,
-            &user,
+            Some(&user),
             StatusCode::BAD_REQUEST,
             false,
-            "This address is where the provider sends you back after signing in, with `state` and `code`; \
-             this request has no `state`. Start with Get authorization code on the Web applications page."
-                .to_owned(),
+            NO_STATE.to_owned(),
             None,
         )?);
     }
-    match state.engine.callback(user.id, params).await {
+    let result = state
+        .engine
+        .callback(user.id, params(query.state, query.answer))
+        .await;
+    outcome(state, &user, result)
+}
+
+const NO_STATE: &str = "This address is where the provider sends you back after signing in, with `state` and `code`; \
+     this request has no `state`. Start with Get authorization code on the Web applications page.";
+
+/// An answer without a session: kept for its flow until its user logs in, or refused at once
+/// (nothing kept) when no flow waits for it.
+async fn park(
+    state: &AppState,
+    req: &HttpRequest,
+    query: Query,
+) -> Result<HttpResponse, PageError> {
+    if query.state.is_empty() {
+        return Ok(page(
+            state,
+            None,
+            StatusCode::BAD_REQUEST,
+            false,
+            NO_STATE.to_owned(),
+            None,
+        )?);
+    }
+    let key = crate::session::random_token()?;
+    let (state_hash, key_hash) = (
+        emsg_engine::state_hash(&query.state),
+        emsg_store::sessions::hash(&key),
+    );
+    let state2 = state.clone();
+    let answer = query.answer;
+    let parked = state
+        .with_conn(move |conn| {
+            Ok(parked_callbacks::park(
+                conn,
+                &state2.ring(),
+                &state_hash,
+                &key_hash,
+                &answer,
+                emsg_store::now(),
+            )?)
+        })
+        .await?;
+    let message = match parked {
+        // The code stays on the server while the user logs in: never in a page or a URL of ours.
+        Parked::Kept => {
+            return Err(PageError::Login {
+                next: format!("{}?resume={key}", req.path()),
+            });
+        }
+        Parked::NoLiveFlow => {
+            "This sign-in answer does not belong to an authorization waiting for one: it is \
+             unknown, expired or was already used, and nothing was kept. Log in and start again \
+             with Get authorization code."
+        }
+        Parked::AlreadyParked => {
+            "This sign-in answer already arrived and waits for its user to log in in the browser \
+             it first reached; nothing more was kept. If that browser is gone, log in and start \
+             again with Get authorization code."
+        }
+    };
+    tracing::info!(outcome = ?parked, "callback without a session not kept");
+    Ok(page(
+        state,
+        None,
+        StatusCode::BAD_REQUEST,
+        false,
+        message.to_owned(),
+        None,
+    )?)
+}
+
+fn outcome(
+    state: &AppState,
+    user: &SessionUser,
+    result: Result<emsg_engine::CallbackOutcome, emsg_engine::EngineError>,
+) -> Result<HttpResponse, PageError> {
+    match result {
         Ok(outcome) => {
             let message = if outcome.connection.is_some() {
                 format!(
@@ -91,7 +270,7 @@ pub(crate) async fn handle(
             };
             Ok(page(
                 state,
-                &user,
+                Some(user),
                 StatusCode::OK,
                 true,
                 message,
@@ -106,14 +285,14 @@ pub(crate) async fn handle(
             } else {
                 StatusCode::BAD_REQUEST
             };
-            Ok(page(state, &user, status, false, e.to_string(), None)?)
+            Ok(page(state, Some(user), status, false, e.to_string(), None)?)
         }
     }
 }
 
 fn page(
     state: &AppState,
-    user: &SessionUser,
+    user: Option<&SessionUser>,
     status: StatusCode,
     ok: bool,
     message: String,
@@ -138,8 +317,35 @@ fn page(
         state,
         "callback",
         title,
-        Some(user),
+        user,
         json!({ "ok": ok, "message": message, "back": back, "back_label": back_label }),
     )?;
     Ok(html(status, body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_over_long_or_repeated_answer_is_refused_before_anything_is_looked_up() {
+        assert!(read(&format!("state=s&code={}", "c".repeat(MAX_QUERY))).is_err());
+        assert!(read(&format!("state={}&code=c", "s".repeat(MAX_STATE + 1))).is_err());
+        assert!(read(&format!("state=s&code={}", "c".repeat(MAX_CODE + 1))).is_err());
+        assert!(read("state=s&code=a&code=b").is_err());
+        assert!(read("state=s&state=t&code=a").is_err());
+        let ok = read("state=s&code=c&iss=https%3A%2F%2Fi&other=x").map_err(|e| e.to_string());
+        assert!(
+            matches!(ok, Ok(q) if q.state == "s" && q.answer.iss.as_deref() == Some("https://i"))
+        );
+    }
+
+    #[test]
+    fn only_a_query_with_an_answer_is_the_callbacks() {
+        assert!(is_callback("state=s&code=c"));
+        assert!(is_callback("resume=k"));
+        assert!(is_callback("code=c"));
+        assert!(!is_callback("q=state%3D&page=2"));
+        assert!(!is_callback(""));
+    }
 }

@@ -1,12 +1,11 @@
 //! `/import` (administrators): upload a web-apps YAML file → a dry run of what would be added,
 //! changed (which fields), left unchanged and not in the file, with warnings → Confirm → the
 //! result. Errors are listed with line and column and nothing is written. The uploaded text
-//! waits server-side for 10 minutes under a random key bound to the session; it is never sent
-//! back in the page.
+//! waits in the database (sealed, `emsg_store::pending_imports`) for 10 minutes under a random
+//! key bound to the session, so Confirm may reach another `serve` node; it is never sent back in
+//! the page.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use actix_multipart::Multipart;
 use actix_web::http::StatusCode;
@@ -28,53 +27,55 @@ pub const MAX_UPLOAD: usize = 1024 * 1024;
 /// How long a checked file waits for Confirm.
 pub const KEEP_FOR: Duration = Duration::from_secs(600);
 
-/// Files checked by a dry run, waiting for Confirm.
-#[derive(Default)]
-pub struct PendingImports(Mutex<HashMap<String, Pending>>);
-
-struct Pending {
-    session_id: String,
+/// Keeps a checked file for the session (replacing its earlier one); returns the key for Confirm.
+async fn keep(
+    state: &AppState,
+    user: &SessionUser,
     file: String,
     bytes: Vec<u8>,
-    at: Instant,
+) -> Result<String, WebError> {
+    let key = random_token()?;
+    let (state2, session_id, key2) = (state.clone(), user.session_id.clone(), key.clone());
+    state
+        .with_conn(move |conn| {
+            let now = emsg_store::now();
+            let keep_for = i64::try_from(KEEP_FOR.as_secs()).unwrap_or(600);
+            emsg_store::pending_imports::keep(
+                conn,
+                &state2.ring(),
+                &emsg_store::pending_imports::NewImport {
+                    key: &key2,
+                    session_id: &session_id,
+                    file_name: &file,
+                    content: &bytes,
+                    created_at: now,
+                    expires_at: now + keep_for,
+                },
+            )?;
+            Ok(())
+        })
+        .await?;
+    Ok(key)
 }
 
-impl PendingImports {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Pending>> {
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    fn keep(&self, session_id: &str, file: String, bytes: Vec<u8>) -> Result<String, WebError> {
-        let key = random_token()?;
-        let mut map = self.lock();
-        map.retain(|_, p| p.at.elapsed() < KEEP_FOR);
-        // One waiting file per session: a new check replaces the previous one.
-        map.retain(|_, p| p.session_id != session_id);
-        map.insert(
-            key.clone(),
-            Pending {
-                session_id: session_id.to_owned(),
-                file,
-                bytes,
-                at: Instant::now(),
-            },
-        );
-        Ok(key)
-    }
-
-    /// The file kept under `key` for this session, taken (single use).
-    fn take(&self, session_id: &str, key: &str) -> Option<(String, Vec<u8>)> {
-        let mut map = self.lock();
-        let found = map.get(key)?;
-        if found.session_id != session_id {
-            return None;
-        }
-        map.remove(key)
-            .filter(|p| p.at.elapsed() < KEEP_FOR)
-            .map(|p| (p.file, p.bytes))
-    }
+/// The file kept under `key` for this session, taken (single use).
+async fn take(
+    state: &AppState,
+    user: &SessionUser,
+    key: String,
+) -> Result<Option<(String, Vec<u8>)>, WebError> {
+    let (state2, session_id) = (state.clone(), user.session_id.clone());
+    state
+        .with_conn(move |conn| {
+            Ok(emsg_store::pending_imports::take(
+                conn,
+                &state2.ring(),
+                &key,
+                &session_id,
+                emsg_store::now(),
+            )?)
+        })
+        .await
 }
 
 pub fn config(cfg: &mut web::ServiceConfig) {
@@ -254,11 +255,7 @@ async fn check(
         Ok(report) => {
             let changes = report.changes_anything();
             let key = if changes {
-                Some(
-                    state
-                        .pending_imports
-                        .keep(&user.session_id, file.clone(), bytes)?,
-                )
+                Some(keep(&state, &user, file.clone(), bytes).await?)
             } else {
                 None
             };
@@ -288,7 +285,7 @@ async fn confirm(
     user.require_admin("Importing web applications")?;
     let form = form.into_inner();
     user.check_csrf(form.csrf.as_deref())?;
-    let Some((file, bytes)) = state.pending_imports.take(&user.session_id, &form.key) else {
+    let Some((file, bytes)) = take(&state, &user, form.key).await? else {
         return page(
             &state,
             &user,

@@ -1,5 +1,6 @@
 //! `GET /login`, `POST /login` and `POST /logout`. Passwords are checked with argon2id off the
-//! async workers; failures are throttled per user name and per client address.
+//! async workers; failures are throttled per client address, user name and the pair of them
+//! ([`crate::throttle`]), in the database.
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -33,6 +34,7 @@ async fn home(req: HttpRequest) -> HttpResponse {
 
 /// `/login?next=…` for a page an anonymous visitor asked for.
 pub(crate) fn login_url(next: &str) -> String {
+    let next = without_provider_answer(next);
     if next.is_empty() || next == "/" || next == "/web-applications" {
         return "/login".to_owned();
     }
@@ -40,12 +42,79 @@ pub(crate) fn login_url(next: &str) -> String {
     format!("/login?next={encoded}")
 }
 
-/// Only paths of this server: no scheme, no host, no `//` (an open redirect otherwise).
-fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
-        _ => "/web-applications".to_owned(),
+/// Query parameters a provider's answer carries: a page asked for with one of them comes back
+/// without its query, so that an answer that reached a page instead of the callback never
+/// travels on in a URL of ours (the callback parks them instead).
+const PROVIDER_ANSWER: &[&str] = &["code", "state", "access_token", "refresh_token", "id_token"];
+
+fn without_provider_answer(next: &str) -> &str {
+    let Some((path, query)) = next.split_once('?') else {
+        return next;
+    };
+    let carries = url::form_urlencoded::parse(query.as_bytes())
+        .any(|(key, _)| PROVIDER_ANSWER.contains(&key.as_ref()));
+    if carries { path } else { next }
+}
+
+/// Where to go after logging in: a path of this server, or the Web applications page.
+///
+/// The text is parsed as a browser would, against a stand-in origin, and must stay on it; it
+/// must hold no control character, whitespace or backslash, raw or percent-encoded (browsers
+/// drop tabs and newlines and read `\` as `/`, which turns `/\t/evil.example` into
+/// `//evil.example`). One exception: `%20`, which the record names' own paths carry and no
+/// browser reads as anything but a space inside the path. The answer is the parsed path and
+/// query, never the text as given.
+pub(crate) fn safe_next(next: Option<&str>) -> String {
+    next.and_then(local_path)
+        .unwrap_or_else(|| "/web-applications".to_owned())
+}
+
+fn local_path(next: &str) -> Option<String> {
+    let bad = |c: char| c.is_control() || c.is_whitespace() || c == '\\';
+    if !next.starts_with('/') || next.starts_with("//") || next.chars().any(bad) {
+        return None;
     }
+    let encoded_bad = next
+        .split("%20")
+        .map(percent_decode)
+        .any(|part| String::from_utf8_lossy(&part).chars().any(bad));
+    if encoded_bad || percent_decode(next).starts_with(b"//") {
+        return None;
+    }
+    let origin = url::Url::parse("http://emsg.invalid/").ok()?;
+    let joined = origin.join(next).ok()?;
+    if joined.origin() != origin.origin() {
+        return None;
+    }
+    let mut path = joined.path().to_owned();
+    if let Some(query) = joined.query() {
+        path.push('?');
+        path.push_str(query);
+    }
+    (path.starts_with('/') && !path.starts_with("//")).then_some(path)
+}
+
+/// The bytes `text` percent-decodes to (a `%` not followed by two hex digits stays as it is).
+fn percent_decode(text: &str) -> Vec<u8> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%'
+            && let (Some(hi), Some(lo)) = (
+                bytes.get(i + 1).copied().and_then(hex),
+                bytes.get(i + 2).copied().and_then(hex),
+            )
+        {
+            out.push(u8::try_from(hi * 16 + lo).unwrap_or(b'%'));
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    out
 }
 
 fn cookie(name: &str, value: &str, secure: bool, max_age: Option<i64>) -> String {
@@ -105,6 +174,20 @@ async fn form(
     Ok(login_page(&state, StatusCode::OK, &next, "", None)?)
 }
 
+/// What the check of a log-in found.
+enum Checked {
+    Right(emsg_store::users::User),
+    Wrong {
+        known: Option<i64>,
+        tag: String,
+    },
+    Locked {
+        until: i64,
+        known: Option<i64>,
+        tag: String,
+    },
+}
+
 #[derive(Deserialize)]
 struct LoginForm {
     name: String,
@@ -139,48 +222,67 @@ async fn submit(
             Some("The log-in form expired or was not sent from this site: try again.".to_owned()),
         )?);
     }
-    let address = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default();
-    let keys = [
-        format!("user:{}", name.to_lowercase()),
-        format!("ip:{address}"),
-    ];
-    if let Some(left) = state.throttle.locked(&keys) {
-        tracing::warn!(user = %name, %address, "log-in refused: too many failed attempts");
-        let minutes = left.as_secs().div_ceil(60);
-        return Ok(login_page(
-            &state,
-            StatusCode::TOO_MANY_REQUESTS,
-            &next,
-            &name,
-            Some(format!(
-                "Too many failed log-ins for this user name or from this address. Try again in {minutes} minutes, or ask an administrator."
-            )),
-        )?);
-    }
+    let address = crate::client_address::client_ip(&req);
     let password = Secret::new(password);
     let lookup = name.clone();
-    let user = state
+    let throttle = state.throttle.clone();
+    let now = emsg_store::now();
+    // One database task: the attempt is counted before the password is checked (parallel
+    // attempts cannot all pass a check made before any was counted), and given back when right.
+    let checked = state
         .with_conn(move |conn| {
-            Ok(emsg_store::users::verify_password(
-                conn, &lookup, &password,
-            )?)
+            let attempt = throttle.attempt(conn, &lookup, address)?;
+            if let Err(until) = throttle.reserve(conn, &attempt, now)? {
+                let known = emsg_store::users::find(conn, &lookup)?.map(|u| u.id);
+                return Ok(Checked::Locked {
+                    until,
+                    known,
+                    tag: attempt.name_tag,
+                });
+            }
+            match emsg_store::users::verify_password(conn, &lookup, &password)? {
+                Some(user) => {
+                    throttle.succeeded(conn, &attempt, now)?;
+                    Ok(Checked::Right(user))
+                }
+                None => {
+                    let known = emsg_store::users::find(conn, &lookup)?.map(|u| u.id);
+                    Ok(Checked::Wrong {
+                        known,
+                        tag: attempt.name_tag,
+                    })
+                }
+            }
         })
         .await?;
-    let Some(user) = user else {
-        state.throttle.fail(&keys);
-        tracing::info!(user = %name, %address, "log-in failed");
-        return Ok(login_page(
-            &state,
-            StatusCode::UNAUTHORIZED,
-            &next,
-            &name,
-            Some("The user name or password is not right.".to_owned()),
-        )?);
+    // The typed name is never logged (a password typed into it would be): the user's id when
+    // the name is a user's, else a keyed hash of it.
+    let user = match checked {
+        Checked::Right(user) => user,
+        Checked::Locked { until, known, tag } => {
+            tracing::warn!(user_id = ?known, name_hash = %tag, %address, "log-in refused: too many failed attempts");
+            let minutes = u64::try_from(until - now).unwrap_or(0).max(1).div_ceil(60);
+            return Ok(login_page(
+                &state,
+                StatusCode::TOO_MANY_REQUESTS,
+                &next,
+                &name,
+                Some(format!(
+                    "Too many failed log-ins for this user name or from this address. Try again in {minutes} minutes, or ask an administrator."
+                )),
+            )?);
+        }
+        Checked::Wrong { known, tag } => {
+            tracing::info!(user_id = ?known, name_hash = %tag, %address, "log-in failed");
+            return Ok(login_page(
+                &state,
+                StatusCode::UNAUTHORIZED,
+                &next,
+                &name,
+                Some("The user name or password is not right.".to_owned()),
+            )?);
+        }
     };
-    state.throttle.succeed(&keys[0]);
     // A new id at every log-in, so a planted cookie never becomes a logged-in session.
     if let Some(old) = auth::cookie(&req, COOKIE) {
         state.sessions.remove(&old).await?;
@@ -222,4 +324,68 @@ async fn logout(
             cookie(COOKIE, "", state.secure_cookies, Some(0)),
         ))
         .finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOME: &str = "/web-applications";
+
+    #[test]
+    fn next_keeps_paths_of_this_server_with_their_query() {
+        assert_eq!(
+            safe_next(Some("/audit?user=fiona&page=2")),
+            "/audit?user=fiona&page=2"
+        );
+        assert_eq!(
+            safe_next(Some("/web-applications/HMRC%20VAT%20sandbox")),
+            "/web-applications/HMRC%20VAT%20sandbox"
+        );
+        assert_eq!(
+            safe_next(Some("/oauth/callback?resume=abc_-1")),
+            "/oauth/callback?resume=abc_-1"
+        );
+        assert_eq!(safe_next(None), HOME);
+    }
+
+    #[test]
+    fn next_refuses_anything_a_browser_could_read_as_another_origin() {
+        for next in [
+            "/\t/evil.example/x",
+            "/%09/evil.example/x",
+            "/\n/evil.example",
+            "/%0a/evil.example",
+            "/%0D%0A/evil.example",
+            "/\\evil.example",
+            "/%5cevil.example",
+            "/%5Cevil.example",
+            "//evil.example",
+            "/%2F/evil.example",
+            "https://evil.example/",
+            "evil.example",
+            "javascript:alert(1)",
+            " /web-applications",
+            "/web applications",
+            "/x%00y",
+            "/x%7f",
+            "/x%C2%A0y",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(next)), HOME, "{next:?}");
+        }
+    }
+
+    #[test]
+    fn the_login_url_never_carries_a_providers_answer() {
+        assert_eq!(
+            login_url("/web-applications/X?code=SECRET&state=S"),
+            "/login?next=%2Fweb-applications%2FX"
+        );
+        assert_eq!(login_url("/web-applications?code=SECRET"), "/login");
+        assert_eq!(
+            login_url("/audit?user=fiona"),
+            "/login?next=%2Faudit%3Fuser%3Dfiona"
+        );
+    }
 }

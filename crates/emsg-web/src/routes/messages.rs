@@ -7,7 +7,6 @@
 //! keeps the `emsg_device_id` cookie) and what the server saw of the connection.
 
 use std::collections::{BTreeMap, HashMap};
-use std::net::IpAddr;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -22,6 +21,7 @@ use serde_json::{Value, json};
 
 use super::{html, render, see_other};
 use crate::auth::{self, PageUser};
+use crate::client_address::client_chain;
 use crate::error::{PageError, WebError};
 use crate::session::{Flash, SessionUser};
 use crate::state::AppState;
@@ -57,32 +57,6 @@ pub(crate) fn browser_data(text: Option<&str>) -> Result<BrowserData, String> {
         Some(text) => BrowserData::from_json(text),
         None => Ok(BrowserData::default()),
     }
-}
-
-/// The addresses from the client to the peer that connected to us: the peer alone, or, when the
-/// peer is a trusted proxy, the `X-Forwarded-For` entries back to the first address that no
-/// trusted proxy added (anything further left is the client's own claim). An entry that is not
-/// an IP address makes the whole header ignored.
-fn client_chain(req: &HttpRequest, trusted: &[IpAddr], peer: IpAddr) -> Vec<IpAddr> {
-    let mut chain = vec![peer];
-    if !trusted.contains(&peer) {
-        return chain;
-    }
-    let forwarded: Vec<IpAddr> = req
-        .headers()
-        .get_all("x-forwarded-for")
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|a| a.trim().parse::<IpAddr>().map(|ip| ip.to_canonical()))
-        .collect::<Result<_, _>>()
-        .unwrap_or_default();
-    for address in forwarded.into_iter().rev() {
-        chain.insert(0, address);
-        if !trusted.contains(&address) {
-            break;
-        }
-    }
-    chain
 }
 
 /// What the server saw of the finance user's request, with what their browser reported, for

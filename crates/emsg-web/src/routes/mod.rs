@@ -7,12 +7,9 @@ mod callback;
 mod edit_record;
 mod health;
 mod import;
+pub(crate) mod login;
 mod messages;
 mod messages_api;
-pub(crate) mod import_state {
-    pub use super::import::PendingImports;
-}
-pub(crate) mod login;
 mod my_connections;
 mod users;
 mod web_applications;

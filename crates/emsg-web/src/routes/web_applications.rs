@@ -10,8 +10,6 @@ use serde_json::json;
 
 use super::{encode_segment, html, render, see_other};
 use crate::actions::{self, Action, ActionInput, Outcome, UI_LOCALES};
-use actix_web::FromRequest as _;
-
 use crate::auth::{PageSession, PageUser};
 use crate::error::{PageError, WebError};
 use crate::session::{Flash, SessionUser};
@@ -86,10 +84,12 @@ async fn list_page(
     req: HttpRequest,
     session: PageSession,
 ) -> Result<HttpResponse, PageError> {
-    // Dynamics' habit: the redirect URL is the page itself. Then the answer arrives here.
-    if req.query_string().contains("state=") {
-        let PageUser(user) = PageUser::extract(&req).await?;
-        return super::callback::handle(&state, &req, Some(user)).await;
+    // Dynamics' habit: the redirect URL is the page itself. Then the answer arrives here, and is
+    // the callback's, with or without a session: an anonymous answer is parked like at the
+    // callback path, never carried on to the log-in page in its URL.
+    if super::callback::is_callback(req.query_string()) {
+        let user = crate::auth::session_user(&req, true).await;
+        return super::callback::handle(&state, &req, user).await;
     }
     let query = web::Query::<ListQuery>::from_query(req.query_string())
         .map(web::Query::into_inner)
@@ -99,11 +99,19 @@ async fn list_page(
 
 async fn record_page(
     state: web::Data<AppState>,
+    req: HttpRequest,
     session: PageSession,
     name: web::Path<String>,
-    query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, PageError> {
-    show(&state, session, Some(name.into_inner()), query.into_inner()).await
+    // A provider's answer sent to a record's page is the callback's too, never carried on.
+    if super::callback::is_callback(req.query_string()) {
+        let user = crate::auth::session_user(&req, true).await;
+        return super::callback::handle(&state, &req, user).await;
+    }
+    let query = web::Query::<ListQuery>::from_query(req.query_string())
+        .map_err(|e| WebError::BadRequest(format!("the page's query could not be read: {e}")))?
+        .into_inner();
+    show(&state, session, Some(name.into_inner()), query).await
 }
 
 /// A captured code waiting for Obtain access token, in words (never the code).

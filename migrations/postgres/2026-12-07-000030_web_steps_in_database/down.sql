@@ -1,0 +1,3 @@
+DROP TABLE pending_imports;
+DROP TABLE parked_callbacks;
+DROP TABLE login_throttle;
