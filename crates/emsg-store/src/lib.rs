@@ -19,6 +19,7 @@ pub mod overview;
 pub mod parked_callbacks;
 pub mod pending;
 pub mod pending_imports;
+pub mod rate_limits;
 mod reused;
 pub mod rotation;
 pub mod schema;

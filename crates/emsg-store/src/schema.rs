@@ -236,6 +236,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    rate_limits (key) {
+        key -> Text,
+        tat_ms -> BigInt,
+    }
+}
+
+diesel::table! {
     key_ring_nodes (node_id) {
         node_id -> Text,
         description -> Text,
