@@ -6,12 +6,12 @@ use std::collections::HashMap;
 use roxmltree::{Document, Node};
 
 use crate::builtin::Builtin;
-use crate::error::{SchemaError, Violation};
+use crate::error::SchemaError;
 use crate::pattern::Pattern;
 
 const XSD: &str = "http://www.w3.org/2001/XMLSchema";
 
-/// A loaded schema, ready to check documents with [`Schema::validate`].
+/// A loaded schema, ready to check documents with `Schema::validate`.
 #[derive(Debug, Clone)]
 pub struct Schema {
     pub(crate) target_namespace: Option<String>,
@@ -103,11 +103,6 @@ impl Schema {
         }
         loader.schema.check_references()?;
         Ok(loader.schema)
-    }
-
-    /// Every way `document` breaks the schema, in document order; empty when it is valid.
-    pub fn validate(&self, document: &str) -> Vec<Violation> {
-        crate::validate::validate(self, document)
     }
 
     pub(crate) fn simple_type(&self, name: &str) -> Option<&Simple> {

@@ -9,7 +9,14 @@ use crate::schema::{Schema, TypeRef};
 
 const XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
 
-pub(crate) fn validate(schema: &Schema, text: &str) -> Vec<Violation> {
+impl Schema {
+    /// Every way `document` breaks the schema, in document order; empty when it is valid.
+    pub fn validate(&self, document: &str) -> Vec<Violation> {
+        validate(self, document)
+    }
+}
+
+fn validate(schema: &Schema, text: &str) -> Vec<Violation> {
     let document = match Document::parse(text) {
         Ok(document) => document,
         Err(error) => {
