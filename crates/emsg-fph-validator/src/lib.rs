@@ -1,0 +1,187 @@
+//! A validator of HMRC's fraud prevention headers, written from the specification (version 3.3,
+//! `hmrc/txm-fph-specification` at commit `5fc429b0cdb3d9eae9474db472c3e0f8a8bc9efb`), for
+//! tests only: it stands in for HMRC's Test Fraud Prevention Headers API, which the
+//! specification asks vendors to call before sending headers, so that emsg's tests can check
+//! every request's headers without a network or an HMRC account.
+//!
+//! [`validate`] reads the connection method from Gov-Client-Connection-Method and reports
+//! every rule the headers break: headers the method's page requires and that are missing, and
+//! each header's format as its partial describes it. Nothing is accepted by default: no method,
+//! or a method the specification does not list, is an error. Each [`Finding`] carries a stable
+//! rule code from [`rules`] and the specification file the rule comes from.
+//!
+//! HMRC's own checks go further (they test values for realism by hand); passing here means the
+//! headers follow the written rules, not that HMRC will find nothing.
+
+mod check;
+mod client;
+mod encoding;
+mod finding;
+mod header;
+mod method;
+pub mod rules;
+pub mod spec;
+mod values;
+mod vendor;
+
+pub use finding::{Finding, Severity};
+pub use header::Header;
+pub use method::ConnectionMethod;
+pub use rules::Rule;
+
+use check::Check;
+use finding::Findings;
+
+/// Every finding for one request's headers, given as (name, value) pairs in any order and
+/// case. Headers that are not fraud prevention headers are ignored. A header sent twice is
+/// read as one whose values are joined with a comma, as HTTP does.
+pub fn validate<N: AsRef<str>, V: AsRef<str>>(headers: &[(N, V)]) -> Vec<Finding> {
+    let sent = sent_headers(headers);
+    let value_of = |wanted: Header| {
+        sent.iter()
+            .find(|(header, _)| *header == wanted)
+            .map(|(_, value)| value.as_str())
+    };
+    let mut out = Findings::default();
+
+    let method = connection_method(&mut out, value_of(Header::ConnectionMethod));
+    if let Some(method) = method {
+        for &header in method.required_headers() {
+            if value_of(header).is_none() {
+                out.add(
+                    header,
+                    &rules::HEADER_MISSING,
+                    method.page(),
+                    format!(
+                        "{} is required for {method}; send it, or, if it truly cannot be \
+                         collected, explain why to HMRC and send it empty",
+                        header.name()
+                    ),
+                );
+            }
+        }
+    }
+
+    let mut client_public_ip = None;
+    let mut vendor_public_ip = None;
+    let mut hops = None;
+    for (header, value) in &sent {
+        let header = *header;
+        if header == Header::ConnectionMethod || !sendable(&mut out, header, value) {
+            continue;
+        }
+        let mut check = Check::new(header, method, &mut out);
+        match header {
+            Header::ConnectionMethod => {}
+            Header::BrowserJsUserAgent => client::browser_js_user_agent(&mut check, value),
+            Header::DeviceId => client::device_id(&mut check, value),
+            Header::LocalIps => client::local_ips(&mut check, value),
+            Header::LocalIpsTimestamp | Header::PublicIpTimestamp => {
+                client::collection_timestamp(&mut check, value)
+            }
+            Header::MacAddresses => client::mac_addresses(&mut check, value),
+            Header::MultiFactor => client::multi_factor(&mut check, value),
+            Header::PublicIp => client_public_ip = client::public_ip(&mut check, value),
+            Header::PublicPort => client::public_port(&mut check, value),
+            Header::Screens => client::screens(&mut check, value),
+            Header::Timezone => client::timezone(&mut check, value),
+            Header::UserAgent => client::user_agent(&mut check, value),
+            Header::UserIds => client::user_ids(&mut check, value),
+            Header::WindowSize => client::window_size(&mut check, value),
+            Header::VendorForwarded => hops = vendor::forwarded(&mut check, value),
+            Header::VendorLicenseIds => vendor::license_ids(&mut check, value),
+            Header::VendorProductName => vendor::product_name(&mut check, value),
+            Header::VendorPublicIp => vendor_public_ip = client::public_ip(&mut check, value),
+            Header::VendorVersion => vendor::version(&mut check, value),
+        }
+    }
+    if let Some(hops) = hops {
+        vendor::forwarded_agrees(&mut out, &hops, client_public_ip, vendor_public_ip);
+    }
+    out.into_vec()
+}
+
+/// The findings that are errors.
+pub fn errors(findings: &[Finding]) -> impl Iterator<Item = &Finding> {
+    findings
+        .iter()
+        .filter(|finding| finding.severity == Severity::Error)
+}
+
+/// The fraud prevention headers sent, in the specification's order, values trimmed of the
+/// spaces HTTP allows around them.
+fn sent_headers<N: AsRef<str>, V: AsRef<str>>(headers: &[(N, V)]) -> Vec<(Header, String)> {
+    Header::ALL
+        .into_iter()
+        .filter_map(|header| {
+            let values: Vec<&str> = headers
+                .iter()
+                .filter(|(name, _)| Header::from_name(name.as_ref()) == Some(header))
+                .map(|(_, value)| value.as_ref().trim_matches([' ', '\t']))
+                .collect();
+            (!values.is_empty()).then(|| (header, values.join(",")))
+        })
+        .collect()
+}
+
+fn connection_method(out: &mut Findings, value: Option<&str>) -> Option<ConnectionMethod> {
+    let header = Header::ConnectionMethod;
+    let Some(value) = value else {
+        out.add(
+            header,
+            &rules::CONNECTION_METHOD_MISSING,
+            header.partial(),
+            "no Gov-Client-Connection-Method: send it with every request, so the headers can be \
+             checked against the connection method's list",
+        );
+        return None;
+    };
+    let method = ConnectionMethod::from_header_value(value);
+    if method.is_none() {
+        let known: Vec<&str> = ConnectionMethod::ALL.iter().map(|m| m.as_str()).collect();
+        out.add(
+            header,
+            &rules::CONNECTION_METHOD_UNKNOWN,
+            spec::CONNECTION_METHODS,
+            format!("`{value}` is not one of {}", known.join(", ")),
+        );
+    }
+    method
+}
+
+/// Whether the value is worth checking further: US-ASCII and not empty.
+fn sendable(out: &mut Findings, header: Header, value: &str) -> bool {
+    if let Some(c) = value.chars().find(|c| !(' '..='~').contains(c)) {
+        out.add(
+            header,
+            &rules::NOT_US_ASCII,
+            spec::GETTING_IT_RIGHT,
+            format!(
+                "`{}` is not US-ASCII; percent encode the UTF-8 bytes of other characters",
+                c.escape_default()
+            ),
+        );
+        return false;
+    }
+    if value.is_empty() {
+        let why = if header.partial_expects_missing_data() {
+            format!(
+                "its partial ({}) names a case where it cannot be collected; ",
+                header.partial()
+            )
+        } else {
+            String::new()
+        };
+        out.add(
+            header,
+            &rules::HEADER_EMPTY,
+            spec::GETTING_IT_RIGHT,
+            format!(
+                "the value is empty; {why}an empty value is allowed only after explaining to \
+                 HMRC (SDSTeam@hmrc.gov.uk) why the data cannot be collected"
+            ),
+        );
+        return false;
+    }
+    true
+}
