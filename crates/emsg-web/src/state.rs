@@ -25,6 +25,9 @@ pub struct WebOptions {
     /// Reverse proxies whose `X-Forwarded-For` is believed (`--trusted-proxy`): the client's
     /// address for HMRC's fraud-prevention headers is then the first one they did not add.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// How long a session lives after its log-in, however busy (`--session-lifetime`); `None`
+    /// for [`crate::session::DEFAULT_LIFETIME`].
+    pub session_lifetime: Option<Duration>,
 }
 
 /// The path the callback is served at when no record names one.
@@ -72,7 +75,12 @@ impl AppState {
             callback_paths(&records::list(&mut conn)?, public_url.as_ref())
         };
         let db = crate::database::Database::new(pool);
-        let sessions = Arc::new(Sessions::new(db.clone()));
+        let sessions = Arc::new(Sessions::new(
+            db.clone(),
+            options
+                .session_lifetime
+                .unwrap_or(crate::session::DEFAULT_LIFETIME),
+        ));
         Ok(Self {
             db,
             ring,
@@ -167,6 +175,7 @@ fn callback_paths(all: &[records::WebApplication], public: Option<&url::Url>) ->
             "/api/",
             "/static/",
             "/users",
+            "/account/",
             "/my-connections",
             "/audit",
             "/import",
