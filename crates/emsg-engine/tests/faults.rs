@@ -608,6 +608,60 @@ on_both_backends! {
         })
     }
 
+    fn a_callback_without_iss_is_refused_when_the_issuer_says_it_always_sends_one(db) {
+        run(db, async |env: &Env| {
+            use diesel::prelude::*;
+            use emsg_store::schema::web_applications as table;
+            let issuer = env.mock.url("");
+            let mut conn = env.db.connect();
+            diesel::update(table::table.filter(table::name.eq(IDP)))
+                .set(table::issuer.eq(Some(&issuer)))
+                .execute(&mut conn)
+                .unwrap();
+            let discovery = |supported: bool| MockResponse::json(200, json!({
+                "issuer": issuer,
+                "jwks_uri": format!("{issuer}/jwks"),
+                "authorization_response_iss_parameter_supported": supported,
+            }));
+            env.mock.on("GET", "/.well-known/openid-configuration").respond(discovery(true)).mount();
+            let callback = |state: &str, iss: Option<&str>| env.engine.callback(env.alice, emsg_engine::CallbackParams {
+                state: state.to_owned(),
+                code: Some(emsg_seal::Secret::new("code-1")),
+                iss: iss.map(str::to_owned),
+                ..Default::default()
+            });
+            let (_, state) = env.start_flow(IDP, env.alice).await;
+            let error = env.err(callback(&state, None).await);
+            assert!(refused(&error) && error.to_string().contains("names no issuer"), "{error}");
+            let error = env.err(callback(&state, Some("http://127.0.0.1:1")).await);
+            assert!(refused(&error) && error.to_string().contains("names the issuer"), "{error}");
+            let flow = env.pending(IDP, env.alice).unwrap();
+            assert!(flow.callback_at.is_none() && !flow.has_code(), "nothing changed: {flow:?}");
+            env.ok(callback(&state, Some(&issuer)).await);
+            Ok(())
+        })
+    }
+
+    fn a_callback_without_iss_is_accepted_when_the_issuer_does_not_promise_one(db) {
+        run(db, async |env: &Env| {
+            use diesel::prelude::*;
+            use emsg_store::schema::web_applications as table;
+            let issuer = env.mock.url("");
+            let mut conn = env.db.connect();
+            diesel::update(table::table.filter(table::name.eq(IDP)))
+                .set(table::issuer.eq(Some(&issuer)))
+                .execute(&mut conn)
+                .unwrap();
+            env.mock.on("GET", "/.well-known/openid-configuration").respond(MockResponse::json(200, json!({
+                "issuer": issuer,
+                "jwks_uri": format!("{issuer}/jwks"),
+            }))).mount();
+            let (_, state) = env.start_flow(IDP, env.alice).await;
+            env.ok(env.callback(env.alice, &state, "code-1").await);
+            Ok(())
+        })
+    }
+
     fn a_user_specific_record_serves_only_the_user_who_authorized_it(db) {
         run(db, async |env: &Env| {
             env.connect(IDP, IDP_TOKEN, env.alice, "idp-access-1", Some("idp-refresh-1"), Some(3600)).await;
