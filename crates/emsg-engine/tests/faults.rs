@@ -662,6 +662,46 @@ on_both_backends! {
         })
     }
 
+    fn an_exchange_401_asks_to_authorize_again_only_when_it_refuses_the_token(db) {
+        run(db, async |env: &Env| {
+            env.connect(IDP, IDP_TOKEN, env.alice, "idp-access-1", Some("idp-refresh-1"), Some(3600)).await;
+            env.mock.on("GET", EXCHANGE).respond(MockResponse::text(200, "altinn-plain-token-1")).mount();
+            env.ok(env.engine.exchange(ALTINN, None, env.alice).await);
+
+            // The exchange service's own lookup failed: a bare 401. Try again later; kept.
+            env.mock.on("GET", EXCHANGE).respond(MockResponse::text(401, "")).mount();
+            let error = env.err(env.engine.exchange(ALTINN, None, env.alice).await);
+            assert_eq!(kind(&error), Some(ProviderFailureKind::Transient), "{error}");
+            assert!(error.to_string().contains("Try again later"), "{error}");
+            assert_eq!(env.connection(ALTINN, env.alice).unwrap().status(), Status::Connected);
+            assert_eq!(env.stored_tokens(ALTINN, env.alice).0.as_deref(), Some("altinn-plain-token-1"));
+
+            // A 503 likewise.
+            env.mock.on("GET", EXCHANGE).respond(MockResponse::text(503, "down")).mount();
+            let error = env.err(env.engine.exchange(ALTINN, None, env.alice).await);
+            assert_eq!(kind(&error), Some(ProviderFailureKind::Transient), "{error}");
+            assert_eq!(env.connection(ALTINN, env.alice).unwrap().status(), Status::Connected);
+
+            // The token itself is refused: authorize the source again.
+            env.mock.on("GET", EXCHANGE).respond(MockResponse::Reply {
+                status: 401,
+                headers: vec![(
+                    "www-authenticate".to_owned(),
+                    r#"Bearer error="invalid_token", error_description="The token expired""#.to_owned(),
+                )],
+                body: Vec::new(),
+                delay: None,
+            }).mount();
+            let error = env.err(env.engine.exchange(ALTINN, None, env.alice).await);
+            assert_eq!(kind(&error), Some(ProviderFailureKind::Dead), "{error}");
+            assert!(error.to_string().contains(&format!("Authorize {IDP} again")), "{error}");
+            let connection = env.connection(ALTINN, env.alice).unwrap();
+            assert_eq!(connection.status(), Status::ReauthorizationRequired);
+            assert_eq!(connection.last_error_code.as_deref(), Some("invalid_token"));
+            Ok(())
+        })
+    }
+
     fn a_user_specific_record_serves_only_the_user_who_authorized_it(db) {
         run(db, async |env: &Env| {
             env.connect(IDP, IDP_TOKEN, env.alice, "idp-access-1", Some("idp-refresh-1"), Some(3600)).await;
