@@ -339,6 +339,13 @@ fn check_exchange_sources(
                  that gets its token from the provider",
                 applications[source].name
             ),
+            // Otherwise one user's token of the source (their ID-porten identity) would become
+            // everyone's token of this record (the company's Altinn token).
+            Some(&source) if applications[source].user_specific && !app.user_specific => format!(
+                "`{}` is user-specific, so `{}`, which exchanges its token, must be too: add \
+                 `user_specific: true` to `{}`",
+                applications[source].name, app.name, app.name
+            ),
             Some(_) => continue,
             None => match by_folded_name.get(&exchange.source.trim().to_lowercase()) {
                 Some(&close) => format!(
