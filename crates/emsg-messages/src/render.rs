@@ -26,7 +26,6 @@ pub struct Rendered {
     pub body: Option<String>,
 }
 
-
 /// Renders `service` for `values` below `base_url`. An error here is a setup error (a template
 /// that produces invalid JSON, say): it names the template and what to fix.
 pub fn render(
@@ -84,10 +83,7 @@ pub fn render(
                      it, so field values cannot be put in safely; set `content_type` to JSON \
                      (`application/json`, `…+json`), XML (`application/xml`, `…+xml`) or \
                      `application/x-www-form-urlencoded`",
-                    content_type.map_or_else(
-                        || "no content type".to_owned(),
-                        |c| format!("`{c}`")
-                    )
+                    content_type.map_or_else(|| "no content type".to_owned(), |c| format!("`{c}`"))
                 )
             })?;
             let escape = match kind {
@@ -364,7 +360,10 @@ mod tests {
             &values(&[("a", "", false), ("b", "", false)]),
         )
         .expect_err("joined");
-        assert!(error.contains("segment `.`") && error.contains("`a`, `b`"), "{error}");
+        assert!(
+            error.contains("segment `.`") && error.contains("`a`, `b`"),
+            "{error}"
+        );
         // Dots inside a value are fine.
         let spec = service("/v/{{a}}/x", Some("{}"));
         let rendered = render(
@@ -389,9 +388,8 @@ mod tests {
     #[test]
     fn the_rendered_url_stays_below_the_base_path_and_the_fixed_start() {
         assert!(check_stays_below("https://h/base", "/a/{{x}}", "https://h/base/a/1").is_ok());
-        let error =
-            check_stays_below("https://h/base", "/a/{{x}}", "https://h/base/a/../../other")
-                .expect_err("left the base");
+        let error = check_stays_below("https://h/base", "/a/{{x}}", "https://h/base/a/../../other")
+            .expect_err("left the base");
         assert!(error.contains("leaves the path /base/a/"), "{error}");
         assert!(check_stays_below("https://h/base", "/a/{{x}}", "https://h/other/a/1").is_err());
         assert!(check_stays_below("https://h", "/a/b", "https://h/a/b").is_ok());

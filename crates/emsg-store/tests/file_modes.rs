@@ -24,7 +24,11 @@ fn the_sqlite_database_and_its_wal_and_shm_files_are_created_0600() {
         .unwrap();
     for suffix in ["", "-wal", "-shm"] {
         let path = dir.path().join(format!("emsg.db{suffix}"));
-        assert!(path.exists(), "{} exists while the database is open", path.display());
+        assert!(
+            path.exists(),
+            "{} exists while the database is open",
+            path.display()
+        );
         assert_eq!(mode(&path), 0o600, "{}", path.display());
     }
     drop(conn);

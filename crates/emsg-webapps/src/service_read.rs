@@ -244,7 +244,12 @@ impl Node<'_> {
             .next()
             .unwrap_or_default()
             .split('/')
-            .any(|s| matches!(s.to_ascii_lowercase().replace("%2e", ".").as_str(), "." | ".."))
+            .any(|s| {
+                matches!(
+                    s.to_ascii_lowercase().replace("%2e", ".").as_str(),
+                    "." | ".."
+                )
+            })
         {
             "`url` contains a `.` or `..` segment, which would remove a part of the path; \
              write the path as it is sent"

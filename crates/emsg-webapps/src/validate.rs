@@ -214,7 +214,10 @@ fn check_service_applications(
                 .iter()
                 .find(|a| a.name == service.web_application),
         ) {
-            let content_type = service.content_type.as_deref().or(app.content_type.as_deref());
+            let content_type = service
+                .content_type
+                .as_deref()
+                .or(app.content_type.as_deref());
             if crate::BodyEscaping::of(content_type).is_none() {
                 problems.at_value(
                     list_path.index(index).key("body_template"),
@@ -223,10 +226,8 @@ fn check_service_applications(
                          escaping for it, so field values cannot be put in safely; set \
                          `content_type` to JSON (`application/json`, `…+json`), XML \
                          (`application/xml`, `…+xml`) or `application/x-www-form-urlencoded`",
-                        content_type.map_or_else(
-                            || "no content type".to_owned(),
-                            |c| format!("`{c}`")
-                        )
+                        content_type
+                            .map_or_else(|| "no content type".to_owned(), |c| format!("`{c}`"))
                     ),
                 );
             }

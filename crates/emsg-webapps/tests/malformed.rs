@@ -786,8 +786,10 @@ fn a_byte_order_mark_at_the_start_is_ignored() {
 #[test]
 fn an_exchange_record_of_a_user_specific_source_must_be_user_specific_too() {
     // One user's ID-porten identity must never become the company's Altinn token.
-    let text = with_altinn("{source: HMRC VAT, url: https://platform.altinn.no/x}")
-        .replace("    scope: read:vat write:vat\n", "    scope: read:vat write:vat\n    user_specific: true\n");
+    let text = with_altinn("{source: HMRC VAT, url: https://platform.altinn.no/x}").replace(
+        "    scope: read:vat write:vat\n",
+        "    scope: read:vat write:vat\n    user_specific: true\n",
+    );
     let shown = errors(&text)
         .iter()
         .map(ToString::to_string)

@@ -289,7 +289,10 @@ mod tests {
         assert_eq!(classify_refusal(401, bearer, ""), Dead);
         assert_eq!(classify_refusal(401, "", "Token is expired"), Dead);
         assert_eq!(classify_refusal(401, "Bearer", ""), Transient);
-        assert_eq!(classify_refusal(401, "", "could not look up the party"), Transient);
+        assert_eq!(
+            classify_refusal(401, "", "could not look up the party"),
+            Transient
+        );
         assert_eq!(classify_refusal(503, bearer, ""), Transient);
         assert_eq!(classify_refusal(429, "", ""), Transient);
         assert_eq!(classify_refusal(404, "", ""), Rejected);
