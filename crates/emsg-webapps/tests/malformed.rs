@@ -326,6 +326,14 @@ fn a_name_with_a_control_character_is_refused() {
 }
 
 #[test]
+fn a_name_made_only_of_dots_is_refused() {
+    for dots in ["\".\"", "\"..\""] {
+        let text = Doc::new().set("name", dots).text();
+        assert_refused(&text, 2, 11, NAME, "made only of dots");
+    }
+}
+
+#[test]
 fn a_name_with_surrounding_spaces_or_over_100_characters_is_refused() {
     let text = Doc::new().set("name", "\"HMRC VAT \"").text();
     assert_refused(&text, 2, 11, NAME, "leading or trailing spaces");
