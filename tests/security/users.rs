@@ -116,6 +116,14 @@ fn a_one_time_password_opens_nothing_but_the_password_change(backend: Backend) {
         assert_eq!(status, 403, "{body}");
         assert!(body.contains("password_change_required"), "{body}");
 
+        // She may still log out, and log in again with it.
+        let form = browser.get("/account/password").await;
+        let csrf = hidden_field(&form.body, "csrf");
+        let out = browser.post_form("/logout", &[("csrf", &csrf)]).await;
+        assert_eq!(out.location.as_deref(), Some("/login"), "{}", out.body);
+        assert!(browser.get("/account/password").await.location.unwrap().starts_with("/login"));
+        assert_eq!(browser.log_in("fiona", &once).await.status, 303);
+
         // The same password again, or a wrong current one, is refused.
         let same = change_password(&browser, &once, &once).await;
         assert_eq!(same.status, 400, "{}", same.body);
