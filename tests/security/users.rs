@@ -365,6 +365,21 @@ fn administrators_manage_users_and_each_change_ends_what_it_should(backend: Back
             .await;
         assert_eq!(refused.status, 403);
 
+        // On the page, removal needs its confirmation.
+        let unconfirmed = admin
+            .post_form("/users/gina/remove", &[("csrf", &csrf)])
+            .await;
+        assert_eq!(unconfirmed.status, 400, "{}", unconfirmed.body);
+        assert!(
+            unconfirmed.body.contains("gina was not removed"),
+            "{}",
+            unconfirmed.body
+        );
+        let removed = admin
+            .post_form("/users/gina/remove", &[("csrf", &csrf), ("confirm", "yes")])
+            .await;
+        assert_eq!(removed.status, 303, "{}", removed.body);
+
         // Remove: gone from the list, sessions and keys end, the name stays taken.
         let (status, body) =
             post_with_key(&server, "/api/v1/users/fiona/remove", &root_key, &json!({})).await;
@@ -378,7 +393,7 @@ fn administrators_manage_users_and_each_change_ends_what_it_should(backend: Back
         );
         let (_, list) = get_with_key(&server, "/api/v1/users", &root_key).await;
         assert!(
-            !list.contains("\"fiona\"") && list.contains("\"gina\""),
+            !list.contains("\"fiona\"") && !list.contains("\"gina\"") && list.contains("\"hugo\""),
             "{list}"
         );
         let (status, _) =

@@ -263,6 +263,9 @@ struct ChangeForm {
     role: Option<String>,
     #[serde(default)]
     revoke_api_keys: Option<String>,
+    /// Removal asks for a ticked "I mean it".
+    #[serde(default)]
+    confirm: Option<String>,
 }
 
 async fn change_submit(
@@ -276,6 +279,18 @@ async fn change_submit(
     user.check_csrf(form.csrf.as_deref())?;
     user.require_admin("Managing users")?;
     let what = Change::parse(&which, form.role.as_deref(), form.revoke_api_keys.is_some())?;
+    if matches!(what, Change::Remove) && form.confirm.as_deref() != Some("yes") {
+        return render_page(
+            &state,
+            &user,
+            StatusCode::BAD_REQUEST,
+            None,
+            Some(format!(
+                "{name} was not removed: tick \"I mean it\" beside Remove to confirm"
+            )),
+        )
+        .await;
+    }
     match change(&state, &user, name.clone(), what).await {
         Ok(Changed {
             one_time_password: Some(password),
