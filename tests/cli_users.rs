@@ -77,6 +77,12 @@ fn every_subcommand_explains_itself() {
         vec!["keys", "rotate", "--help"],
         vec!["users", "add", "--help"],
         vec!["users", "list", "--help"],
+        vec!["users", "passwd", "--help"],
+        vec!["users", "disable", "--help"],
+        vec!["users", "enable", "--help"],
+        vec!["users", "remove", "--help"],
+        vec!["users", "role", "--help"],
+        vec!["users", "logout-everywhere", "--help"],
         vec!["migrate", "--help"],
     ] {
         let run = emsg.run(&args).ok();

@@ -1,8 +1,10 @@
 //! Attacks from the security review against real `emsg serve` processes on loopback, one module
-//! per area.
+//! per area (key rotation under running nodes is in cli_keys.rs).
 #![allow(clippy::unwrap_used)]
 
 mod support;
 
+#[path = "security/users.rs"]
+mod users;
 #[path = "security/web.rs"]
 mod web;

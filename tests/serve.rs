@@ -152,7 +152,13 @@ fn first_run(backend: Backend) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let browser = Browser::at(format!("http://{}", server.address));
     let (page, one) = runtime.block_on(async {
-        assert_eq!(browser.log_in("admin", &password).await.status, 303);
+        assert_eq!(
+            browser
+                .log_in_with_one_time_password("admin", &password, "admin chose this password")
+                .await
+                .status,
+            303
+        );
         let page = browser.get("/web-applications").await;
         assert_eq!(page.status, 200);
         for name in ["HMRC VAT sandbox", "NO ID-Porten test", "NO Altinn"] {

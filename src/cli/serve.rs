@@ -31,6 +31,16 @@ pub struct Serve {
     /// address and the hops between; without it they carry the address the connection came from.
     #[arg(long, env = "EMSG_TRUSTED_PROXY", value_delimiter = ',')]
     pub trusted_proxy: Vec<std::net::IpAddr>,
+    /// How long a session lives after its log-in however busy it is (`12h`, `7d`), beside the
+    /// 8 idle hours that also end it.
+    #[arg(long, env = "EMSG_SESSION_LIFETIME", default_value = "7d", value_parser = parse_lifetime)]
+    pub session_lifetime: std::time::Duration,
+}
+
+fn parse_lifetime(text: &str) -> Result<std::time::Duration, String> {
+    emsg_webapps::Lifetime::parse(text.trim())
+        .map(|l| l.as_duration())
+        .map_err(|e| e.to_string())
 }
 
 pub fn run(global: &Global, args: Serve) -> anyhow::Result<ExitCode> {
@@ -50,6 +60,7 @@ pub fn run(global: &Global, args: Serve) -> anyhow::Result<ExitCode> {
     let options = emsg_web::WebOptions {
         public_url: args.public_url.clone(),
         trusted_proxies: args.trusted_proxy.clone(),
+        session_lifetime: Some(args.session_lifetime),
     };
     // One messenger for the server: the page and the API send through it.
     let messenger = emsg_messages::Messenger::new(
@@ -115,14 +126,19 @@ fn first_run(
         tracing::info!(records = report.records.len(), file = %shown, "imported the web applications into the empty database");
     }
     if users::count(&mut opened.conn)? == 0 {
-        let password = users::generate_password()?;
-        let user = users::add(&mut opened.conn, "admin", Role::Administrator, &password)?;
+        let (user, password) = users::add_with_one_time_password(
+            &mut opened.conn,
+            "admin",
+            Role::Administrator,
+            &Actor::System,
+        )?;
         // Shown once on the terminal, never logged: it exists only as a hash from now on.
         println!(
             "created the first administrator `{}`; one-time password: {}",
             user.name,
             password.expose()
         );
+        println!("log in with it and choose your own password (the page asks at once)");
         println!("add more users with `emsg users add NAME --role administrator|finance`");
     }
     Ok(())

@@ -608,6 +608,100 @@ on_both_backends! {
         })
     }
 
+    fn a_callback_without_iss_is_refused_when_the_issuer_says_it_always_sends_one(db) {
+        run(db, async |env: &Env| {
+            use diesel::prelude::*;
+            use emsg_store::schema::web_applications as table;
+            let issuer = env.mock.url("");
+            let mut conn = env.db.connect();
+            diesel::update(table::table.filter(table::name.eq(IDP)))
+                .set(table::issuer.eq(Some(&issuer)))
+                .execute(&mut conn)
+                .unwrap();
+            let discovery = |supported: bool| MockResponse::json(200, json!({
+                "issuer": issuer,
+                "jwks_uri": format!("{issuer}/jwks"),
+                "authorization_response_iss_parameter_supported": supported,
+            }));
+            env.mock.on("GET", "/.well-known/openid-configuration").respond(discovery(true)).mount();
+            let callback = |state: &str, iss: Option<&str>| env.engine.callback(env.alice, emsg_engine::CallbackParams {
+                state: state.to_owned(),
+                code: Some(emsg_seal::Secret::new("code-1")),
+                iss: iss.map(str::to_owned),
+                ..Default::default()
+            });
+            let (_, state) = env.start_flow(IDP, env.alice).await;
+            let error = env.err(callback(&state, None).await);
+            assert!(refused(&error) && error.to_string().contains("names no issuer"), "{error}");
+            let error = env.err(callback(&state, Some("http://127.0.0.1:1")).await);
+            assert!(refused(&error) && error.to_string().contains("names the issuer"), "{error}");
+            let flow = env.pending(IDP, env.alice).unwrap();
+            assert!(flow.callback_at.is_none() && !flow.has_code(), "nothing changed: {flow:?}");
+            env.ok(callback(&state, Some(&issuer)).await);
+            Ok(())
+        })
+    }
+
+    fn a_callback_without_iss_is_accepted_when_the_issuer_does_not_promise_one(db) {
+        run(db, async |env: &Env| {
+            use diesel::prelude::*;
+            use emsg_store::schema::web_applications as table;
+            let issuer = env.mock.url("");
+            let mut conn = env.db.connect();
+            diesel::update(table::table.filter(table::name.eq(IDP)))
+                .set(table::issuer.eq(Some(&issuer)))
+                .execute(&mut conn)
+                .unwrap();
+            env.mock.on("GET", "/.well-known/openid-configuration").respond(MockResponse::json(200, json!({
+                "issuer": issuer,
+                "jwks_uri": format!("{issuer}/jwks"),
+            }))).mount();
+            let (_, state) = env.start_flow(IDP, env.alice).await;
+            env.ok(env.callback(env.alice, &state, "code-1").await);
+            Ok(())
+        })
+    }
+
+    fn an_exchange_401_asks_to_authorize_again_only_when_it_refuses_the_token(db) {
+        run(db, async |env: &Env| {
+            env.connect(IDP, IDP_TOKEN, env.alice, "idp-access-1", Some("idp-refresh-1"), Some(3600)).await;
+            env.mock.on("GET", EXCHANGE).respond(MockResponse::text(200, "altinn-plain-token-1")).mount();
+            env.ok(env.engine.exchange(ALTINN, None, env.alice).await);
+
+            // The exchange service's own lookup failed: a bare 401. Try again later; kept.
+            env.mock.on("GET", EXCHANGE).respond(MockResponse::text(401, "")).mount();
+            let error = env.err(env.engine.exchange(ALTINN, None, env.alice).await);
+            assert_eq!(kind(&error), Some(ProviderFailureKind::Transient), "{error}");
+            assert!(error.to_string().contains("Try again later"), "{error}");
+            assert_eq!(env.connection(ALTINN, env.alice).unwrap().status(), Status::Connected);
+            assert_eq!(env.stored_tokens(ALTINN, env.alice).0.as_deref(), Some("altinn-plain-token-1"));
+
+            // A 503 likewise.
+            env.mock.on("GET", EXCHANGE).respond(MockResponse::text(503, "down")).mount();
+            let error = env.err(env.engine.exchange(ALTINN, None, env.alice).await);
+            assert_eq!(kind(&error), Some(ProviderFailureKind::Transient), "{error}");
+            assert_eq!(env.connection(ALTINN, env.alice).unwrap().status(), Status::Connected);
+
+            // The token itself is refused: authorize the source again.
+            env.mock.on("GET", EXCHANGE).respond(MockResponse::Reply {
+                status: 401,
+                headers: vec![(
+                    "www-authenticate".to_owned(),
+                    r#"Bearer error="invalid_token", error_description="The token expired""#.to_owned(),
+                )],
+                body: Vec::new(),
+                delay: None,
+            }).mount();
+            let error = env.err(env.engine.exchange(ALTINN, None, env.alice).await);
+            assert_eq!(kind(&error), Some(ProviderFailureKind::Dead), "{error}");
+            assert!(error.to_string().contains(&format!("Authorize {IDP} again")), "{error}");
+            let connection = env.connection(ALTINN, env.alice).unwrap();
+            assert_eq!(connection.status(), Status::ReauthorizationRequired);
+            assert_eq!(connection.last_error_code.as_deref(), Some("invalid_token"));
+            Ok(())
+        })
+    }
+
     fn a_user_specific_record_serves_only_the_user_who_authorized_it(db) {
         run(db, async |env: &Env| {
             env.connect(IDP, IDP_TOKEN, env.alice, "idp-access-1", Some("idp-refresh-1"), Some(3600)).await;

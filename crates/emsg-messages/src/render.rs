@@ -1,11 +1,19 @@
 //! Rendering a web service's request from a message's checked fields: the URL, the headers and
 //! the body, each value escaped for its place — a path segment, a query value, a JSON string,
-//! XML text — so that no field can change the request's shape.
+//! XML text, a form value — so that no field can change the request's shape.
+//!
+//! A path value is percent-encoded except RFC 3986's unreserved characters, and a value that is
+//! (or joins into) a `.` or `..` segment is refused: URL parsers remove such segments (and
+//! `%2e` alike), which would move the call to another resource of the same host. The rendered
+//! URL is then checked to stay below the base URL's path and the template's fixed start, not
+//! only on its origin. A body is escaped by its content type's rules (JSON, XML,
+//! `application/x-www-form-urlencoded`); a body template for any other content type is refused,
+//! never filled with raw values.
 
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
-use emsg_webapps::WebServiceSpec;
+use emsg_webapps::{BodyEscaping, WebServiceSpec};
 use handlebars::Handlebars;
 
 use crate::fields::Values;
@@ -16,14 +24,6 @@ pub struct Rendered {
     pub url: String,
     pub headers: Vec<(String, String)>,
     pub body: Option<String>,
-}
-
-/// How a body is escaped, from its content type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum BodyKind {
-    Json,
-    Xml,
-    Text,
 }
 
 /// Renders `service` for `values` below `base_url`. An error here is a setup error (a template
@@ -42,8 +42,22 @@ pub fn render(
         Some((path, query)) => (path, Some(query)),
         None => (service.url.as_str(), None),
     };
+    refuse_dot_segments(path, values)?;
+    let rendered_path = with_escape(Escape::Percent, path, &context, "url")?;
+    if let Some(segment) = rendered_path.split('/').find(|s| is_dot_segment(s)) {
+        return Err(format!(
+            "the URL path would hold the segment `{segment}` (made of the fields {}), which \
+             removes a part of the path; check those fields",
+            emsg_webapps::placeholders(path)
+                .unwrap_or_default()
+                .iter()
+                .map(|f| format!("`{f}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
     let mut url = base_url.trim_end_matches('/').to_owned();
-    url.push_str(&with_escape(Escape::Percent, path, &context, "url")?);
+    url.push_str(&rendered_path);
     if let Some(query) = query {
         let query = with_escape(Escape::Percent, query, &context, "url")?;
         let query = query.trim_start_matches('&');
@@ -52,7 +66,7 @@ pub fn render(
             url.push_str(query);
         }
     }
-    check_same_origin(base_url, &url)?;
+    check_stays_below(base_url, path, &url)?;
     let mut headers = Vec::with_capacity(service.headers.len());
     for (name, template) in &service.headers {
         let value = with_escape(Escape::Nothing, template, &context, name)?;
@@ -63,14 +77,22 @@ pub fn render(
     }
     let body = match (&service.body, &service.body_template) {
         (Some(template), Some(file)) => {
-            let kind = body_kind(content_type);
+            let kind = BodyEscaping::of(content_type).ok_or_else(|| {
+                format!(
+                    "the body template {file} is sent as {}, and emsg knows no escaping for \
+                     it, so field values cannot be put in safely; set `content_type` to JSON \
+                     (`application/json`, `…+json`), XML (`application/xml`, `…+xml`) or \
+                     `application/x-www-form-urlencoded`",
+                    content_type.map_or_else(|| "no content type".to_owned(), |c| format!("`{c}`"))
+                )
+            })?;
             let escape = match kind {
-                BodyKind::Json => Escape::Json,
-                BodyKind::Xml => Escape::Xml,
-                BodyKind::Text => Escape::Nothing,
+                BodyEscaping::Json => Escape::Json,
+                BodyEscaping::Xml => Escape::Xml,
+                BodyEscaping::Form => Escape::Form,
             };
             let body = with_escape(escape, template, &context, file)?;
-            if kind == BodyKind::Json
+            if kind == BodyEscaping::Json
                 && let Err(error) = serde_json::from_str::<serde_json::Value>(&body)
             {
                 return Err(format!(
@@ -92,19 +114,27 @@ pub fn render(
     Ok(Rendered { url, headers, body })
 }
 
-fn body_kind(content_type: Option<&str>) -> BodyKind {
-    let media = content_type
-        .and_then(|c| c.split(';').next())
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    if media.ends_with("json") {
-        BodyKind::Json
-    } else if media.ends_with("xml") {
-        BodyKind::Xml
-    } else {
-        BodyKind::Text
+/// `.` and `..` (and their percent-encoded forms, which URL parsers treat alike) remove
+/// themselves or the segment before from a path.
+fn is_dot_segment(segment: &str) -> bool {
+    let lower = segment.to_ascii_lowercase().replace("%2e", ".");
+    lower == "." || lower == ".."
+}
+
+/// Refuses a field used in the URL's path whose value would be a `.` or `..` segment, naming it.
+fn refuse_dot_segments(path: &str, values: &Values) -> Result<(), String> {
+    for field in emsg_webapps::placeholders(path).unwrap_or_default() {
+        if let Some(value) = values.get(&field)
+            && is_dot_segment(&percent_encode(&value.text))
+        {
+            return Err(format!(
+                "field `{field}` is `{}`, which in a URL path would remove a part of the path; \
+                 a path value cannot be `.` or `..`",
+                value.text
+            ));
+        }
     }
+    Ok(())
 }
 
 /// How values are escaped in one place of a request.
@@ -113,24 +143,32 @@ enum Escape {
     Percent,
     Json,
     Xml,
+    Form,
     Nothing,
 }
 
 impl Escape {
-    const ALL: [Escape; 4] = [Escape::Percent, Escape::Json, Escape::Xml, Escape::Nothing];
+    const ALL: [Escape; 5] = [
+        Escape::Percent,
+        Escape::Json,
+        Escape::Xml,
+        Escape::Form,
+        Escape::Nothing,
+    ];
 
     fn function(self) -> fn(&str) -> String {
         match self {
             Escape::Percent => percent_encode,
             Escape::Json => json_escape,
             Escape::Xml => xml_escape,
+            Escape::Form => form_encode,
             Escape::Nothing => no_escape,
         }
     }
 }
 
 /// One registry per escaping, built once: every message renders through them.
-static REGISTRIES: LazyLock<[Handlebars<'static>; 4]> = LazyLock::new(|| {
+static REGISTRIES: LazyLock<[Handlebars<'static>; 5]> = LazyLock::new(|| {
     Escape::ALL.map(|escape| {
         let mut registry = Handlebars::new();
         registry.register_escape_fn(escape.function());
@@ -149,15 +187,27 @@ fn with_escape(
         .map_err(|e| format!("the template of {place} cannot be rendered: {e}"))
 }
 
-/// The rendered URL must stay on the web application's host: outbound URLs come only from
-/// imported records.
-fn check_same_origin(base_url: &str, url: &str) -> Result<(), String> {
+/// The rendered URL must stay on the web application's host (outbound URLs come only from
+/// imported records) and, as a URL parser reads it, below the base URL's path and the
+/// template's fixed start (`/organisations/vat/` of `/organisations/vat/{{vrn}}/…`).
+fn check_stays_below(base_url: &str, template_path: &str, url: &str) -> Result<(), String> {
     let base = url::Url::parse(base_url).map_err(|e| format!("base URL {base_url}: {e}"))?;
     let parsed = url::Url::parse(url).map_err(|e| format!("the URL {url} is not valid: {e}"))?;
     if parsed.origin() != base.origin() {
         return Err(format!(
             "the URL {url} leaves the web application's host {}",
             base.origin().ascii_serialization()
+        ));
+    }
+    let fixed = template_path
+        .find("{{")
+        .map_or(template_path, |at| &template_path[..at]);
+    let fixed = fixed.rfind('/').map_or("", |at| &fixed[..=at]);
+    let prefix = format!("{}{fixed}", base.path().trim_end_matches('/'));
+    if !parsed.path().starts_with(&prefix) {
+        return Err(format!(
+            "the URL {url} leaves the path {prefix} the web service is declared under; check \
+             the fields used in its path"
         ));
     }
     Ok(())
@@ -195,6 +245,11 @@ fn xml_escape(text: &str) -> String {
         }
     }
     out
+}
+
+/// `application/x-www-form-urlencoded` for one value: what a browser sends for a form field.
+fn form_encode(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
 fn no_escape(text: &str) -> String {
@@ -270,6 +325,96 @@ mod tests {
         )
         .expect_err("invalid JSON");
         assert!(error.contains("produced invalid JSON"), "{error}");
+    }
+
+    #[test]
+    fn a_path_value_of_dot_or_dot_dot_is_refused_naming_the_field() {
+        let spec = service("/organisations/vat/{{vrn}}/obligations", None);
+        for bad in ["..", "."] {
+            let error = render(
+                &spec,
+                "https://api.example/base",
+                None,
+                &values(&[("vrn", bad, false)]),
+            )
+            .expect_err(bad);
+            assert!(
+                error.contains("field `vrn`") || error.contains("`vrn`"),
+                "{bad}: {error}"
+            );
+        }
+        // A value that joins the template's own text into a dot segment is refused too.
+        let spec = service("/v/.{{a}}{{b}}/x", None);
+        let error = render(
+            &spec,
+            "https://api.example",
+            None,
+            &values(&[("a", "", false), ("b", ".", false)]),
+        )
+        .expect_err("joined");
+        assert!(error.contains("field `b`"), "{error}");
+        let error = render(
+            &spec,
+            "https://api.example",
+            None,
+            &values(&[("a", "", false), ("b", "", false)]),
+        )
+        .expect_err("joined");
+        assert!(
+            error.contains("segment `.`") && error.contains("`a`, `b`"),
+            "{error}"
+        );
+        // Dots inside a value are fine.
+        let spec = service("/v/{{a}}/x", Some("{}"));
+        let rendered = render(
+            &spec,
+            "https://api.example",
+            Some("application/json"),
+            &values(&[("a", "1.2..3", false)]),
+        )
+        .expect("ok");
+        assert_eq!(rendered.url, "https://api.example/v/1.2..3/x");
+        // A typed `%2e` is sent as the characters it is, never as a dot.
+        let rendered = render(
+            &spec,
+            "https://api.example",
+            Some("application/json"),
+            &values(&[("a", "%2e%2E", false)]),
+        )
+        .expect("ok");
+        assert_eq!(rendered.url, "https://api.example/v/%252e%252E/x");
+    }
+
+    #[test]
+    fn the_rendered_url_stays_below_the_base_path_and_the_fixed_start() {
+        assert!(check_stays_below("https://h/base", "/a/{{x}}", "https://h/base/a/1").is_ok());
+        let error = check_stays_below("https://h/base", "/a/{{x}}", "https://h/base/a/../../other")
+            .expect_err("left the base");
+        assert!(error.contains("leaves the path /base/a/"), "{error}");
+        assert!(check_stays_below("https://h/base", "/a/{{x}}", "https://h/other/a/1").is_err());
+        assert!(check_stays_below("https://h", "/a/b", "https://h/a/b").is_ok());
+        assert!(check_stays_below("https://h", "/a/b", "https://other/a/b").is_err());
+    }
+
+    #[test]
+    fn form_bodies_form_encode_each_value_and_unknown_content_types_are_refused() {
+        let spec = service("/x", Some("a={{v}}&b=2"));
+        let values = values(&[("v", "1&b=3 +x", false)]);
+        let rendered = render(
+            &spec,
+            "https://api.example",
+            Some("application/x-www-form-urlencoded; charset=utf-8"),
+            &values,
+        )
+        .expect("ok");
+        assert_eq!(rendered.body.as_deref(), Some("a=1%26b%3D3+%2Bx&b=2"));
+        for content_type in [Some("text/plain"), Some("application/octet-stream"), None] {
+            let error = render(&spec, "https://api.example", content_type, &values)
+                .expect_err("no escaping");
+            assert!(error.contains("knows no escaping"), "{error}");
+        }
+        assert!(BodyEscaping::of(Some("application/vnd.hmrc.1.0+json")).is_some());
+        assert!(BodyEscaping::of(Some("text/jsonish")).is_none());
     }
 
     #[test]

@@ -17,6 +17,10 @@ pub struct Discovery {
     pub token_endpoint: Option<String>,
     #[serde(default)]
     pub revocation_endpoint: Option<String>,
+    /// RFC 9207: the provider names itself (`iss`) in every authorization response, so an
+    /// answer without `iss` did not come from it.
+    #[serde(default)]
+    pub authorization_response_iss_parameter_supported: bool,
 }
 
 /// Fetches and checks the discovery document of `issuer`.

@@ -11,7 +11,7 @@ use crate::db::DbConnection;
 use crate::error::{Result, StoreError};
 use crate::schema::{api_keys, users};
 use crate::sessions::hash;
-use crate::users::{Role, User};
+use crate::users::{User, UserRow};
 
 /// Every key starts with this, so a leaked one is easy to recognise in a log or a repository.
 pub const KEY_PREFIX: &str = "emsg_";
@@ -57,23 +57,19 @@ pub fn create(conn: &mut DbConnection, user_id: i64, now: i64) -> Result<(Secret
     Ok((Secret::new(key), info))
 }
 
-/// The user of a live (not revoked) key; notes when it was last used (at most once a minute).
+/// The user of a live (not revoked) key whose user may log in (neither disabled nor removed);
+/// notes when it was last used (at most once a minute).
 pub fn authenticate(conn: &mut DbConnection, key: &str, now: i64) -> Result<Option<User>> {
-    let found: Option<(i64, Option<i64>, i64, String, String, i64)> = api_keys::table
+    let found: Option<(i64, Option<i64>, UserRow)> = api_keys::table
         .inner_join(users::table)
         .filter(api_keys::key_hash.eq(hash(key)))
         .filter(api_keys::revoked_at.is_null())
-        .select((
-            api_keys::id,
-            api_keys::last_used_at,
-            users::id,
-            users::name,
-            users::role,
-            users::created_at,
-        ))
+        .filter(users::disabled_at.is_null())
+        .filter(users::removed_at.is_null())
+        .select((api_keys::id, api_keys::last_used_at, UserRow::as_select()))
         .get_result(conn)
         .optional()?;
-    let Some((key_id, last_used, id, name, role, created_at)) = found else {
+    let Some((key_id, last_used, user)) = found else {
         return Ok(None);
     };
     if last_used.is_none_or(|at| now - at >= crate::sessions::TOUCH_EVERY) {
@@ -81,12 +77,7 @@ pub fn authenticate(conn: &mut DbConnection, key: &str, now: i64) -> Result<Opti
             .set(api_keys::last_used_at.eq(now))
             .execute(conn)?;
     }
-    Ok(Some(User {
-        id,
-        name,
-        role: role.parse::<Role>()?,
-        created_at,
-    }))
+    Ok(Some(User::try_from(user)?))
 }
 
 /// A user's keys, newest first.

@@ -26,6 +26,12 @@ pub enum StoreError {
     UnknownWebService(String),
     #[error("a user named `{0}` already exists; choose another name")]
     DuplicateUser(String),
+    #[error("no user is named `{0}`; `emsg users list` shows the names")]
+    UnknownUser(String),
+    #[error("{0}")]
+    LastAdministrator(String),
+    #[error("the current password is not right")]
+    WrongPassword,
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

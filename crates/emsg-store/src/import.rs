@@ -470,6 +470,32 @@ pub fn edit(
                 if source.id == id { "this record itself" } else { "an exchange record" }
             )));
         }
+        // One user's token of a user-specific source must never become everyone's token.
+        if let Some(source) = &source
+            && source.user_specific
+            && !spec.user_specific
+        {
+            return Err(StoreError::Invalid(format!(
+                "user_specific: `{}` is user-specific, so this record, which exchanges its \
+                 token, must be user-specific too",
+                source.name
+            )));
+        }
+        if spec.user_specific {
+            use crate::schema::web_applications as table;
+            let shared: Vec<String> = table::table
+                .filter(table::exchange_source_id.eq(id))
+                .filter(table::user_specific.eq(false))
+                .select(table::name)
+                .load(conn)?;
+            if !shared.is_empty() {
+                return Err(StoreError::Invalid(format!(
+                    "user_specific: {} take(s) this record's token by exchange and is not \
+                     user-specific; make it user-specific first",
+                    shared.join(", ")
+                )));
+            }
+        }
         if spec.exchange.is_some() {
             let dependants: i64 = crate::schema::web_applications::table
                 .filter(crate::schema::web_applications::exchange_source_id.eq(id))

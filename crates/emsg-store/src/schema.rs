@@ -7,6 +7,9 @@ diesel::table! {
         role -> Text,
         password_hash -> Text,
         created_at -> BigInt,
+        must_change_password -> Bool,
+        disabled_at -> Nullable<BigInt>,
+        removed_at -> Nullable<BigInt>,
     }
 }
 

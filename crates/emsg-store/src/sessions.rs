@@ -1,6 +1,8 @@
 //! Log-in sessions, shared by every `serve` node on the database and kept across restarts. The
 //! cookie carries a random id; the table holds only its SHA-256, so reading the table does not
-//! let anyone in. A session ends at logout or after `idle` seconds without a request.
+//! let anyone in. A session ends at logout, after `idle` seconds without a request, after
+//! `lifetime` seconds whatever its use (so a stolen cookie kept busy does not live for ever), and
+//! when its user is disabled, removed, changes role or password.
 
 use diesel::prelude::*;
 use sha2::{Digest, Sha256};
@@ -8,7 +10,7 @@ use sha2::{Digest, Sha256};
 use crate::db::DbConnection;
 use crate::error::Result;
 use crate::schema::{generations, sessions, users};
-use crate::users::{Role, User};
+use crate::users::{User, UserRow};
 
 /// `last_seen_at` is written at most this often (seconds), so that a burst of requests does not
 /// turn every page view into a write.
@@ -38,16 +40,21 @@ pub struct Session {
     pub names_generation: i64,
 }
 
-/// csrf, flash kind, flash text, last seen, user id, name, role, created at, names generation.
+/// How long sessions live, in seconds: without a request, and at most from the log-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub idle: i64,
+    pub lifetime: i64,
+}
+
+/// csrf, flash kind, flash text, created at, last seen, the user, names generation.
 type SessionRow = (
     String,
     Option<String>,
     Option<String>,
     i64,
     i64,
-    String,
-    String,
-    i64,
+    UserRow,
     Option<i64>,
 );
 
@@ -65,13 +72,14 @@ pub fn create(conn: &mut DbConnection, id: &str, user_id: i64, csrf: &str, now: 
     Ok(())
 }
 
-/// The session with this id if it was seen less than `idle` seconds ago. It is touched (at most
-/// every [`TOUCH_EVERY`] seconds); an idle one is deleted. With `take_flash`, its one-shot
-/// message is handed back and cleared.
+/// The session with this id if it was seen less than `limits.idle` seconds ago, began less than
+/// `limits.lifetime` seconds ago and its user may log in. It is touched (at most every
+/// [`TOUCH_EVERY`] seconds); an expired one is deleted. With `take_flash`, its one-shot message
+/// is handed back and cleared.
 pub fn find(
     conn: &mut DbConnection,
     id: &str,
-    idle: i64,
+    limits: Limits,
     now: i64,
     take_flash: bool,
 ) -> Result<Option<Session>> {
@@ -83,11 +91,9 @@ pub fn find(
             sessions::csrf,
             sessions::flash_kind,
             sessions::flash_text,
+            sessions::created_at,
             sessions::last_seen_at,
-            users::id,
-            users::name,
-            users::role,
-            users::created_at,
+            UserRow::as_select(),
             generations::table
                 .find(crate::web_applications::NAMES_GENERATION)
                 .select(generations::value)
@@ -95,21 +101,12 @@ pub fn find(
         ))
         .get_result(conn)
         .optional()?;
-    let Some((
-        csrf,
-        flash_kind,
-        flash_text,
-        last_seen,
-        user_id,
-        name,
-        role,
-        created_at,
-        names_generation,
-    )) = found
+    let Some((csrf, flash_kind, flash_text, started, last_seen, user, names_generation)) = found
     else {
         return Ok(None);
     };
-    if now - last_seen >= idle {
+    let user = User::try_from(user)?;
+    if now - last_seen >= limits.idle || now - started >= limits.lifetime || !user.is_active() {
         diesel::delete(sessions::table.filter(sessions::id_hash.eq(&key))).execute(conn)?;
         return Ok(None);
     }
@@ -131,12 +128,7 @@ pub fn find(
             .execute(conn)?;
     }
     Ok(Some(Session {
-        user: User {
-            id: user_id,
-            name,
-            role: role.parse::<Role>()?,
-            created_at,
-        },
+        user,
         csrf,
         flash,
         names_generation: names_generation.unwrap_or(0),
@@ -160,10 +152,15 @@ pub fn delete(conn: &mut DbConnection, id: &str) -> Result<()> {
     Ok(())
 }
 
-/// Deletes the sessions idle for `idle` seconds or more; returns how many.
-pub fn delete_idle(conn: &mut DbConnection, idle: i64, now: i64) -> Result<usize> {
-    Ok(
-        diesel::delete(sessions::table.filter(sessions::last_seen_at.le(now - idle)))
-            .execute(conn)?,
+/// Deletes the sessions idle for `limits.idle` seconds or more, or older than
+/// `limits.lifetime`; returns how many.
+pub fn delete_expired(conn: &mut DbConnection, limits: Limits, now: i64) -> Result<usize> {
+    Ok(diesel::delete(
+        sessions::table.filter(
+            sessions::last_seen_at
+                .le(now - limits.idle)
+                .or(sessions::created_at.le(now - limits.lifetime)),
+        ),
     )
+    .execute(conn)?)
 }

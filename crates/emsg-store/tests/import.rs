@@ -25,6 +25,30 @@ on_both_backends! {
         assert!(report.warnings.iter().any(|w| w.contains("HMRC_VAT_CLIENT_SECRET")), "unset variables are named: {:?}", report.warnings);
     }
 
+    fn an_edit_never_lets_an_exchange_record_share_a_user_specific_sources_token(db) {
+        let mut conn = db.connect();
+        let ring = ring();
+        import_text(&mut conn, &ring, SHIPPED, &no_env);
+        let names = |conn: &mut emsg_store::db::DbConnection| {
+            records::names_by_id(&records::list(conn).unwrap())
+        };
+        // The Altinn record made shared while its ID-porten source is user-specific.
+        let altinn = records::get(&mut conn, "NO Altinn test").unwrap();
+        let mut spec = altinn.to_spec(&names(&mut conn));
+        spec.user_specific = false;
+        let error = import::edit(&mut conn, &ring, altinn.id, &spec, None, &no_env, &Actor::Operator).unwrap_err();
+        assert!(error.to_string().contains("user_specific: `NO ID-Porten test` is user-specific"), "{error}");
+        // Or: a shared source made user-specific under a shared exchange record.
+        let idporten = records::get(&mut conn, "NO ID-Porten test").unwrap();
+        let mut source = idporten.to_spec(&names(&mut conn));
+        source.user_specific = false;
+        import::edit(&mut conn, &ring, idporten.id, &source, None, &no_env, &Actor::Operator).unwrap();
+        import::edit(&mut conn, &ring, altinn.id, &spec, None, &no_env, &Actor::Operator).unwrap();
+        source.user_specific = true;
+        let error = import::edit(&mut conn, &ring, idporten.id, &source, None, &no_env, &Actor::Operator).unwrap_err();
+        assert!(error.to_string().contains("NO Altinn test take(s) this record's token"), "{error}");
+    }
+
     fn reimporting_the_same_file_changes_nothing_and_says_so(db) {
         let mut conn = db.connect();
         let ring = ring();

@@ -22,6 +22,11 @@ pub enum WebError {
          and send it as `Authorization: Bearer KEY`"
     )]
     BadApiKey,
+    #[error(
+        "you logged in with a one-time password: choose your own first (the Change password \
+         page, or POST /api/v1/account/password)"
+    )]
+    PasswordChangeRequired,
     #[error("{0}")]
     Forbidden(String),
     #[error(
@@ -40,10 +45,16 @@ pub enum WebError {
 impl WebError {
     pub fn code(&self) -> &str {
         match self {
-            Self::Store(emsg_store::StoreError::UnknownWebApplication(_)) | Self::NotFound(_) => {
-                "not_found"
-            }
+            Self::Store(
+                emsg_store::StoreError::UnknownWebApplication(_)
+                | emsg_store::StoreError::UnknownUser(_),
+            )
+            | Self::NotFound(_) => "not_found",
+            Self::Store(emsg_store::StoreError::LastAdministrator(_)) => "last_administrator",
+            Self::Store(emsg_store::StoreError::WrongPassword) => "wrong_password",
+            Self::Store(emsg_store::StoreError::DuplicateUser(_)) => "duplicate_user",
             Self::Store(_) => "storage_error",
+            Self::PasswordChangeRequired => "password_change_required",
             Self::Engine(e) => e.code(),
             Self::BadRequest(_) => "bad_request",
             Self::Unauthenticated => "login_required",
@@ -58,12 +69,19 @@ impl WebError {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::Store(emsg_store::StoreError::UnknownWebApplication(_)) | Self::NotFound(_) => {
-                StatusCode::NOT_FOUND
-            }
+            Self::Store(
+                emsg_store::StoreError::UnknownWebApplication(_)
+                | emsg_store::StoreError::UnknownUser(_),
+            )
+            | Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Store(
+                emsg_store::StoreError::LastAdministrator(_)
+                | emsg_store::StoreError::DuplicateUser(_),
+            ) => StatusCode::CONFLICT,
+            Self::Store(emsg_store::StoreError::WrongPassword) => StatusCode::FORBIDDEN,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unauthenticated | Self::BadApiKey => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) | Self::Csrf => StatusCode::FORBIDDEN,
+            Self::Forbidden(_) | Self::Csrf | Self::PasswordChangeRequired => StatusCode::FORBIDDEN,
             Self::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Engine(e) => match e {
                 EngineError::Store(emsg_store::StoreError::UnknownWebApplication(_)) => {
@@ -115,6 +133,8 @@ impl ResponseError for WebError {
 pub enum PageError {
     #[error("log in first")]
     Login { next: String },
+    #[error("choose your own password first")]
+    PasswordChange,
     #[error(transparent)]
     Web(#[from] WebError),
 }
@@ -128,7 +148,7 @@ impl From<emsg_store::StoreError> for PageError {
 impl ResponseError for PageError {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::Login { .. } => StatusCode::SEE_OTHER,
+            Self::Login { .. } | Self::PasswordChange => StatusCode::SEE_OTHER,
             Self::Web(e) => e.status(),
         }
     }
@@ -137,6 +157,10 @@ impl ResponseError for PageError {
         match self {
             Self::Login { next } => HttpResponse::SeeOther()
                 .insert_header((header::LOCATION, crate::routes::login::login_url(next)))
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .finish(),
+            Self::PasswordChange => HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, crate::routes::account::PASSWORD_PATH))
                 .insert_header((header::CACHE_CONTROL, "no-store"))
                 .finish(),
             Self::Web(e) => {

@@ -1,12 +1,15 @@
 //! Log-in sessions, kept in the database (`emsg_store::sessions`): a random 256-bit id in the
 //! `emsg_session` cookie maps to the user, their role (as the users table says now), the
 //! session's anti-forgery token and a one-shot flash message. Only the id's SHA-256 is stored,
-//! so sessions survive a restart and every `serve` node on the database accepts them.
+//! so sessions survive a restart and every `serve` node on the database accepts them. A session
+//! ends after [`IDLE_EXPIRY`] without a request and, however busy, after its absolute lifetime
+//! ([`DEFAULT_LIFETIME`] unless `--session-lifetime` says otherwise).
 
 use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use emsg_store::sessions::Limits;
 use emsg_store::users::{Role, User};
 use serde::Serialize;
 
@@ -15,6 +18,8 @@ use crate::error::WebError;
 pub const COOKIE: &str = "emsg_session";
 /// Sessions end after this long without a request.
 pub const IDLE_EXPIRY: Duration = Duration::from_secs(8 * 3600);
+/// Sessions end this long after the log-in, however busy: a stolen cookie does not live for ever.
+pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// A message shown once on the next page, after an action redirected there.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -55,6 +60,8 @@ pub struct SessionUser {
     pub via_api_key: bool,
     /// The generation of the record names read with the session (none for an API key).
     pub names_generation: Option<i64>,
+    /// Logged in with a one-time password: only the password change is open until it is done.
+    pub must_change_password: bool,
 }
 
 impl std::fmt::Debug for SessionUser {
@@ -102,6 +109,7 @@ impl SessionUser {
             flash: None,
             via_api_key: true,
             names_generation: None,
+            must_change_password: user.must_change_password,
         }
     }
 
@@ -134,9 +142,10 @@ pub fn random_token() -> Result<String, WebError> {
 pub fn find(
     conn: &mut emsg_store::db::DbConnection,
     id: &str,
+    limits: Limits,
     take_flash: bool,
 ) -> Result<Option<SessionUser>, WebError> {
-    let found = emsg_store::sessions::find(conn, id, idle_secs(), emsg_store::now(), take_flash)?;
+    let found = emsg_store::sessions::find(conn, id, limits, emsg_store::now(), take_flash)?;
     Ok(found.map(|s| SessionUser {
         session_id: id.to_owned(),
         id: s.user.id,
@@ -153,36 +162,49 @@ pub fn find(
         }),
         via_api_key: false,
         names_generation: Some(s.names_generation),
+        must_change_password: s.user.must_change_password,
     }))
 }
 
-fn idle_secs() -> i64 {
-    i64::try_from(IDLE_EXPIRY.as_secs()).unwrap_or(i64::MAX)
+fn secs(duration: Duration) -> i64 {
+    i64::try_from(duration.as_secs()).unwrap_or(i64::MAX)
 }
 
 /// The sessions table, reached off the async workers.
 pub struct Sessions {
     db: crate::database::Database,
+    limits: Limits,
 }
 
 impl Sessions {
-    pub(crate) fn new(db: crate::database::Database) -> Self {
-        Self { db }
+    pub(crate) fn new(db: crate::database::Database, lifetime: Duration) -> Self {
+        Self {
+            db,
+            limits: Limits {
+                idle: secs(IDLE_EXPIRY),
+                lifetime: secs(lifetime),
+            },
+        }
+    }
+
+    /// How long sessions live (idle and absolute).
+    pub fn limits(&self) -> Limits {
+        self.limits
     }
 
     /// A new session for `user`; returns its id (the cookie value). Sessions idle for longer
-    /// than [`IDLE_EXPIRY`] are swept here.
+    /// than [`IDLE_EXPIRY`] or older than their lifetime are swept here.
     pub async fn create(&self, user: &User) -> Result<String, WebError> {
         let id = random_token()?;
         let csrf = random_token()?;
-        let (key, user_id) = (id.clone(), user.id);
+        let (key, user_id, limits) = (id.clone(), user.id, self.limits);
         self.db
             .run(move |conn| {
                 let now = emsg_store::now();
                 emsg_store::sessions::create(conn, &key, user_id, &csrf, now)?;
                 // Logins are rare next to page views (and cost an argon2 check): sweeping here, by
                 // the indexed `last_seen_at`, keeps the table to the live sessions.
-                emsg_store::sessions::delete_idle(conn, idle_secs(), now)?;
+                emsg_store::sessions::delete_expired(conn, limits, now)?;
                 Ok(())
             })
             .await?;
@@ -192,8 +214,10 @@ impl Sessions {
     /// The live session with this id, touched; an idle one is ended here. With `take_flash`
     /// (a page view), its one-shot message comes along and is cleared.
     pub async fn get(&self, id: &str, take_flash: bool) -> Result<Option<SessionUser>, WebError> {
-        let key = id.to_owned();
-        self.db.run(move |conn| find(conn, &key, take_flash)).await
+        let (key, limits) = (id.to_owned(), self.limits);
+        self.db
+            .run(move |conn| find(conn, &key, limits, take_flash))
+            .await
     }
 
     /// Leaves a message for the session's next page. A failure only loses the message.

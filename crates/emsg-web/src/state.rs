@@ -4,6 +4,7 @@
 //! any `serve` node behind a balancer serves any step.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use emsg_engine::Engine;
 use emsg_messages::Messenger;
@@ -25,6 +26,9 @@ pub struct WebOptions {
     /// Reverse proxies whose `X-Forwarded-For` is believed (`--trusted-proxy`): the client's
     /// address for HMRC's fraud-prevention headers is then the first one they did not add.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// How long a session lives after its log-in, however busy (`--session-lifetime`); `None`
+    /// for [`crate::session::DEFAULT_LIFETIME`].
+    pub session_lifetime: Option<Duration>,
 }
 
 /// The path the callback is served at when no record names one.
@@ -68,7 +72,12 @@ impl AppState {
             callback_paths(&records::list(&mut conn)?, public_url.as_ref())
         };
         let db = crate::database::Database::new(pool);
-        let sessions = Arc::new(Sessions::new(db.clone()));
+        let sessions = Arc::new(Sessions::new(
+            db.clone(),
+            options
+                .session_lifetime
+                .unwrap_or(crate::session::DEFAULT_LIFETIME),
+        ));
         Ok(Self {
             db,
             ring: ring.into(),
@@ -139,6 +148,7 @@ fn callback_paths(all: &[records::WebApplication], public: Option<&url::Url>) ->
             "/api/",
             "/static/",
             "/users",
+            "/account/",
             "/my-connections",
             "/audit",
             "/import",

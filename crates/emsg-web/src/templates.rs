@@ -21,6 +21,10 @@ const PAGES: &[(&str, &str)] = &[
     ("callback", include_str!("../../../templates/callback.hbs")),
     ("users", include_str!("../../../templates/users.hbs")),
     (
+        "account_password",
+        include_str!("../../../templates/account_password.hbs"),
+    ),
+    (
         "my_connections",
         include_str!("../../../templates/my_connections.hbs"),
     ),

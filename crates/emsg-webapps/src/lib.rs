@@ -29,7 +29,8 @@ pub use model::{ClientAuth, Exchange, ParsedFile, UnknownClientAuth, WebApplicat
 pub use parse::{MAX_FILE_BYTES, parse, parse_bytes, parse_bytes_with, parse_with};
 pub use placeholders::{is_field_name, placeholders};
 pub use service::{
-    Check, CheckRule, FieldKind, FieldSpec, FraudPrevention, Method, ResponseType, WebServiceSpec,
+    BodyEscaping, Check, CheckRule, FieldKind, FieldSpec, FraudPrevention, Method, ResponseType,
+    WebServiceSpec,
 };
 pub use source::{SecretSource, ValueSource};
 pub use templates::{MessageTemplates, NotLoaded, TemplateSource};

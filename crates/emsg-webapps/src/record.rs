@@ -259,6 +259,13 @@ impl Record<'_> {
             )
         } else if name.trim() != name {
             Some("the name has leading or trailing spaces; remove them".to_owned())
+        } else if name.chars().all(|c| c == '.') {
+            // `/web-applications/{name}` with `.` or `..` is a path segment that removes itself.
+            Some(
+                "a name made only of dots cannot be a page's address (`/web-applications/..`); \
+                 use a word"
+                    .to_owned(),
+            )
         } else if name.chars().count() > MAX_NAME_CHARS {
             Some(format!(
                 "the name is longer than {MAX_NAME_CHARS} characters; shorten it"

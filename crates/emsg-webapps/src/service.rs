@@ -67,6 +67,40 @@ impl WebServiceSpec {
     }
 }
 
+/// How field values are escaped in a body, by its content type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyEscaping {
+    /// `application/json`, `…+json`: JSON string contents.
+    Json,
+    /// `application/xml`, `text/xml`, `…+xml`: XML text.
+    Xml,
+    /// `application/x-www-form-urlencoded`: each value form-encoded.
+    Form,
+}
+
+impl BodyEscaping {
+    /// The escaping for a content type; `None` when there is none, and then no body template
+    /// may be filled with field values (they would go in raw).
+    pub fn of(content_type: Option<&str>) -> Option<Self> {
+        let media = content_type?
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        let (kind, subtype) = media.split_once('/')?;
+        if subtype == "json" || subtype.ends_with("+json") {
+            Some(Self::Json)
+        } else if subtype == "xml" || subtype.ends_with("+xml") {
+            Some(Self::Xml)
+        } else if kind == "application" && subtype == "x-www-form-urlencoded" {
+            Some(Self::Form)
+        } else {
+            None
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Method {

@@ -239,6 +239,20 @@ impl Node<'_> {
             "`url` contains a space or a control character; percent-encode it or use a field"
         } else if outside_placeholders(&url).any(|c| c == '#') {
             "`url` contains a fragment (`#`), which is never sent to a server; remove it"
+        } else if url
+            .split('?')
+            .next()
+            .unwrap_or_default()
+            .split('/')
+            .any(|s| {
+                matches!(
+                    s.to_ascii_lowercase().replace("%2e", ".").as_str(),
+                    "." | ".."
+                )
+            })
+        {
+            "`url` contains a `.` or `..` segment, which would remove a part of the path; \
+             write the path as it is sent"
         } else {
             return url;
         };

@@ -208,6 +208,30 @@ fn check_service_applications(
 ) {
     let names: Vec<&str> = applications.iter().map(|a| a.name.as_str()).collect();
     for (index, service) in services.iter().enumerate() {
+        if let (Some(file), Some(app)) = (
+            &service.body_template,
+            applications
+                .iter()
+                .find(|a| a.name == service.web_application),
+        ) {
+            let content_type = service
+                .content_type
+                .as_deref()
+                .or(app.content_type.as_deref());
+            if crate::BodyEscaping::of(content_type).is_none() {
+                problems.at_value(
+                    list_path.index(index).key("body_template"),
+                    format!(
+                        "the body template {file} would be sent as {}, and emsg knows no \
+                         escaping for it, so field values cannot be put in safely; set \
+                         `content_type` to JSON (`application/json`, `…+json`), XML \
+                         (`application/xml`, `…+xml`) or `application/x-www-form-urlencoded`",
+                        content_type
+                            .map_or_else(|| "no content type".to_owned(), |c| format!("`{c}`"))
+                    ),
+                );
+            }
+        }
         if service.web_application.is_empty() || names.contains(&service.web_application.as_str()) {
             continue;
         }
@@ -315,6 +339,13 @@ fn check_exchange_sources(
                 "`{}` is itself an exchange-type record; the source must be an OAuth record \
                  that gets its token from the provider",
                 applications[source].name
+            ),
+            // Otherwise one user's token of the source (their ID-porten identity) would become
+            // everyone's token of this record (the company's Altinn token).
+            Some(&source) if applications[source].user_specific && !app.user_specific => format!(
+                "`{}` is user-specific, so `{}`, which exchanges its token, must be too: add \
+                 `user_specific: true` to `{}`",
+                applications[source].name, app.name, app.name
             ),
             Some(_) => continue,
             None => match by_folded_name.get(&exchange.source.trim().to_lowercase()) {

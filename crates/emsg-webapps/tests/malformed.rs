@@ -326,6 +326,14 @@ fn a_name_with_a_control_character_is_refused() {
 }
 
 #[test]
+fn a_name_made_only_of_dots_is_refused() {
+    for dots in ["\".\"", "\"..\""] {
+        let text = Doc::new().set("name", dots).text();
+        assert_refused(&text, 2, 11, NAME, "made only of dots");
+    }
+}
+
+#[test]
 fn a_name_with_surrounding_spaces_or_over_100_characters_is_refused() {
     let text = Doc::new().set("name", "\"HMRC VAT \"").text();
     assert_refused(&text, 2, 11, NAME, "leading or trailing spaces");
@@ -781,4 +789,26 @@ fn aliases_that_expand_exponentially_are_refused() {
 fn a_byte_order_mark_at_the_start_is_ignored() {
     let bytes = [b"\xef\xbb\xbf".as_slice(), Doc::new().text().as_bytes()].concat();
     assert_eq!(parse_bytes(FILE, &bytes).unwrap().applications.len(), 1);
+}
+
+#[test]
+fn an_exchange_record_of_a_user_specific_source_must_be_user_specific_too() {
+    // One user's ID-porten identity must never become the company's Altinn token.
+    let text = with_altinn("{source: HMRC VAT, url: https://platform.altinn.no/x}").replace(
+        "    scope: read:vat write:vat\n",
+        "    scope: read:vat write:vat\n    user_specific: true\n",
+    );
+    let shown = errors(&text)
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        shown.contains("web-apps.yaml:13:24: web_applications[1].exchange.source")
+            && shown.contains("`HMRC VAT` is user-specific, so `NO Altinn`")
+            && shown.contains("add `user_specific: true` to `NO Altinn`"),
+        "{shown}"
+    );
+    let fixed = text + "    user_specific: true\n";
+    assert!(emsg_webapps::parse(FILE, &fixed).is_ok());
 }

@@ -82,6 +82,10 @@ fn each_mistake_is_located_and_explained() {
             "must start with a single `/`",
         ),
         (
+            GOOD.replace("/obligations?", "/../obligations?"),
+            "`url` contains a `.` or `..` segment",
+        ),
+        (
             GOOD.replace(
                 "    fraud_prevention: hmrc\n",
                 "    body_template: x.json.hbs\n",
@@ -182,11 +186,33 @@ fn body_templates_are_read_and_checked_at_import() {
     method: POST
     url: /returns/{{vrn}}
     body_template: body.json.hbs
+    content_type: application/json
     fields:
       - {name: vrn, type: vrn}
 ";
     let text = format!("{RECORD}{service}");
     let parsed = parse_with("f.yaml", &text, &OneTemplate(r#"{"vrn": "{{vrn}}"}"#)).expect("ok");
+    // A content type emsg cannot escape values for is refused, not filled with raw values.
+    for content_type in ["text/plain", "application/octet-stream"] {
+        let raw = parse_with(
+            "f.yaml",
+            &text.replace("application/json", content_type),
+            &OneTemplate("vrn={{vrn}}"),
+        )
+        .expect_err("no escaping")
+        .to_string();
+        assert!(
+            raw.contains("f.yaml:15:20: web_services[0].body_template: the body template body.json.hbs would be sent as")
+                && raw.contains("knows no escaping"),
+            "{raw}"
+        );
+    }
+    let form = parse_with(
+        "f.yaml",
+        &text.replace("application/json", "application/x-www-form-urlencoded"),
+        &OneTemplate("vrn={{vrn}}"),
+    );
+    assert!(form.is_ok(), "{:?}", form.err().map(|e| e.to_string()));
     assert_eq!(
         parsed.services[0].body.as_deref(),
         Some(r#"{"vrn": "{{vrn}}"}"#)

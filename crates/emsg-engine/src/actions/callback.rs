@@ -1,5 +1,7 @@
 //! The callback at the redirect URL: state + code (or state + error). An unknown, expired or
-//! used state, or one started by another user, is refused and changes nothing.
+//! used state, or one started by another user, is refused and changes nothing. For a record
+//! with an issuer, the answer's `iss` must be that issuer (RFC 9207), and an answer without
+//! `iss` is refused when the issuer's discovery says it always sends one.
 
 use emsg_seal::Secret;
 use emsg_store::pending::{self, PendingAuthorization};
@@ -125,6 +127,21 @@ impl Engine {
                 "the sign-in answer for {app} names the issuer `{}`, not `{expected}`. {again}",
                 named.chars().take(100).collect::<String>()
             )));
+        }
+        if let (Some(expected), None) = (issuer, params.iss.as_deref()) {
+            let discovery = self.inner.verifier.discover(expected).await.map_err(|e| {
+                EngineError::Refused(format!(
+                    "the sign-in answer for {app} names no issuer, and {expected}'s discovery \
+                     document, which says whether it must, could not be read ({e}). Nothing was \
+                     changed; try the sign-in again later"
+                ))
+            })?;
+            if discovery.authorization_response_iss_parameter_supported {
+                return Err(EngineError::Refused(format!(
+                    "the sign-in answer for {app} names no issuer, though {expected} names itself \
+                     in every answer (RFC 9207): it may not come from {expected}. {again}"
+                )));
+            }
         }
         if flow.user_id != user {
             return Err(EngineError::Refused(format!(

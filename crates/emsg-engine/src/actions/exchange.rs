@@ -1,5 +1,11 @@
 //! Exchange (exchange-type records such as NO Altinn): the same user's token of the source
 //! record, refreshed first when needed, traded at the exchange URL for this record's token.
+//!
+//! A refusal is read from the answer: a 401 that says the source token is invalid or expired
+//! (`WWW-Authenticate: Bearer error="invalid_token"`, or such words in the body) means the user
+//! must authorize the source again, and this record's connection is marked
+//! `reauthorization_required`. Any other 401 (the exchange service's own lookups failing), 408,
+//! 429 and 5xx are transient: try again later, the connection is kept as it is.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -92,9 +98,16 @@ impl Engine {
                 message,
             },
             advice: match kind {
-                ProviderFailureKind::Transient => "Try again shortly".to_owned(),
-                _ => format!(
+                ProviderFailureKind::Transient => {
+                    "Try again later; the connection is kept as it is".to_owned()
+                }
+                ProviderFailureKind::Dead => format!(
                     "Authorize {} again with Get authorization code, then exchange",
+                    source.name
+                ),
+                ProviderFailureKind::Rejected => format!(
+                    "An administrator should check the record's exchange URL; if it is right, \
+                     authorize {} again with Get authorization code, then exchange",
                     source.name
                 ),
             },
@@ -108,16 +121,50 @@ impl Engine {
         })?;
         let status = response.status();
         if !status.is_success() {
-            let kind = if status.is_server_error() {
-                ProviderFailureKind::Transient
-            } else {
-                ProviderFailureKind::Rejected
+            let challenge = response
+                .headers()
+                .get_all(reqwest::header::WWW_AUTHENTICATE)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .collect::<Vec<_>>()
+                .join(", ");
+            // A short look at the body is enough to tell; it is never quoted back.
+            let body = response.text().await.unwrap_or_default();
+            let kind = classify_refusal(status.as_u16(), &challenge, &body);
+            let (code, message) = match kind {
+                ProviderFailureKind::Dead => (
+                    Some("invalid_token"),
+                    format!(
+                        "the exchange endpoint answered HTTP {}: it does not accept the token of {}",
+                        status.as_u16(),
+                        source.name
+                    ),
+                ),
+                _ => (
+                    None,
+                    format!("the exchange endpoint answered HTTP {}", status.as_u16()),
+                ),
             };
-            return Err(failure(
-                kind,
-                None,
-                format!("the exchange endpoint answered HTTP {}", status.as_u16()),
-            ));
+            let error = failure(kind, code, message.clone());
+            if kind == ProviderFailureKind::Dead {
+                let key = Self::key(record, company, user);
+                let now = now();
+                self.db(move |conn, _| {
+                    if let Some(existing) = connections::find(conn, &key)? {
+                        connections::record_failure(
+                            conn,
+                            existing.id,
+                            Status::ReauthorizationRequired,
+                            &message,
+                            Some("invalid_token"),
+                            now,
+                        )?;
+                    }
+                    Ok(())
+                })
+                .await?;
+            }
+            return Err(error);
         }
         let body = response.text().await.map_err(|e| {
             failure(
@@ -165,6 +212,35 @@ impl Engine {
     }
 }
 
+/// How a failed exchange answer is handled: `Dead` (authorize the source again) only for a 401
+/// that says the token is invalid or expired; `Transient` for any other 401, 408, 429 and 5xx;
+/// `Rejected` for the other 4xx (a setup problem).
+fn classify_refusal(status: u16, challenge: &str, body: &str) -> ProviderFailureKind {
+    const REFUSED_TOKEN: &[&str] = &[
+        "invalid_token",
+        "invalid token",
+        "token is invalid",
+        "token is not valid",
+        "token expired",
+        "token is expired",
+        "token has expired",
+        "expired token",
+    ];
+    let says_refused = |text: &str| {
+        let lower = text.to_ascii_lowercase();
+        REFUSED_TOKEN.iter().any(|words| lower.contains(words))
+    };
+    match status {
+        401 if says_refused(challenge)
+            || says_refused(&body.chars().take(4096).collect::<String>()) =>
+        {
+            ProviderFailureKind::Dead
+        }
+        401 | 408 | 429 | 500..=599 => ProviderFailureKind::Transient,
+        _ => ProviderFailureKind::Rejected,
+    }
+}
+
 /// The token of an exchange answer: the body as plain text, or a quoted JSON string.
 fn parse_exchanged(body: &str) -> Option<Secret> {
     let body = body.trim();
@@ -204,6 +280,22 @@ mod tests {
         );
         assert!(parse_exchanged("<html>oops</html> with spaces").is_none());
         assert!(parse_exchanged("").is_none());
+    }
+
+    #[test]
+    fn only_a_401_that_refuses_the_token_asks_to_authorize_again() {
+        use ProviderFailureKind::{Dead, Rejected, Transient};
+        let bearer = r#"Bearer error="invalid_token", error_description="The token expired at '12/07/2026 10:00:00'""#;
+        assert_eq!(classify_refusal(401, bearer, ""), Dead);
+        assert_eq!(classify_refusal(401, "", "Token is expired"), Dead);
+        assert_eq!(classify_refusal(401, "Bearer", ""), Transient);
+        assert_eq!(
+            classify_refusal(401, "", "could not look up the party"),
+            Transient
+        );
+        assert_eq!(classify_refusal(503, bearer, ""), Transient);
+        assert_eq!(classify_refusal(429, "", ""), Transient);
+        assert_eq!(classify_refusal(404, "", ""), Rejected);
     }
 
     #[test]

@@ -20,10 +20,11 @@ impl DbConnection {
         match url {
             DatabaseUrl::Postgres(url) => Ok(Self::Postgres(PgConnection::establish(url)?)),
             DatabaseUrl::Sqlite(path) => {
-                let path = path.to_str().ok_or_else(|| {
+                create_private(path)?;
+                let shown = path.to_str().ok_or_else(|| {
                     ConnectionError::BadConnection("the SQLite path is not valid UTF-8".to_owned())
                 })?;
-                let mut conn = SqliteConnection::establish(path)?;
+                let mut conn = SqliteConnection::establish(shown)?;
                 // WAL lets readers run beside the one writer (a `serve` and `emsg auth …`
                 // share the file). synchronous = NORMAL syncs at checkpoints, not at every
                 // commit: a commit survives a crash of the process (SIGKILL mid-sweep), and
@@ -37,6 +38,13 @@ impl DbConnection {
                      PRAGMA foreign_keys = ON;"
                 ))
                 .map_err(ConnectionError::CouldntSetupConfiguration)?;
+                // WAL mode made the -wal and -shm files; SQLite gives them the database file's
+                // mode, and this makes sure of it whatever made them first.
+                for suffix in ["-wal", "-shm"] {
+                    let mut side = path.as_os_str().to_owned();
+                    side.push(suffix);
+                    make_private(std::path::Path::new(&side))?;
+                }
                 Ok(Self::Sqlite(conn))
             }
         }
@@ -48,4 +56,57 @@ impl DbConnection {
             Self::Sqlite(_) => "sqlite",
         }
     }
+}
+
+/// The SQLite file holds message logs with taxpayer identifiers: it is created readable by its
+/// owner only (0600), whatever the process's umask, before SQLite opens it; an existing one is
+/// narrowed to 0600 too.
+fn create_private(path: &std::path::Path) -> ConnectionResult<()> {
+    if path.as_os_str() == ":memory:" {
+        return Ok(());
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+        {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => {
+                return Err(ConnectionError::BadConnection(format!(
+                    "could not create the SQLite file {}: {e}",
+                    path.display()
+                )));
+            }
+        }
+    }
+    make_private(path)
+}
+
+/// Sets mode 0600 on `path` when it exists and is not already so.
+fn make_private(path: &std::path::Path) -> ConnectionResult<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let Ok(meta) = std::fs::metadata(path) else {
+            return Ok(());
+        };
+        if meta.permissions().mode() & 0o077 != 0 {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(
+                |e| {
+                    ConnectionError::BadConnection(format!(
+                        "could not make {} readable by its owner only (mode 0600): {e}",
+                        path.display()
+                    ))
+                },
+            )?;
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{html, render, see_other};
-use crate::auth::{self, PageUser};
+use crate::auth::{self, AccountUser};
 use crate::error::{PageError, WebError};
 use crate::session::{self, COOKIE, constant_time_eq};
 use crate::state::AppState;
@@ -311,7 +311,8 @@ struct LogoutForm {
 
 async fn logout(
     state: web::Data<AppState>,
-    PageUser(user): PageUser,
+    // Also a user who must still replace a one-time password may log out.
+    AccountUser(user): AccountUser,
     form: web::Form<LogoutForm>,
 ) -> Result<HttpResponse, PageError> {
     user.check_csrf(form.csrf.as_deref())?;

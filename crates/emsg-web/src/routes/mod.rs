@@ -1,5 +1,6 @@
 //! Routes, one module per resource; each exposes `config`.
 
+pub(crate) mod account;
 mod api;
 mod assets;
 mod audit;
@@ -12,6 +13,7 @@ mod messages;
 mod messages_api;
 mod my_connections;
 mod users;
+mod users_api;
 mod web_applications;
 
 use actix_web::http::{StatusCode, header};
@@ -35,6 +37,8 @@ pub fn config(state: AppState) -> impl Fn(&mut web::ServiceConfig) + Clone {
         edit_record::config(cfg);
         web_applications::config(cfg);
         users::config(cfg);
+        users_api::config(cfg);
+        account::config(cfg);
         my_connections::config(cfg);
         audit::config(cfg);
         import::config(cfg);
