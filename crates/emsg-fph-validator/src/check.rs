@@ -116,7 +116,7 @@ impl<'a> Check<'a> {
             spec::GETTING_IT_RIGHT,
             format!(
                 "{what} is the placeholder `{value}`; send the real value, or, after explaining \
-                 to HMRC why it cannot be collected, leave it out"
+                 to HMRC why it cannot be collected, an empty one"
             ),
         );
     }

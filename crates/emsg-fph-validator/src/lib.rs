@@ -10,8 +10,16 @@
 //! or a method the specification does not list, is an error. Each [`Finding`] carries a stable
 //! rule code from [`rules`] and the specification file the rule comes from.
 //!
-//! HMRC's own checks go further (they test values for realism by hand); passing here means the
-//! headers follow the written rules, not that HMRC will find nothing.
+//! A header whose structure is broken (a bad escape, a pair without `=`, an empty list item) is
+//! reported for that and not checked further, so one mistake gives one finding.
+//!
+//! Passing here means the headers follow the written rules, not that HMRC will find nothing:
+//! HMRC also tests values for realism by hand. Not checked, because one request cannot show
+//! them: that timestamps were collected just before the request, that the device ID persists
+//! and hashes are made with the same function from call to call, that the method fits the
+//! architecture, that headers hold data from every service on the way. Not flagged, because
+//! the specification does not forbid them: headers a method does not need (the change log says
+//! sending them "is not an issue"), unknown `Gov-` headers, and keys repeated in a structure.
 
 mod check;
 mod client;
@@ -157,7 +165,8 @@ fn sendable(out: &mut Findings, header: Header, value: &str) -> bool {
             &rules::NOT_US_ASCII,
             spec::GETTING_IT_RIGHT,
             format!(
-                "`{}` is not US-ASCII; percent encode the UTF-8 bytes of other characters",
+                "`{}` is not printable US-ASCII; percent encode the UTF-8 bytes of other \
+                 characters",
                 c.escape_default()
             ),
         );

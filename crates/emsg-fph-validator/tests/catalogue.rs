@@ -5,8 +5,8 @@ mod support;
 
 use std::collections::BTreeSet;
 
-use emsg_fph_validator::{rules, spec};
-use support::spec_file;
+use emsg_fph_validator::{ConnectionMethod, Header, rules, spec, validate};
+use support::{full_set, spec_file, with};
 
 #[test]
 fn rule_codes_are_unique_snake_case() {
@@ -36,4 +36,29 @@ fn the_vendored_specification_is_the_pinned_version() {
     assert!(readme.contains(spec::COMMIT));
     let home = spec_file("source/index.html.md.erb");
     assert!(home.contains(&format!("Version {} issued", spec::VERSION)));
+}
+
+#[test]
+fn every_finding_cites_a_file_of_the_vendored_specification() {
+    let mut cited = BTreeSet::new();
+    for method in ConnectionMethod::ALL {
+        // Every header broken at once: a placeholder, a bad escape, an empty value, and none.
+        for broken in ["null", "%", "", "x=1&&,"] {
+            let mut headers = full_set(method);
+            for header in &Header::ALL[1..] {
+                headers = with(headers, *header, broken);
+            }
+            for finding in validate(&headers) {
+                cited.insert(finding.source);
+            }
+        }
+        for finding in validate(&[("Gov-Client-Connection-Method", "CARRIER_PIGEON")]) {
+            cited.insert(finding.source);
+        }
+    }
+    for source in &cited {
+        assert!(!spec_file(source).is_empty(), "{source}");
+    }
+    assert!(cited.contains(spec::GETTING_IT_RIGHT) && cited.contains(spec::CONNECTION_METHODS));
+    assert!(cited.len() >= 10, "{cited:#?}");
 }

@@ -33,12 +33,23 @@ fn a_batch_process_direct_sending_the_printed_examples_passes() {
 #[test]
 fn every_connection_method_sending_its_printed_examples_passes() {
     for method in ConnectionMethod::ALL {
+        quote(
+            &format!(
+                "{} @ 5fc429b0cdb3d9eae9474db472c3e0f8a8bc9efb",
+                method.page()
+            ),
+            "You must submit data for all of these headers.",
+        );
         assert_accepted(&full_set(method));
     }
 }
 
 #[test]
 fn each_method_requires_exactly_the_headers_its_page_lists() {
+    quote(
+        "source/getting-it-right/index.html.md.erb @ 5fc429b0cdb3d9eae9474db472c3e0f8a8bc9efb",
+        "You are required by law to submit all header data for your connection method.",
+    );
     for method in ConnectionMethod::ALL {
         assert_eq!(
             method.required_headers(),
@@ -51,6 +62,10 @@ fn each_method_requires_exactly_the_headers_its_page_lists() {
 
 #[test]
 fn every_example_printed_in_a_header_partial_passes() {
+    quote(
+        "source/getting-it-right/index.html.md.erb @ 5fc429b0cdb3d9eae9474db472c3e0f8a8bc9efb",
+        "Each header has additional formatting requirements.",
+    );
     let mut seen = 0;
     for header in Header::ALL {
         for (name, value, conditional) in printed_examples(header.partial()) {

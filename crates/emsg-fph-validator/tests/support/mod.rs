@@ -250,3 +250,14 @@ pub fn assert_warned(headers: &Headers, rule: &str) -> Vec<Finding> {
     );
     findings
 }
+
+/// Asserts the headers are refused for exactly the rules `expected`, and returns the findings.
+pub fn assert_errors(headers: &Headers, expected: &[&str]) -> Vec<Finding> {
+    let findings = validate(headers);
+    assert_eq!(
+        codes(&findings, Severity::Error),
+        expected.iter().copied().collect::<BTreeSet<_>>(),
+        "{findings:#?}"
+    );
+    findings
+}
