@@ -2,12 +2,12 @@
 //! page defines for every header: lists, key-value structures, percent encoding, and the ban on
 //! placeholder values.
 
+use crate::GETTING_IT_RIGHT_PAGE;
 use crate::encoding::{EncodingError, percent_decode};
 use crate::finding::Findings;
 use crate::header::Header;
 use crate::method::ConnectionMethod;
 use crate::rules::{self, Rule};
-use crate::spec;
 
 /// One key-value pair, key and value percent-decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,7 +94,7 @@ impl<'a> Check<'a> {
     /// window structures, whose partials do not repeat it, the key-value encoding section.
     fn encoding_source(&self) -> &'static str {
         match self.header {
-            Header::Screens | Header::WindowSize => spec::GETTING_IT_RIGHT,
+            Header::Screens | Header::WindowSize => GETTING_IT_RIGHT_PAGE,
             header => header.partial(),
         }
     }
@@ -113,7 +113,7 @@ impl<'a> Check<'a> {
     pub(crate) fn report_placeholder(&mut self, what: &str, value: &str) {
         self.report_from(
             &rules::PLACEHOLDER_VALUE,
-            spec::GETTING_IT_RIGHT,
+            GETTING_IT_RIGHT_PAGE,
             format!(
                 "{what} is the placeholder `{value}`; send the real value, or, after explaining \
                  to HMRC why it cannot be collected, an empty one"
@@ -156,7 +156,7 @@ impl<'a> Check<'a> {
         if empty > 0 {
             self.report_from(
                 &rules::LIST_VALUE_EMPTY,
-                spec::GETTING_IT_RIGHT,
+                GETTING_IT_RIGHT_PAGE,
                 format!("the list `{raw}` has {empty} empty item(s); drop the extra commas"),
             );
             return None;
@@ -217,7 +217,7 @@ impl<'a> Check<'a> {
                 };
                 self.report_from(
                     &rules::KEY_VALUE_MALFORMED,
-                    spec::GETTING_IT_RIGHT,
+                    GETTING_IT_RIGHT_PAGE,
                     format!("{what}; write pairs as <key>=<value> joined by `&`"),
                 );
             }
@@ -226,7 +226,7 @@ impl<'a> Check<'a> {
         if key.is_empty() {
             self.report_from(
                 &rules::KEY_VALUE_MALFORMED,
-                spec::GETTING_IT_RIGHT,
+                GETTING_IT_RIGHT_PAGE,
                 format!("`{pair}` in `{structure}` has an empty key"),
             );
             return None;

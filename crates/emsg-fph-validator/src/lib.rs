@@ -8,7 +8,8 @@
 //! every rule the headers break: headers the method's page requires and that are missing, and
 //! each header's format as its partial describes it. Nothing is accepted by default: no method,
 //! or a method the specification does not list, is an error. Each [`Finding`] carries a stable
-//! rule code from [`rules`] and the specification file the rule comes from.
+//! rule code from [`rules`] and the path of the specification file the rule comes from, relative
+//! to the root of [`SPECIFICATION_REPOSITORY`] at [`SPECIFICATION_COMMIT`].
 //!
 //! A header whose structure is broken (a bad escape, a pair without `=`, an empty list item) is
 //! reported for that and not checked further, so one mistake gives one finding.
@@ -20,6 +21,12 @@
 //! architecture, that headers hold data from every service on the way. Not flagged, because
 //! the specification does not forbid them: headers a method does not need (the change log says
 //! sending them "is not an issue"), unknown `Gov-` headers, and keys repeated in a structure.
+//!
+//! The project holds no copy of the specification. Its tests carry what they need from it as
+//! literals, each citing its file at [`SPECIFICATION_COMMIT`]: the sentence behind every rule
+//! they enforce, the examples the header partials print, and the headers each connection
+//! method's page lists. To move to a new version of the specification, read its pages at the new
+//! commit, update those quotes and tables and [`SPECIFICATION_COMMIT`], and run the tests.
 
 mod check;
 mod client;
@@ -28,7 +35,6 @@ mod finding;
 mod header;
 mod method;
 pub mod rules;
-pub mod spec;
 mod values;
 mod vendor;
 
@@ -39,6 +45,21 @@ pub use rules::Rule;
 
 use check::Check;
 use finding::Findings;
+
+/// The public repository that publishes the specification.
+pub const SPECIFICATION_REPOSITORY: &str = "hmrc/txm-fph-specification";
+/// The commit of [`SPECIFICATION_REPOSITORY`] the rules were written from, and that the tests'
+/// quotes and tables cite.
+pub const SPECIFICATION_COMMIT: &str = "5fc429b0cdb3d9eae9474db472c3e0f8a8bc9efb";
+/// The version of the specification at [`SPECIFICATION_COMMIT`].
+pub const SPECIFICATION_VERSION: &str = "3.3";
+
+/// The page with the general rules: how to choose a connection method.
+pub const CONNECTION_METHODS_PAGE: &str = "source/connection-method/index.html.md.erb";
+/// The page on US-ASCII, key-value and list encoding, missing data and placeholders.
+pub const GETTING_IT_RIGHT_PAGE: &str = "source/getting-it-right/index.html.md.erb";
+/// What changed between versions, including what sending an unneeded header means.
+pub const CHANGE_LOG_PAGE: &str = "source/change-log/index.html.md.erb";
 
 /// Every finding for one request's headers, given as (name, value) pairs in any order and
 /// case. Headers that are not fraud prevention headers are ignored. A header sent twice is
@@ -150,7 +171,7 @@ fn connection_method(out: &mut Findings, value: Option<&str>) -> Option<Connecti
         out.add(
             header,
             &rules::CONNECTION_METHOD_UNKNOWN,
-            spec::CONNECTION_METHODS,
+            CONNECTION_METHODS_PAGE,
             format!("`{value}` is not one of {}", known.join(", ")),
         );
     }
@@ -163,7 +184,7 @@ fn sendable(out: &mut Findings, header: Header, value: &str) -> bool {
         out.add(
             header,
             &rules::NOT_US_ASCII,
-            spec::GETTING_IT_RIGHT,
+            GETTING_IT_RIGHT_PAGE,
             format!(
                 "`{}` is not printable US-ASCII; percent encode the UTF-8 bytes of other \
                  characters",
@@ -184,7 +205,7 @@ fn sendable(out: &mut Findings, header: Header, value: &str) -> bool {
         out.add(
             header,
             &rules::HEADER_EMPTY,
-            spec::GETTING_IT_RIGHT,
+            GETTING_IT_RIGHT_PAGE,
             format!(
                 "the value is empty; {why}an empty value is allowed only after explaining to \
                  HMRC (SDSTeam@hmrc.gov.uk) why the data cannot be collected"

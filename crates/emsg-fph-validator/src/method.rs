@@ -82,7 +82,8 @@ impl ConnectionMethod {
     }
 
     /// The headers the method's page lists, in its order. The page says "You must submit data
-    /// for all of these headers"; a test checks this list against the vendored page.
+    /// for all of these headers"; a test checks this list against a table of the partials the
+    /// page includes.
     pub fn required_headers(self) -> &'static [H] {
         match self {
             ConnectionMethod::WebAppViaServer => &[

@@ -1,28 +1,19 @@
 //! The validator refuses mutated copies of the printed examples, one mutation per rule, each
-//! with the rule's code and nothing else. Quotes are from `hmrc/txm-fph-specification` at
-//! commit 5fc429b0cdb3d9eae9474db472c3e0f8a8bc9efb, vendored under `spec/`; `quote` fails if
-//! the file it names does not say the sentence.
+//! with the rule's code and nothing else. Quotes are literals read from
+//! `hmrc/txm-fph-specification` at commit 5fc429b0cdb3d9eae9474db472c3e0f8a8bc9efb, each citing
+//! its file; the project holds no copy of the specification.
 
 mod support;
 
 use emsg_fph_validator::{ConnectionMethod, Header, Severity, rules, validate};
 use support::*;
 
-const GETTING_IT_RIGHT: &str =
-    "source/getting-it-right/index.html.md.erb @ 5fc429b0cdb3d9eae9474db472c3e0f8a8bc9efb";
-
-fn partial(name: &str) -> String {
-    format!(
-        "source/connection-method/partials/{name}.erb @ 5fc429b0cdb3d9eae9474db472c3e0f8a8bc9efb"
-    )
-}
-
 // Connection method and required headers.
 
 #[test]
 fn headers_without_a_connection_method_are_refused() {
     quote(
-        &partial("gov-client-connection-method"),
+        "source/connection-method/partials/gov-client-connection-method.erb @ 5fc429b0cdb3d9eae9474db472c3e0f8a8bc9efb",
         "For your connection method, submit this header and value with all requests:",
     );
     let findings = assert_rejected(
@@ -53,7 +44,7 @@ fn a_connection_method_the_specification_does_not_list_is_refused() {
 #[test]
 fn no_headers_at_all_are_refused() {
     quote(
-        &partial("gov-client-connection-method"),
+        "source/connection-method/partials/gov-client-connection-method.erb @ 5fc429b0cdb3d9eae9474db472c3e0f8a8bc9efb",
         "For your connection method, submit this header and value with all requests:",
     );
     let findings = validate::<&str, &str>(&[]);
@@ -125,12 +116,12 @@ fn each_header_left_out_is_refused(method: ConnectionMethod) {
 #[test]
 fn an_empty_value_is_only_a_warning_to_explain_to_hmrc() {
     quote(
-        GETTING_IT_RIGHT,
+        "source/getting-it-right/index.html.md.erb @ 5fc429b0cdb3d9eae9474db472c3e0f8a8bc9efb",
         "After discussing a missing header with us, you can omit the header or submit it with an \
          empty value.",
     );
     quote(
-        &partial("gov-client-multi-factor"),
+        "source/connection-method/partials/gov-client-multi-factor.erb @ 5fc429b0cdb3d9eae9474db472c3e0f8a8bc9efb",
         "If you authenticate with username and password only, you will not be able to collect a value.",
     );
     let findings = assert_warned(
@@ -156,7 +147,7 @@ fn an_empty_value_is_only_a_warning_to_explain_to_hmrc() {
 #[test]
 fn a_client_connecting_over_a_private_network_sends_empty_public_addresses_with_warnings() {
     quote(
-        &partial("gov-client-public-ip"),
+        "source/connection-method/partials/gov-client-public-ip.erb @ 5fc429b0cdb3d9eae9474db472c3e0f8a8bc9efb",
         "If the connection between client and server is over a private network, you will not be \
          able to collect a value.",
     );
@@ -178,7 +169,7 @@ fn a_client_connecting_over_a_private_network_sends_empty_public_addresses_with_
 #[test]
 fn characters_outside_us_ascii_are_refused() {
     quote(
-        GETTING_IT_RIGHT,
+        "source/getting-it-right/index.html.md.erb @ 5fc429b0cdb3d9eae9474db472c3e0f8a8bc9efb",
         "Header data contents must be submitted using the US-ASCII character set, with other \
          characters percent encoded",
     );
@@ -199,7 +190,7 @@ fn characters_outside_us_ascii_are_refused() {
 #[test]
 fn placeholder_values_are_refused_wherever_they_stand() {
     quote(
-        GETTING_IT_RIGHT,
+        "source/getting-it-right/index.html.md.erb @ 5fc429b0cdb3d9eae9474db472c3e0f8a8bc9efb",
         "You must not include a placeholder value, for example null or undefined.",
     );
     let web = web_app_via_server;
@@ -237,7 +228,7 @@ fn placeholder_values_are_refused_wherever_they_stand() {
 #[test]
 fn an_ipv6_local_address_not_percent_encoded_is_refused() {
     quote(
-        &partial("gov-client-local-ips"),
+        "source/connection-method/partials/gov-client-local-ips.erb @ 5fc429b0cdb3d9eae9474db472c3e0f8a8bc9efb",
         "Every IPv6 value in the list must be percent encoded (opens in a new tab). Do not \
          percent encode separators (commas).",
     );
@@ -249,7 +240,7 @@ fn an_ipv6_local_address_not_percent_encoded_is_refused() {
 #[test]
 fn keys_and_values_not_percent_encoded_are_refused() {
     quote(
-        &partial("gov-client-user-agent"),
+        "source/connection-method/partials/gov-client-user-agent.erb @ 5fc429b0cdb3d9eae9474db472c3e0f8a8bc9efb",
         "Every key and value must be percent encoded (opens in a new tab). Do not percent encode \
          the separators (equal signs, ampersands and commas).",
     );
@@ -297,7 +288,7 @@ fn keys_and_values_not_percent_encoded_are_refused() {
 #[test]
 fn percent_encoded_separators_are_refused() {
     quote(
-        &partial("gov-client-multi-factor"),
+        "source/connection-method/partials/gov-client-multi-factor.erb @ 5fc429b0cdb3d9eae9474db472c3e0f8a8bc9efb",
         "Do not percent encode the separators (equal signs, ampersands and commas).",
     );
     let headers = with(
@@ -317,7 +308,7 @@ fn percent_encoded_separators_are_refused() {
 #[test]
 fn a_key_value_structure_with_a_pair_lacking_a_key_or_an_equal_sign_is_refused() {
     quote(
-        GETTING_IT_RIGHT,
+        "source/getting-it-right/index.html.md.erb @ 5fc429b0cdb3d9eae9474db472c3e0f8a8bc9efb",
         "Whenever a header contains a key-value data structure, you must use this format: \
          <key-1>=<value-1>&<key-2>=<value-2>&…",
     );
@@ -334,7 +325,10 @@ fn a_key_value_structure_with_a_pair_lacking_a_key_or_an_equal_sign_is_refused()
 
 #[test]
 fn a_list_with_an_empty_value_is_refused() {
-    quote(GETTING_IT_RIGHT, "Values must not be empty.");
+    quote(
+        "source/getting-it-right/index.html.md.erb @ 5fc429b0cdb3d9eae9474db472c3e0f8a8bc9efb",
+        "Values must not be empty.",
+    );
     for value in ["10.1.2.3,,10.3.4.2", "10.1.2.3,", ",10.1.2.3"] {
         let headers = with(batch_process_direct(), Header::LocalIps, value);
         let findings = assert_rejected(&headers, rules::LIST_VALUE_EMPTY.code);
@@ -348,7 +342,7 @@ fn a_list_with_an_empty_value_is_refused() {
 #[test]
 fn a_misspelt_field_is_a_warning() {
     quote(
-        &partial("gov-client-screens"),
+        "source/connection-method/partials/gov-client-screens.erb @ 5fc429b0cdb3d9eae9474db472c3e0f8a8bc9efb",
         "colour-depth is the colour depth of the screen in bits",
     );
     let headers = with(
@@ -364,7 +358,7 @@ fn a_misspelt_field_is_a_warning() {
 #[test]
 fn a_device_id_that_is_not_a_uuid_is_refused() {
     quote(
-        &partial("gov-client-device-id"),
+        "source/connection-method/partials/gov-client-device-id.erb @ 5fc429b0cdb3d9eae9474db472c3e0f8a8bc9efb",
         "You need to generate a universally unique identifier (UUID), also known as a globally \
          unique identifier (GUID), to use as a device ID",
     );
@@ -382,7 +376,7 @@ fn a_device_id_that_is_not_a_uuid_is_refused() {
 #[test]
 fn a_private_or_loopback_address_as_the_client_public_ip_is_refused() {
     quote(
-        &partial("gov-client-public-ip"),
+        "source/connection-method/partials/gov-client-public-ip.erb @ 5fc429b0cdb3d9eae9474db472c3e0f8a8bc9efb",
         "The public IPv4 or IPv6 address from which the originating device makes the request.",
     );
     let private = [
@@ -429,7 +423,7 @@ fn a_private_or_loopback_address_as_the_client_public_ip_is_refused() {
 #[test]
 fn a_private_vendor_public_ip_is_refused() {
     quote(
-        &partial("gov-vendor-public-ip"),
+        "source/connection-method/partials/gov-vendor-public-ip.erb @ 5fc429b0cdb3d9eae9474db472c3e0f8a8bc9efb",
         "The public IP address of the servers the originating device sent their requests to.",
     );
     let headers = with(web_app_via_server(), Header::VendorPublicIp, "10.0.0.1");
@@ -452,7 +446,7 @@ fn a_private_vendor_public_ip_is_refused() {
 #[test]
 fn an_address_that_does_not_parse_is_refused() {
     quote(
-        &partial("gov-client-local-ips"),
+        "source/connection-method/partials/gov-client-local-ips.erb @ 5fc429b0cdb3d9eae9474db472c3e0f8a8bc9efb",
         "A list of all local IPv4 and IPv6 addresses available to the originating device.",
     );
     let headers = with(batch_process_direct(), Header::LocalIps, "10.1.2,10.3.4.2");
@@ -468,12 +462,12 @@ fn an_address_that_does_not_parse_is_refused() {
 #[test]
 fn a_timestamp_not_in_utc_with_milliseconds_is_refused() {
     quote(
-        &partial("gov-client-public-ip-timestamp"),
+        "source/connection-method/partials/gov-client-public-ip-timestamp.erb @ 5fc429b0cdb3d9eae9474db472c3e0f8a8bc9efb",
         "Submit a UTC timestamp in the format yyyy-MM-ddThh:mm:ss.sssZ where Z designates zero \
          time offset",
     );
     quote(
-        &partial("gov-client-local-ips-timestamp"),
+        "source/connection-method/partials/gov-client-local-ips-timestamp.erb @ 5fc429b0cdb3d9eae9474db472c3e0f8a8bc9efb",
         "You must include seconds and milliseconds, including trailing zeros",
     );
     for value in [
@@ -501,7 +495,7 @@ fn a_timestamp_not_in_utc_with_milliseconds_is_refused() {
 #[test]
 fn a_port_outside_1_to_65535_is_refused() {
     quote(
-        &partial("gov-client-public-port"),
+        "source/connection-method/partials/gov-client-public-port.erb @ 5fc429b0cdb3d9eae9474db472c3e0f8a8bc9efb",
         "The valid range is between 1 and 65535",
     );
     for value in ["0", "65536", "-1", "12a45", "1234.0"] {
@@ -515,7 +509,7 @@ fn a_port_outside_1_to_65535_is_refused() {
 #[test]
 fn a_server_port_as_the_client_port_is_refused() {
     quote(
-        &partial("gov-client-public-port"),
+        "source/connection-method/partials/gov-client-public-port.erb @ 5fc429b0cdb3d9eae9474db472c3e0f8a8bc9efb",
         "This must not be a server port, for example 80 for http connections and 443 for https connections",
     );
     for value in ["80", "443"] {
@@ -533,7 +527,7 @@ fn a_server_port_as_the_client_port_is_refused() {
 #[test]
 fn a_screen_without_all_four_fields_is_a_warning() {
     quote(
-        &partial("gov-client-screens"),
+        "source/connection-method/partials/gov-client-screens.erb @ 5fc429b0cdb3d9eae9474db472c3e0f8a8bc9efb",
         "These fields should be submitted as a list of key-value data structures:",
     );
     let headers = with(
@@ -547,7 +541,7 @@ fn a_screen_without_all_four_fields_is_a_warning() {
 #[test]
 fn a_window_size_without_width_or_height_is_a_warning() {
     quote(
-        &partial("gov-client-window-size"),
+        "source/connection-method/partials/gov-client-window-size.erb @ 5fc429b0cdb3d9eae9474db472c3e0f8a8bc9efb",
         "This should be displayed as a key-value data structure with width and height fields.",
     );
     let headers = with(web_app_via_server(), Header::WindowSize, "width=1256");
@@ -557,11 +551,11 @@ fn a_window_size_without_width_or_height_is_a_warning() {
 #[test]
 fn a_width_or_height_that_is_not_a_positive_whole_number_is_refused() {
     quote(
-        &partial("gov-client-screens"),
+        "source/connection-method/partials/gov-client-screens.erb @ 5fc429b0cdb3d9eae9474db472c3e0f8a8bc9efb",
         "width and height must be positive whole numbers.",
     );
     quote(
-        &partial("gov-client-window-size"),
+        "source/connection-method/partials/gov-client-window-size.erb @ 5fc429b0cdb3d9eae9474db472c3e0f8a8bc9efb",
         "Values must be positive whole numbers.",
     );
     for value in ["0", "-1", "1256.5", "1e3", "wide"] {
@@ -580,7 +574,7 @@ fn a_width_or_height_that_is_not_a_positive_whole_number_is_refused() {
 #[test]
 fn a_scaling_factor_or_colour_depth_that_is_not_a_number_is_refused() {
     quote(
-        &partial("gov-client-screens"),
+        "source/connection-method/partials/gov-client-screens.erb @ 5fc429b0cdb3d9eae9474db472c3e0f8a8bc9efb",
         "For example, high-pixel density screens might have a scaling factor of 2, whereas \
          standard definition screens might have a scaling factor of 1",
     );
@@ -598,7 +592,7 @@ fn a_scaling_factor_or_colour_depth_that_is_not_a_number_is_refused() {
 #[test]
 fn a_timezone_not_written_utc_plus_or_minus_hours_and_minutes_is_refused() {
     quote(
-        &partial("gov-client-timezone"),
+        "source/connection-method/partials/gov-client-timezone.erb @ 5fc429b0cdb3d9eae9474db472c3e0f8a8bc9efb",
         "You need to submit a recognised timezone in UTC (Coordinated Universal Time) format, \
          expressed as UTC±<hh>:<mm>",
     );
@@ -625,7 +619,7 @@ fn a_timezone_not_written_utc_plus_or_minus_hours_and_minutes_is_refused() {
 #[test]
 fn a_timezone_offset_no_timezone_uses_is_refused() {
     quote(
-        &partial("gov-client-timezone"),
+        "source/connection-method/partials/gov-client-timezone.erb @ 5fc429b0cdb3d9eae9474db472c3e0f8a8bc9efb",
         "You need to submit a recognised timezone",
     );
     for value in ["UTC+15:00", "UTC-13:00", "UTC+01:60", "UTC+01:07"] {
@@ -646,7 +640,7 @@ fn a_timezone_offset_no_timezone_uses_is_refused() {
 #[test]
 fn a_batch_user_agent_without_its_four_fields_is_a_warning() {
     quote(
-        &partial("gov-client-user-agent"),
+        "source/connection-method/partials/gov-client-user-agent.erb @ 5fc429b0cdb3d9eae9474db472c3e0f8a8bc9efb",
         "These fields should be submitted as a list of key-value data structures:",
     );
     let headers = with(
@@ -660,7 +654,7 @@ fn a_batch_user_agent_without_its_four_fields_is_a_warning() {
 #[test]
 fn a_browser_user_agent_not_shaped_like_one_is_a_warning() {
     quote(
-        &partial("gov-client-browser-js-user-agent"),
+        "source/connection-method/partials/gov-client-browser-js-user-agent.erb @ 5fc429b0cdb3d9eae9474db472c3e0f8a8bc9efb",
         "Pass the value as reported by the browser, usually in this format:",
     );
     let headers = with(
@@ -674,7 +668,7 @@ fn a_browser_user_agent_not_shaped_like_one_is_a_warning() {
 #[test]
 fn batch_user_ids_without_the_os_user_are_a_warning() {
     quote(
-        &partial("gov-client-user-ids"),
+        "source/connection-method/partials/gov-client-user-ids.erb @ 5fc429b0cdb3d9eae9474db472c3e0f8a8bc9efb",
         "The os field should contain the identifier of the user signed in on the originating device",
     );
     let headers = with(
@@ -694,7 +688,7 @@ fn batch_user_ids_without_the_os_user_are_a_warning() {
 #[test]
 fn a_multi_factor_entry_without_its_three_fields_is_refused() {
     quote(
-        &partial("gov-client-multi-factor"),
+        "source/connection-method/partials/gov-client-multi-factor.erb @ 5fc429b0cdb3d9eae9474db472c3e0f8a8bc9efb",
         "Fields for each key-value data structure",
     );
     let headers = with(
@@ -708,7 +702,7 @@ fn a_multi_factor_entry_without_its_three_fields_is_refused() {
 #[test]
 fn a_multi_factor_type_other_than_totp_auth_code_or_other_is_refused() {
     quote(
-        &partial("gov-client-multi-factor"),
+        "source/connection-method/partials/gov-client-multi-factor.erb @ 5fc429b0cdb3d9eae9474db472c3e0f8a8bc9efb",
         "type is a tag describing the MFA method being used. The possible values are:",
     );
     for kind in ["SMS", "totp", "PASSWORD"] {
@@ -725,7 +719,7 @@ fn a_multi_factor_type_other_than_totp_auth_code_or_other_is_refused() {
 #[test]
 fn a_multi_factor_timestamp_without_t_or_z_is_refused() {
     quote(
-        &partial("gov-client-multi-factor"),
+        "source/connection-method/partials/gov-client-multi-factor.erb @ 5fc429b0cdb3d9eae9474db472c3e0f8a8bc9efb",
         "As a minimum, use this format yyyy-MM-ddThh:mmZ. You can include seconds and \
          milliseconds. You must include T and use the 24 hour format.",
     );
@@ -748,7 +742,7 @@ fn a_multi_factor_timestamp_without_t_or_z_is_refused() {
 #[test]
 fn a_multi_factor_reference_that_is_a_plain_phone_number_or_address_is_refused() {
     quote(
-        &partial("gov-client-multi-factor"),
+        "source/connection-method/partials/gov-client-multi-factor.erb @ 5fc429b0cdb3d9eae9474db472c3e0f8a8bc9efb",
         "unique-reference identifies a single factor. For example, a salted-and-hashed phone \
          number used for SMS, or an identifier linked to a TOTP secret, but not the secret itself.",
     );
@@ -770,7 +764,7 @@ fn a_multi_factor_reference_that_is_a_plain_phone_number_or_address_is_refused()
 #[test]
 fn a_mac_address_list_item_that_is_not_a_mac_address_is_refused() {
     quote(
-        &partial("gov-client-mac-addresses"),
+        "source/connection-method/partials/gov-client-mac-addresses.erb @ 5fc429b0cdb3d9eae9474db472c3e0f8a8bc9efb",
         "The list of MAC addresses available on the originating device.",
     );
     for value in [
@@ -790,7 +784,7 @@ fn a_mac_address_list_item_that_is_not_a_mac_address_is_refused() {
 #[test]
 fn a_forwarded_hop_without_by_or_for_is_refused() {
     quote(
-        &partial("gov-vendor-forwarded"),
+        "source/connection-method/partials/gov-vendor-forwarded.erb @ 5fc429b0cdb3d9eae9474db472c3e0f8a8bc9efb",
         "For each hop over the internet, a key-value data structure with a by and for field must \
          be appended to the list",
     );
@@ -805,7 +799,7 @@ fn a_forwarded_hop_without_by_or_for_is_refused() {
 #[test]
 fn a_forwarded_hop_within_a_private_network_is_refused() {
     quote(
-        &partial("gov-vendor-forwarded"),
+        "source/connection-method/partials/gov-vendor-forwarded.erb @ 5fc429b0cdb3d9eae9474db472c3e0f8a8bc9efb",
         "Do not include hops within a private network",
     );
     let headers = with(
@@ -819,7 +813,7 @@ fn a_forwarded_hop_within_a_private_network_is_refused() {
 #[test]
 fn a_first_forwarded_hop_not_received_on_the_vendor_public_ip_is_refused() {
     quote(
-        &partial("gov-vendor-forwarded"),
+        "source/connection-method/partials/gov-vendor-forwarded.erb @ 5fc429b0cdb3d9eae9474db472c3e0f8a8bc9efb",
         "The by field must be the public IP address that the server received the request on. For \
          the first hop, this is the public IP address of the server and value of Gov-Vendor-Public-IP.",
     );
@@ -834,7 +828,7 @@ fn a_first_forwarded_hop_not_received_on_the_vendor_public_ip_is_refused() {
 #[test]
 fn a_first_forwarded_hop_not_for_the_client_public_ip_is_refused() {
     quote(
-        &partial("gov-vendor-forwarded"),
+        "source/connection-method/partials/gov-vendor-forwarded.erb @ 5fc429b0cdb3d9eae9474db472c3e0f8a8bc9efb",
         "The for field must be the public IP address of the request sender. For the first hop, \
          this is the public IP address of the client and value of Gov-Client-Public-IP.",
     );
@@ -849,7 +843,7 @@ fn a_first_forwarded_hop_not_for_the_client_public_ip_is_refused() {
 #[test]
 fn a_later_hop_not_from_the_server_the_previous_hop_reached_is_a_warning() {
     quote(
-        &partial("gov-vendor-forwarded"),
+        "source/connection-method/partials/gov-vendor-forwarded.erb @ 5fc429b0cdb3d9eae9474db472c3e0f8a8bc9efb",
         "For subsequent hops, it is the public IP address of the intermediate server.",
     );
     let headers = with(
@@ -863,7 +857,7 @@ fn a_later_hop_not_from_the_server_the_previous_hop_reached_is_a_warning() {
 #[test]
 fn a_licence_key_sent_unhashed_is_refused() {
     quote(
-        &partial("gov-vendor-license-ids"),
+        "source/connection-method/partials/gov-vendor-license-ids.erb @ 5fc429b0cdb3d9eae9474db472c3e0f8a8bc9efb",
         "A key-value data structure of hashed license keys relating to the vendor software \
          initiating the API request on the originating device.",
     );
@@ -879,7 +873,7 @@ fn a_licence_key_sent_unhashed_is_refused() {
 #[test]
 fn a_vendor_version_for_a_desktop_application_via_server_with_one_pair_is_refused() {
     quote(
-        &partial("gov-vendor-version"),
+        "source/connection-method/partials/gov-vendor-version.erb @ 5fc429b0cdb3d9eae9474db472c3e0f8a8bc9efb",
         "A minimum of two key-value pairs must be provided, one for the server and another for \
          the client application.",
     );
