@@ -10,6 +10,7 @@ mod error;
 pub mod import;
 pub mod master_key;
 pub mod messages;
+pub mod moved;
 pub mod overview;
 pub mod pending;
 mod reused;

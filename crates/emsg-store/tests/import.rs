@@ -49,7 +49,7 @@ on_both_backends! {
         import_text(&mut conn, &ring, &file(&[record("alpha", "null"), record("beta", "null")]), &no_env);
         let before = import::export(&mut conn).unwrap();
         let changed = file(&[record("alpha", "null").replace("read write", "read"), record("gamma", "null")]);
-        let report = import::import(&mut conn, &ring, &parse(&changed), &no_env, &Actor::Operator, true).unwrap();
+        let report = import::import(&mut conn, &ring, &parse(&changed), &context(&no_env), &Actor::Operator, true).unwrap();
         assert_eq!(report.records[0].change, RecordChange::Changed(vec!["scope".to_owned()]));
         assert_eq!(report.records[1].change, RecordChange::Added);
         assert_eq!(report.untouched, vec!["beta".to_owned()]);
