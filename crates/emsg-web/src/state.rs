@@ -25,6 +25,9 @@ pub struct WebOptions {
     /// Reverse proxies whose `X-Forwarded-For` is believed (`--trusted-proxy`): the client's
     /// address for HMRC's fraud-prevention headers is then the first one they did not add.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// The environment variables `{env: …}` references from the pages and the API may read
+    /// (`EMSG_PAGE_ENV_VARS`); none by default.
+    pub page_env_vars: emsg_webapps::PageEnvVars,
 }
 
 /// The path the callback is served at when no record names one.
@@ -49,6 +52,7 @@ pub struct AppState {
     /// Sends electronic messages; made once by `emsg serve` ([`AppState::with_messenger`]).
     messenger: Option<Messenger>,
     pub(crate) trusted_proxies: Arc<Vec<std::net::IpAddr>>,
+    page_env_vars: Arc<emsg_webapps::PageEnvVars>,
 }
 
 impl AppState {
@@ -87,6 +91,7 @@ impl AppState {
             names: Arc::default(),
             messenger: None,
             trusted_proxies: Arc::new(options.trusted_proxies),
+            page_env_vars: Arc::new(options.page_env_vars),
         })
     }
 
@@ -107,6 +112,19 @@ impl AppState {
 
     pub fn ring(&self) -> &KeyRing {
         &self.ring
+    }
+
+    /// How imports and edits from the pages treat `{env: …}` references and outbound URLs:
+    /// only the variables the operator allowed, and the engine's URL rules.
+    pub(crate) fn page_import_context<'a>(
+        &self,
+        lookup: &'a dyn Fn(&str) -> Option<String>,
+    ) -> emsg_store::import::ImportContext<'a> {
+        emsg_store::import::ImportContext::page(
+            (*self.page_env_vars).clone(),
+            lookup,
+            self.engine.config().urls,
+        )
     }
 
     /// Runs blocking database work off the async workers.
