@@ -57,7 +57,7 @@ fn allowed_addresses(
     if allowed.is_empty() {
         let shown: Vec<String> = found.iter().map(|a| a.ip().to_string()).collect();
         return Err(format!(
-            "refused to connect to {host}: it resolves to {}, not a public address (loopback,              private, link-local and metadata addresses are never used for providers)",
+            "refused to connect to {host}: it resolves to {}, not a public address (loopback, private, link-local and metadata addresses are never used for providers)",
             if shown.is_empty() {
                 "no address".to_owned()
             } else {

@@ -384,7 +384,7 @@ fn resolve(
         // here unreadable is a reference the record already has, kept without being read.
         if ctx.access.check(var).is_err() {
             warnings.push(format!(
-                "{}: {field}: ${var} is not read from a page (the operator has not allowed it),                  so the {field} stays as it is (now: {}); `emsg import` on the server reads it.",
+                "{}: {field}: ${var} is not read from a page (the operator has not allowed it), so the {field} stays as it is (now: {}); `emsg import` on the server reads it.",
                 spec.name,
                 if has_stored(field) { "set" } else { "not set" }
             ));

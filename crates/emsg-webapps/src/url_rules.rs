@@ -104,7 +104,7 @@ impl UrlRules {
             String::new()
         } else {
             format!(
-                " (an operator running local stand-ins of the providers can set                  {ALLOW_LOOPBACK_SETTING}=true to allow http and 127.0.0.0/8 and ::1)"
+                " (an operator running local stand-ins of the providers can set {ALLOW_LOOPBACK_SETTING}=true to allow http and 127.0.0.0/8 and ::1)"
             )
         };
         let ip = match url.host() {
@@ -115,7 +115,7 @@ impl UrlRules {
                         return Ok(());
                     }
                     return Err(format!(
-                        "{} names this machine; requests with secrets and tokens go only to                          the provider's public host name{loopback_hint}",
+                        "{} names this machine; requests with secrets and tokens go only to the provider's public host name{loopback_hint}",
                         shown(text)
                     ));
                 }
@@ -133,7 +133,7 @@ impl UrlRules {
         match ip {
             Some(ip) if self.allow_loopback && ip.is_loopback() => Ok(()),
             Some(ip) => Err(format!(
-                "{} is an IP address ({ip}); write the provider's host name with https, as                  its documentation gives it{loopback_hint}",
+                "{} is an IP address ({ip}); write the provider's host name with https, as its documentation gives it{loopback_hint}",
                 shown(text)
             )),
             None if url.scheme() == "http" && !self.allow_loopback => Err(format!(
@@ -167,7 +167,7 @@ impl UrlRules {
         };
         match refused {
             Some(why) => Err(format!(
-                "emsg refused to send a request to {}: {why}. Requests with secrets and tokens                  go only to providers' public https hosts",
+                "emsg refused to send a request to {}: {why}. Requests with secrets and tokens go only to providers' public https hosts",
                 shown(&format!(
                     "{}://{}",
                     url.scheme(),
