@@ -43,6 +43,17 @@ impl reqwest::dns::Resolve for PublicOnly {
     }
 }
 
+/// A name that resolves to no allowed address; recognised in [`HttpFailure::from_reqwest`].
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "refused to connect to {host}: it resolves to {addresses}, not a public address (loopback, \
+     private, link-local and metadata addresses are never used for providers)"
+)]
+pub struct AddressRefused {
+    host: String,
+    addresses: String,
+}
+
 /// The addresses of `host` that `rules` allow; none is an error that names the host.
 fn allowed_addresses(
     rules: UrlRules,
@@ -56,15 +67,14 @@ fn allowed_addresses(
         .collect();
     if allowed.is_empty() {
         let shown: Vec<String> = found.iter().map(|a| a.ip().to_string()).collect();
-        return Err(format!(
-            "refused to connect to {host}: it resolves to {}, not a public address (loopback, private, link-local and metadata addresses are never used for providers)",
-            if shown.is_empty() {
+        return Err(Box::new(AddressRefused {
+            host: host.to_owned(),
+            addresses: if shown.is_empty() {
                 "no address".to_owned()
             } else {
                 shown.join(", ")
-            }
-        )
-        .into());
+            },
+        }));
     }
     Ok(allowed)
 }
@@ -87,6 +97,13 @@ pub enum HttpFailure {
 
 impl HttpFailure {
     pub fn from_reqwest(error: &reqwest::Error) -> Self {
+        let mut cause = std::error::Error::source(error);
+        while let Some(inner) = cause {
+            if let Some(refused) = inner.downcast_ref::<AddressRefused>() {
+                return Self::Refused(refused.to_string());
+            }
+            cause = inner.source();
+        }
         if error.is_timeout() {
             Self::Timeout
         } else {
