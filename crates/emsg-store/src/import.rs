@@ -53,7 +53,7 @@ impl<'a> ImportContext<'a> {
         }
     }
 
-    fn from_page(&self) -> bool {
+    fn is_page(&self) -> bool {
         matches!(self.access, EnvAccess::Page(_))
     }
 }
@@ -411,7 +411,7 @@ fn resolve(
         SecretSource::Env { var } => from_env("client_secret", var).map(Secret::new),
         _ => None,
     };
-    let secret_from_page_env = ctx.from_page()
+    let secret_from_page_env = ctx.is_page()
         && client_secret.is_some()
         && matches!(spec.client_secret, SecretSource::Env { .. });
     Resolved {

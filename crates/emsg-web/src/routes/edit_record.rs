@@ -329,6 +329,7 @@ fn edit_href(name: &str) -> String {
     format!("/web-applications/{}/edit", encode_segment(name))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn page(
     state: &AppState,
     user: &SessionUser,
