@@ -264,6 +264,25 @@ fn moving_an_endpoint_sends_no_secret_or_token_to_the_new_host(backend: Backend)
         let edit = ada.get("/web-applications/Moved/edit").await;
         let csrf = hidden_field(&edit.body, "csrf");
         let before = emsg.export();
+        // The Import page's dry run names the move and what it drops.
+        let moved_file = records(provider_url.as_str())
+            .replace(&token, &moved_token_url)
+            .replace(SECRET, "null");
+        let check = ada
+            .post_multipart(
+                "/import",
+                &[("csrf", None, &csrf), ("text", None, &moved_file)],
+            )
+            .await;
+        assert_eq!(check.status, 200, "{}", check.body);
+        assert!(
+            check.body.contains("Endpoints moving to another host")
+                && check.body.contains(collector_url)
+                && check.body.contains("client secret is deleted"),
+            "{}",
+            check.body
+        );
+        assert_eq!(emsg.export(), before, "a dry run writes nothing");
         // The page says what the move drops, and saves nothing until it is confirmed.
         let asked = ada
             .post_form(

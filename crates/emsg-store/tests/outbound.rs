@@ -221,3 +221,35 @@ on_both_backends! {
         assert_eq!(records::get(&mut conn, "alpha").unwrap().client_id.as_deref(), Some("id"));
     }
 }
+
+on_both_backends! {
+    fn values_read_from_emsg_settings_before_the_fix_are_forgotten_by_the_migration(db) {
+        use diesel::connection::SimpleConnection as _;
+        use diesel::prelude::*;
+        use emsg_store::schema::web_applications as w;
+        let mut conn = db.connect();
+        let ring = ring();
+        let ctx = ImportContext::command_line(&server_env, UrlRules::default());
+        let text = file(&[
+            https_record("leaked", "id", "https://api.example.com/token").replace("client_secret: null", "client_secret: s3cret"),
+            https_record("kept", "{env: HMRC_ID}", "https://api.example.com/token").replace("client_secret: null", "client_secret: s3cret"),
+        ]);
+        import::import(&mut conn, &ring, &parse(&text), &ctx, &Actor::Operator, false).unwrap();
+        // As an import from a page left it before references to EMSG_* were refused.
+        diesel::update(w::table.filter(w::name.eq("leaked")))
+            .set((w::client_id.eq(MASTER), w::client_id_env.eq("EMSG_MASTER_KEY"), w::client_secret_env.eq("emsg_database_url")))
+            .execute(&mut conn)
+            .unwrap();
+        let up = match db.backend() {
+            emsg_test_db::Backend::Sqlite => include_str!("../../../migrations/sqlite/2026-12-07-000020_forget_values_read_from_emsg_settings/up.sql"),
+            emsg_test_db::Backend::Postgres => include_str!("../../../migrations/postgres/2026-12-07-000020_forget_values_read_from_emsg_settings/up.sql"),
+        };
+        conn.batch_execute(up).unwrap();
+        let leaked = records::get(&mut conn, "leaked").unwrap();
+        assert_eq!(leaked.client_id, None);
+        assert!(!leaked.client_secret_is_set());
+        let kept = records::get(&mut conn, "kept").unwrap();
+        assert_eq!(kept.client_id.as_deref(), Some("hmrc-client-id"));
+        assert!(kept.client_secret_is_set());
+    }
+}
