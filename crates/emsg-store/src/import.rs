@@ -288,7 +288,9 @@ fn moved_endpoints(
     Ok(Some(MovedEndpoints {
         name: spec.name.clone(),
         origins,
-        secret_dropped: row.client_secret_is_set() && !keeps_secret(resolved),
+        // A secret read for a page from a variable is dropped too: it is the old provider's.
+        secret_dropped: (row.client_secret_is_set() || resolved.client_secret.is_some())
+            && !keeps_secret(resolved),
         connections: crate::connections::count_authorized(conn, row.id)?,
     }))
 }

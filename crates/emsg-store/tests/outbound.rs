@@ -22,6 +22,7 @@ fn server_env(var: &str) -> Option<String> {
         "EMSG_MASTER_KEY" => Some(MASTER.to_owned()),
         "DATABASE_URL" => Some("postgres://admin:pw@db/prod".to_owned()),
         "HMRC_ID" => Some("hmrc-client-id".to_owned()),
+        "HMRC_SECRET" => Some("hmrc-secret-value".to_owned()),
         _ => None,
     }
 }
@@ -223,6 +224,25 @@ on_both_backends! {
 }
 
 on_both_backends! {
+    fn a_secret_a_page_reads_from_an_allowed_variable_is_not_kept_for_a_moved_record(db) {
+        let mut conn = db.connect();
+        let ring = ring();
+        let cli = ImportContext::command_line(&server_env, UrlRules::default());
+        let text = file(&[https_record("alpha", "id", "https://api.example.com/token")]);
+        import::import(&mut conn, &ring, &parse(&text), &cli, &Actor::Operator, false).unwrap();
+        let moved = text
+            .replace("https://api.example.com/token", "https://collector.example.net/token")
+            .replace("client_secret: null", "client_secret: {env: HMRC_SECRET}");
+        let report = import::import(&mut conn, &ring, &parse(&moved), &page("HMRC_*"), &Actor::Operator, false).unwrap();
+        assert!(report.moved.first().is_some_and(|m| m.secret_dropped), "{report}");
+        assert!(!records::get(&mut conn, "alpha").unwrap().client_secret_is_set());
+        // Without a move, the allowed variable is read.
+        let stay = moved.replace("https://collector.example.net/token", "https://collector.example.net/oauth/token");
+        import::import(&mut conn, &ring, &parse(&stay), &page("HMRC_*"), &Actor::Operator, false).unwrap();
+        let row = records::get(&mut conn, "alpha").unwrap();
+        assert_eq!(row.client_secret(&ring).unwrap().unwrap().expose(), "hmrc-secret-value");
+    }
+
     fn values_read_from_emsg_settings_before_the_fix_are_forgotten_by_the_migration(db) {
         use diesel::connection::SimpleConnection as _;
         use diesel::prelude::*;
