@@ -36,11 +36,31 @@ pub struct Global {
     /// The company (legal entity) whose connections the auth commands act on.
     #[arg(long, env = "EMSG_COMPANY", default_value = "default", global = true)]
     pub company: String,
+    /// Allow outbound URLs with plain http and IP literals to this machine (127.0.0.0/8, ::1,
+    /// localhost), for local stand-ins of the providers. Never for production: other private
+    /// addresses stay refused either way.
+    #[arg(
+        long,
+        env = "EMSG_ALLOW_LOOPBACK_URLS",
+        value_name = "true|false",
+        default_value_t = false,
+        action = clap::ArgAction::Set,
+        value_parser = clap::builder::BoolishValueParser::new(),
+        global = true
+    )]
+    pub allow_loopback_urls: bool,
 }
 
 impl Global {
     pub fn database_url(&self) -> anyhow::Result<DatabaseUrl> {
         Ok(DatabaseUrl::parse(&self.database_url)?)
+    }
+
+    /// The rules for outbound URLs, from `--allow-loopback-urls` / `EMSG_ALLOW_LOOPBACK_URLS`.
+    pub fn url_rules(&self) -> emsg_webapps::UrlRules {
+        emsg_webapps::UrlRules {
+            allow_loopback: self.allow_loopback_urls,
+        }
     }
 
     pub fn key_source(&self) -> KeySource {
@@ -117,9 +137,9 @@ fn log_key_events(events: &KeyEvents) {
 
 impl Opened {
     /// The action engine over a small pool of this database, for the auth commands.
-    pub fn engine(&self, company: &str) -> anyhow::Result<emsg_engine::Engine> {
+    pub fn engine(&self, global: &Global) -> anyhow::Result<emsg_engine::Engine> {
         let pool = db::pool(&self.url, 4).context("opening the database pool")?;
-        let config = engine_config(company)?;
+        let config = engine_config(global)?;
         Ok(emsg_engine::Engine::new(pool, self.ring.clone(), config)?)
     }
 }
@@ -135,11 +155,12 @@ pub fn templates_beside(file: &std::path::Path) -> emsg_webapps::MessageTemplate
     emsg_webapps::MessageTemplates::new(Some(folder))
 }
 
-/// The engine's settings: the company, plus `EMSG_REFRESH_LEASE` and `EMSG_HTTP_TIMEOUT`
-/// (durations such as `180s`) when set.
-pub fn engine_config(company: &str) -> anyhow::Result<emsg_engine::EngineConfig> {
+/// The engine's settings: the company and the outbound URL rules, plus `EMSG_REFRESH_LEASE`
+/// and `EMSG_HTTP_TIMEOUT` (durations such as `180s`) when set.
+pub fn engine_config(global: &Global) -> anyhow::Result<emsg_engine::EngineConfig> {
     let mut config = emsg_engine::EngineConfig {
-        default_company: company.to_owned(),
+        default_company: global.company.clone(),
+        urls: global.url_rules(),
         ..Default::default()
     };
     if let Some(lease) = duration_from_env("EMSG_REFRESH_LEASE")? {

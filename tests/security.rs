@@ -4,6 +4,8 @@
 
 mod support;
 
+#[path = "security/outbound.rs"]
+mod outbound;
 #[path = "security/users.rs"]
 mod users;
 #[path = "security/web.rs"]

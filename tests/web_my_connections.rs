@@ -72,7 +72,17 @@ fn engine(emsg: &Emsg) -> Engine {
     let source = emsg_store::master_key::KeySource::File(emsg.key_file());
     let (ring, _) = emsg_store::master_key::open_ring(&mut conn, &source).unwrap();
     let pool = emsg_store::db::pool(emsg.db.url(), 2).unwrap();
-    Engine::new(pool, Arc::new(ring), EngineConfig::default()).unwrap()
+    Engine::new(
+        pool,
+        Arc::new(ring),
+        EngineConfig {
+            urls: emsg_webapps::UrlRules {
+                allow_loopback: true,
+            },
+            ..EngineConfig::default()
+        },
+    )
+    .unwrap()
 }
 
 fn a_landlord_connects_on_my_connections(backend: Backend) {

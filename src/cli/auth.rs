@@ -92,7 +92,7 @@ pub enum Auth {
 
 pub fn run(global: &Global, args: Auth) -> anyhow::Result<ExitCode> {
     let mut opened = global.open()?;
-    let engine = opened.engine(&global.company)?;
+    let engine = opened.engine(global)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -38,14 +38,23 @@ pub fn run(global: &Global, args: Import) -> anyhow::Result<ExitCode> {
     };
     let mut opened = global.open()?;
     let env = |var: &str| std::env::var(var).ok();
-    let report = emsg_store::import::import(
+    let ctx = emsg_store::import::ImportContext::command_line(&env, global.url_rules());
+    let report = match emsg_store::import::import(
         &mut opened.conn,
         &opened.ring.load(),
         &parsed,
-        &env,
+        &ctx,
         &Actor::Operator,
         args.dry_run,
-    )?;
+    ) {
+        Ok(report) => report,
+        Err(emsg_store::StoreError::Refused(errors)) => {
+            eprintln!("{errors}");
+            eprintln!("nothing was imported: fix the file and run the import again");
+            return Ok(ExitCode::FAILURE);
+        }
+        Err(e) => return Err(e.into()),
+    };
     println!("{report}");
     Ok(ExitCode::SUCCESS)
 }

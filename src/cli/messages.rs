@@ -60,7 +60,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 fn messenger(opened: &Opened, global: &Global) -> anyhow::Result<Messenger> {
-    let engine = opened.engine(&global.company)?;
+    let engine = opened.engine(global)?;
     let pool = emsg_store::db::pool(&opened.url, 4).context("opening the database pool")?;
     Ok(Messenger::new(engine, pool, vendor_from_env()?))
 }

@@ -35,6 +35,11 @@ pub struct Serve {
     /// 8 idle hours that also end it.
     #[arg(long, env = "EMSG_SESSION_LIFETIME", default_value = "7d", value_parser = parse_lifetime)]
     pub session_lifetime: std::time::Duration,
+    /// Environment variables that `{env: …}` references may read when they come from the
+    /// Import page, the edit page or the API: names and `PREFIX*`, comma-separated, e.g.
+    /// `HMRC_*,NO_*`. Default: none. emsg's own settings (EMSG_*) are never readable.
+    #[arg(long, env = "EMSG_PAGE_ENV_VARS", default_value = "")]
+    pub page_env_vars: String,
 }
 
 fn parse_lifetime(text: &str) -> Result<std::time::Duration, String> {
@@ -44,6 +49,8 @@ fn parse_lifetime(text: &str) -> Result<std::time::Duration, String> {
 }
 
 pub fn run(global: &Global, args: Serve) -> anyhow::Result<ExitCode> {
+    let page_env_vars =
+        emsg_webapps::PageEnvVars::parse(&args.page_env_vars).map_err(anyhow::Error::msg)?;
     let mut opened = global.open()?;
     first_run(global, &args, &mut opened)?;
     let pool =
@@ -52,15 +59,13 @@ pub fn run(global: &Global, args: Serve) -> anyhow::Result<ExitCode> {
     let engine = emsg_engine::Engine::new(
         pool.clone(),
         ring.clone(),
-        emsg_engine::EngineConfig {
-            default_company: global.company.clone(),
-            ..Default::default()
-        },
+        crate::context::engine_config(global)?,
     )?;
     let options = emsg_web::WebOptions {
         public_url: args.public_url.clone(),
         trusted_proxies: args.trusted_proxy.clone(),
         session_lifetime: Some(args.session_lifetime),
+        page_env_vars,
     };
     // One messenger for the server: the page and the API send through it.
     let messenger = emsg_messages::Messenger::new(
@@ -111,15 +116,18 @@ fn first_run(
         let templates = crate::context::templates_beside(&args.web_apps);
         let parsed = emsg_webapps::parse_bytes_with(&shown, &bytes, &templates)
             .map_err(|errors| anyhow::anyhow!("{errors}"))?;
+        // The file the operator named: its references are the operator's choice.
         let env = |var: &str| std::env::var(var).ok();
+        let ctx = emsg_store::import::ImportContext::command_line(&env, global.url_rules());
         let report = emsg_store::import::import(
             &mut opened.conn,
             &opened.ring.load(),
             &parsed,
-            &env,
+            &ctx,
             &Actor::System,
             false,
-        )?;
+        )
+        .map_err(|e| anyhow::anyhow!("importing {shown}: {e}"))?;
         for warning in &report.warnings {
             tracing::warn!("{warning}");
         }

@@ -277,8 +277,17 @@ fn child() {
     };
     let rt = common::runtime();
     let pool = emsg_store::db::pool(&url, common::pool_size()).expect("the pool");
-    let engine = Engine::new(pool, Arc::new(ring), emsg_engine::EngineConfig::default())
-        .expect("the engine");
+    let engine = Engine::new(
+        pool,
+        Arc::new(ring),
+        emsg_engine::EngineConfig {
+            urls: emsg_webapps::UrlRules {
+                allow_loopback: true,
+            },
+            ..Default::default()
+        },
+    )
+    .expect("the engine");
     let reset = common::reset_peak();
     let before = common::proc_status_mib("VmHWM:").unwrap_or(f64::NAN);
     let started = Instant::now();

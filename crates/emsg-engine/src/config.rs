@@ -17,6 +17,9 @@ pub struct EngineConfig {
     pub wait_for_refresh: Duration,
     /// Leeway for ID-token times.
     pub id_token_leeway: Duration,
+    /// Which hosts requests may go to (checked on every URL and on every DNS answer). The
+    /// default refuses loopback; tests with local stand-ins allow it.
+    pub urls: emsg_webapps::UrlRules,
 }
 
 /// Transient failures (network, timeout, 5xx, unreadable answers) are retried with exponential
@@ -48,6 +51,7 @@ impl Default for EngineConfig {
             lease: Duration::from_secs(180),
             wait_for_refresh: Duration::from_secs(200),
             id_token_leeway: Duration::from_secs(60),
+            urls: emsg_webapps::UrlRules::default(),
         }
     }
 }

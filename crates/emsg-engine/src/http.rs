@@ -1,5 +1,10 @@
-//! The one HTTP client (rustls, no redirects, timeouts) and its adapter for the `oauth2` crate.
+//! The one HTTP client (rustls, no redirects, timeouts, only public addresses) and its adapter
+//! for the `oauth2` crate.
 
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use emsg_webapps::UrlRules;
 use oauth2::{HttpRequest, HttpResponse};
 
 use crate::config::EngineConfig;
@@ -9,6 +14,11 @@ pub fn client(config: &EngineConfig) -> Result<reqwest::Client, EngineError> {
     reqwest::Client::builder()
         // Following a redirect from a token endpoint would send credentials elsewhere.
         .redirect(reqwest::redirect::Policy::none())
+        // A proxy would resolve names itself, past the resolver's address check.
+        .no_proxy()
+        // Every name any request of the engine or of messages resolves is checked here, so a
+        // provider's host that resolves to 10.x or 169.254.169.254 is never connected to.
+        .dns_resolver(Arc::new(PublicOnly(config.urls)))
         .timeout(config.http_timeout)
         .connect_timeout(config.http_timeout.min(std::time::Duration::from_secs(10)))
         .user_agent(concat!("emsg/", env!("CARGO_PKG_VERSION")))
@@ -16,9 +26,65 @@ pub fn client(config: &EngineConfig) -> Result<reqwest::Client, EngineError> {
         .map_err(|e| EngineError::Internal(format!("could not build the HTTP client: {e}")))
 }
 
+/// A resolver that answers only the addresses the outbound rules allow: public ones, and
+/// loopback when the operator allows it (`EMSG_ALLOW_LOOPBACK_URLS`).
+struct PublicOnly(UrlRules);
+
+impl reqwest::dns::Resolve for PublicOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let rules = self.0;
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let found: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let allowed = allowed_addresses(rules, &host, found)?;
+            Ok(Box::new(allowed.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+/// A name that resolves to no allowed address; recognised in [`HttpFailure::from_reqwest`].
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "refused to connect to {host}: it resolves to {addresses}, not a public address (loopback, \
+     private, link-local and metadata addresses are never used for providers)"
+)]
+pub struct AddressRefused {
+    host: String,
+    addresses: String,
+}
+
+/// The addresses of `host` that `rules` allow; none is an error that names the host.
+fn allowed_addresses(
+    rules: UrlRules,
+    host: &str,
+    found: Vec<SocketAddr>,
+) -> Result<Vec<SocketAddr>, Box<dyn std::error::Error + Send + Sync>> {
+    let allowed: Vec<SocketAddr> = found
+        .iter()
+        .filter(|a| rules.allows_address(a.ip()))
+        .copied()
+        .collect();
+    if allowed.is_empty() {
+        let shown: Vec<String> = found.iter().map(|a| a.ip().to_string()).collect();
+        return Err(Box::new(AddressRefused {
+            host: host.to_owned(),
+            addresses: if shown.is_empty() {
+                "no address".to_owned()
+            } else {
+                shown.join(", ")
+            },
+        }));
+    }
+    Ok(allowed)
+}
+
 /// Why a request got no usable answer. Never carries a body (it may hold tokens).
 #[derive(Debug, thiserror::Error)]
 pub enum HttpFailure {
+    /// The destination is not allowed by the outbound rules: nothing was sent.
+    #[error("{0}")]
+    Refused(String),
     #[error("the provider did not answer within the timeout")]
     Timeout,
     #[error("could not reach the provider: {0}")]
@@ -31,6 +97,13 @@ pub enum HttpFailure {
 
 impl HttpFailure {
     pub fn from_reqwest(error: &reqwest::Error) -> Self {
+        let mut cause = std::error::Error::source(error);
+        while let Some(inner) = cause {
+            if let Some(refused) = inner.downcast_ref::<AddressRefused>() {
+                return Self::Refused(refused.to_string());
+            }
+            cause = inner.source();
+        }
         if error.is_timeout() {
             Self::Timeout
         } else {
@@ -52,9 +125,13 @@ impl HttpFailure {
 /// `error` is turned into a 400 so that it is read as the error it is.
 pub async fn send(
     client: &reqwest::Client,
+    rules: UrlRules,
     request: HttpRequest,
 ) -> Result<HttpResponse, HttpFailure> {
     let (parts, body) = request.into_parts();
+    rules
+        .check_destination(&parts.uri.to_string())
+        .map_err(HttpFailure::Refused)?;
     let mut outgoing = client
         .request(parts.method, parts.uri.to_string())
         .body(body);
@@ -119,7 +196,7 @@ fn carries_oauth_error(body: &[u8]) -> bool {
 
 /// Our client as the `oauth2` crate's `AsyncHttpClient`: a named type with a boxed `Send`
 /// future, so that refreshes can run inside spawned tasks.
-pub struct OAuthHttp<'a>(pub &'a reqwest::Client);
+pub struct OAuthHttp<'a>(pub &'a reqwest::Client, pub UrlRules);
 
 impl<'c> oauth2::AsyncHttpClient<'c> for OAuthHttp<'_> {
     type Error = HttpFailure;
@@ -128,6 +205,37 @@ impl<'c> oauth2::AsyncHttpClient<'c> for OAuthHttp<'_> {
     >;
 
     fn call(&'c self, request: HttpRequest) -> Self::Future {
-        Box::pin(send(self.0, request))
+        Box::pin(send(self.0, self.1, request))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addr(text: &str) -> SocketAddr {
+        SocketAddr::new(text.parse().unwrap_or([0, 0, 0, 0].into()), 443)
+    }
+
+    #[test]
+    fn names_resolving_to_private_or_metadata_addresses_are_refused() {
+        let strict = UrlRules::default();
+        for private in ["10.0.0.7", "169.254.169.254", "127.0.0.1", "fd00:ec2::254"] {
+            let error = allowed_addresses(strict, "api.example", vec![addr(private)])
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(
+                error.contains("api.example") && error.contains(private),
+                "{error}"
+            );
+        }
+        let mixed = allowed_addresses(strict, "h", vec![addr("10.0.0.1"), addr("81.144.2.1")]);
+        assert_eq!(mixed.ok(), Some(vec![addr("81.144.2.1")]));
+        let loopback = UrlRules {
+            allow_loopback: true,
+        };
+        assert!(allowed_addresses(loopback, "localhost", vec![addr("127.0.0.1")]).is_ok());
+        assert!(allowed_addresses(loopback, "h", vec![addr("169.254.169.254")]).is_err());
     }
 }

@@ -63,7 +63,10 @@ impl Engine {
         let node_id = format!("{}-{}", std::process::id(), random::token(8)?);
         Ok(Self {
             inner: Arc::new(Inner {
-                verifier: emsg_oidc::Verifier::new(http.clone()),
+                verifier: emsg_oidc::Verifier::new(http.clone()).with_destination_check({
+                    let rules = config.urls;
+                    Arc::new(move |url: &str| rules.check_destination(url))
+                }),
                 pool,
                 ring: ring.into(),
                 http,

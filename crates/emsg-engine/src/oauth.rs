@@ -228,6 +228,12 @@ where
                 message,
             }
         }
+        // A destination the outbound rules refuse is a setup problem: retrying cannot help.
+        RequestTokenError::Request(failure @ HttpFailure::Refused(_)) => ProviderFailure {
+            kind: ProviderFailureKind::Rejected,
+            code: Some("destination_refused".to_owned()),
+            message: failure.to_string(),
+        },
         RequestTokenError::Request(failure) => ProviderFailure {
             kind: ProviderFailureKind::Transient,
             code: None,

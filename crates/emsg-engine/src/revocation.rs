@@ -19,11 +19,19 @@ fn encode(text: &str) -> String {
 
 pub async fn revoke(
     http: &reqwest::Client,
+    rules: emsg_webapps::UrlRules,
     url: &str,
     client_auth: ClientAuth,
     credentials: &Credentials,
     refresh_token: &Secret,
 ) -> Result<(), ProviderFailure> {
+    rules
+        .check_destination(url)
+        .map_err(|message| ProviderFailure {
+            kind: ProviderFailureKind::Rejected,
+            code: Some("destination_refused".to_owned()),
+            message,
+        })?;
     let mut form = form_urlencoded::Serializer::new(String::new());
     form.append_pair("token", refresh_token.expose())
         .append_pair("token_type_hint", "refresh_token");

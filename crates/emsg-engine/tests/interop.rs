@@ -66,7 +66,12 @@ async fn an_id_porten_authorization_is_obtained_refreshed_exchanged_and_revoked(
         std::slice::from_ref(&client),
         &options,
         |peer| idporten_yaml(peer, true),
-        EngineConfig::default(),
+        EngineConfig {
+            urls: emsg_webapps::UrlRules {
+                allow_loopback: true,
+            },
+            ..EngineConfig::default()
+        },
     )
     .await?;
     let fiona = h.fiona;
@@ -300,7 +305,12 @@ async fn an_hmrc_vat_authorization_is_obtained_refreshed_and_disconnected(
         &[vat_client(), itsa_client()],
         &PeerOptions::default(),
         hmrc_yaml,
-        EngineConfig::default(),
+        EngineConfig {
+            urls: emsg_webapps::UrlRules {
+                allow_loopback: true,
+            },
+            ..EngineConfig::default()
+        },
     )
     .await?;
     let (fiona, george) = (h.fiona, h.george);
@@ -414,7 +424,12 @@ async fn an_hmrc_landlord_is_connected_on_callback_and_only_they_may_use_it(
         &[vat_client(), itsa_client()],
         &PeerOptions::default(),
         hmrc_yaml,
-        EngineConfig::default(),
+        EngineConfig {
+            urls: emsg_webapps::UrlRules {
+                allow_loopback: true,
+            },
+            ..EngineConfig::default()
+        },
     )
     .await?;
     let (fiona, george) = (h.fiona, h.george);
@@ -491,7 +506,12 @@ async fn a_refused_consent_is_reported_audited_and_stores_nothing(
         &[idporten_client()],
         &PeerOptions::default(),
         |peer| idporten_yaml(peer, false),
-        EngineConfig::default(),
+        EngineConfig {
+            urls: emsg_webapps::UrlRules {
+                allow_loopback: true,
+            },
+            ..EngineConfig::default()
+        },
     )
     .await?;
     let fiona = h.fiona;
@@ -557,7 +577,12 @@ async fn a_replayed_foreign_or_unknown_state_is_refused_and_changes_nothing(
         &[vat_client(), itsa_client()],
         &PeerOptions::default(),
         hmrc_yaml,
-        EngineConfig::default(),
+        EngineConfig {
+            urls: emsg_webapps::UrlRules {
+                allow_loopback: true,
+            },
+            ..EngineConfig::default()
+        },
     )
     .await?;
     let (fiona, george) = (h.fiona, h.george);
@@ -631,7 +656,12 @@ async fn an_id_token_with_the_wrong_nonce_is_refused_and_nothing_is_stored(
         &[idporten_client()],
         &PeerOptions::default(),
         |peer| idporten_yaml(peer, false),
-        EngineConfig::default(),
+        EngineConfig {
+            urls: emsg_webapps::UrlRules {
+                allow_loopback: true,
+            },
+            ..EngineConfig::default()
+        },
     )
     .await?;
     let fiona = h.fiona;
@@ -700,6 +730,10 @@ async fn a_grant_revoked_at_the_provider_requires_reauthorization_after_one_refr
     };
     let config = EngineConfig {
         token_skew: Duration::from_secs(1),
+        // The stand-ins listen on loopback.
+        urls: emsg_webapps::UrlRules {
+            allow_loopback: true,
+        },
         ..EngineConfig::default()
     };
     let mut h = Harness::start(
@@ -820,6 +854,10 @@ async fn an_expired_altinn_token_is_exchanged_again_after_refreshing_its_source(
     };
     let config = EngineConfig {
         token_skew: Duration::from_secs(1),
+        // The stand-ins listen on loopback.
+        urls: emsg_webapps::UrlRules {
+            allow_loopback: true,
+        },
         ..EngineConfig::default()
     };
     let mut h = Harness::start(
@@ -881,7 +919,12 @@ async fn concurrent_senders_on_two_nodes_cause_one_refresh_at_the_provider(
         &[vat_client(), itsa_client()],
         &options,
         hmrc_yaml,
-        EngineConfig::default(),
+        EngineConfig {
+            urls: emsg_webapps::UrlRules {
+                allow_loopback: true,
+            },
+            ..EngineConfig::default()
+        },
     )
     .await?;
     let fiona = h.fiona;
@@ -889,8 +932,16 @@ async fn concurrent_senders_on_two_nodes_cause_one_refresh_at_the_provider(
     let (access0, _) = h.tokens(VAT_APP, fiona)?;
     h.set_access_expiry(connected.connection_id, now() - 10)?;
     h.peer.reset_counts().await?;
-    let other_node =
-        emsg_engine::Engine::new(h.pool.clone(), h.ring.clone(), EngineConfig::default())?;
+    let other_node = emsg_engine::Engine::new(
+        h.pool.clone(),
+        h.ring.clone(),
+        EngineConfig {
+            urls: emsg_webapps::UrlRules {
+                allow_loopback: true,
+            },
+            ..EngineConfig::default()
+        },
+    )?;
 
     let mut senders = tokio::task::JoinSet::new();
     for i in 0..8 {
@@ -938,7 +989,12 @@ async fn client_credentials_and_redirect_uris_with_reserved_characters_are_sent_
         std::slice::from_ref(&client),
         &PeerOptions::default(),
         |peer| idporten_yaml_for(peer, &client, false),
-        EngineConfig::default(),
+        EngineConfig {
+            urls: emsg_webapps::UrlRules {
+                allow_loopback: true,
+            },
+            ..EngineConfig::default()
+        },
     )
     .await?;
     let fiona = h.fiona;
@@ -993,7 +1049,12 @@ async fn client_credentials_and_redirect_uris_with_reserved_characters_are_sent_
         &[vat.clone(), itsa_client()],
         &PeerOptions::default(),
         |peer| hmrc_yaml_for(peer, &vat, &itsa_client()),
-        EngineConfig::default(),
+        EngineConfig {
+            urls: emsg_webapps::UrlRules {
+                allow_loopback: true,
+            },
+            ..EngineConfig::default()
+        },
     )
     .await?;
     let fiona = h.fiona;
@@ -1025,7 +1086,12 @@ async fn an_expired_code_is_refused_by_the_provider_and_the_user_told_to_get_a_n
         &[vat_client(), itsa_client()],
         &options,
         hmrc_yaml,
-        EngineConfig::default(),
+        EngineConfig {
+            urls: emsg_webapps::UrlRules {
+                allow_loopback: true,
+            },
+            ..EngineConfig::default()
+        },
     )
     .await?;
     let fiona = h.fiona;
@@ -1070,7 +1136,12 @@ async fn the_leak_check_finds_a_token_written_to_the_log() -> anyhow::Result<()>
         &[vat_client(), itsa_client()],
         &PeerOptions::default(),
         hmrc_yaml,
-        EngineConfig::default(),
+        EngineConfig {
+            urls: emsg_webapps::UrlRules {
+                allow_loopback: true,
+            },
+            ..EngineConfig::default()
+        },
     )
     .await?;
     let fiona = h.fiona;

@@ -36,7 +36,17 @@ fn records(mock: &MockServer) -> String {
 
 fn engine(db: &TestDb, ring: &Arc<KeyRing>) -> Engine {
     let pool = emsg_store::db::pool(db.url(), 8).unwrap();
-    Engine::new(pool, Arc::clone(ring), EngineConfig::default()).unwrap()
+    Engine::new(
+        pool,
+        Arc::clone(ring),
+        EngineConfig {
+            urls: emsg_webapps::UrlRules {
+                allow_loopback: true,
+            },
+            ..EngineConfig::default()
+        },
+    )
+    .unwrap()
 }
 
 async fn one_refresh_per_round(backend: Backend) {
@@ -50,7 +60,12 @@ async fn one_refresh_per_round(backend: Backend) {
             &mut conn,
             &ring,
             &parsed,
-            &|_| None,
+            &emsg_store::import::ImportContext::command_line(
+                &|_| None,
+                emsg_webapps::UrlRules {
+                    allow_loopback: true,
+                },
+            ),
             &Actor::Operator,
             false,
         )

@@ -156,7 +156,12 @@ async fn world(backend: Backend, base: &str) -> World {
             &mut conn,
             &ring,
             &parsed,
-            &|_| None,
+            &emsg_store::import::ImportContext::command_line(
+                &|_| None,
+                emsg_webapps::UrlRules {
+                    allow_loopback: true,
+                },
+            ),
             &Actor::Operator,
             false,
         )
@@ -170,7 +175,17 @@ async fn world(backend: Backend, base: &str) -> World {
         .expect("user")
         .id
     };
-    let engine = Engine::new(pool.clone(), ring, EngineConfig::default()).expect("engine");
+    let engine = Engine::new(
+        pool.clone(),
+        ring,
+        EngineConfig {
+            urls: emsg_webapps::UrlRules {
+                allow_loopback: true,
+            },
+            ..EngineConfig::default()
+        },
+    )
+    .expect("engine");
     let start = engine
         .get_authorization_code("Bench VAT", None, user, CodeRequest::default())
         .await

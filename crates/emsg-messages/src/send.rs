@@ -449,6 +449,13 @@ impl Messenger {
         let spec = &prepared.service.spec;
         let method = reqwest::Method::from_bytes(spec.method.as_str().as_bytes())
             .map_err(|e| format!("method {}: {e}", spec.method))?;
+        // Names are checked on their addresses by the engine client's resolver; this refuses
+        // IP literals and plain http that the outbound rules do not allow, before the token
+        // is put on the wire.
+        self.engine
+            .config()
+            .urls
+            .check_destination(&prepared.rendered.url)?;
         let mut request = self.http.request(method, &prepared.rendered.url).header(
             reqwest::header::AUTHORIZATION,
             format!("{} {}", bearer(&token.token_type), token.token.expose()),
@@ -571,7 +578,7 @@ fn describe_failure(host: &str, error: &reqwest::Error) -> String {
     if error.is_timeout() {
         format!("{host} did not answer in time")
     } else if error.is_connect() {
-        format!("{host} could not be reached")
+        format!("{host} could not be reached ({})", error_chain(error))
     } else {
         format!("the exchange with {host} failed ({})", error_chain(error))
     }

@@ -26,6 +26,7 @@ pub struct Discovery {
 /// Fetches and checks the discovery document of `issuer`.
 pub(crate) async fn fetch(
     client: &reqwest::Client,
+    destination: &(dyn Fn(&str) -> Result<(), String> + Send + Sync),
     issuer: &str,
 ) -> Result<Discovery, IdTokenError> {
     let error = |reason: String| IdTokenError::Discovery {
@@ -37,6 +38,7 @@ pub(crate) async fn fetch(
         issuer.trim_end_matches('/')
     ))
     .map_err(error)?;
+    destination(url.as_str()).map_err(error)?;
     let body = fetch::get_json(client, &url).await.map_err(error)?;
     let discovery: Discovery = serde_json::from_slice(&body).map_err(|e| {
         error(format!(

@@ -176,12 +176,17 @@ impl KeySet {
 }
 
 /// Fetches and parses the JWK Set at `uri`.
-pub(crate) async fn fetch(client: &reqwest::Client, uri: &str) -> Result<KeySet, IdTokenError> {
+pub(crate) async fn fetch(
+    client: &reqwest::Client,
+    destination: &(dyn Fn(&str) -> Result<(), String> + Send + Sync),
+    uri: &str,
+) -> Result<KeySet, IdTokenError> {
     let error = |reason: String| IdTokenError::Jwks {
         uri: uri.to_owned(),
         reason,
     };
     let url = fetch::checked_url(uri).map_err(error)?;
+    destination(url.as_str()).map_err(error)?;
     let body = fetch::get_json(client, &url).await.map_err(error)?;
     KeySet::parse(&body).map_err(error)
 }

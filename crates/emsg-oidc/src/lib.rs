@@ -37,4 +37,4 @@ mod verify;
 pub use claims::IdTokenClaims;
 pub use discovery::Discovery;
 pub use error::IdTokenError;
-pub use verify::{Expectations, Verifier};
+pub use verify::{DestinationCheck, Expectations, Verifier};

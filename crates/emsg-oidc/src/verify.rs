@@ -44,7 +44,12 @@ pub struct Expectations<'a> {
 pub struct Verifier {
     client: reqwest::Client,
     issuers: Mutex<HashMap<String, Arc<Mutex<IssuerCache>>>>,
+    destination: DestinationCheck,
 }
+
+/// Says whether a request may go to a URL (discovery documents and key sets, whose URLs come
+/// from the provider's answer): the caller's outbound rules. `Err` says why not.
+pub type DestinationCheck = Arc<dyn Fn(&str) -> Result<(), String> + Send + Sync>;
 
 #[derive(Default)]
 struct IssuerCache {
@@ -71,7 +76,14 @@ impl Verifier {
         Verifier {
             client,
             issuers: Mutex::new(HashMap::new()),
+            destination: Arc::new(|_: &str| Ok(())),
         }
+    }
+
+    /// Checks every URL with `check` before fetching it, on top of the https rule.
+    pub fn with_destination_check(mut self, check: DestinationCheck) -> Self {
+        self.destination = check;
+        self
     }
 
     /// The discovery document of `issuer`, from the cache when there (verification refreshes it
@@ -124,7 +136,7 @@ impl Verifier {
         if let Some(discovery) = &cache.discovery {
             return Ok(discovery.clone());
         }
-        let discovery = discovery::fetch(&self.client, issuer).await?;
+        let discovery = discovery::fetch(&self.client, &*self.destination, issuer).await?;
         cache.discovery = Some(discovery.clone());
         Ok(discovery)
     }
@@ -137,7 +149,7 @@ impl Verifier {
     ) -> Result<(), IdTokenError> {
         let jwks_uri = self.discovery(cache, issuer).await?.jwks_uri;
         cache.last_key_fetch = Some(now);
-        let set = jwks::fetch(&self.client, &jwks_uri).await?;
+        let set = jwks::fetch(&self.client, &*self.destination, &jwks_uri).await?;
         cache.keys = Some(FetchedKeys {
             set,
             fetched_at: now,

@@ -485,3 +485,40 @@ async fn error_messages_never_contain_the_token_or_a_part_of_it() {
         }
     }
 }
+
+#[tokio::test]
+async fn the_callers_destination_check_is_asked_before_discovery_and_the_key_set() {
+    let issuer = TestIssuer::start(&[&RSA_KEY]).await;
+    let token = RSA_KEY.sign("RS256", &claims(&issuer.issuer));
+    let refuse_all =
+        Verifier::new(http_client()).with_destination_check(std::sync::Arc::new(|url: &str| {
+            Err(format!("{url} is not a public address"))
+        }));
+    let error = refuse_all
+        .verify(&token, &expect(&issuer.issuer))
+        .await
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(error.contains("not a public address"), "{error}");
+    assert_eq!(issuer.hits("/.well-known/openid-configuration"), 0);
+    // A key set on another host than the discovery document is checked on its own.
+    let jwks = issuer.jwks_uri();
+    let refuse_keys = Verifier::new(http_client()).with_destination_check(std::sync::Arc::new(
+        move |url: &str| {
+            if url == jwks {
+                Err("the key set's host is refused".to_owned())
+            } else {
+                Ok(())
+            }
+        },
+    ));
+    let error = refuse_keys
+        .verify(&token, &expect(&issuer.issuer))
+        .await
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(error.contains("the key set's host is refused"), "{error}");
+    assert_eq!(issuer.hits("/jwks"), 0);
+}

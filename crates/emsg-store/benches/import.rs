@@ -310,7 +310,8 @@ fn run_import(
     parsed: &ParsedFile,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> ImportReport {
-    import::import(conn, ring, parsed, env, &Actor::Operator, false)
+    let ctx = import::ImportContext::command_line(env, emsg_webapps::UrlRules::default());
+    import::import(conn, ring, parsed, &ctx, &Actor::Operator, false)
         .unwrap_or_else(|e| panic!("import failed: {e}"))
 }
 
@@ -390,6 +391,8 @@ fn parse(pieces: &[String]) -> ParsedFile {
         lines: Vec::new(),
         services: Vec::new(),
         service_lines: Vec::new(),
+        file: "web-apps.yaml".to_owned(),
+        places: Default::default(),
     };
     let mut lines_before = 0u32;
     for text in pieces {

@@ -753,3 +753,56 @@ pub fn release_lease(conn: &mut DbConnection, id: i64, owner: &str) -> Result<()
     .execute(conn)?;
     Ok(())
 }
+
+/// Makes every connection of record `id` that holds a token or is not disconnected need a new
+/// authorization: both tokens deleted, status `reauthorization_required`, `message` as its
+/// last error. Answers the ids of the connections changed (for their audit entries). Part of
+/// the caller's transaction.
+pub fn require_reauthorization(
+    conn: &mut DbConnection,
+    web_application_id: i64,
+    message: &str,
+    now: i64,
+) -> Result<Vec<i64>> {
+    let ids: Vec<i64> = connections::table
+        .filter(connections::web_application_id.eq(web_application_id))
+        .filter(
+            connections::status
+                .ne(Status::Disconnected.as_str())
+                .or(connections::access_token_sealed.is_not_null())
+                .or(connections::refresh_token_sealed.is_not_null()),
+        )
+        .order(connections::id)
+        .select(connections::id)
+        .load(conn)?;
+    if ids.is_empty() {
+        return Ok(ids);
+    }
+    diesel::update(connections::table.filter(connections::id.eq_any(&ids)))
+        .set((
+            connections::status.eq(Status::ReauthorizationRequired.as_str()),
+            connections::access_token_sealed.eq(None::<Vec<u8>>),
+            connections::refresh_token_sealed.eq(None::<Vec<u8>>),
+            connections::access_expires_at.eq(None::<i64>),
+            connections::last_error.eq(message),
+            connections::last_error_code.eq("endpoints_moved"),
+            connections::version.eq(connections::version + 1),
+            connections::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(ids)
+}
+
+/// How many connections of record `id` [`require_reauthorization`] would change.
+pub fn count_authorized(conn: &mut DbConnection, web_application_id: i64) -> Result<i64> {
+    Ok(connections::table
+        .filter(connections::web_application_id.eq(web_application_id))
+        .filter(
+            connections::status
+                .ne(Status::Disconnected.as_str())
+                .or(connections::access_token_sealed.is_not_null())
+                .or(connections::refresh_token_sealed.is_not_null()),
+        )
+        .count()
+        .get_result(conn)?)
+}

@@ -20,6 +20,10 @@ pub enum StoreError {
     WrongMasterKey { loaded: String, expected: String },
     #[error("{0}")]
     Invalid(String),
+    /// The file or form asks for something its author may not have (an environment variable
+    /// the operator did not allow, an outbound URL to a private address): nothing was written.
+    #[error("{0}")]
+    Refused(emsg_webapps::ImportErrors),
     #[error("no web application is named `{0}`; `emsg apps list` shows the names")]
     UnknownWebApplication(String),
     #[error("no web service is named `{0}`; `emsg services list` shows the names")]

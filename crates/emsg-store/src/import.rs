@@ -6,17 +6,57 @@ use std::fmt;
 
 use emsg_seal::{KeyRing, Secret};
 use emsg_webapps::{
-    ParsedFile, SecretSource, ValueSource, WebApplicationSpec, WebServiceSpec, changed_fields,
+    EnvAccess, ImportError, ImportErrors, PageEnvVars, ParsedFile, SecretSource, UrlRules,
+    ValueSource, WebApplicationSpec, WebServiceSpec, changed_fields,
 };
 
 use crate::audit::{self, Actor, NewAuditEntry};
 use crate::clock::now;
 use crate::db::DbConnection;
 use crate::error::{Result, StoreError};
+use crate::moved::{self, MovedEndpoints};
 use crate::web_applications::{self as records, WebApplication, name_key};
 use crate::web_services::{self as services, WebService};
 use diesel::Connection;
 use diesel::prelude::*;
+
+/// Who imports or edits, and so which `{env: …}` references may be read and which outbound
+/// URLs are accepted. Built once by the command line or the server from the operator's
+/// settings and handed to every import and edit.
+pub struct ImportContext<'a> {
+    pub access: EnvAccess,
+    /// Reads a variable (the process environment, or a stand-in in tests).
+    pub lookup: &'a dyn Fn(&str) -> Option<String>,
+    pub urls: UrlRules,
+}
+
+impl<'a> ImportContext<'a> {
+    /// The operator on the command line (`emsg import`, `serve`'s first-start import).
+    pub fn command_line(lookup: &'a dyn Fn(&str) -> Option<String>, urls: UrlRules) -> Self {
+        Self {
+            access: EnvAccess::CommandLine,
+            lookup,
+            urls,
+        }
+    }
+
+    /// An administrator on a page or the API: only the variables in `allowed` are read.
+    pub fn page(
+        allowed: PageEnvVars,
+        lookup: &'a dyn Fn(&str) -> Option<String>,
+        urls: UrlRules,
+    ) -> Self {
+        Self {
+            access: EnvAccess::Page(allowed),
+            lookup,
+            urls,
+        }
+    }
+
+    fn is_page(&self) -> bool {
+        matches!(self.access, EnvAccess::Page(_))
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RecordChange {
@@ -42,6 +82,8 @@ pub struct ImportReport {
     pub warnings: Vec<String>,
     /// Stored records the file does not mention; they are left as they are.
     pub untouched: Vec<String>,
+    /// Records whose endpoints move to another origin: their secret and tokens are dropped.
+    pub moved: Vec<MovedEndpoints>,
     pub dry_run: bool,
 }
 
@@ -86,6 +128,9 @@ impl fmt::Display for ImportReport {
         for name in &self.untouched {
             writeln!(f, "  not in file, left as is  {name}")?;
         }
+        for moved in &self.moved {
+            writeln!(f, "endpoints moved: {}", moved.explain())?;
+        }
         for warning in &self.warnings {
             writeln!(f, "warning: {warning}")?;
         }
@@ -118,6 +163,9 @@ struct Resolved {
     /// `None`: keep what is stored.
     client_id: Option<String>,
     client_secret: Option<Secret>,
+    /// The secret was read from a variable for a page: it stays with the provider it was
+    /// configured for, so it is not kept when the endpoints move.
+    secret_from_page_env: bool,
 }
 
 struct Planned<'a> {
@@ -125,6 +173,132 @@ struct Planned<'a> {
     existing: Option<&'a WebApplication>,
     resolved: Resolved,
     change: RecordChange,
+    moved: Option<MovedEndpoints>,
+}
+
+/// Refuses what the importer may not ask for, every problem at once with its place in the
+/// file: outbound URLs the rules refuse, and `{env: …}` references it may not read.
+fn check_file(
+    parsed: &ParsedFile,
+    stored: &HashMap<String, &WebApplication>,
+    ctx: &ImportContext<'_>,
+) -> Result<()> {
+    let mut errors: Vec<ImportError> = Vec::new();
+    for (index, spec) in parsed.applications.iter().enumerate() {
+        let existing = stored.get(&name_key(&spec.name)).copied();
+        for (key, url) in spec.outbound_urls() {
+            if let Err(message) = ctx.urls.check_outbound(url) {
+                errors.push(parsed.error_at(&format!("web_applications[{index}].{key}"), message));
+            }
+        }
+        for (field, message) in env_refusals(spec, existing, ctx) {
+            let path = format!("web_applications[{index}].{field}");
+            errors.push(parsed.error_at(&path, format!("record `{}`: {message}", spec.name)));
+        }
+    }
+    for (index, service) in parsed.services.iter().enumerate() {
+        if let Some(url) = &service.base_url
+            && let Err(message) = ctx.urls.check_outbound(url)
+        {
+            errors.push(parsed.error_at(&format!("web_services[{index}].base_url"), message));
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        errors.sort_by_key(|e| (e.line, e.column));
+        Err(StoreError::Refused(ImportErrors(errors)))
+    }
+}
+
+/// The `{env: …}` references of `spec` that `ctx` may not read, by field. On a page, a
+/// reference the record already has is kept as it is without being read, so it is no reason
+/// to refuse; emsg's own settings are refused whoever asks.
+fn env_refusals(
+    spec: &WebApplicationSpec,
+    existing: Option<&WebApplication>,
+    ctx: &ImportContext<'_>,
+) -> Vec<(&'static str, String)> {
+    let id_var = match &spec.client_id {
+        ValueSource::Env { var } => Some(var),
+        _ => None,
+    };
+    let secret_var = match &spec.client_secret {
+        SecretSource::Env { var } => Some(var),
+        _ => None,
+    };
+    let stored_id = existing.and_then(|r| r.client_id_env.as_ref());
+    let stored_secret = existing.and_then(|r| r.client_secret_env.as_ref());
+    let mut refusals = Vec::new();
+    for (field, var, stored) in [
+        ("client_id", id_var, stored_id),
+        ("client_secret", secret_var, stored_secret),
+    ] {
+        let Some(var) = var else { continue };
+        let refusal = match ctx.access.check(var) {
+            Ok(()) => None,
+            Err(message) if message.contains("EMSG_*") => Some(message),
+            Err(_) if stored == Some(var) => None,
+            Err(message) => Some(message),
+        };
+        if let Some(message) = refusal {
+            refusals.push((field, message));
+        }
+    }
+    refusals
+}
+
+/// The web services of `row` after the import: those of the file that name it, and the
+/// stored ones the file does not mention.
+fn services_after<'a>(
+    parsed: &'a ParsedFile,
+    stored: &'a [WebService],
+    row: &WebApplication,
+    spec: &WebApplicationSpec,
+) -> Vec<&'a WebServiceSpec> {
+    let key = name_key(&spec.name);
+    let in_file: std::collections::HashSet<String> =
+        parsed.services.iter().map(|s| name_key(&s.name)).collect();
+    parsed
+        .services
+        .iter()
+        .filter(|s| name_key(&s.web_application) == key)
+        .chain(
+            stored
+                .iter()
+                .filter(|s| s.web_application_id == row.id && !in_file.contains(&s.name_key))
+                .map(|s| &s.spec),
+        )
+        .collect()
+}
+
+/// Whether `spec` moves `row`'s endpoints to new origins, and what that drops.
+fn moved_endpoints(
+    conn: &mut DbConnection,
+    row: &WebApplication,
+    stored_services: &[WebService],
+    spec: &WebApplicationSpec,
+    services_after: &[&WebServiceSpec],
+    resolved: &Resolved,
+) -> Result<Option<MovedEndpoints>> {
+    let origins = moved::new_origins(row, stored_services, spec, services_after);
+    if origins.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(MovedEndpoints {
+        name: spec.name.clone(),
+        origins,
+        // A secret read for a page from a variable is dropped too: it is the old provider's.
+        secret_dropped: (row.client_secret_is_set() || resolved.client_secret.is_some())
+            && !keeps_secret(resolved),
+        connections: crate::connections::count_authorized(conn, row.id)?,
+    }))
+}
+
+/// A secret that comes with the change is kept when it is the operator's or was typed by the
+/// administrator; one read from a variable for a page belongs to the old provider.
+fn keeps_secret(resolved: &Resolved) -> bool {
+    resolved.client_secret.is_some() && !resolved.secret_from_page_env
 }
 
 /// Imports `parsed` (already validated): writes every added or changed record in one
@@ -133,7 +307,7 @@ pub fn import(
     conn: &mut DbConnection,
     ring: &KeyRing,
     parsed: &ParsedFile,
-    env: &dyn Fn(&str) -> Option<String>,
+    ctx: &ImportContext<'_>,
     actor: &Actor,
     dry_run: bool,
 ) -> Result<ImportReport> {
@@ -142,6 +316,8 @@ pub fn import(
         let names = records::names_by_id(&stored);
         let by_key: HashMap<String, &WebApplication> =
             stored.iter().map(|r| (r.name_key.clone(), r)).collect();
+        check_file(parsed, &by_key, ctx)?;
+        let stored_services = services::list(conn)?;
         let mut report = ImportReport {
             dry_run,
             ..ImportReport::default()
@@ -149,7 +325,7 @@ pub fn import(
         let mut plan = Vec::with_capacity(parsed.applications.len());
         for spec in &parsed.applications {
             let existing = by_key.get(&name_key(&spec.name)).copied();
-            let resolved = resolve(spec, existing, env, &mut report.warnings);
+            let resolved = resolve(spec, existing, ctx, &mut report.warnings);
             let change = match existing {
                 None => RecordChange::Added,
                 Some(row) => compare(row, spec, &resolved, &names, ring)?,
@@ -158,11 +334,20 @@ pub fn import(
                 name: spec.name.clone(),
                 change: change.clone(),
             });
+            let moved = match existing {
+                Some(row) => {
+                    let after = services_after(parsed, &stored_services, row, spec);
+                    moved_endpoints(conn, row, &stored_services, spec, &after, &resolved)?
+                }
+                None => None,
+            };
+            report.moved.extend(moved.clone());
             plan.push(Planned {
                 spec,
                 existing,
                 resolved,
                 change,
+                moved,
             });
         }
         let in_file: std::collections::HashSet<String> = parsed
@@ -175,7 +360,6 @@ pub fn import(
             .filter(|r| !in_file.contains(&r.name_key))
             .map(|r| r.name.clone())
             .collect();
-        let stored_services = services::list(conn)?;
         let service_plan = plan_services(parsed, &stored_services, &mut report)?;
         if dry_run || !report.changes_anything() {
             return Ok(report);
@@ -189,7 +373,7 @@ pub fn import(
 fn resolve(
     spec: &WebApplicationSpec,
     existing: Option<&WebApplication>,
-    env: &dyn Fn(&str) -> Option<String>,
+    ctx: &ImportContext<'_>,
     warnings: &mut Vec<String>,
 ) -> Resolved {
     let has_stored = |field: &str| match (field, existing) {
@@ -198,7 +382,17 @@ fn resolve(
         (_, None) => false,
     };
     let mut from_env = |field: &str, var: &str| {
-        let value = env(var).filter(|v| !v.is_empty());
+        // Refused references were reported before anything was resolved; one that is still
+        // here unreadable is a reference the record already has, kept without being read.
+        if ctx.access.check(var).is_err() {
+            warnings.push(format!(
+                "{}: {field}: ${var} is not read from a page (the operator has not allowed it), so the {field} stays as it is (now: {}); `emsg import` on the server reads it.",
+                spec.name,
+                if has_stored(field) { "set" } else { "not set" }
+            ));
+            return None;
+        }
+        let value = (ctx.lookup)(var).filter(|v| !v.is_empty());
         if value.is_none() {
             warnings.push(format!(
                 "{}: {field}: ${var} is not set, so the {field} stays as it is (now: {}). Set {var} and \
@@ -219,9 +413,13 @@ fn resolve(
         SecretSource::Env { var } => from_env("client_secret", var).map(Secret::new),
         _ => None,
     };
+    let secret_from_page_env = ctx.is_page()
+        && client_secret.is_some()
+        && matches!(spec.client_secret, SecretSource::Env { .. });
     Resolved {
         client_id,
         client_secret,
+        secret_from_page_env,
     }
 }
 
@@ -291,6 +489,9 @@ fn write(
                 id
             }
         };
+        if let (Some(moved), Some(row)) = (&item.moved, item.existing) {
+            moved::apply(conn, row, moved, keeps_secret(&item.resolved), actor, now)?;
+        }
         ids.insert(name_key(&item.spec.name), id);
     }
     if plan.iter().any(|i| i.change != RecordChange::Unchanged) {
@@ -428,24 +629,54 @@ fn write_services(
 pub struct EditReport {
     pub changed: Vec<String>,
     pub warnings: Vec<String>,
+    /// The endpoints move to another origin: what that drops. When the move was not
+    /// confirmed, nothing was written and the page asks first.
+    pub moved: Option<MovedEndpoints>,
+    /// Nothing was written: the move needs the administrator's confirmation.
+    pub needs_confirmation: bool,
 }
 
 /// Writes `spec` (validated by `emsg_webapps::parse`, like an import) over the stored record
 /// `id`, and `new_secret` when one was typed (`None` keeps the stored secret). The same
 /// comparison as an import decides what changed; nothing is written when nothing did. One
 /// audit entry names the changed keys. Renaming is allowed; a name another record has is not.
+///
+/// Endpoints that move to another origin drop the stored secret (unless `new_secret` is
+/// typed) and the connections' tokens; without `move_confirmed` such an edit writes nothing
+/// and answers what it would drop (`needs_confirmation`).
+#[allow(clippy::too_many_arguments)]
 pub fn edit(
     conn: &mut DbConnection,
     ring: &KeyRing,
     id: i64,
     spec: &WebApplicationSpec,
     new_secret: Option<&Secret>,
-    env: &dyn Fn(&str) -> Option<String>,
+    ctx: &ImportContext<'_>,
     actor: &Actor,
+    move_confirmed: bool,
 ) -> Result<EditReport> {
     conn.transaction(|conn| {
         let row = records::by_id(conn, id)?
             .ok_or_else(|| StoreError::Invalid(format!("web application {id} no longer exists")))?;
+        let mut refused: Vec<ImportError> = Vec::new();
+        let at = |field: &str, message: String| ImportError {
+            file: "the edit form".to_owned(),
+            line: 1,
+            column: 1,
+            path: format!("web_applications[0].{field}"),
+            message,
+        };
+        for (key, url) in spec.outbound_urls() {
+            if let Err(message) = ctx.urls.check_outbound(url) {
+                refused.push(at(key, message));
+            }
+        }
+        for (field, message) in env_refusals(spec, Some(&row), ctx) {
+            refused.push(at(field, message));
+        }
+        if !refused.is_empty() {
+            return Err(StoreError::Refused(ImportErrors(refused)));
+        }
         if let Some(other) = records::find(conn, &spec.name)?.filter(|r| r.id != id) {
             return Err(StoreError::Invalid(format!(
                 "name: another web application is already named `{}`; choose another name",
@@ -515,9 +746,22 @@ pub fn edit(
             names.insert(old_source, name);
         }
         let mut report = EditReport::default();
-        let mut resolved = resolve(spec, Some(&row), env, &mut report.warnings);
+        let mut resolved = resolve(spec, Some(&row), ctx, &mut report.warnings);
         if let Some(secret) = new_secret {
             resolved.client_secret = Some(secret.clone());
+            resolved.secret_from_page_env = false;
+        }
+        let stored_services = services::list(conn)?;
+        let services_after: Vec<&WebServiceSpec> = stored_services
+            .iter()
+            .filter(|s| s.web_application_id == id)
+            .map(|s| &s.spec)
+            .collect();
+        report.moved =
+            moved_endpoints(conn, &row, &stored_services, spec, &services_after, &resolved)?;
+        if report.moved.is_some() && !move_confirmed {
+            report.needs_confirmation = true;
+            return Ok(report);
         }
         let mut changed = match compare(&row, spec, &resolved, &names, ring)? {
             RecordChange::Changed(fields) => fields,
@@ -540,6 +784,9 @@ pub fn edit(
             records::set_client_secret(conn, ring, id, Some(secret))?;
         }
         records::set_exchange_source(conn, id, source.map(|s| s.id))?;
+        if let Some(moved) = &report.moved {
+            moved::apply(conn, &row, moved, keeps_secret(&resolved), actor, now())?;
+        }
         let detail = format!("edited on the Web applications page: {}", changed.join(", "));
         audit::record(
             conn,

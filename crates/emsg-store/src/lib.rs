@@ -15,6 +15,7 @@ pub mod key_watch;
 pub mod login_throttle;
 pub mod master_key;
 pub mod messages;
+pub mod moved;
 pub mod overview;
 pub mod parked_callbacks;
 pub mod pending;

@@ -224,3 +224,12 @@ pub fn mark_used(conn: &mut DbConnection, id: i64, now: i64) -> Result<bool> {
         .execute(conn)?;
     Ok(updated == 1)
 }
+
+/// Deletes every pending authorization of record `id` (its endpoints moved: a code obtained
+/// from the old provider must not be sent to the new one). Part of the caller's transaction.
+pub fn forget_record(conn: &mut DbConnection, web_application_id: i64) -> Result<usize> {
+    Ok(
+        diesel::delete(pending::table.filter(pending::web_application_id.eq(web_application_id)))
+            .execute(conn)?,
+    )
+}

@@ -382,6 +382,18 @@ pub(crate) fn set_exchange_source(
     Ok(())
 }
 
+/// Clears the sealed client secret of record `id` (`None`), without a key ring.
+pub(crate) fn set_client_secret_sealed(
+    conn: &mut DbConnection,
+    id: i64,
+    sealed: Option<Vec<u8>>,
+) -> Result<()> {
+    diesel::update(web_applications::table.find(id))
+        .set(web_applications::client_secret_sealed.eq(sealed))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// Seals and stores the client secret of record `id` (or clears it with `None`).
 pub fn set_client_secret(
     conn: &mut DbConnection,

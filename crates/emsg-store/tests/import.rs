@@ -36,16 +36,16 @@ on_both_backends! {
         let altinn = records::get(&mut conn, "NO Altinn test").unwrap();
         let mut spec = altinn.to_spec(&names(&mut conn));
         spec.user_specific = false;
-        let error = import::edit(&mut conn, &ring, altinn.id, &spec, None, &no_env, &Actor::Operator).unwrap_err();
+        let error = import::edit(&mut conn, &ring, altinn.id, &spec, None, &context(&no_env), &Actor::Operator, false).unwrap_err();
         assert!(error.to_string().contains("user_specific: `NO ID-Porten test` is user-specific"), "{error}");
         // Or: a shared source made user-specific under a shared exchange record.
         let idporten = records::get(&mut conn, "NO ID-Porten test").unwrap();
         let mut source = idporten.to_spec(&names(&mut conn));
         source.user_specific = false;
-        import::edit(&mut conn, &ring, idporten.id, &source, None, &no_env, &Actor::Operator).unwrap();
-        import::edit(&mut conn, &ring, altinn.id, &spec, None, &no_env, &Actor::Operator).unwrap();
+        import::edit(&mut conn, &ring, idporten.id, &source, None, &context(&no_env), &Actor::Operator, false).unwrap();
+        import::edit(&mut conn, &ring, altinn.id, &spec, None, &context(&no_env), &Actor::Operator, false).unwrap();
         source.user_specific = true;
-        let error = import::edit(&mut conn, &ring, idporten.id, &source, None, &no_env, &Actor::Operator).unwrap_err();
+        let error = import::edit(&mut conn, &ring, idporten.id, &source, None, &context(&no_env), &Actor::Operator, false).unwrap_err();
         assert!(error.to_string().contains("NO Altinn test take(s) this record's token"), "{error}");
     }
 
@@ -73,7 +73,7 @@ on_both_backends! {
         import_text(&mut conn, &ring, &file(&[record("alpha", "null"), record("beta", "null")]), &no_env);
         let before = import::export(&mut conn).unwrap();
         let changed = file(&[record("alpha", "null").replace("read write", "read"), record("gamma", "null")]);
-        let report = import::import(&mut conn, &ring, &parse(&changed), &no_env, &Actor::Operator, true).unwrap();
+        let report = import::import(&mut conn, &ring, &parse(&changed), &context(&no_env), &Actor::Operator, true).unwrap();
         assert_eq!(report.records[0].change, RecordChange::Changed(vec!["scope".to_owned()]));
         assert_eq!(report.records[1].change, RecordChange::Added);
         assert_eq!(report.untouched, vec!["beta".to_owned()]);

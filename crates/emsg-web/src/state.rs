@@ -29,6 +29,9 @@ pub struct WebOptions {
     /// How long a session lives after its log-in, however busy (`--session-lifetime`); `None`
     /// for [`crate::session::DEFAULT_LIFETIME`].
     pub session_lifetime: Option<Duration>,
+    /// The environment variables `{env: …}` references from the pages and the API may read
+    /// (`EMSG_PAGE_ENV_VARS`); none by default.
+    pub page_env_vars: emsg_webapps::PageEnvVars,
 }
 
 /// The path the callback is served at when no record names one.
@@ -49,6 +52,7 @@ pub struct AppState {
     /// Sends electronic messages; made once by `emsg serve` ([`AppState::with_messenger`]).
     messenger: Option<Messenger>,
     pub(crate) trusted_proxies: Arc<Vec<std::net::IpAddr>>,
+    page_env_vars: Arc<emsg_webapps::PageEnvVars>,
 }
 
 impl AppState {
@@ -90,6 +94,7 @@ impl AppState {
             names: Arc::default(),
             messenger: None,
             trusted_proxies: Arc::new(options.trusted_proxies),
+            page_env_vars: Arc::new(options.page_env_vars),
         })
     }
 
@@ -111,6 +116,19 @@ impl AppState {
     /// The key ring as it is now (a rotation elsewhere may add keys while the server runs).
     pub fn ring(&self) -> Arc<KeyRing> {
         self.ring.load()
+    }
+
+    /// How imports and edits from the pages treat `{env: …}` references and outbound URLs:
+    /// only the variables the operator allowed, and the engine's URL rules.
+    pub(crate) fn page_import_context<'a>(
+        &self,
+        lookup: &'a dyn Fn(&str) -> Option<String>,
+    ) -> emsg_store::import::ImportContext<'a> {
+        emsg_store::import::ImportContext::page(
+            (*self.page_env_vars).clone(),
+            lookup,
+            self.engine.config().urls,
+        )
     }
 
     /// Runs blocking database work off the async workers.

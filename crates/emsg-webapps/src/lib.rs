@@ -4,6 +4,7 @@
 
 mod amount;
 mod compare;
+mod env_access;
 mod error;
 mod export;
 mod lifetime;
@@ -22,10 +23,13 @@ mod validate;
 
 pub use amount::{Amount, AmountError};
 pub use compare::changed_fields;
+pub use env_access::{EnvAccess, PAGE_ENV_VARS_SETTING, PageEnvVars};
 pub use error::{ImportError, ImportErrors};
 pub use export::{export, export_services};
 pub use lifetime::{Lifetime, LifetimeError};
-pub use model::{ClientAuth, Exchange, ParsedFile, UnknownClientAuth, WebApplicationSpec};
+pub use model::{
+    ClientAuth, Exchange, OUTBOUND_URL_KEYS, ParsedFile, UnknownClientAuth, WebApplicationSpec,
+};
 pub use parse::{MAX_FILE_BYTES, parse, parse_bytes, parse_bytes_with, parse_with};
 pub use placeholders::{is_field_name, placeholders};
 pub use service::{
@@ -35,4 +39,4 @@ pub use service::{
 pub use source::{SecretSource, ValueSource};
 pub use templates::{MessageTemplates, NotLoaded, TemplateSource};
 pub use text::shorten;
-pub use url_rules::OOB_REDIRECT;
+pub use url_rules::{ALLOW_LOOPBACK_SETTING, OOB_REDIRECT, UrlRules};

@@ -1,9 +1,10 @@
 //! The records of `web-apps.yaml` as Rust values.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::str::FromStr;
 
+use crate::error::ImportError;
 use crate::lifetime::Lifetime;
 use crate::service::WebServiceSpec;
 use crate::source::{SecretSource, ValueSource};
@@ -105,6 +106,69 @@ pub struct ParsedFile {
     pub services: Vec<WebServiceSpec>,
     /// The line where each web service starts.
     pub service_lines: Vec<u32>,
+    /// The file's name as given to the parser, for messages about it after parsing.
+    pub file: String,
+    /// Where the fields checked after parsing (URLs, `{env: …}` references) are, by field path
+    /// (`web_applications[2].token_url`): line and column.
+    pub places: HashMap<String, (u32, u32)>,
+}
+
+impl ParsedFile {
+    /// An error about the field at `path` (`web_applications[2].token_url`), located in the
+    /// file when the parser saw it there, else at the start of the record or web service.
+    pub fn error_at(&self, path: &str, message: impl Into<String>) -> ImportError {
+        let (line, column) = self.places.get(path).copied().unwrap_or_else(|| {
+            let start = |prefix: &str, lines: &[u32]| {
+                path.strip_prefix(prefix)
+                    .and_then(|rest| rest.split(']').next())
+                    .and_then(|index| index.parse::<usize>().ok())
+                    .and_then(|index| lines.get(index).copied())
+            };
+            let line = start("web_applications[", &self.lines)
+                .or_else(|| start("web_services[", &self.service_lines))
+                .unwrap_or(1);
+            (line, 1)
+        });
+        ImportError {
+            file: self.file.clone(),
+            line,
+            column,
+            path: path.to_owned(),
+            message: message.into(),
+        }
+    }
+}
+
+/// The fields of a record that name a host emsg sends requests to (with secrets or tokens),
+/// by their key in the file: everything but `redirect_url`, where the browser returns.
+pub const OUTBOUND_URL_KEYS: [&str; 6] = [
+    "base_url",
+    "authorization_url",
+    "token_url",
+    "revocation_url",
+    "issuer",
+    "exchange.url",
+];
+
+impl WebApplicationSpec {
+    /// The outbound URLs of the record that are set, with their key ([`OUTBOUND_URL_KEYS`]).
+    pub fn outbound_urls(&self) -> Vec<(&'static str, &str)> {
+        let mut urls = vec![("base_url", self.base_url.as_str())];
+        for (key, url) in [
+            ("authorization_url", &self.authorization_url),
+            ("token_url", &self.token_url),
+            ("revocation_url", &self.revocation_url),
+            ("issuer", &self.issuer),
+        ] {
+            if let Some(url) = url {
+                urls.push((key, url.as_str()));
+            }
+        }
+        if let Some(exchange) = &self.exchange {
+            urls.push(("exchange.url", exchange.url.as_str()));
+        }
+        urls
+    }
 }
 
 /// Every key of a record, in the order of the struct and of the export.

@@ -68,7 +68,10 @@ pub fn parse_with(
     let root: Value = serde_yaml::from_str(text)
         .map_err(|error| yaml_error(file, &error, &Locator::new(text)))?;
     let locator = Locator::new(text);
-    validate(&root, &locator, templates).map_err(|problems| locate(file, problems, &locator))
+    let mut parsed = validate(&root, &locator, templates)
+        .map_err(|problems| locate(file, problems, &locator))?;
+    parsed.file = file.to_owned();
+    Ok(parsed)
 }
 
 fn check_size(file: &str, len: usize) -> Result<(), ImportErrors> {

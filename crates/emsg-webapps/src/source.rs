@@ -1,5 +1,8 @@
 //! Where a client ID or client secret comes from: typed on the admin page later (`Unset`),
 //! written in the file (`Inline`), or read from an environment variable (`Env`).
+//!
+//! Parsing only names the variable; it is read in one place, the store's import and edit,
+//! and only if the importer's [`crate::EnvAccess`] allows it.
 
 use emsg_seal::Secret;
 use serde_yaml::Value;

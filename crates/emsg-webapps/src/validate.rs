@@ -44,6 +44,40 @@ impl Problems {
     }
 }
 
+/// The positions of the fields checked after parsing: outbound URLs and the client ID and
+/// secret (which may be `{env: …}` references).
+fn places(
+    applications: &[WebApplicationSpec],
+    services: &[WebServiceSpec],
+    locator: &Locator,
+) -> HashMap<String, (u32, u32)> {
+    let mut places = HashMap::new();
+    let mut put = |path: Path| {
+        if locator.line_of(&path).is_some() {
+            let pos = locator.resolve(&path, Anchor::Value);
+            places.insert(path.to_string(), (pos.line, pos.column));
+        }
+    };
+    let list = Path::root().key(TOP_LEVEL_KEY);
+    for index in 0..applications.len() {
+        let record = list.index(index);
+        for key in crate::model::OUTBOUND_URL_KEYS {
+            let path = match key.split_once('.') {
+                Some((outer, inner)) => record.key(outer).key(inner),
+                None => record.key(key),
+            };
+            put(path);
+        }
+        put(record.key("client_id"));
+        put(record.key("client_secret"));
+    }
+    let list = Path::root().key(SERVICES_KEY);
+    for index in 0..services.len() {
+        put(list.index(index).key("base_url"));
+    }
+    places
+}
+
 const TOP_LEVEL_KEY: &str = "web_applications";
 const SERVICES_KEY: &str = "web_services";
 
@@ -127,11 +161,14 @@ pub(crate) fn validate(
     check_service_applications(&services, &applications, &services_path, &mut problems);
     load_bodies(&mut services, &services_path, templates, &mut problems);
     if problems.0.is_empty() {
+        let places = places(&applications, &services, locator);
         Ok(ParsedFile {
             applications,
             lines,
             services,
             service_lines,
+            file: String::new(),
+            places,
         })
     } else {
         Err(problems.0)

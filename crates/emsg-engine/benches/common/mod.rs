@@ -212,7 +212,12 @@ impl Fixture {
             &mut conn,
             &ring,
             &parsed,
-            &|_| None,
+            &emsg_store::import::ImportContext::command_line(
+                &|_| None,
+                emsg_webapps::UrlRules {
+                    allow_loopback: true,
+                },
+            ),
             &Actor::Operator,
             false,
         )
@@ -307,7 +312,17 @@ impl Fixture {
 
     pub fn engine(&self, pool_size: u32) -> Engine {
         let pool = emsg_store::db::pool(self.db.url(), pool_size).expect("the engine's pool");
-        Engine::new(pool, Arc::clone(&self.ring), EngineConfig::default()).expect("the engine")
+        Engine::new(
+            pool,
+            Arc::clone(&self.ring),
+            EngineConfig {
+                urls: emsg_webapps::UrlRules {
+                    allow_loopback: true,
+                },
+                ..EngineConfig::default()
+            },
+        )
+        .expect("the engine")
     }
 }
 
@@ -337,7 +352,12 @@ pub fn assert_all_new(before: &[(String, String)], after: &[(String, String)], w
 
 /// The engine's HTTP client settings (crates/emsg-engine/src/http.rs `client`).
 pub fn http_client() -> reqwest::Client {
-    let config = EngineConfig::default();
+    let config = EngineConfig {
+        urls: emsg_webapps::UrlRules {
+            allow_loopback: true,
+        },
+        ..EngineConfig::default()
+    };
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(config.http_timeout)

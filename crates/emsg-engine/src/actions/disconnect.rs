@@ -88,7 +88,7 @@ impl Engine {
         ) {
             let revoked = async {
                 let credentials = oauth::credentials(record, record.client_secret(&self.ring())?)?;
-                revocation::revoke(&self.inner.http, url, record.client_auth(), &credentials, &token).await.map_err(|failure| {
+                revocation::revoke(&self.inner.http, self.inner.config.urls, url, record.client_auth(), &credentials, &token).await.map_err(|failure| {
                     EngineError::Provider {
                         what: format!("Revocation for {}", record.name),
                         failure,

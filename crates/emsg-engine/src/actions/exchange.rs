@@ -65,6 +65,11 @@ impl Engine {
                 record.name
             )));
         };
+        self.inner
+            .config
+            .urls
+            .check_destination(&url)
+            .map_err(EngineError::Refused)?;
         let source = self.record_by_id(source_id).await?;
         let source_token = Box::pin(self.valid_token(&source.name, Some(company), user))
             .await

@@ -129,7 +129,7 @@ impl Engine {
                 request.set_pkce_verifier(PkceCodeVerifier::new(verifier.expose().to_owned()));
         }
         let http = self.inner.http.clone();
-        let response = request.request_async(&crate::http::OAuthHttp(&http)).await.map_err(|error| {
+        let response = request.request_async(&crate::http::OAuthHttp(&http, self.inner.config.urls)).await.map_err(|error| {
             let failure = oauth::classify(&error);
             let advice = match failure.kind {
                 ProviderFailureKind::Dead => format!(

@@ -440,7 +440,7 @@ impl Engine {
             let token = RefreshToken::new(refresh_token.expose().to_owned());
             let answer = client
                 .exchange_refresh_token(&token)
-                .request_async(&crate::http::OAuthHttp(&http))
+                .request_async(&crate::http::OAuthHttp(&http, self.inner.config.urls))
                 .await;
             let failure = match answer {
                 Ok(response) => match oauth::tokens(&response, now) {

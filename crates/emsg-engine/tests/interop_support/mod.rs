@@ -256,7 +256,12 @@ impl Harness {
                 &mut conn,
                 &ring,
                 &parsed,
-                &|_| None,
+                &emsg_store::import::ImportContext::command_line(
+                    &|_| None,
+                    emsg_webapps::UrlRules {
+                        allow_loopback: true,
+                    },
+                ),
                 &Actor::Operator,
                 false,
             )?;

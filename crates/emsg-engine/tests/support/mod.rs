@@ -168,6 +168,10 @@ pub fn config(http_timeout: Duration) -> EngineConfig {
             max_delay: Duration::from_millis(50),
         },
         http_timeout,
+        // The stand-ins listen on loopback.
+        urls: emsg_webapps::UrlRules {
+            allow_loopback: true,
+        },
         ..EngineConfig::default()
     }
 }
@@ -206,7 +210,12 @@ impl Env {
                 &mut conn,
                 &ring,
                 &parsed,
-                &|_| None,
+                &emsg_store::import::ImportContext::command_line(
+                    &|_| None,
+                    emsg_webapps::UrlRules {
+                        allow_loopback: true,
+                    },
+                ),
                 &Actor::Operator,
                 false,
             )?;

@@ -109,7 +109,13 @@ impl Env {
                 "HMRC_VAT_SANDBOX_CLIENT_SECRET" => Some(CLIENT_SECRET.to_owned()),
                 _ => None,
             };
-            emsg_store::import::import(&mut conn, &ring, &parsed, &env, &Actor::Operator, false)?;
+            let ctx = emsg_store::import::ImportContext::command_line(
+                &env,
+                emsg_webapps::UrlRules {
+                    allow_loopback: true,
+                },
+            );
+            emsg_store::import::import(&mut conn, &ring, &parsed, &ctx, &Actor::Operator, false)?;
             let password = Secret::new("a long enough password");
             let alice = users::add(&mut conn, "alice", Role::Finance, &password)?.id;
             let bob = users::add(&mut conn, "bob", Role::Finance, &password)?.id;
@@ -122,6 +128,10 @@ impl Env {
                 max_delay: Duration::from_millis(20),
             },
             http_timeout: Duration::from_millis(800),
+            // The stand-ins listen on loopback.
+            urls: emsg_webapps::UrlRules {
+                allow_loopback: true,
+            },
             ..EngineConfig::default()
         };
         let engine = Engine::new(pool.clone(), Arc::clone(&ring), config)?;

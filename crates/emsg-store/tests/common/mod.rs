@@ -33,7 +33,25 @@ pub fn import_text(
     text: &str,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> ImportReport {
-    import::import(conn, ring, &parse(text), env, &Actor::Operator, false).unwrap()
+    import::import(
+        conn,
+        ring,
+        &parse(text),
+        &context(env),
+        &Actor::Operator,
+        false,
+    )
+    .unwrap()
+}
+
+/// The operator's context with loopback stand-ins allowed, as the tests' records use.
+pub fn context<'a>(env: &'a dyn Fn(&str) -> Option<String>) -> import::ImportContext<'a> {
+    import::ImportContext::command_line(
+        env,
+        emsg_webapps::UrlRules {
+            allow_loopback: true,
+        },
+    )
 }
 
 /// A minimal OAuth record with the given name and secret source.

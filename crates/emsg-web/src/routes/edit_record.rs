@@ -58,6 +58,9 @@ struct EditForm {
     issuer: String,
     exchange_source: String,
     exchange_url: String,
+    /// Ticked after the page said what moving the endpoints to another host drops.
+    #[serde(skip_serializing)]
+    confirm_move: Option<String>,
 }
 
 impl EditForm {
@@ -102,6 +105,7 @@ impl EditForm {
             issuer: text(&record.issuer),
             exchange_source: source.unwrap_or_default(),
             exchange_url: text(&record.exchange_url),
+            confirm_move: None,
         }
     }
 
@@ -325,6 +329,7 @@ fn edit_href(name: &str) -> String {
     format!("/web-applications/{}/edit", encode_segment(name))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn page(
     state: &AppState,
     user: &SessionUser,
@@ -333,6 +338,7 @@ fn page(
     form: &EditForm,
     secret_set: bool,
     errors: &[FieldError],
+    moved: Option<&str>,
 ) -> Result<HttpResponse, WebError> {
     // Every field present (null when fine), so the strict templates can ask for any of them.
     let by_field: serde_json::Map<String, serde_json::Value> = FIELDS
@@ -361,6 +367,7 @@ fn page(
             "secret_set": secret_set,
             "errors": errors,
             "err": by_field,
+            "moved": moved,
         }),
     )?;
     Ok(html(status, body))
@@ -398,6 +405,7 @@ async fn form(
         &form,
         record.client_secret_is_set(),
         &[],
+        None,
     )?)
 }
 
@@ -465,6 +473,7 @@ async fn submit(
             &form,
             record.client_secret_is_set(),
             &errors,
+            None,
         )
     };
     let new_secret = form.new_client_secret.trim().to_owned();
@@ -493,22 +502,45 @@ async fn submit(
     let (id, actor) = (record.id, user.id);
     let ring_state = state.clone();
     let new_name = spec.name.clone();
+    let move_confirmed = form.confirm_move.is_some();
     let result = state
         .with_conn(move |conn| {
             let env = |var: &str| std::env::var(var).ok();
+            let ctx = ring_state.page_import_context(&env);
             Ok(emsg_store::import::edit(
                 conn,
                 &ring_state.ring(),
                 id,
                 &spec,
                 secret.as_ref(),
-                &env,
+                &ctx,
                 &emsg_store::audit::Actor::User { id: actor },
+                move_confirmed,
             ))
         })
         .await?;
     let report = match result {
+        Ok(report) if report.needs_confirmation => {
+            let explained = report
+                .moved
+                .as_ref()
+                .map(emsg_store::moved::MovedEndpoints::explain)
+                .unwrap_or_default();
+            return Ok(page(
+                &state,
+                &user,
+                StatusCode::CONFLICT,
+                &record.name,
+                &form,
+                record.client_secret_is_set(),
+                &[],
+                Some(&explained),
+            )?);
+        }
         Ok(report) => report,
+        Err(emsg_store::StoreError::Refused(errors)) => {
+            return Ok(refuse(errors.iter().map(field_error).collect())?);
+        }
         Err(emsg_store::StoreError::Invalid(message)) => {
             let (field, message) = match message.split_once(": ") {
                 Some(("name", rest)) => ("name", rest.to_owned()),
@@ -530,6 +562,11 @@ async fn submit(
     } else {
         format!("Saved. Changed: {}.", report.changed.join(", "))
     };
+    if let Some(moved) = &report.moved {
+        text.push(' ');
+        text.push_str(&moved.explain());
+        text.push('.');
+    }
     for warning in &report.warnings {
         text.push(' ');
         text.push_str(warning);

@@ -178,6 +178,7 @@ fn report_json(report: &ImportReport) -> Value {
         "changed": report.count(|c| matches!(c, RecordChange::Changed(_))),
         "unchanged": report.count(|c| *c == RecordChange::Unchanged),
         "untouched": report.untouched.len(),
+        "moved": report.moved.iter().map(|m| m.explain()).collect::<Vec<_>>(),
         "changes_anything": report.changes_anything(),
     })
 }
@@ -207,17 +208,27 @@ async fn run(
     let report = state
         .with_conn(move |conn| {
             let env = |var: &str| std::env::var(var).ok();
+            let ctx = state2.page_import_context(&env);
             Ok(emsg_store::import::import(
                 conn,
                 &state2.ring(),
                 &parsed,
-                &env,
+                &ctx,
                 &actor,
                 dry_run,
-            )?)
+            ))
         })
         .await?;
-    Ok(Ok(report))
+    match report {
+        Ok(report) => Ok(Ok(report)),
+        Err(emsg_store::StoreError::Refused(errors)) => Ok(Err(errors
+            .iter()
+            .map(|e| {
+                json!({ "line": e.line, "column": e.column, "path": e.path, "message": e.message })
+            })
+            .collect())),
+        Err(e) => Err(e.into()),
+    }
 }
 
 async fn check(

@@ -1,0 +1,2 @@
+-- The forgotten values are not brought back.
+SELECT 1;
