@@ -93,3 +93,34 @@ fn every_subcommand_explains_itself() {
         );
     }
 }
+
+#[test]
+fn nothing_is_done_on_the_command_line_in_the_name_of_a_disabled_user() {
+    let emsg = Emsg::new(TestDb::new(Backend::Sqlite));
+    let file = emsg.write(
+        "apps.yaml",
+        "web_applications:
+  - name: Alpha
+    base_url: https://api.example.test
+    authorization_url: https://www.example.test/authorize
+    token_url: https://api.example.test/token
+    redirect_url: http://localhost:8080/oauth/callback
+    client_id: alpha-client
+    client_secret: alpha-secret
+    scope: read write
+",
+    );
+    emsg.run(&["import", file.to_str().unwrap()]).ok();
+    add_user(&emsg, "fiona", "finance", "a long enough password");
+    emsg.run(&["auth", "get-code", "Alpha", "--user", "fiona"])
+        .ok();
+    emsg.run(&["users", "disable", "fiona"]).ok();
+    let refused = emsg.run(&["auth", "get-code", "Alpha", "--user", "fiona"]);
+    assert_ne!(refused.code, 0);
+    assert!(
+        refused.stderr.contains("the user `fiona` is disabled")
+            && refused.stderr.contains("emsg users enable fiona"),
+        "{}",
+        refused.stderr
+    );
+}

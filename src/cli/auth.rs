@@ -4,10 +4,9 @@ use std::collections::{BTreeMap, HashSet};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
-use anyhow::{Context as _, anyhow};
+use anyhow::Context as _;
 use emsg_engine::{CallbackParams, CodeRequest, ConnectionView, Engine, SchedulerConfig};
 use emsg_seal::Secret;
-use emsg_store::users;
 
 use crate::context::{Global, Opened};
 
@@ -101,9 +100,7 @@ pub fn run(global: &Global, args: Auth) -> anyhow::Result<ExitCode> {
 }
 
 fn user_id(opened: &mut Opened, name: &str) -> anyhow::Result<i64> {
-    users::find(&mut opened.conn, name)?
-        .map(|u| u.id)
-        .ok_or_else(|| anyhow!("no user is named `{name}`; `emsg users list` shows the users"))
+    Ok(crate::cli::users::acting(opened, name)?.id)
 }
 
 fn optional_user(opened: &mut Opened, name: Option<&str>) -> anyhow::Result<Option<i64>> {

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::{Context as _, anyhow};
 use emsg_messages::{Messenger, Origin, SendError, SendRequest, Sent, Vendor};
 use emsg_store::messages::{self, MessageFilter, MessageStatus};
-use emsg_store::{format_utc, users, web_services};
+use emsg_store::{format_utc, web_services};
 
 use crate::context::{Global, Opened};
 
@@ -67,9 +67,8 @@ fn messenger(opened: &Opened, global: &Global) -> anyhow::Result<Messenger> {
 
 fn user(opened: &mut Opened, name: Option<&str>) -> anyhow::Result<Option<(i64, String)>> {
     name.map(|name| {
-        users::find(&mut opened.conn, name)?
-            .map(|u| (u.id, u.name))
-            .ok_or_else(|| anyhow!("no user is named `{name}`; `emsg users list` shows the users"))
+        let user = crate::cli::users::acting(opened, name)?;
+        Ok((user.id, user.name))
     })
     .transpose()
 }

@@ -285,3 +285,16 @@ fn audit_key(
     )?;
     Ok(())
 }
+
+/// The user a command acts for (`--user NAME`): an enabled user, or an error saying what to do.
+pub fn acting(opened: &mut crate::context::Opened, name: &str) -> anyhow::Result<users::User> {
+    let user = users::find(&mut opened.conn, name)?
+        .with_context(|| format!("no user is named `{name}`; `emsg users list` shows the users"))?;
+    if user.disabled {
+        anyhow::bail!(
+            "the user `{name}` is disabled, so nothing can be done in their name; \
+             `emsg users enable {name}` first"
+        );
+    }
+    Ok(user)
+}

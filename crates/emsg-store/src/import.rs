@@ -361,6 +361,7 @@ pub fn import(
             .map(|r| r.name.clone())
             .collect();
         let service_plan = plan_services(parsed, &stored_services, &mut report)?;
+        check_exchanges_after(&stored, &names, parsed)?;
         if dry_run || !report.changes_anything() {
             return Ok(report);
         }
@@ -368,6 +369,59 @@ pub fn import(
         write_services(conn, &service_plan, &ids, actor)?;
         Ok(report)
     })
+}
+
+/// An exchange record must be user-specific when its source is, also when only one of the two is
+/// in the file: otherwise one user's token of the source would become the company's.
+fn check_exchanges_after(
+    stored: &[WebApplication],
+    names: &HashMap<i64, String>,
+    parsed: &ParsedFile,
+) -> Result<()> {
+    // name key → (name, user-specific, the source's name key), as the import would leave them.
+    let mut after: HashMap<String, (String, bool, Option<String>)> = stored
+        .iter()
+        .map(|r| {
+            let source = r
+                .exchange_source_id
+                .and_then(|id| names.get(&id))
+                .map(|n| name_key(n));
+            (
+                r.name_key.clone(),
+                (r.name.clone(), r.user_specific, source),
+            )
+        })
+        .collect();
+    for spec in &parsed.applications {
+        let source = spec.exchange.as_ref().map(|e| name_key(&e.source));
+        after.insert(
+            name_key(&spec.name),
+            (spec.name.clone(), spec.user_specific, source),
+        );
+    }
+    let in_file: std::collections::HashSet<String> = parsed
+        .applications
+        .iter()
+        .map(|s| name_key(&s.name))
+        .collect();
+    for (key, (name, user_specific, source)) in &after {
+        let Some((source_name, true, _)) = source.as_ref().and_then(|s| after.get(s)) else {
+            continue;
+        };
+        if !user_specific {
+            let place = if in_file.contains(key) {
+                "in this file"
+            } else {
+                "in the database, not in this file"
+            };
+            return Err(StoreError::Invalid(format!(
+                "user_specific: `{source_name}` is user-specific, so `{name}` ({place}), which \
+                 exchanges its token, must be user-specific too; nothing was imported. Add \
+                 `{name}` to the file with `user_specific: true`, or edit it first"
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn resolve(

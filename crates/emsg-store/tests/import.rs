@@ -25,6 +25,24 @@ on_both_backends! {
         assert!(report.warnings.iter().any(|w| w.contains("HMRC_VAT_CLIENT_SECRET")), "unset variables are named: {:?}", report.warnings);
     }
 
+    fn an_import_never_makes_a_source_user_specific_under_a_shared_exchange_record_left_in_the_database(db) {
+        let mut conn = db.connect();
+        let ring = ring();
+        let exchange = "  - name: Ex\n    base_url: https://platform.example.test\n    exchange: {source: Src, url: https://platform.example.test/exchange}\n";
+        import_text(&mut conn, &ring, &file(&[record("Src", "src-secret"), exchange.to_owned()]), &no_env);
+        // Only the source, now user-specific: the shared exchange record stays in the database.
+        let source = format!("{}    user_specific: true\n", record("Src", "src-secret"));
+        let parsed = parse(&file(&[source]));
+        let error = import::import(&mut conn, &ring, &parsed, &context(&no_env), &Actor::Operator, false).unwrap_err();
+        assert!(
+            error.to_string().contains("`Src` is user-specific, so `Ex` (in the database, not in this file)"),
+            "{error}"
+        );
+        assert!(!records::get(&mut conn, "Src").unwrap().user_specific, "nothing was imported");
+        let dry = import::import(&mut conn, &ring, &parsed, &context(&no_env), &Actor::Operator, true);
+        assert!(dry.is_err(), "the dry run says so too");
+    }
+
     fn an_edit_never_lets_an_exchange_record_share_a_user_specific_sources_token(db) {
         let mut conn = db.connect();
         let ring = ring();
