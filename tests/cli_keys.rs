@@ -197,28 +197,12 @@ fn connected_world(backend: Backend, apps: usize) -> (tokio::runtime::Runtime, M
     (runtime, mock, emsg)
 }
 
-/// Starts an authorization on the command line; returns its `state`.
 fn get_code(emsg: &Emsg, app: &str) -> String {
-    let url = emsg
-        .run(&["auth", "get-code", app, "--user", "fiona"])
-        .ok()
-        .stdout;
-    let url = url::Url::parse(url.trim()).unwrap();
-    url.query_pairs()
-        .find(|(k, _)| k == "state")
-        .unwrap()
-        .1
-        .into_owned()
+    get_code_state(emsg, app, "fiona")
 }
 
 fn connect(emsg: &Emsg, app: &str, code: &str) {
-    let state = get_code(emsg, app);
-    emsg.run(&[
-        "auth", "callback", "--state", &state, "--code", code, "--user", "fiona",
-    ])
-    .ok();
-    emsg.run(&["auth", "obtain-token", app, "--user", "fiona"])
-        .ok();
+    connect_on_the_command_line(emsg, app, "fiona", code);
 }
 
 fn rotation_keeps_connections_pending_authorizations_and_messages(backend: Backend) {

@@ -35,31 +35,7 @@ fn records(mock: &MockServer, count: usize) -> String {
 
 /// Connects `App {i}` through the command line: get-code, callback, obtain-token.
 fn connect(emsg: &Emsg, i: usize) {
-    let app = format!("App {i}");
-    let url = emsg
-        .run(&["auth", "get-code", &app, "--user", "fiona"])
-        .ok()
-        .stdout;
-    let url = url::Url::parse(url.trim()).unwrap();
-    let state = url
-        .query_pairs()
-        .find(|(k, _)| k == "state")
-        .unwrap()
-        .1
-        .into_owned();
-    emsg.run(&[
-        "auth",
-        "callback",
-        "--state",
-        &state,
-        "--code",
-        &format!("code-{i}"),
-        "--user",
-        "fiona",
-    ])
-    .ok();
-    emsg.run(&["auth", "obtain-token", &app, "--user", "fiona"])
-        .ok();
+    connect_on_the_command_line(emsg, &format!("App {i}"), "fiona", &format!("code-{i}"));
 }
 
 fn expire_all(db: &TestDb) {

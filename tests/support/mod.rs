@@ -491,3 +491,29 @@ impl Browser {
         self.answer(response).await
     }
 }
+
+/// Starts an authorization of `app` for `user` on the command line; returns its `state`.
+pub fn get_code_state(emsg: &Emsg, app: &str, user: &str) -> String {
+    let url = emsg
+        .run(&["auth", "get-code", app, "--user", user])
+        .ok()
+        .stdout;
+    let url = url::Url::parse(url.trim()).unwrap();
+    url.query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned()
+}
+
+/// Connects `app` for `user` on the command line: get-code, the callback with `code`,
+/// obtain-token.
+pub fn connect_on_the_command_line(emsg: &Emsg, app: &str, user: &str, code: &str) {
+    let state = get_code_state(emsg, app, user);
+    emsg.run(&[
+        "auth", "callback", "--state", &state, "--code", code, "--user", user,
+    ])
+    .ok();
+    emsg.run(&["auth", "obtain-token", app, "--user", user])
+        .ok();
+}

@@ -26,7 +26,7 @@ use crate::error::{Result, StoreError};
 use crate::key_ring::{self, Role};
 use crate::key_ring_nodes::{self, Node};
 use crate::schema::master_key_check;
-use crate::sealed_columns::{SealedColumn, sealed_columns};
+use crate::sealed_columns::{SealedColumn, SealedRow, sealed_columns};
 
 /// Rows re-sealed per transaction.
 const PAGE: i64 = 500;
@@ -182,7 +182,8 @@ fn wait_for(
     }
 }
 
-/// Seals every value that is not under `ring`'s current key again under it.
+/// Seals every value that is not under `ring`'s current key again under it, a page of rows per
+/// transaction.
 pub fn reseal(
     conn: &mut DbConnection,
     ring: &KeyRing,
@@ -190,38 +191,30 @@ pub fn reseal(
 ) -> Result<(usize, Vec<Unopenable>)> {
     let mut values = 0;
     let mut unopenable = Vec::new();
-    for column in sealed_columns(conn)? {
-        let mut after = 0;
-        loop {
-            let page = column.load_page(conn, after, PAGE)?;
-            let Some(last) = page.last().map(|row| row.id) else {
-                break;
-            };
-            conn.transaction(|conn| {
-                for row in page {
-                    match reseal_one(conn, ring, &column, row.id, row.value)? {
-                        Outcome::Resealed => {
-                            values += 1;
-                            if fail_after == Some(values) {
-                                return Err(StoreError::Invalid(format!(
-                                    "rotation interrupted after {values} values (test)"
-                                )));
-                            }
+    each_page(conn, |conn, column, page| {
+        conn.transaction(|conn| {
+            for row in page {
+                match reseal_one(conn, ring, column, row.id, row.value)? {
+                    Outcome::Resealed => {
+                        values += 1;
+                        if fail_after == Some(values) {
+                            return Err(StoreError::Invalid(format!(
+                                "rotation interrupted after {values} values (test)"
+                            )));
                         }
-                        Outcome::Current => {}
-                        Outcome::Unopenable(key_id) => unopenable.push(Unopenable {
-                            table: column.table.clone(),
-                            column: column.column.clone(),
-                            row: row.id,
-                            key_id,
-                        }),
                     }
+                    Outcome::Current => {}
+                    Outcome::Unopenable(key_id) => unopenable.push(Unopenable {
+                        table: column.table.clone(),
+                        column: column.column.clone(),
+                        row: row.id,
+                        key_id,
+                    }),
                 }
-                Ok::<_, StoreError>(())
-            })?;
-            after = last;
-        }
-    }
+            }
+            Ok::<_, StoreError>(())
+        })
+    })?;
     Ok((values, unopenable))
 }
 
@@ -296,10 +289,24 @@ pub fn values_per_key(
     Ok(counts.into_iter().collect())
 }
 
-/// Calls `visit` with every stored sealed value, a page at a time.
+/// Calls `visit` with every stored sealed value.
 fn each_value(
     conn: &mut DbConnection,
     mut visit: impl FnMut(&SealedColumn, i64, &[u8]),
+) -> Result<()> {
+    each_page(conn, |_, column, page| {
+        for row in &page {
+            visit(column, row.id, &row.value);
+        }
+        Ok(())
+    })
+}
+
+/// Calls `visit` with every page of stored sealed values of every sealed column, in row order,
+/// so that a long table is never held in memory whole.
+fn each_page(
+    conn: &mut DbConnection,
+    mut visit: impl FnMut(&mut DbConnection, &SealedColumn, Vec<SealedRow>) -> Result<()>,
 ) -> Result<()> {
     for column in sealed_columns(conn)? {
         let mut after = 0;
@@ -308,9 +315,7 @@ fn each_value(
             let Some(last) = page.last().map(|row| row.id) else {
                 break;
             };
-            for row in &page {
-                visit(&column, row.id, &row.value);
-            }
+            visit(conn, &column, page)?;
             after = last;
         }
     }
