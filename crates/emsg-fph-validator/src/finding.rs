@@ -4,16 +4,7 @@
 use std::fmt;
 
 use crate::header::Header;
-use crate::rules::Rule;
-
-/// How bad a finding is. An error is something the specification forbids; a warning is
-/// something it allows only in a case the validator cannot see (for example an empty value
-/// after talking to HMRC) or only recommends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Severity {
-    Error,
-    Warning,
-}
+use crate::rules::{Rule, Severity};
 
 /// One rule broken by one header.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -38,10 +38,10 @@ pub mod rules;
 mod values;
 mod vendor;
 
-pub use finding::{Finding, Severity};
+pub use finding::Finding;
 pub use header::Header;
 pub use method::ConnectionMethod;
-pub use rules::Rule;
+pub use rules::{Rule, Severity};
 
 use check::Check;
 use finding::Findings;

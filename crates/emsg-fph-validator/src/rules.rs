@@ -2,7 +2,14 @@
 //! and a one-line summary. The sentence of the specification behind each rule is quoted by the
 //! test that enforces it.
 
-use crate::finding::Severity;
+/// How bad a finding is. An error is something the specification forbids; a warning is
+/// something it allows only in a case the validator cannot see (for example an empty value
+/// after talking to HMRC) or only recommends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Severity {
+    Error,
+    Warning,
+}
 
 /// A rule of the specification the validator enforces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,7 +10,7 @@ use emsg_seal::Secret;
 use crate::db::DbConnection;
 use crate::error::{Result, StoreError};
 use crate::schema::{api_keys, users};
-use crate::sessions::hash;
+use crate::token_hash::hash;
 use crate::users::{User, UserRow};
 
 /// Every key starts with this, so a leaked one is easy to recognise in a log or a repository.

@@ -27,6 +27,7 @@ pub mod schema;
 pub mod sealed_columns;
 pub mod sessions;
 pub mod settings;
+mod token_hash;
 pub mod users;
 pub mod web_applications;
 pub mod web_services;

@@ -10,7 +10,7 @@ use emsg_seal::{Aad, KeyRing};
 use crate::db::DbConnection;
 use crate::error::{Result, StoreError};
 use crate::schema::pending_imports as imports;
-use crate::sessions::hash;
+use crate::token_hash::hash;
 
 fn aad(id: i64) -> Aad<'static> {
     Aad::new("pending_imports", "content_sealed", id)

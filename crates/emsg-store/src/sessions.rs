@@ -5,7 +5,6 @@
 //! when its user is disabled, removed, changes role or password.
 
 use diesel::prelude::*;
-use sha2::{Digest, Sha256};
 
 use crate::db::DbConnection;
 use crate::error::Result;
@@ -16,16 +15,7 @@ use crate::users::{User, UserRow};
 /// turn every page view into a write.
 pub const TOUCH_EVERY: i64 = 60;
 
-/// Lower-case hex SHA-256 of a session id or an API key: what the tables store.
-pub fn hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .fold(String::with_capacity(64), |mut out, byte| {
-            use std::fmt::Write as _;
-            let _ = write!(out, "{byte:02x}");
-            out
-        })
-}
+pub use crate::token_hash::hash;
 
 /// A live session with its user as the users table says now (a changed role counts at once).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -374,7 +374,7 @@ pub fn change_own_password(
                 users::must_change_password.eq(false),
             ))
             .execute(conn)?;
-        let kept = keep_session.map(crate::sessions::hash);
+        let kept = keep_session.map(crate::token_hash::hash);
         let mut others = diesel::delete(sessions::table)
             .filter(sessions::user_id.eq(user_id))
             .into_boxed();
