@@ -66,7 +66,9 @@ impl BrowserData {
         data.timezone = data.timezone.filter(|t| is_utc_offset(t));
         data.user_agent = data
             .user_agent
-            .map(|ua| ua.chars().filter(|c| !c.is_control()).take(512).collect())
+            // Exactly as the browser reported it (the whole report is bounded above); only
+            // control characters, which no user agent holds, are dropped.
+            .map(|ua| ua.chars().filter(|c| !c.is_control()).collect())
             .filter(|ua: &String| !ua.is_empty());
         Ok(data)
     }
@@ -125,10 +127,13 @@ pub struct BatchClient {
     pub local_ips: Vec<IpAddr>,
     pub local_ips_seen_at_ms: i64,
     pub mac_addresses: Vec<String>,
+    /// The machine's own offset from UTC now, `UTC+01:00` (a UK server in summer).
+    pub timezone: String,
     pub os_family: String,
-    pub os_version: String,
-    pub device_manufacturer: String,
-    pub device_model: String,
+    /// `None` where the operating system does not tell (then left out, never `unknown`).
+    pub os_version: Option<String>,
+    pub device_manufacturer: Option<String>,
+    pub device_model: Option<String>,
     pub os_user: Option<String>,
     /// The emsg user the command ran as, if any.
     pub user_name: Option<String>,
@@ -180,11 +185,16 @@ pub struct FraudHeaders {
 }
 
 impl FraudHeaders {
+    /// A header that could not be collected is still sent, empty, as the specification asks
+    /// (never left out, never a placeholder), and named so the message history and the report to
+    /// HMRC say so.
     fn put(&mut self, name: &'static str, value: Option<String>) {
-        match value.filter(|v| !v.is_empty()) {
-            Some(value) => self.headers.push((name.to_owned(), value)),
-            None => self.missing.push(name),
+        let value = value.filter(|v| !v.is_empty());
+        if value.is_none() {
+            self.missing.push(name);
         }
+        self.headers
+            .push((name.to_owned(), value.unwrap_or_default()));
     }
 }
 
@@ -213,19 +223,19 @@ pub fn headers(origin: &Origin, vendor: &Vendor) -> FraudHeaders {
         Origin::WebAppViaServer(client) => web_headers(&mut out, client, vendor),
         Origin::BatchProcessDirect(client) => batch_headers(&mut out, client),
     }
+    // `software-name=hashed-licence&…`: licence keys are never sent in clear. emsg itself has
+    // none, so the header goes empty (and is named) unless the installation configures some.
+    let hashed: Vec<(String, String)> = vendor
+        .license_ids
+        .iter()
+        .map(|(k, v)| (k.clone(), sha256_hex(v)))
+        .collect();
     out.put(
         "Gov-Vendor-License-IDs",
-        list(
-            vendor
-                .license_ids
-                .iter()
-                .map(|(k, v)| key_values([(k.as_str(), v.as_str())])),
-        ),
+        Some(key_values(
+            hashed.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        )),
     );
-    if vendor.license_ids.is_empty() {
-        // Open-source: there are no licence keys, and the header is left out.
-        out.missing.retain(|m| *m != "Gov-Vendor-License-IDs");
-    }
     out.put(
         "Gov-Vendor-Product-Name",
         Some(percent_encode(&vendor.product_name)),
@@ -244,7 +254,7 @@ fn web_headers(out: &mut FraudHeaders, client: &WebClient, vendor: &Vendor) {
     let browser = &client.browser;
     out.put(
         "Gov-Client-Browser-JS-User-Agent",
-        browser.user_agent.clone(),
+        browser.user_agent.as_deref().map(non_ascii_encoded),
     );
     out.put(
         "Gov-Client-Device-ID",
@@ -318,16 +328,18 @@ fn batch_headers(out: &mut FraudHeaders, client: &BatchClient) {
         "Gov-Client-MAC-Addresses",
         list(client.mac_addresses.iter().map(|mac| percent_encode(mac))),
     );
-    out.put("Gov-Client-Timezone", Some("UTC+00:00".to_owned()));
-    out.put(
-        "Gov-Client-User-Agent",
-        Some(key_values([
-            ("os-family", client.os_family.as_str()),
-            ("os-version", client.os_version.as_str()),
-            ("device-manufacturer", client.device_manufacturer.as_str()),
-            ("device-model", client.device_model.as_str()),
-        ])),
-    );
+    out.put("Gov-Client-Timezone", Some(client.timezone.clone()));
+    // A field the machine does not tell is left out of the structure, never a placeholder.
+    let agent: Vec<(&str, &str)> = [
+        ("os-family", Some(client.os_family.as_str())),
+        ("os-version", client.os_version.as_deref()),
+        ("device-manufacturer", client.device_manufacturer.as_deref()),
+        ("device-model", client.device_model.as_deref()),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| Some((k, v?)))
+    .collect();
+    out.put("Gov-Client-User-Agent", Some(key_values(agent)));
     let mut ids: Vec<(&str, &str)> = Vec::new();
     if let Some(os_user) = &client.os_user {
         ids.push(("os", os_user));
@@ -357,29 +369,103 @@ pub fn this_machine(device_id: String, user_name: Option<String>, now_ms: i64) -
         local_ips: local_ips(),
         local_ips_seen_at_ms: now_ms,
         mac_addresses: mac_addresses(),
+        timezone: local_utc_offset(),
         os_family: std::env::consts::OS.to_owned(),
-        os_version: read("/proc/sys/kernel/osrelease").unwrap_or_else(|| "unknown".to_owned()),
-        device_manufacturer: read("/sys/class/dmi/id/sys_vendor")
-            .unwrap_or_else(|| "unknown".to_owned()),
-        device_model: read("/sys/class/dmi/id/product_name")
-            .unwrap_or_else(|| "unknown".to_owned()),
+        os_version: read("/proc/sys/kernel/osrelease"),
+        device_manufacturer: read("/sys/class/dmi/id/sys_vendor"),
+        device_model: read("/sys/class/dmi/id/product_name"),
         os_user: std::env::var("USER").ok().filter(|u| !u.is_empty()),
         user_name,
     }
 }
 
-/// The address this machine would use to reach the internet (no packet is sent: a UDP
-/// socket is only connected), else loopback.
+/// This machine's offset from UTC now, as `Gov-Client-Timezone` writes it: `UTC+01:00`.
+pub fn local_utc_offset() -> String {
+    use chrono::Offset as _;
+    utc_offset(chrono::Local::now().offset().fix().local_minus_utc())
+}
+
+fn utc_offset(seconds: i32) -> String {
+    let sign = if seconds < 0 { '-' } else { '+' };
+    let minutes = seconds.unsigned_abs() / 60;
+    format!("UTC{sign}{:02}:{:02}", minutes / 60, minutes % 60)
+}
+
+/// Every address of this machine's interfaces but loopback (Linux: the kernel's routing table
+/// for IPv4, /proc/net/if_inet6 for IPv6), else the address it would use to reach the internet
+/// (no packet is sent: a UDP socket is only connected).
 fn local_ips() -> Vec<IpAddr> {
-    let routed = std::net::UdpSocket::bind("0.0.0.0:0")
-        .and_then(|socket| {
-            socket.connect("192.0.2.1:9")?;
-            socket.local_addr()
-        })
-        .map(|addr| addr.ip())
-        .ok()
-        .filter(|ip| !ip.is_unspecified());
-    vec![routed.unwrap_or(IpAddr::from([127, 0, 0, 1]))]
+    let mut ips: Vec<IpAddr> = std::fs::read_to_string("/proc/net/fib_trie")
+        .map(|text| local_ipv4s(&text))
+        .unwrap_or_default();
+    ips.extend(
+        std::fs::read_to_string("/proc/net/if_inet6")
+            .map(|text| local_ipv6s(&text))
+            .unwrap_or_default(),
+    );
+    ips.retain(|ip| !ip.is_loopback() && !ip.is_unspecified());
+    ips.sort();
+    ips.dedup();
+    if ips.is_empty() {
+        let routed = std::net::UdpSocket::bind("0.0.0.0:0")
+            .and_then(|socket| {
+                socket.connect("192.0.2.1:9")?;
+                socket.local_addr()
+            })
+            .map(|addr| addr.ip())
+            .ok()
+            .filter(|ip| !ip.is_unspecified() && !ip.is_loopback());
+        ips.extend(routed);
+    }
+    ips
+}
+
+/// The host addresses in /proc/net/fib_trie: a `|-- ADDRESS` line followed by `/32 host LOCAL`.
+fn local_ipv4s(fib_trie: &str) -> Vec<IpAddr> {
+    let lines: Vec<&str> = fib_trie.lines().collect();
+    lines
+        .windows(2)
+        .filter(|pair| pair[1].trim_start().starts_with("/32 host LOCAL"))
+        .filter_map(|pair| pair[0].trim().strip_prefix("|-- "))
+        .filter_map(|address| address.parse().ok())
+        .collect()
+}
+
+/// The addresses in /proc/net/if_inet6: 32 hex digits, then the interface's details.
+fn local_ipv6s(if_inet6: &str) -> Vec<IpAddr> {
+    if_inet6
+        .lines()
+        .filter_map(|line| line.split_whitespace().next())
+        .filter(|hex| hex.len() == 32)
+        .filter_map(|hex| u128::from_str_radix(hex, 16).ok())
+        .map(|bits| IpAddr::from(std::net::Ipv6Addr::from(bits)))
+        .collect()
+}
+
+/// The user agent as the browser reported it (the specification's example is not encoded), with
+/// only the characters a header cannot carry — anything outside printable US-ASCII —
+/// percent-encoded as UTF-8.
+fn non_ascii_encoded(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_ascii() && !c.is_ascii_control() {
+            out.push(c);
+        } else {
+            let mut buffer = [0u8; 4];
+            for byte in c.encode_utf8(&mut buffer).bytes() {
+                out.push_str(&format!("%{byte:02X}"));
+            }
+        }
+    }
+    out
+}
+
+fn sha256_hex(text: &str) -> String {
+    use sha2::{Digest as _, Sha256};
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// The MAC addresses of the network interfaces other than loopback (Linux: /sys/class/net).
@@ -401,6 +487,64 @@ fn mac_addresses() -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_user_agent_is_sent_as_reported_with_only_non_ascii_characters_encoded() {
+        let long = format!("Mozilla/5.0 (X11; Linux x86_64) {}", "x".repeat(600));
+        assert_eq!(
+            super::non_ascii_encoded(&long),
+            long,
+            "no cut at 512 characters"
+        );
+        assert_eq!(
+            super::non_ascii_encoded("Mozilla/5.0 (Linux; Android 14; Pixel) Bjørn/1"),
+            "Mozilla/5.0 (Linux; Android 14; Pixel) Bj%C3%B8rn/1"
+        );
+    }
+
+    #[test]
+    fn the_machines_offset_is_written_as_hmrc_asks() {
+        assert_eq!(super::utc_offset(0), "UTC+00:00");
+        assert_eq!(super::utc_offset(3600), "UTC+01:00");
+        assert_eq!(super::utc_offset(-(5 * 3600 + 30 * 60)), "UTC-05:30");
+    }
+
+    #[test]
+    fn every_local_host_address_is_read_from_the_kernels_tables() {
+        let fib_trie = "Main:\n  +-- 0.0.0.0/0 3 0 5\n     |-- 10.0.2.15\n        /32 host LOCAL\n     |-- 10.0.2.255\n        /32 link BROADCAST\n     |-- 127.0.0.1\n        /32 host LOCAL\n     |-- 192.168.1.20\n        /32 host LOCAL\n";
+        let v4: Vec<String> = super::local_ipv4s(fib_trie)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(v4, ["10.0.2.15", "127.0.0.1", "192.168.1.20"]);
+        let if_inet6 = "fe800000000000000a0027fffe4b3c1d 02 40 20 80     eth0\n00000000000000000000000000000001 01 80 10 80       lo\n";
+        let v6: Vec<String> = super::local_ipv6s(if_inet6)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(v6, ["fe80::a00:27ff:fe4b:3c1d", "::1"]);
+    }
+
+    #[test]
+    fn licence_keys_are_hashed_and_an_installation_without_any_sends_the_header_empty() {
+        let batch = super::Origin::BatchProcessDirect(super::this_machine(String::new(), None, 0));
+        let none = super::headers(&batch, &super::Vendor::default());
+        let value = |h: &super::FraudHeaders| {
+            h.headers
+                .iter()
+                .find(|(k, _)| k == "Gov-Vendor-License-IDs")
+                .map(|(_, v)| v.clone())
+        };
+        assert_eq!(value(&none).as_deref(), Some(""));
+        assert!(none.missing.contains(&"Gov-Vendor-License-IDs"));
+        let vendor = super::Vendor {
+            license_ids: vec![("erp".to_owned(), "LICENCE-KEY-1".to_owned())],
+            ..super::Vendor::default()
+        };
+        let some = value(&super::headers(&batch, &vendor)).expect("the header is always sent");
+        assert!(some.starts_with("erp=") && some.len() == 4 + 64, "{some}");
+        assert!(!some.contains("LICENCE"), "{some}");
+    }
+
     use super::*;
 
     #[test]

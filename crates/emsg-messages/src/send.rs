@@ -595,8 +595,8 @@ fn error_chain(error: &dyn std::error::Error) -> String {
     text
 }
 
-/// The Sent event's detail: which fraud-prevention headers could not be collected, and from
-/// where (the browser's script, or this server's settings).
+/// The Sent event's detail: which fraud-prevention headers could not be collected (they were sent
+/// empty), and why (the browser's script, or this server's settings).
 fn missing_detail(missing: &[&str]) -> String {
     let (client, vendor): (Vec<&str>, Vec<&str>) =
         missing.iter().partition(|m| m.starts_with("Gov-Client-"));
@@ -608,12 +608,20 @@ fn missing_detail(missing: &[&str]) -> String {
         ));
     }
     if !vendor.is_empty() {
-        let why = if vendor == ["Gov-Vendor-Public-IP"] {
-            "set EMSG_PUBLIC_IP to this server's public IP address"
-        } else {
-            "not known to this server"
-        };
-        parts.push(format!("without {} ({why})", vendor.join(", ")));
+        let each: Vec<String> = vendor
+            .iter()
+            .map(|name| {
+                let why = match *name {
+                    "Gov-Vendor-Public-IP" => {
+                        "set EMSG_PUBLIC_IP to this server's public IP address"
+                    }
+                    "Gov-Vendor-License-IDs" => "this installation has no licence keys",
+                    _ => "not known to this server",
+                };
+                format!("{name} ({why})")
+            })
+            .collect();
+        parts.push(format!("without {}", each.join(", ")));
     }
     if parts.is_empty() {
         "request sent".to_owned()
