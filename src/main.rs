@@ -18,10 +18,26 @@ fn main() -> std::process::ExitCode {
         Ok(quiet) => filter.add_directive(quiet),
         Err(_) => filter,
     };
-    tracing_subscriber::fmt()
+    // Colours only for a person at a terminal: a redirected log (a file, a service manager, a
+    // log shipper) gets plain text, or one JSON object a line with EMSG_LOG_FORMAT=json.
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match std::env::var("EMSG_LOG_FORMAT")
+        .unwrap_or_default()
+        .as_str()
+    {
+        "json" => logs.json().with_ansi(false).init(),
+        "" | "text" => logs
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+        other => {
+            eprintln!(
+                "error: EMSG_LOG_FORMAT={other} is not a log format: use `text` (the default) or `json`"
+            );
+            return std::process::ExitCode::FAILURE;
+        }
+    }
     match cli::run(cli) {
         Ok(code) => code,
         Err(error) => {

@@ -216,3 +216,43 @@ fn first_run_sets_everything_up_and_serves_the_list_on_sqlite() {
 fn first_run_sets_everything_up_and_serves_the_list_on_postgres() {
     first_run(Backend::Postgres);
 }
+
+#[test]
+fn a_redirected_log_has_no_colour_codes_and_json_logs_are_one_object_a_line() {
+    let shipped = shipped_file();
+    let plain = Emsg::new(TestDb::new(Backend::Sqlite));
+    let server = serve_web(&plain, "127.0.0.1:0", &shipped, &[]);
+    let log = server.stderr();
+    assert!(log.contains("emsg is serving"), "{log}");
+    assert!(
+        !log.contains('\u{1b}'),
+        "no terminal escapes in a redirected log: {log:?}"
+    );
+    drop(server);
+
+    let json = Emsg::new(TestDb::new(Backend::Sqlite)).with_env("EMSG_LOG_FORMAT", "json");
+    let server = serve_web(&json, "127.0.0.1:0", &shipped, &[]);
+    let log = server.stderr();
+    let lines: Vec<&str> = log.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(!lines.is_empty());
+    for line in &lines {
+        let object: serde_json::Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("not a JSON object ({e}): {line}"));
+        assert!(
+            object["level"].is_string() && object["fields"]["message"].is_string(),
+            "{line}"
+        );
+    }
+    drop(server);
+
+    let wrong = Emsg::new(TestDb::new(Backend::Sqlite)).with_env("EMSG_LOG_FORMAT", "xml");
+    let refused = wrong.run(&["apps", "list"]);
+    assert_ne!(refused.code, 0);
+    assert!(
+        refused
+            .stderr
+            .contains("EMSG_LOG_FORMAT=xml is not a log format"),
+        "{}",
+        refused.stderr
+    );
+}
