@@ -260,14 +260,23 @@ fn web_headers(out: &mut FraudHeaders, client: &WebClient, vendor: &Vendor) {
         "Gov-Client-Device-ID",
         client.device_id.clone().filter(|id| is_device_id(id)),
     );
-    out.put("Gov-Client-Public-IP", Some(client.public_ip.to_string()));
+    // A client inside a private network (or this machine) has no public address this server
+    // can see: the value cannot be collected, so it goes empty and named, with its port.
+    let public = is_public(client.public_ip);
+    out.put(
+        "Gov-Client-Public-IP",
+        public.then(|| client.public_ip.to_string()),
+    );
     out.put(
         "Gov-Client-Public-IP-Timestamp",
         Some(emsg_store::format_iso_millis(client.ip_seen_at_ms)),
     );
     out.put(
         "Gov-Client-Public-Port",
-        client.public_port.map(|port| port.to_string()),
+        client
+            .public_port
+            .filter(|_| public)
+            .map(|port| port.to_string()),
     );
     out.put(
         "Gov-Client-Screens",
@@ -296,7 +305,7 @@ fn web_headers(out: &mut FraudHeaders, client: &WebClient, vendor: &Vendor) {
     );
     out.put(
         "Gov-Vendor-Forwarded",
-        list(client.forwarded.iter().map(|hop| {
+        list(internet_hops(client, vendor.public_ip).iter().map(|hop| {
             key_values([
                 ("by", hop.by.to_string().as_str()),
                 ("for", hop.for_.to_string().as_str()),
@@ -348,6 +357,67 @@ fn batch_headers(out: &mut FraudHeaders, client: &BatchClient) {
         ids.push(("emsg", user));
     }
     out.put("Gov-Client-User-IDs", list([key_values(ids)]));
+}
+
+/// The hops over the internet between the client and this service, as `Gov-Vendor-Forwarded`
+/// wants them: the first hop's `by` is the public address the client reached
+/// (`Gov-Vendor-Public-IP`) and its `for` the client's public address; hops inside a private
+/// network are left out. None when the client or the first server has no known public address.
+fn internet_hops(client: &WebClient, vendor_public_ip: Option<IpAddr>) -> Vec<Hop> {
+    if !is_public(client.public_ip) {
+        return Vec::new();
+    }
+    // The servers the request passed, in order: each hop's receiver but the last, which is
+    // this server's listening socket (its public face is `vendor_public_ip`).
+    let receivers = client.forwarded.iter().map(|hop| hop.by);
+    let count = client.forwarded.len().saturating_sub(1);
+    let mut path: Vec<IpAddr> = vec![client.public_ip];
+    path.extend(receivers.take(count).filter(|ip| is_public(*ip)));
+    // Without a public proxy, the client reached this server itself.
+    if path.len() == 1 {
+        match vendor_public_ip {
+            Some(vendor) => path.push(vendor),
+            None => return Vec::new(),
+        }
+    }
+    path.dedup();
+    path.windows(2)
+        .map(|pair| Hop {
+            by: pair[1],
+            for_: pair[0],
+        })
+        .collect()
+}
+
+/// Whether `ip` is an address on the internet, as HMRC's "public IP" means it: not private,
+/// loopback, link-local, shared (carrier-grade NAT), unspecified, broadcast or multicast.
+/// Documentation ranges count as public, as the specification's own examples use them.
+pub fn is_public(ip: IpAddr) -> bool {
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    };
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            !(v4.is_private()
+                || v4.is_loopback()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b)))
+        }
+        IpAddr::V6(v6) => {
+            let first = v6.segments()[0];
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80)
+        }
+    }
 }
 
 /// `1`, `1.25`, `2`: no trailing zeros.
@@ -499,6 +569,76 @@ mod tests {
             super::non_ascii_encoded("Mozilla/5.0 (Linux; Android 14; Pixel) Bjørn/1"),
             "Mozilla/5.0 (Linux; Android 14; Pixel) Bj%C3%B8rn/1"
         );
+    }
+
+    fn web_client(public_ip: [u8; 4], hops: &[([u8; 4], [u8; 4])]) -> super::WebClient {
+        super::WebClient {
+            browser: super::BrowserData::default(),
+            device_id: None,
+            public_ip: public_ip.into(),
+            public_port: Some(50_000),
+            ip_seen_at_ms: 0,
+            forwarded: hops
+                .iter()
+                .map(|(by, for_)| super::Hop {
+                    by: (*by).into(),
+                    for_: (*for_).into(),
+                })
+                .collect(),
+            user_name: "fiona".to_owned(),
+        }
+    }
+
+    fn forwarded(client: &super::WebClient, vendor: Option<[u8; 4]>) -> String {
+        super::internet_hops(client, vendor.map(Into::into))
+            .iter()
+            .map(|h| format!("by={}&for={}", h.by, h.for_))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    #[test]
+    fn the_first_forwarded_hop_is_from_the_clients_public_address_to_the_vendors() {
+        // Example 1 of gov-vendor-forwarded.erb (hmrc/txm-fph-specification @ 5fc429b0): "A web
+        // client with the public IP address 198.51.100.0 makes a request to a vendor server";
+        // here the server listens on a private address behind its public one.
+        let direct = web_client([198, 51, 100, 0], &[([10, 0, 0, 5], [198, 51, 100, 0])]);
+        assert_eq!(
+            forwarded(&direct, Some([203, 0, 113, 6])),
+            "by=203.0.113.6&for=198.51.100.0"
+        );
+        assert_eq!(
+            forwarded(&direct, None),
+            "",
+            "no vendor address: not collectable"
+        );
+        // Behind a public proxy and a private one: "Do not include hops within a private network".
+        let proxied = web_client(
+            [198, 51, 100, 7],
+            &[
+                ([203, 0, 113, 9], [198, 51, 100, 7]),
+                ([127, 0, 0, 1], [203, 0, 113, 9]),
+                ([127, 0, 0, 1], [127, 0, 0, 1]),
+            ],
+        );
+        assert_eq!(forwarded(&proxied, None), "by=203.0.113.9&for=198.51.100.7");
+        // A client on a private network has no public address to give.
+        let private = web_client([192, 168, 1, 20], &[([10, 0, 0, 5], [192, 168, 1, 20])]);
+        assert_eq!(forwarded(&private, Some([203, 0, 113, 6])), "");
+        let headers = super::headers(
+            &super::Origin::WebAppViaServer(private),
+            &super::Vendor::default(),
+        );
+        let value = |name: &str| {
+            headers
+                .headers
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        };
+        assert_eq!(value("Gov-Client-Public-IP"), Some(""));
+        assert_eq!(value("Gov-Client-Public-Port"), Some(""));
+        assert!(headers.missing.contains(&"Gov-Client-Public-IP"));
     }
 
     #[test]

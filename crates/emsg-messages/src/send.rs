@@ -598,36 +598,37 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 /// The Sent event's detail: which fraud-prevention headers could not be collected (they were sent
 /// empty), and why (the browser's script, or this server's settings).
 fn missing_detail(missing: &[&str]) -> String {
-    let (client, vendor): (Vec<&str>, Vec<&str>) =
-        missing.iter().partition(|m| m.starts_with("Gov-Client-"));
-    let mut parts = Vec::new();
-    if !client.is_empty() {
-        parts.push(format!(
-            "without {} (not collected: the browser's script did not run or did not report them)",
-            client.join(", ")
-        ));
+    // Each header with why it could not be collected; headers with the same reason together.
+    let reason = |name: &str| match name {
+        "Gov-Client-Public-IP" | "Gov-Client-Public-Port" => {
+            "the client has no public address: it is on a private network or this machine"
+        }
+        "Gov-Vendor-Public-IP" => "set EMSG_PUBLIC_IP to this server's public IP address",
+        "Gov-Vendor-Forwarded" => {
+            "no hop over the internet is known: the client or this server has no public address"
+        }
+        "Gov-Vendor-License-IDs" => "this installation has no licence keys",
+        name if name.starts_with("Gov-Client-") => {
+            "not collected: the browser's script did not run or did not report them"
+        }
+        _ => "not known to this server",
+    };
+    let mut groups: Vec<(&str, Vec<&str>)> = Vec::new();
+    for name in missing {
+        let why = reason(name);
+        match groups.iter_mut().find(|(w, _)| *w == why) {
+            Some((_, names)) => names.push(name),
+            None => groups.push((why, vec![name])),
+        }
     }
-    if !vendor.is_empty() {
-        let each: Vec<String> = vendor
-            .iter()
-            .map(|name| {
-                let why = match *name {
-                    "Gov-Vendor-Public-IP" => {
-                        "set EMSG_PUBLIC_IP to this server's public IP address"
-                    }
-                    "Gov-Vendor-License-IDs" => "this installation has no licence keys",
-                    _ => "not known to this server",
-                };
-                format!("{name} ({why})")
-            })
-            .collect();
-        parts.push(format!("without {}", each.join(", ")));
+    if groups.is_empty() {
+        return "request sent".to_owned();
     }
-    if parts.is_empty() {
-        "request sent".to_owned()
-    } else {
-        format!("request sent {}", parts.join("; "))
-    }
+    let parts: Vec<String> = groups
+        .iter()
+        .map(|(why, names)| format!("without {} ({why})", names.join(", ")))
+        .collect();
+    format!("request sent {}; they were sent empty", parts.join("; "))
 }
 
 /// The request's headers as logged: Authorization redacted, the rest as sent.

@@ -105,6 +105,19 @@ on_both_backends! {
                 format!("emsg={}", env!("CARGO_PKG_VERSION"))
             );
             assert_eq!(call.header("gov-vendor-license-ids"), Some(""), "no licence keys: sent empty, never left out");
+            // Specification 3.3 as the validator in the test tree applies it: the only error left
+            // is the second factor emsg's log-ins do not have yet.
+            let sent_headers: Vec<(String, String)> =
+                call.headers.iter().filter(|(k, _)| k.starts_with("gov-")).cloned().collect();
+            let errors: Vec<String> = emsg_fph_validator::validate(&sent_headers)
+                .into_iter()
+                .filter(|f| f.severity == emsg_fph_validator::Severity::Error)
+                .map(|f| f.to_string())
+                .collect();
+            assert!(
+                errors.len() == 1 && errors[0].contains("Gov-Client-Multi-Factor"),
+                "{errors:#?}"
+            );
             // The log: the request as sent with the token redacted, the response.
             let message = env.message(sent.message_id);
             assert_eq!(message.request_method.as_deref(), Some("GET"));
