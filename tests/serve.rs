@@ -256,3 +256,54 @@ fn a_redirected_log_has_no_colour_codes_and_json_logs_are_one_object_a_line() {
         refused.stderr
     );
 }
+
+fn two_nodes_starting_together_on_an_empty_database_set_it_up_once(backend: Backend) {
+    let emsg = Emsg::new(TestDb::empty(backend));
+    let shipped = shipped_file();
+    let servers: Vec<WebServer> = std::thread::scope(|scope| {
+        let starts: Vec<_> = (0..2)
+            .map(|_| scope.spawn(|| serve_web(&emsg, "127.0.0.1:0", &shipped, &[])))
+            .collect();
+        starts.into_iter().map(|s| s.join().unwrap()).collect()
+    });
+    for server in &servers {
+        let mut stream = TcpStream::connect(&server.address).unwrap();
+        write!(
+            stream,
+            "GET /login HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            server.address
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        assert!(
+            response.starts_with("HTTP/1.1 200"),
+            "{}\n{}",
+            response,
+            server.stderr()
+        );
+    }
+    let mut conn = emsg.db.connect();
+    assert_eq!(
+        emsg_store::users::count(&mut conn).unwrap(),
+        1,
+        "one first administrator"
+    );
+    let records = emsg_store::web_applications::list(&mut conn).unwrap();
+    let mut names: Vec<&str> = records.iter().map(|r| r.name.as_str()).collect();
+    names.dedup();
+    assert_eq!(names.len(), records.len(), "each record imported once");
+    assert!(!records.is_empty());
+    let logs = format!("{}{}", servers[0].stderr(), servers[1].stderr());
+    assert!(!logs.contains("ERROR"), "{logs}");
+}
+
+#[test]
+fn two_nodes_starting_together_on_an_empty_database_set_it_up_once_on_sqlite() {
+    two_nodes_starting_together_on_an_empty_database_set_it_up_once(Backend::Sqlite);
+}
+
+#[test]
+fn two_nodes_starting_together_on_an_empty_database_set_it_up_once_on_postgres() {
+    two_nodes_starting_together_on_an_empty_database_set_it_up_once(Backend::Postgres);
+}

@@ -119,27 +119,59 @@ fn first_run(
         // The file the operator named: its references are the operator's choice.
         let env = |var: &str| std::env::var(var).ok();
         let ctx = emsg_store::import::ImportContext::command_line(&env, global.url_rules());
-        let report = emsg_store::import::import(
-            &mut opened.conn,
-            &opened.ring.load(),
-            &parsed,
-            &ctx,
-            &Actor::System,
-            false,
-        )
-        .map_err(|e| anyhow::anyhow!("importing {shown}: {e}"))?;
-        for warning in &report.warnings {
-            tracing::warn!("{warning}");
+        // Nodes starting together on an empty database: one imports, the others find the
+        // records there (SQLite may also refuse a second writer at once: try again shortly).
+        let mut attempt = 0;
+        loop {
+            let imported = emsg_store::import::import(
+                &mut opened.conn,
+                &opened.ring.load(),
+                &parsed,
+                &ctx,
+                &Actor::System,
+                false,
+            );
+            match imported {
+                Ok(report) => {
+                    for warning in &report.warnings {
+                        tracing::warn!("{warning}");
+                    }
+                    tracing::info!(records = report.records.len(), file = %shown, "imported the web applications into the empty database");
+                    break;
+                }
+                Err(_) if !records::list(&mut opened.conn)?.is_empty() => {
+                    tracing::info!(file = %shown, "another node imported the web applications first");
+                    break;
+                }
+                Err(e) if attempt >= 50 => {
+                    return Err(anyhow::anyhow!("importing {shown}: {e}"));
+                }
+                Err(_) => {
+                    attempt += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+            }
         }
-        tracing::info!(records = report.records.len(), file = %shown, "imported the web applications into the empty database");
     }
-    if users::count(&mut opened.conn)? == 0 {
-        let (user, password) = users::add_with_one_time_password(
+    let mut attempt = 0;
+    while users::count(&mut opened.conn)? == 0 {
+        let added = users::add_with_one_time_password(
             &mut opened.conn,
             "admin",
             Role::Administrator,
             &Actor::System,
-        )?;
+        );
+        let (user, password) = match added {
+            Ok(added) => added,
+            // Another node starting at the same moment made the first administrator (and
+            // printed its password on its own terminal), or holds SQLite's write lock now.
+            Err(e) if attempt >= 50 => return Err(e.into()),
+            Err(_) => {
+                attempt += 1;
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                continue;
+            }
+        };
         // Shown once on the terminal, never logged: it exists only as a hash from now on.
         println!(
             "created the first administrator `{}`; one-time password: {}",

@@ -17,13 +17,16 @@ const CHECK_VALUE: &str = "emsg master key check";
 
 /// Refuses a key ring that cannot open this database; on a new database, records the key.
 pub fn verify(conn: &mut DbConnection, ring: &KeyRing) -> Result<()> {
-    let stored: Option<(String, Vec<u8>)> = master_key_check::table
-        .select((master_key_check::key_id, master_key_check::sealed))
-        .first(conn)
-        .optional()?;
-    match stored {
+    let read = |conn: &mut DbConnection| -> Result<Option<(String, Vec<u8>)>> {
+        Ok(master_key_check::table
+            .select((master_key_check::key_id, master_key_check::sealed))
+            .first(conn)
+            .optional()?)
+    };
+    let stored = match read(conn)? {
+        Some(stored) => stored,
         None => {
-            diesel::insert_into(master_key_check::table)
+            let recorded = diesel::insert_into(master_key_check::table)
                 .values((
                     master_key_check::id.eq(1_i64),
                     master_key_check::key_id.eq(ring.current_id().to_string()),
@@ -31,19 +34,26 @@ pub fn verify(conn: &mut DbConnection, ring: &KeyRing) -> Result<()> {
                         .eq(ring.seal_secret(&Secret::new(CHECK_VALUE), &CHECK_AAD)),
                     master_key_check::updated_at.eq(now()),
                 ))
-                .execute(conn)?;
-            Ok(())
-        }
-        Some((key_id, sealed)) => match ring.open_secret(&sealed, &CHECK_AAD) {
-            Ok(value) if value.expose() == CHECK_VALUE => Ok(()),
-            Ok(_) | Err(SealError::UnknownKey { .. } | SealError::Unopenable { .. }) => {
-                Err(StoreError::WrongMasterKey {
-                    loaded: ring.current_id().to_string(),
-                    expected: key_id,
-                })
+                .execute(conn);
+            match (recorded, read(conn)?) {
+                (Ok(_), _) => return Ok(()),
+                // Another node starting on the same new database recorded its key first: this
+                // one's key must open it like any other.
+                (Err(_), Some(stored)) => stored,
+                (Err(error), None) => return Err(error.into()),
             }
-            Err(other) => Err(other.into()),
-        },
+        }
+    };
+    let (key_id, sealed) = stored;
+    match ring.open_secret(&sealed, &CHECK_AAD) {
+        Ok(value) if value.expose() == CHECK_VALUE => Ok(()),
+        Ok(_) | Err(SealError::UnknownKey { .. } | SealError::Unopenable { .. }) => {
+            Err(StoreError::WrongMasterKey {
+                loaded: ring.current_id().to_string(),
+                expected: key_id,
+            })
+        }
+        Err(other) => Err(other.into()),
     }
 }
 

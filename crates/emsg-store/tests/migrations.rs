@@ -75,3 +75,49 @@ on_both_backends! {
         assert_eq!(back, bytes);
     }
 }
+
+fn applied_count(conn: &mut db::DbConnection) -> i64 {
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        count: i64,
+    }
+    diesel::sql_query("SELECT COUNT(*) AS count FROM __diesel_schema_migrations")
+        .get_result::<Count>(conn)
+        .expect("count the applied migrations")
+        .count
+}
+
+on_both_backends! {
+    fn nodes_starting_together_on_an_empty_database_migrate_it_once(db) {
+        let db = TestDb::empty(db.backend());
+        let url = db.url().clone();
+        let starts: Vec<_> = (0..4)
+            .map(|_| {
+                let url = url.clone();
+                std::thread::spawn(move || {
+                    let mut conn = db::connect(&url).expect("connect");
+                    db::run_migrations(&mut conn).map(|applied| applied.len())
+                })
+            })
+            .collect();
+        let applied: Vec<usize> = starts
+            .into_iter()
+            .map(|s| s.join().expect("no panic").expect("every node starts"))
+            .collect();
+        assert_eq!(applied.iter().sum::<usize>(), MIGRATION_NAMES_SQLITE.len(), "{applied:?}: one node migrated, the others found nothing to do");
+        assert_eq!(applied_count(&mut db.connect()), MIGRATION_NAMES_SQLITE.len() as i64);
+    }
+
+    fn a_database_migrated_by_a_newer_emsg_is_refused_saying_which_version(db) {
+        let mut conn = db.connect();
+        diesel::sql_query("INSERT INTO __diesel_schema_migrations (version) VALUES ('29991231000001')")
+            .execute(&mut conn)
+            .expect("a migration from the future");
+        let before = applied_count(&mut conn);
+        let error = db::run_migrations(&mut conn).expect_err("refused").to_string();
+        assert!(error.contains("newer emsg") && error.contains("29991231000001"), "{error}");
+        assert!(error.contains("Run the emsg version that migrated it"), "{error}");
+        assert_eq!(applied_count(&mut conn), before, "nothing was written");
+    }
+}
