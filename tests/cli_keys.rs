@@ -520,3 +520,95 @@ fn a_database_hit_by_the_old_rotation_comes_back_with_the_old_key_on_postgres() 
         Backend::Postgres,
     );
 }
+
+/// A rotation killed with SIGKILL after its new key took over but before anything was sealed
+/// again: both keys stay in the database, so the new key file, and the old key, each open every
+/// value; the next rotation finishes it.
+fn a_rotation_killed_between_switch_and_resealing(backend: Backend) {
+    let (_runtime, mock, emsg) = connected_world(backend, 1);
+    connect(&emsg, "App 0", "code-killed-0");
+    let old_key = std::fs::read_to_string(emsg.key_file()).unwrap();
+    let mut rotation = emsg.command(&["keys", "rotate"]);
+    rotation.env("EMSG_TEST_PAUSE_BEFORE_RESEAL", "60");
+    let mut child = rotation
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let mut conn = emsg.db.connect();
+    while !emsg_store::key_ring::unfinished(&mut conn)
+        .unwrap()
+        .is_some_and(|u| u.switched())
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the rotation never switched"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+
+    // Every value opens: the status says so and names the unfinished rotation.
+    let status = emsg.run(&["keys", "status"]).ok();
+    assert!(
+        status.stdout.contains("every stored value opens"),
+        "{}",
+        status.stdout
+    );
+    assert!(status.stdout.contains("is unfinished"), "{}", status.stdout);
+    // With the old key alone, too (it learns the new one from the database).
+    let mut with_old = emsg.command(&["apps", "show", "App 0"]);
+    with_old.env("EMSG_MASTER_KEY", old_key.trim());
+    assert!(
+        emsg.run_command(with_old, None)
+            .ok()
+            .stdout
+            .contains("client secret: set")
+    );
+    // The tokens sealed under the old key still work.
+    mock.on("POST", "/token")
+        .respond(MockResponse::token(
+            "access-after-kill",
+            Some("refresh-after-kill"),
+            Some(3600),
+        ))
+        .mount();
+    emsg.run(&["auth", "refresh", "App 0"]).ok();
+
+    let finished = emsg.run(&["keys", "rotate"]).ok();
+    assert!(
+        finished.stdout.contains("finished an interrupted rotation"),
+        "{}",
+        finished.stdout
+    );
+    let status = emsg.run(&["keys", "status"]).ok();
+    assert!(
+        status.stdout.contains("every stored value opens"),
+        "{}",
+        status.stdout
+    );
+    assert!(
+        !status.stdout.contains("is unfinished"),
+        "{}",
+        status.stdout
+    );
+    let mut retired = emsg.command(&["apps", "list"]);
+    retired.env("EMSG_MASTER_KEY", old_key.trim());
+    let refused = emsg.run_command(retired, None);
+    assert_ne!(
+        refused.code, 0,
+        "the old key is retired once the rotation finished"
+    );
+}
+
+#[test]
+fn a_rotation_killed_between_switch_and_resealing_loses_nothing_on_sqlite() {
+    a_rotation_killed_between_switch_and_resealing(Backend::Sqlite);
+}
+
+#[test]
+fn a_rotation_killed_between_switch_and_resealing_loses_nothing_on_postgres() {
+    a_rotation_killed_between_switch_and_resealing(Backend::Postgres);
+}

@@ -47,7 +47,16 @@ fn rotate(global: &Global, new_key_file: Option<PathBuf>, wait: &str) -> anyhow:
     let fail_after = std::env::var("EMSG_TEST_FAIL_ROTATION_AFTER")
         .ok()
         .and_then(|v| v.parse().ok());
-    let options = RotationOptions { wait, fail_after };
+    // And one for the test that kills a rotation between its switch and its re-sealing.
+    let pause_before_reseal = std::env::var("EMSG_TEST_PAUSE_BEFORE_RESEAL")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map(std::time::Duration::from_secs);
+    let options = RotationOptions {
+        wait,
+        fail_after,
+        pause_before_reseal,
+    };
     let report = master_key::rotate_to_new_key(
         &mut opened.conn,
         &opened.ring,

@@ -39,6 +39,8 @@ pub struct RotationOptions {
     pub wait: Duration,
     /// Interrupts the re-sealing after this many values (tests of interrupted rotations).
     pub fail_after: Option<usize>,
+    /// Waits this long after the switch, before re-sealing (tests that kill a rotation there).
+    pub pause_before_reseal: Option<Duration>,
 }
 
 impl Default for RotationOptions {
@@ -46,6 +48,7 @@ impl Default for RotationOptions {
         Self {
             wait: Duration::from_secs(60),
             fail_after: None,
+            pause_before_reseal: None,
         }
     }
 }
@@ -98,6 +101,9 @@ pub fn finish(
     wait_for(conn, options.wait, target, "started sealing with", |node| {
         node.sealing_key_id == target
     })?;
+    if let Some(pause) = options.pause_before_reseal {
+        std::thread::sleep(pause);
+    }
     let current = ring.load();
     let (values, unopenable) = reseal(conn, &current, options.fail_after)?;
     key_ring::clear(conn)?;

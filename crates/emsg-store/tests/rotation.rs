@@ -119,7 +119,7 @@ fn assert_world_opens(conn: &mut DbConnection, ring: &KeyRing, world: &World) {
 fn quick() -> RotationOptions {
     RotationOptions {
         wait: Duration::from_secs(20),
-        fail_after: None,
+        ..RotationOptions::default()
     }
 }
 
@@ -230,7 +230,7 @@ on_both_backends! {
             poll_ms: 60_000,
         }).unwrap();
         let shared = SharedKeyRing::new(old.clone());
-        let short = RotationOptions { wait: Duration::from_millis(300), fail_after: None };
+        let short = RotationOptions { wait: Duration::from_millis(300), ..RotationOptions::default() };
         let error = master_key::rotate_to_new_key(&mut conn, &shared, &source, None, &short).unwrap_err().to_string();
         assert!(error.contains("emsg serve (pid 4242)") && error.contains("emsg keys rotate"), "{error}");
         // Nothing moved yet, and both keys open everything.
