@@ -453,7 +453,16 @@ fn a_failed_log_in_never_records_the_typed_name(backend: Backend) {
                 .unwrap()
                 .id
         };
-        assert!(log.contains(&format!("user_id=Some({fiona})")), "{log}");
+        // The server's log is read by another thread: give the last line a moment to arrive.
+        let expected = format!("user_id=Some({fiona})");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let mut log = log;
+        while !log.contains(&expected) && std::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            log = server.stderr();
+        }
+        assert!(log.contains(&expected), "{log}");
+        assert_no_secret(&log, &[TYPED, &TYPED.to_lowercase()], "the log");
         let mut conn = emsg.db.connect();
         let keys: Vec<String> = emsg_store::schema::login_throttle::table
             .select(emsg_store::schema::login_throttle::key_hash)
