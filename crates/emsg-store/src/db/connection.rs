@@ -31,13 +31,23 @@ impl DbConnection {
                 // only a power loss can undo the last commits. Every refresh commits twice
                 // (the lease, then the pair), so a full sync per commit would cost more than the
                 // refresh itself; the usual choice for an embedded server.
-                conn.batch_execute(&format!(
+                let setup = format!(
                     "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};
                      PRAGMA journal_mode = WAL;
                      PRAGMA synchronous = NORMAL;
                      PRAGMA foreign_keys = ON;"
-                ))
-                .map_err(ConnectionError::CouldntSetupConfiguration)?;
+                );
+                // Switching a new file to WAL needs it alone for a moment, and SQLite answers
+                // "database is locked" at once (no busy wait) to a second process doing the same:
+                // nodes starting together on a new file try again briefly.
+                let mut attempt = 0;
+                while let Err(error) = conn.batch_execute(&setup) {
+                    attempt += 1;
+                    if attempt >= 50 {
+                        return Err(ConnectionError::CouldntSetupConfiguration(error));
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
                 // WAL mode made the -wal and -shm files; SQLite gives them the database file's
                 // mode, and this makes sure of it whatever made them first.
                 for suffix in ["-wal", "-shm"] {
