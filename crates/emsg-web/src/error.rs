@@ -42,7 +42,36 @@ pub enum WebError {
     Internal(String),
 }
 
+impl From<emsg_use_cases::UseCaseError> for WebError {
+    fn from(e: emsg_use_cases::UseCaseError) -> Self {
+        use emsg_use_cases::UseCaseError as E;
+        match e {
+            E::Store(e) => Self::Store(e),
+            E::Engine(e) => Self::Engine(e),
+            E::NotFound(m) => Self::NotFound(m),
+            E::Invalid(m) => Self::BadRequest(m),
+            E::Forbidden(m) => Self::Forbidden(m),
+            E::Internal(m) => Self::Internal(m),
+        }
+    }
+}
+
 impl WebError {
+    /// A send error: the user's mistakes as 4xx answers, the rest as they are.
+    pub(crate) fn from_send(error: emsg_messages::SendError) -> Self {
+        use emsg_messages::SendError;
+        match error {
+            SendError::Store(emsg_store::StoreError::UnknownWebService(name)) => Self::NotFound(
+                format!("there is no web service named `{name}`; /messages/new lists them"),
+            ),
+            SendError::Store(e) => Self::Store(e),
+            SendError::Internal(e) => Self::Internal(e),
+            e @ (SendError::Fields(_) | SendError::Setup(_) | SendError::Refused(_)) => {
+                Self::BadRequest(e.to_string())
+            }
+        }
+    }
+
     pub fn code(&self) -> &str {
         match self {
             Self::Store(
@@ -139,6 +168,12 @@ pub enum PageError {
     Web(#[from] WebError),
 }
 
+impl From<emsg_use_cases::UseCaseError> for PageError {
+    fn from(e: emsg_use_cases::UseCaseError) -> Self {
+        Self::Web(e.into())
+    }
+}
+
 impl From<emsg_store::StoreError> for PageError {
     fn from(e: emsg_store::StoreError) -> Self {
         Self::Web(e.into())
@@ -156,11 +191,11 @@ impl ResponseError for PageError {
     fn error_response(&self) -> HttpResponse {
         match self {
             Self::Login { next } => HttpResponse::SeeOther()
-                .insert_header((header::LOCATION, crate::routes::login::login_url(next)))
+                .insert_header((header::LOCATION, crate::respond::login_url(next)))
                 .insert_header((header::CACHE_CONTROL, "no-store"))
                 .finish(),
             Self::PasswordChange => HttpResponse::SeeOther()
-                .insert_header((header::LOCATION, crate::routes::account::PASSWORD_PATH))
+                .insert_header((header::LOCATION, crate::respond::PASSWORD_PATH))
                 .insert_header((header::CACHE_CONTROL, "no-store"))
                 .finish(),
             Self::Web(e) => {
@@ -176,7 +211,7 @@ impl ResponseError for PageError {
                      <p><a href=\"/web-applications\">Back to Web applications</a></p></main></body></html>\n",
                     handlebars::html_escape(&e.to_string())
                 );
-                crate::routes::html(status, body)
+                crate::respond::html(status, body)
             }
         }
     }

@@ -1,19 +1,19 @@
 //! The HTTP face of emsg (actix-web): log-in, the Web applications page with its actions, the
 //! OAuth callback, health checks and the JSON API.
 
-mod actions;
 mod auth;
 mod client_address;
-mod database;
 mod error;
 mod names_cache;
 mod nino;
+mod origin;
+mod pages;
+mod respond;
 mod routes;
 mod session;
 mod state;
 mod templates;
 mod throttle;
-mod views;
 
 pub use error::{PageError, WebError};
 pub use routes::config;

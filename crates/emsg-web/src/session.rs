@@ -75,27 +75,27 @@ impl std::fmt::Debug for SessionUser {
 }
 
 impl SessionUser {
+    /// Who acts, for the use cases.
+    pub fn actor(&self) -> emsg_use_cases::Actor {
+        emsg_use_cases::Actor {
+            id: self.id,
+            name: self.name.clone(),
+            role: self.role,
+        }
+    }
+
     pub fn is_admin(&self) -> bool {
         self.role == Role::Administrator
     }
 
     /// Administrators only: record editing, client secrets, import, users.
     pub fn require_admin(&self, what: &str) -> Result<(), WebError> {
-        if self.is_admin() {
-            Ok(())
-        } else {
-            Err(WebError::Forbidden(format!(
-                "{what} is for administrators; you are logged in as {} ({}). Ask an administrator",
-                self.name, self.role
-            )))
-        }
+        Ok(self.actor().require_admin(what)?)
     }
 
-    /// Both roles run the actions; the check is here so that a third role must be placed.
+    /// Both roles run the actions.
     pub fn require_actions(&self) -> Result<(), WebError> {
-        match self.role {
-            Role::Administrator | Role::Finance => Ok(()),
-        }
+        Ok(self.actor().require_actions()?)
     }
 
     /// The user of an API key: acts with the key's user's role, has no session.
@@ -172,12 +172,12 @@ fn secs(duration: Duration) -> i64 {
 
 /// The sessions table, reached off the async workers.
 pub struct Sessions {
-    db: crate::database::Database,
+    db: emsg_use_cases::Context,
     limits: Limits,
 }
 
 impl Sessions {
-    pub(crate) fn new(db: crate::database::Database, lifetime: Duration) -> Self {
+    pub(crate) fn new(db: emsg_use_cases::Context, lifetime: Duration) -> Self {
         Self {
             db,
             limits: Limits {
@@ -199,7 +199,7 @@ impl Sessions {
         let csrf = random_token()?;
         let (key, user_id, limits) = (id.clone(), user.id, self.limits);
         self.db
-            .run(move |conn| {
+            .run::<_, WebError, _>(move |conn| {
                 let now = emsg_store::now();
                 emsg_store::sessions::create(conn, &key, user_id, &csrf, now)?;
                 // Logins are rare next to page views (and cost an argon2 check): sweeping here, by
@@ -216,7 +216,7 @@ impl Sessions {
     pub async fn get(&self, id: &str, take_flash: bool) -> Result<Option<SessionUser>, WebError> {
         let (key, limits) = (id.to_owned(), self.limits);
         self.db
-            .run(move |conn| find(conn, &key, limits, take_flash))
+            .run::<_, WebError, _>(move |conn| find(conn, &key, limits, take_flash))
             .await
     }
 
@@ -228,7 +228,7 @@ impl Sessions {
         let key = id.to_owned();
         let result = self
             .db
-            .run(move |conn| {
+            .run::<_, WebError, _>(move |conn| {
                 Ok(emsg_store::sessions::set_flash(
                     conn,
                     &key,
@@ -246,7 +246,7 @@ impl Sessions {
     pub async fn remove(&self, id: &str) -> Result<(), WebError> {
         let key = id.to_owned();
         self.db
-            .run(move |conn| Ok(emsg_store::sessions::delete(conn, &key)?))
+            .run::<_, WebError, _>(move |conn| Ok(emsg_store::sessions::delete(conn, &key)?))
             .await
     }
 }

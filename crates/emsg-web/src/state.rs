@@ -11,6 +11,7 @@ use emsg_messages::Messenger;
 use emsg_seal::{KeyRing, SharedKeyRing};
 use emsg_store::db::{Pool, PooledConnection};
 use emsg_store::web_applications as records;
+use emsg_use_cases::Context;
 
 use crate::error::WebError;
 use crate::session::Sessions;
@@ -39,8 +40,8 @@ pub const DEFAULT_CALLBACK_PATH: &str = "/oauth/callback";
 
 #[derive(Clone)]
 pub struct AppState {
-    db: crate::database::Database,
-    ring: SharedKeyRing,
+    /// What the use cases run with: the database, the key ring, the engine, the messenger.
+    pub(crate) ctx: Context,
     pub(crate) engine: Engine,
     pub(crate) templates: Arc<Templates>,
     pub(crate) sessions: Arc<Sessions>,
@@ -49,8 +50,6 @@ pub struct AppState {
     pub(crate) callback_paths: Arc<Vec<String>>,
     /// The unfiltered pages of the record list, while the names' generation holds.
     pub(crate) names: Arc<crate::names_cache::NamesCache>,
-    /// Sends electronic messages; made once by `emsg serve` ([`AppState::with_messenger`]).
-    messenger: Option<Messenger>,
     pub(crate) trusted_proxies: Arc<Vec<std::net::IpAddr>>,
     page_env_vars: Arc<emsg_webapps::PageEnvVars>,
 }
@@ -75,16 +74,15 @@ impl AppState {
             let mut conn = pool.get().map_err(emsg_store::StoreError::from)?;
             callback_paths(&records::list(&mut conn)?, public_url.as_ref())
         };
-        let db = crate::database::Database::new(pool);
+        let ctx = Context::new(pool, ring, engine.clone());
         let sessions = Arc::new(Sessions::new(
-            db.clone(),
+            ctx.clone(),
             options
                 .session_lifetime
                 .unwrap_or(crate::session::DEFAULT_LIFETIME),
         ));
         Ok(Self {
-            db,
-            ring: ring.into(),
+            ctx,
             engine,
             templates: Arc::new(Templates::load()?),
             sessions,
@@ -92,7 +90,6 @@ impl AppState {
             secure_cookies: public_url.as_ref().is_some_and(|u| u.scheme() == "https"),
             callback_paths: Arc::new(callback_paths),
             names: Arc::default(),
-            messenger: None,
             trusted_proxies: Arc::new(options.trusted_proxies),
             page_env_vars: Arc::new(options.page_env_vars),
         })
@@ -100,22 +97,13 @@ impl AppState {
 
     /// The messenger the message pages and API send with.
     pub fn with_messenger(mut self, messenger: Messenger) -> Self {
-        self.messenger = Some(messenger);
+        self.ctx = self.ctx.with_messenger(messenger);
         self
-    }
-
-    pub(crate) fn messenger(&self) -> Result<&Messenger, WebError> {
-        self.messenger.as_ref().ok_or_else(|| {
-            WebError::Internal(
-                "this server was started without electronic messages; start it with `emsg serve`"
-                    .to_owned(),
-            )
-        })
     }
 
     /// The key ring as it is now (a rotation elsewhere may add keys while the server runs).
     pub fn ring(&self) -> Arc<KeyRing> {
-        self.ring.load()
+        self.ctx.ring()
     }
 
     /// How imports and edits from the pages treat `{env: …}` references and outbound URLs:
@@ -137,7 +125,7 @@ impl AppState {
         T: Send + 'static,
         F: FnOnce(&mut PooledConnection) -> Result<T, WebError> + Send + 'static,
     {
-        self.db.run(work).await
+        self.ctx.run(work).await
     }
 }
 

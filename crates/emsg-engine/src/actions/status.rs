@@ -29,6 +29,19 @@ pub struct ConnectionView {
 }
 
 impl ConnectionView {
+    /// The view of `c` from rows already in hand (a page reads the connection with its record
+    /// and its users' names in one statement): `user` is the name of the user the connection
+    /// belongs to, `authorized_by` that of its authorizer.
+    pub fn from_rows(
+        record: &WebApplication,
+        c: Connection,
+        user: Option<String>,
+        authorized_by: Option<String>,
+    ) -> Self {
+        let names = Names::read_with(&c, user, authorized_by);
+        view_of(record, c, names)
+    }
+
     /// Seconds until the access token expires (negative: expired), when known.
     pub fn expires_in(&self, now: i64) -> Option<i64> {
         self.access_expires_at.map(|at| at - now)

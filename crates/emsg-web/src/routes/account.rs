@@ -9,14 +9,14 @@ use emsg_seal::Secret;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{html, render, see_other};
 use crate::auth::{AccountUser, ApiAccountUser, csrf_header};
 use crate::error::{PageError, WebError};
+use crate::pages::render;
+use crate::respond::{html, see_other};
 use crate::session::{Flash, SessionUser};
 use crate::state::AppState;
 
-/// Where users who must replace a one-time password are sent.
-pub const PASSWORD_PATH: &str = "/account/password";
+use crate::respond::PASSWORD_PATH;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.route(PASSWORD_PATH, web::get().to(form))
@@ -32,24 +32,16 @@ async fn change(
     new: Secret,
     revoke_api_keys: bool,
 ) -> Result<String, WebError> {
-    let (id, keep) = (
-        user.id,
-        (!user.via_api_key).then(|| user.session_id.clone()),
-    );
-    let ended = state
-        .with_conn(move |conn| {
-            emsg_store::users::change_own_password(
-                conn,
-                id,
-                &current,
-                &new,
-                keep.as_deref(),
-                revoke_api_keys,
-            )
-            .map_err(super::users::user_error)
-        })
-        .await?;
-    tracing::info!(user = %user.name, "changed their password");
+    let keep = (!user.via_api_key).then(|| user.session_id.clone());
+    let ended = emsg_use_cases::users::change_own_password(
+        &state.ctx,
+        &user.actor(),
+        current,
+        new,
+        keep,
+        revoke_api_keys,
+    )
+    .await?;
     Ok(format!(
         "Your password was changed. {} other session(s) ended; {}.",
         ended.sessions,

@@ -5,15 +5,14 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use emsg_seal::Secret;
-use emsg_store::web_applications as records;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::actions::{self, Action, ActionInput, Outcome};
 use crate::auth::{ApiUser, csrf_header};
 use crate::error::WebError;
 use crate::state::AppState;
-use crate::views::{ConnectionPanel, WebApplicationView};
+use emsg_use_cases::views::ConnectionPanel;
+use emsg_use_cases::web_applications::{self as use_cases, Action, ActionInput, Outcome};
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/v1/session", web::get().to(session))
@@ -43,7 +42,7 @@ async fn not_found(req: HttpRequest) -> HttpResponse {
             req.path()
         )));
     }
-    super::html(
+    crate::respond::html(
         StatusCode::NOT_FOUND,
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Not found · emsg</title>\
          <link rel=\"stylesheet\" href=\"/static/emsg.css\"></head><body><main><h1>Not found</h1>\
@@ -60,21 +59,9 @@ async fn session(ApiUser(user): ApiUser) -> HttpResponse {
     }))
 }
 
-async fn views(state: &AppState) -> Result<Vec<WebApplicationView>, WebError> {
-    state
-        .with_conn(|conn| {
-            let all = records::list(conn)?;
-            let names = records::names_by_id(&all);
-            Ok(all
-                .iter()
-                .map(|r| WebApplicationView::new(r, &names))
-                .collect())
-        })
-        .await
-}
-
 async fn list(state: web::Data<AppState>, _user: ApiUser) -> Result<HttpResponse, WebError> {
-    Ok(HttpResponse::Ok().json(json!({ "web_applications": views(&state).await? })))
+    let all = use_cases::all_views(&state.ctx).await?;
+    Ok(HttpResponse::Ok().json(json!({ "web_applications": all })))
 }
 
 async fn show(
@@ -82,14 +69,7 @@ async fn show(
     ApiUser(user): ApiUser,
     name: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
-    let name = name.into_inner();
-    let company = state.engine.config().default_company.clone();
-    let chosen = state
-        .with_conn(move |conn| {
-            super::web_applications::chosen(conn, &name, &company, &user)?
-                .ok_or_else(|| WebError::NotFound(format!("no web application is named `{name}`")))
-        })
-        .await?;
+    let chosen = use_cases::show(&state.ctx, &user.actor(), name.into_inner()).await?;
     let (view, connection) = (chosen.view, chosen.connection);
     let mut body = serde_json::to_value(view).map_err(|e| WebError::Internal(e.to_string()))?;
     if let Some(object) = body.as_object_mut() {
@@ -103,14 +83,7 @@ async fn show(
 
 /// Every connection of the server's company (statuses only: never a token).
 async fn connections(state: web::Data<AppState>, _user: ApiUser) -> Result<HttpResponse, WebError> {
-    let now = emsg_store::now();
-    let all: Vec<ConnectionPanel> = state
-        .engine
-        .status(None, None)
-        .await?
-        .iter()
-        .map(|v| ConnectionPanel::new(v, now))
-        .collect();
+    let all = use_cases::connections(&state.ctx).await?;
     Ok(HttpResponse::Ok().json(json!({
         "company": state.engine.config().default_company,
         "connections": all,
@@ -145,7 +118,7 @@ async fn action(
 ) -> Result<HttpResponse, WebError> {
     user.check_csrf(csrf_header(&req))?;
     let (name, action) = path.into_inner();
-    let action = Action::parse(&action)?;
+    let action = Action::parse(&action).map_err(WebError::from)?;
     let body: ActionBody = parse_body(&body)?;
     let input = ActionInput {
         scope: body.scope,
@@ -156,7 +129,7 @@ async fn action(
             .filter(|c| !c.is_empty())
             .map(Secret::new),
     };
-    let outcome = actions::run(&state, &user, &name, action, input).await?;
+    let outcome = use_cases::run_action(&state.ctx, &user.actor(), &name, action, input).await?;
     let message = outcome.message(action);
     let now = emsg_store::now();
     Ok(HttpResponse::Ok().json(match outcome {
@@ -216,9 +189,9 @@ async fn client_secret(
     user.require_admin("Setting a client secret")?;
     let body: SecretBody = parse_body(&body)?;
     let name = name.into_inner();
-    super::web_applications::store_client_secret(
-        &state,
-        &user,
+    use_cases::set_client_secret(
+        &state.ctx,
+        &user.actor(),
         name.clone(),
         body.client_secret.unwrap_or_default(),
     )

@@ -10,9 +10,10 @@ use emsg_store::web_applications as records;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{html, render};
 use crate::auth::{ApiUser, PageUser};
 use crate::error::{PageError, WebError};
+use crate::pages::render;
+use crate::respond::html;
 use crate::state::AppState;
 
 pub const PER_PAGE: i64 = 50;

@@ -15,9 +15,10 @@ use emsg_seal::Secret;
 use emsg_store::parked_callbacks::{self, Parked, Taken};
 use serde_json::json;
 
-use super::{encode_segment, html, render};
 use crate::auth;
 use crate::error::{PageError, WebError};
+use crate::pages::render;
+use crate::respond::{encode_segment, html};
 use crate::session::SessionUser;
 use crate::state::AppState;
 
@@ -31,10 +32,22 @@ const MAX_DESCRIPTION: usize = 1024;
 const MAX_ISS: usize = 1024;
 const MAX_RESUME: usize = 128;
 
+/// The callback paths of the records, and the Web applications pages when a provider's answer
+/// arrives there (Dynamics' habit: the redirect URL is the page itself). Such an answer is the
+/// callback's, with or without a session: an anonymous one is parked like at the callback path,
+/// never carried on to the log-in page in its URL. Registered before the pages.
 pub fn config(cfg: &mut web::ServiceConfig, paths: &[String]) {
     for path in paths {
         cfg.route(path, web::get().to(callback));
     }
+    let answer = || {
+        actix_web::guard::fn_guard(|ctx| is_callback(ctx.head().uri.query().unwrap_or_default()))
+    };
+    cfg.route("/web-applications", web::get().guard(answer()).to(callback))
+        .route(
+            "/web-applications/{name}",
+            web::get().guard(answer()).to(callback),
+        );
 }
 
 async fn callback(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, PageError> {
@@ -51,7 +64,7 @@ struct Query {
 
 /// Whether a query carries a provider's answer (or the key of a parked one): such a request is
 /// the callback's to handle, wherever it arrived.
-pub(crate) fn is_callback(query: &str) -> bool {
+fn is_callback(query: &str) -> bool {
     url::form_urlencoded::parse(query.as_bytes())
         .any(|(key, _)| matches!(key.as_ref(), "state" | "code" | "error" | "resume"))
 }
@@ -117,7 +130,7 @@ fn params(state: String, answer: parked_callbacks::Answer) -> CallbackParams {
     }
 }
 
-pub(crate) async fn handle(
+async fn handle(
     state: &AppState,
     req: &HttpRequest,
     user: Option<SessionUser>,

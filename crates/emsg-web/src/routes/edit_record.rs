@@ -15,9 +15,10 @@ use serde::Deserialize;
 use serde_json::json;
 use serde_yaml::{Mapping, Value};
 
-use super::{encode_segment, html, render, see_other};
 use crate::auth::PageUser;
 use crate::error::{PageError, WebError};
+use crate::pages::render;
+use crate::respond::{encode_segment, html, see_other};
 use crate::session::{Flash, SessionUser};
 use crate::state::AppState;
 

@@ -16,9 +16,10 @@ use futures_util::StreamExt as _;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{html, render};
 use crate::auth::PageUser;
 use crate::error::{PageError, WebError};
+use crate::pages::render;
+use crate::respond::html;
 use crate::session::{SessionUser, random_token};
 use crate::state::AppState;
 

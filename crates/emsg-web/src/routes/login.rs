@@ -8,9 +8,10 @@ use emsg_seal::Secret;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{html, render, see_other};
 use crate::auth::{self, AccountUser};
 use crate::error::{PageError, WebError};
+use crate::pages::render;
+use crate::respond::{html, see_other};
 use crate::session::{self, COOKIE, constant_time_eq};
 use crate::state::AppState;
 
@@ -30,30 +31,6 @@ async fn home(req: HttpRequest) -> HttpResponse {
     } else {
         see_other("/login")
     }
-}
-
-/// `/login?next=…` for a page an anonymous visitor asked for.
-pub(crate) fn login_url(next: &str) -> String {
-    let next = without_provider_answer(next);
-    if next.is_empty() || next == "/" || next == "/web-applications" {
-        return "/login".to_owned();
-    }
-    let encoded: String = url::form_urlencoded::byte_serialize(next.as_bytes()).collect();
-    format!("/login?next={encoded}")
-}
-
-/// Query parameters a provider's answer carries: a page asked for with one of them comes back
-/// without its query, so that an answer that reached a page instead of the callback never
-/// travels on in a URL of ours (the callback parks them instead).
-const PROVIDER_ANSWER: &[&str] = &["code", "state", "access_token", "refresh_token", "id_token"];
-
-fn without_provider_answer(next: &str) -> &str {
-    let Some((path, query)) = next.split_once('?') else {
-        return next;
-    };
-    let carries = url::form_urlencoded::parse(query.as_bytes())
-        .any(|(key, _)| PROVIDER_ANSWER.contains(&key.as_ref()));
-    if carries { path } else { next }
 }
 
 /// Where to go after logging in: a path of this server, or the Web applications page.
@@ -375,18 +352,5 @@ mod tests {
         ] {
             assert_eq!(safe_next(Some(next)), HOME, "{next:?}");
         }
-    }
-
-    #[test]
-    fn the_login_url_never_carries_a_providers_answer() {
-        assert_eq!(
-            login_url("/web-applications/X?code=SECRET&state=S"),
-            "/login?next=%2Fweb-applications%2FX"
-        );
-        assert_eq!(login_url("/web-applications?code=SECRET"), "/login");
-        assert_eq!(
-            login_url("/audit?user=fiona"),
-            "/login?next=%2Faudit%3Fuser%3Dfiona"
-        );
     }
 }

@@ -6,30 +6,25 @@
 //! the browser reported (`static/fraud-prevention.js` fills the hidden `browser_data` field and
 //! keeps the `emsg_device_id` cookie) and what the server saw of the connection.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use emsg_messages::fraud::{BrowserData, Hop, WebClient, is_device_id};
-use emsg_messages::{FieldError, Origin, SendError, SendRequest, Sent};
-use emsg_store::messages::{self, Message, MessageEvent, MessageFilter, MessageStatus};
+use emsg_messages::{FieldError, SendError, SendRequest, Sent};
+use emsg_store::messages::{Message, MessageStatus};
 use emsg_store::web_services::{self, WebService};
-use emsg_store::{format_utc, users, web_applications as records};
+use emsg_store::{format_utc, web_applications as records};
 use emsg_webapps::{FieldKind, FieldSpec};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{html, render, see_other};
-use crate::auth::{self, PageUser};
-use crate::client_address::client_chain;
+use crate::auth::PageUser;
 use crate::error::{PageError, WebError};
+use crate::pages::render;
+use crate::respond::{html, see_other};
 use crate::session::{Flash, SessionUser};
 use crate::state::AppState;
-
-/// The cookie `static/fraud-prevention.js` keeps the browser's device ID in.
-pub(crate) const DEVICE_COOKIE: &str = "emsg_device_id";
-/// Messages per page of the list.
-const PAGE_SIZE: i64 = 50;
+use emsg_use_cases::messages::{self as use_cases, ListQuery, given};
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.route("/messages", web::get().to(list_page))
@@ -37,7 +32,6 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .route("/messages/new", web::post().to(send_page))
         .route("/messages/{id}", web::get().to(show_page))
         .route("/messages/{id}/resend", web::post().to(resend_page));
-    super::messages_api::config(cfg);
 }
 
 pub(crate) fn message_href(id: i64) -> String {
@@ -51,196 +45,6 @@ fn new_href(service: &str) -> String {
     )
 }
 
-/// What the browser reported, read from the `browser_data` JSON; empty is "nothing reported".
-pub(crate) fn browser_data(text: Option<&str>) -> Result<BrowserData, String> {
-    match text.map(str::trim).filter(|d| !d.is_empty()) {
-        Some(text) => BrowserData::from_json(text),
-        None => Ok(BrowserData::default()),
-    }
-}
-
-/// What the server saw of the finance user's request, with what their browser reported, for
-/// the `WEB_APP_VIA_SERVER` headers: the client's address (and port, when it connected
-/// directly), the device-ID cookie, the hops from the client to this server's listening address
-/// (through trusted proxies, `--trusted-proxy`), and the user's name.
-pub(crate) fn web_origin(req: &HttpRequest, user: &SessionUser, browser: BrowserData) -> Origin {
-    let local = req.app_config().local_addr();
-    let peer = req.peer_addr().unwrap_or(local);
-    let peer_ip = peer.ip().to_canonical();
-    let trusted = req
-        .app_data::<web::Data<AppState>>()
-        .map(|state| state.trusted_proxies.clone())
-        .unwrap_or_default();
-    let chain = client_chain(req, &trusted, peer_ip);
-    let public_ip = chain[0];
-    let mut forwarded: Vec<Hop> = chain
-        .windows(2)
-        .map(|pair| Hop {
-            by: pair[1],
-            for_: pair[0],
-        })
-        .collect();
-    forwarded.push(Hop {
-        by: local.ip().to_canonical(),
-        for_: peer_ip,
-    });
-    let ip_seen_at_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-    Origin::WebAppViaServer(WebClient {
-        browser,
-        device_id: auth::cookie(req, DEVICE_COOKIE).filter(|id| is_device_id(id)),
-        public_ip,
-        // A proxy does not pass the client's port on.
-        public_port: (chain.len() == 1).then_some(peer.port()),
-        ip_seen_at_ms,
-        forwarded,
-        user_name: user.name.clone(),
-    })
-}
-
-/// The origin for a page: unreadable browser data is logged and left out (the message history
-/// then names the headers that are missing).
-fn page_origin(req: &HttpRequest, user: &SessionUser, text: Option<&str>) -> Origin {
-    let browser = browser_data(text).unwrap_or_else(|problem| {
-        tracing::info!("the page's browser data was not used: {problem}");
-        BrowserData::default()
-    });
-    web_origin(req, user, browser)
-}
-
-/// The web service named `name`, or a 404 naming where the services are listed.
-pub(crate) async fn service(state: &AppState, name: String) -> Result<WebService, WebError> {
-    state
-        .with_conn(move |conn| {
-            web_services::find(conn, &name)?.ok_or_else(|| {
-                WebError::NotFound(format!(
-                    "there is no web service named `{name}`; /messages/new lists them"
-                ))
-            })
-        })
-        .await
-}
-
-/// A message of this server's company, with its history.
-pub(crate) async fn message_with_events(
-    state: &AppState,
-    id: i64,
-) -> Result<(Message, Vec<MessageEvent>), WebError> {
-    let company = state.engine.config().default_company.clone();
-    state
-        .with_conn(move |conn| {
-            let message = messages::get(conn, id)?
-                .filter(|m| m.company == company)
-                .ok_or_else(|| {
-                    WebError::NotFound(format!(
-                        "there is no message {id}; /messages lists the messages"
-                    ))
-                })?;
-            let events = messages::events(conn, id)?;
-            Ok((message, events))
-        })
-        .await
-}
-
-/// User names by id, for showing who sent what.
-pub(crate) async fn user_names(state: &AppState) -> Result<HashMap<i64, String>, WebError> {
-    state
-        .with_conn(|conn| {
-            Ok(users::list(conn)?
-                .into_iter()
-                .map(|u| (u.id, u.name))
-                .collect())
-        })
-        .await
-}
-
-/// The list's filters, as the GET form and the API's query string give them. Empty means
-/// "any".
-#[derive(Debug, Default, Deserialize)]
-pub(crate) struct ListQuery {
-    #[serde(default)]
-    pub service: Option<String>,
-    #[serde(default)]
-    pub status: Option<String>,
-    #[serde(default)]
-    pub user: Option<String>,
-    #[serde(default)]
-    pub before: Option<String>,
-    #[serde(default)]
-    pub limit: Option<String>,
-}
-
-fn given(value: Option<&String>) -> Option<String> {
-    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
-}
-
-/// One page of messages: the rows, and the id to page on from when there are more.
-pub(crate) struct Found {
-    pub messages: Vec<Message>,
-    pub next_before: Option<i64>,
-}
-
-/// Runs the filters. A user name that no one has finds nothing rather than everything.
-pub(crate) async fn search(state: &AppState, query: &ListQuery) -> Result<Found, WebError> {
-    let status = given(query.status.as_ref())
-        .map(|s| {
-            s.parse::<MessageStatus>()
-                .map_err(|e| WebError::BadRequest(e.to_string()))
-        })
-        .transpose()?;
-    let number = |name: &str, value: Option<&String>| -> Result<Option<i64>, WebError> {
-        given(value)
-            .map(|v| {
-                v.parse::<i64>().map_err(|_| {
-                    WebError::BadRequest(format!("`{name}` must be a whole number, not `{v}`"))
-                })
-            })
-            .transpose()
-    };
-    let before = number("before", query.before.as_ref())?;
-    let limit = number("limit", query.limit.as_ref())?
-        .unwrap_or(PAGE_SIZE)
-        .clamp(1, 500);
-    let service = given(query.service.as_ref());
-    let user = given(query.user.as_ref());
-    let company = state.engine.config().default_company.clone();
-    state
-        .with_conn(move |conn| {
-            let user_id = match &user {
-                Some(name) => match users::find(conn, name)? {
-                    Some(u) => Some(u.id),
-                    None => {
-                        return Ok(Found {
-                            messages: Vec::new(),
-                            next_before: None,
-                        });
-                    }
-                },
-                None => None,
-            };
-            let mut messages = messages::search(
-                conn,
-                &MessageFilter {
-                    service,
-                    status,
-                    user_id,
-                    company: Some(company),
-                    before,
-                    limit: limit + 1,
-                },
-            )?;
-            let more = messages.len() > usize::try_from(limit).unwrap_or(usize::MAX);
-            messages.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-            let next_before = more.then(|| messages.last().map(|m| m.id)).flatten();
-            Ok(Found {
-                messages,
-                next_before,
-            })
-        })
-        .await
-}
-
 async fn list_page(
     state: web::Data<AppState>,
     PageUser(user): PageUser,
@@ -248,8 +52,8 @@ async fn list_page(
 ) -> Result<HttpResponse, PageError> {
     user.require_actions()?;
     let query = query.into_inner();
-    let found = search(&state, &query).await?;
-    let names = user_names(&state).await?;
+    let found = use_cases::search(&state.ctx, &query).await?;
+    let names = use_cases::user_names(&state.ctx).await?;
     let services = state
         .with_conn(|conn| Ok(web_services::list(conn)?))
         .await?;
@@ -317,12 +121,6 @@ async fn list_page(
     Ok(html(StatusCode::OK, body))
 }
 
-/// `[name, value]` pairs as stored.
-pub(crate) fn header_pairs(json: Option<&str>) -> Vec<(String, String)> {
-    json.and_then(|j| serde_json::from_str(j).ok())
-        .unwrap_or_default()
-}
-
 /// A JSON body indented for reading; anything else as it came.
 fn pretty(body: &str) -> String {
     serde_json::from_str::<Value>(body)
@@ -371,8 +169,8 @@ async fn show_page(
 ) -> Result<HttpResponse, PageError> {
     user.require_actions()?;
     let id = id.into_inner();
-    let (message, events) = message_with_events(&state, id).await?;
-    let names = user_names(&state).await?;
+    let (message, events) = use_cases::message_with_events(&state.ctx, id).await?;
+    let names = use_cases::user_names(&state.ctx).await?;
     let (service_name, app_id) = (message.service_name.clone(), message.web_application_id);
     let (spec, app) = state
         .with_conn(move |conn| {
@@ -397,14 +195,14 @@ async fn show_page(
         json!({
             "method": method,
             "url": message.request_url,
-            "headers": header_pairs(message.request_headers.as_deref()),
+            "headers": use_cases::header_pairs(message.request_headers.as_deref()),
             "body": message.request_body.as_deref().map(pretty),
         })
     });
     let response = message.response_status.map(|status| {
         json!({
             "status": status,
-            "headers": header_pairs(message.response_headers.as_deref()),
+            "headers": use_cases::header_pairs(message.response_headers.as_deref()),
             "body": message.response_body.as_deref().map(pretty),
         })
     });
@@ -424,7 +222,7 @@ async fn show_page(
             "service": message.service_name,
             "new_href": spec.as_ref().map(|_| new_href(&message.service_name)),
             "web_application": app,
-            "web_application_href": format!("/web-applications/{}", super::encode_segment(&app)),
+            "web_application_href": format!("/web-applications/{}", crate::respond::encode_segment(&app)),
             "status": status.as_str(),
             "status_label": status.label(),
             "sent_by": message.user_id.and_then(|id| names.get(&id).cloned()),
@@ -548,7 +346,7 @@ async fn new_page(
     user.require_actions()?;
     match given(query.service.as_ref()) {
         Some(name) => {
-            let service = service(&state, name).await?;
+            let service = use_cases::service(&state.ctx, name).await?;
             form_page(
                 &state,
                 &user,
@@ -659,20 +457,6 @@ impl SendForm {
     }
 }
 
-/// A send error for a page: the user's mistakes as 4xx pages, the rest as they are.
-pub(crate) fn page_send_error(error: SendError) -> WebError {
-    match error {
-        SendError::Store(emsg_store::StoreError::UnknownWebService(name)) => WebError::NotFound(
-            format!("there is no web service named `{name}`; /messages/new lists them"),
-        ),
-        SendError::Store(e) => WebError::Store(e),
-        SendError::Internal(e) => WebError::Internal(e),
-        e @ (SendError::Fields(_) | SendError::Setup(_) | SendError::Refused(_)) => {
-            WebError::BadRequest(e.to_string())
-        }
-    }
-}
-
 /// After a send: the message's page, with how it ended on top.
 async fn to_message(state: &AppState, user: &SessionUser, sent: &Sent, what: &str) -> HttpResponse {
     let text = format!(
@@ -706,15 +490,15 @@ async fn send_page(
         .ok_or_else(|| {
             WebError::BadRequest("the form names no web service; start from /messages/new".into())
         })?;
-    let service = service(&state, name).await?;
+    let service = use_cases::service(&state.ctx, name).await?;
     let request = SendRequest {
         service: service.name.clone(),
         fields: form.fields.clone(),
         company: None,
         user: Some(user.id),
-        origin: page_origin(&req, &user, form.browser_data.as_deref()),
+        origin: crate::origin::page_origin(&req, &user, form.browser_data.as_deref()),
     };
-    match state.messenger()?.send(request).await {
+    match use_cases::send(&state.ctx, &user.actor(), request).await? {
         Ok(sent) => Ok(to_message(&state, &user, &sent, "Sent").await),
         Err(SendError::Fields(errors)) => form_page(
             &state,
@@ -724,7 +508,7 @@ async fn send_page(
             &errors.0,
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
-        Err(e) => Err(page_send_error(e).into()),
+        Err(e) => Err(WebError::from_send(e).into()),
     }
 }
 
@@ -739,10 +523,8 @@ async fn resend_page(
     user.check_csrf(form.csrf.as_deref())?;
     user.require_actions()?;
     let id = id.into_inner();
-    // Only this company's messages; a 404 otherwise.
-    message_with_events(&state, id).await?;
-    let origin = page_origin(&req, &user, form.browser_data.as_deref());
-    match state.messenger()?.resend(id, Some(user.id), origin).await {
+    let origin = crate::origin::page_origin(&req, &user, form.browser_data.as_deref());
+    match use_cases::resend(&state.ctx, &user.actor(), id, origin).await? {
         Ok(sent) => Ok(to_message(&state, &user, &sent, "Re-sent as").await),
         Err(SendError::Refused(why) | SendError::Setup(why)) => {
             state
@@ -751,6 +533,6 @@ async fn resend_page(
                 .await;
             Ok(see_other(&message_href(id)))
         }
-        Err(e) => Err(page_send_error(e).into()),
+        Err(e) => Err(WebError::from_send(e).into()),
     }
 }

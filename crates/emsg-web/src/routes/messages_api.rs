@@ -10,16 +10,13 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use emsg_messages::{SendError, SendRequest, Sent};
 use emsg_store::messages::{Message, MessageEvent};
-use emsg_store::web_services;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::messages::{
-    ListQuery, header_pairs, message_with_events, search, user_names, web_origin,
-};
 use crate::auth::{ApiUser, csrf_header};
 use crate::error::WebError;
 use crate::state::AppState;
+use emsg_use_cases::messages::{self as use_cases, ListQuery};
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/v1/messages", web::get().to(list))
@@ -54,12 +51,12 @@ fn message_json(
         "request": message.request_method.as_ref().map(|method| json!({
             "method": method,
             "url": message.request_url,
-            "headers": header_pairs(message.request_headers.as_deref()),
+            "headers": use_cases::header_pairs(message.request_headers.as_deref()),
             "body": message.request_body,
         })),
         "response": message.response_status.map(|status| json!({
             "status": status,
-            "headers": header_pairs(message.response_headers.as_deref()),
+            "headers": use_cases::header_pairs(message.response_headers.as_deref()),
             "body": message.response_body,
         })),
         "error": (message.error_code.is_some() || message.error_message.is_some()).then(|| json!({
@@ -85,8 +82,8 @@ async fn list(
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, WebError> {
     user.require_actions()?;
-    let found = search(&state, &query).await?;
-    let names = user_names(&state).await?;
+    let found = use_cases::search(&state.ctx, &query).await?;
+    let names = use_cases::user_names(&state.ctx).await?;
     Ok(HttpResponse::Ok().json(json!({
         "messages": found.messages.iter().map(|m| message_json(m, &names, None)).collect::<Vec<_>>(),
         "next_before": found.next_before,
@@ -94,8 +91,8 @@ async fn list(
 }
 
 async fn one(state: &AppState, id: i64) -> Result<Value, WebError> {
-    let (message, events) = message_with_events(state, id).await?;
-    let names = user_names(state).await?;
+    let (message, events) = use_cases::message_with_events(&state.ctx, id).await?;
+    let names = use_cases::user_names(&state.ctx).await?;
     Ok(message_json(&message, &names, Some(&events)))
 }
 
@@ -159,9 +156,9 @@ fn origin(
     browser: Option<Value>,
 ) -> Result<emsg_messages::Origin, WebError> {
     let text = browser.map(|b| b.to_string());
-    let browser = super::messages::browser_data(text.as_deref())
+    let browser = crate::origin::browser_data(text.as_deref())
         .map_err(|e| WebError::BadRequest(format!("browser_data: {e}")))?;
-    Ok(web_origin(req, user, browser))
+    Ok(crate::origin::web_origin(req, user, browser))
 }
 
 /// A send that stored nothing: bad fields (422, each named) or a refusal.
@@ -179,7 +176,7 @@ fn send_error(error: SendError) -> Result<HttpResponse, WebError> {
         SendError::Setup(_) | SendError::Refused(_) => StatusCode::CONFLICT,
         SendError::Store(emsg_store::StoreError::UnknownWebService(_)) => StatusCode::NOT_FOUND,
         SendError::Store(_) | SendError::Internal(_) => {
-            return Err(super::messages::page_send_error(error));
+            return Err(WebError::from_send(error));
         }
     };
     tracing::info!(code = error.code(), "message refused: {error}");
@@ -226,7 +223,7 @@ async fn send(
         user: Some(user.id),
         origin: origin(&req, &user, body.browser_data)?,
     };
-    match state.messenger()?.send(request).await {
+    match use_cases::send(&state.ctx, &user.actor(), request).await? {
         Ok(sent) => created(&state, &sent).await,
         Err(error) => send_error(error),
     }
@@ -243,9 +240,8 @@ async fn resend(
     user.require_actions()?;
     let body: ResendBody = read_body(&body, true)?;
     let id = id.into_inner();
-    message_with_events(&state, id).await?;
     let origin = origin(&req, &user, body.browser_data)?;
-    match state.messenger()?.resend(id, Some(user.id), origin).await {
+    match use_cases::resend(&state.ctx, &user.actor(), id, origin).await? {
         Ok(sent) => created(&state, &sent).await,
         Err(error) => send_error(error),
     }
@@ -255,10 +251,7 @@ async fn services(
     state: web::Data<AppState>,
     ApiUser(user): ApiUser,
 ) -> Result<HttpResponse, WebError> {
-    user.require_actions()?;
-    let all = state
-        .with_conn(|conn| Ok(web_services::list(conn)?))
-        .await?;
+    let all = use_cases::services(&state.ctx, &user.actor()).await?;
     let rows: Vec<Value> = all
         .iter()
         .map(|s| {

@@ -10,13 +10,15 @@ use emsg_store::web_applications::{self as records, WebApplication};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{encode_segment, html, render, see_other};
-use crate::actions::{Action, Outcome};
 use crate::auth::PageUser;
 use crate::error::{PageError, WebError};
 use crate::nino;
+use crate::pages::render;
+use crate::respond::{encode_segment, html, see_other};
 use crate::session::{Flash, SessionUser};
 use crate::state::AppState;
+use emsg_use_cases::views::status_text;
+use emsg_use_cases::web_applications::{Action, Outcome};
 
 const PAGE: &str = "/my-connections";
 
@@ -73,9 +75,7 @@ async fn show(
             .filter(|c| c.status != Status::Disconnected);
         let status_text = match connection.as_ref().map(|c| c.status) {
             None | Some(Status::Disconnected) => "Not connected",
-            Some(Status::Connected) => "Connected",
-            Some(Status::ReauthorizationRequired) => "Re-authorization required",
-            Some(Status::RefreshFailing) => "Refresh failing",
+            Some(status) => status_text(status),
         };
         let problem = problem.as_ref().filter(|p| p.record == record.name);
         let segment = encode_segment(&record.name);

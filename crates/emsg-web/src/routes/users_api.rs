@@ -1,14 +1,14 @@
-//! `/api/v1/users…`: the administrators' user changes for scripts, the same as the `/users`
-//! page ([`super::users::change`]).
+//! `/api/v1/users…`: the administrators' user changes for scripts, the same use cases as the
+//! `/users` page ([`emsg_use_cases::users`]).
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::users::{self, Change, Changed, user_json};
 use crate::auth::{ApiUser, csrf_header};
 use crate::error::WebError;
 use crate::state::AppState;
+use emsg_use_cases::users::{self as use_cases, Change, Changed, UserView};
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/v1/users", web::get().to(list))
@@ -20,13 +20,8 @@ async fn list(
     state: web::Data<AppState>,
     ApiUser(user): ApiUser,
 ) -> Result<HttpResponse, WebError> {
-    user.require_admin("The user list")?;
-    let all = state
-        .with_conn(|conn| Ok(emsg_store::users::list(conn)?))
-        .await?;
-    Ok(HttpResponse::Ok().json(json!({
-        "users": all.iter().map(user_json).collect::<Vec<_>>(),
-    })))
+    let all = use_cases::list(&state.ctx, &user.actor()).await?;
+    Ok(HttpResponse::Ok().json(json!({ "users": all })))
 }
 
 #[derive(Deserialize)]
@@ -53,12 +48,13 @@ async fn add(
 ) -> Result<HttpResponse, WebError> {
     user.check_csrf(csrf_header(&req))?;
     let body: AddBody = parse(&body)?;
-    let (added, password) = users::add(&state, &user, body.name, &body.role).await?;
+    let (added, password) =
+        use_cases::add(&state.ctx, &user.actor(), body.name, &body.role).await?;
     Ok(HttpResponse::Created()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
         .json(json!({
             "message": format!("{} was added; they must choose their own password at the first log-in", added.name),
-            "user": user_json(&added),
+            "user": UserView::new(&added),
             "one_time_password": password.expose(),
         })))
 }
@@ -91,7 +87,7 @@ async fn change(
     let Changed {
         message,
         one_time_password,
-    } = users::change(&state, &user, name, what).await?;
+    } = use_cases::change(&state.ctx, &user.actor(), name, what).await?;
     let mut answer = json!({ "message": message });
     if let (Some(password), Some(object)) = (one_time_password, answer.as_object_mut()) {
         object.insert("one_time_password".to_owned(), json!(password.expose()));

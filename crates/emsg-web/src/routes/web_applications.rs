@@ -4,17 +4,21 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use emsg_seal::Secret;
-use emsg_store::web_applications::{self as records, WebApplication};
+use emsg_store::web_applications as records;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{encode_segment, html, render, see_other};
-use crate::actions::{self, Action, ActionInput, Outcome, UI_LOCALES};
 use crate::auth::{PageSession, PageUser};
 use crate::error::{PageError, WebError};
+use crate::pages::render;
+use crate::respond::{encode_segment, html, see_other};
 use crate::session::{Flash, SessionUser};
 use crate::state::AppState;
-use crate::views::{ConnectionPanel, WebApplicationView};
+use emsg_use_cases::views::ConnectionPanel;
+use emsg_use_cases::web_applications::{
+    Action, ActionInput, Chosen, Outcome, UI_LOCALES, chosen, run_action,
+    set_client_secret as set_secret,
+};
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.route("/web-applications", web::get().to(list_page))
@@ -84,13 +88,6 @@ async fn list_page(
     req: HttpRequest,
     session: PageSession,
 ) -> Result<HttpResponse, PageError> {
-    // Dynamics' habit: the redirect URL is the page itself. Then the answer arrives here, and is
-    // the callback's, with or without a session: an anonymous answer is parked like at the
-    // callback path, never carried on to the log-in page in its URL.
-    if super::callback::is_callback(req.query_string()) {
-        let user = crate::auth::session_user(&req, true).await;
-        return super::callback::handle(&state, &req, user).await;
-    }
     let query = web::Query::<ListQuery>::from_query(req.query_string())
         .map(web::Query::into_inner)
         .unwrap_or_default();
@@ -103,71 +100,10 @@ async fn record_page(
     session: PageSession,
     name: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
-    // A provider's answer sent to a record's page is the callback's too, never carried on.
-    if super::callback::is_callback(req.query_string()) {
-        let user = crate::auth::session_user(&req, true).await;
-        return super::callback::handle(&state, &req, user).await;
-    }
     let query = web::Query::<ListQuery>::from_query(req.query_string())
         .map_err(|e| WebError::BadRequest(format!("the page's query could not be read: {e}")))?
         .into_inner();
     show(&state, session, Some(name.into_inner()), query).await
-}
-
-/// A captured code waiting for Obtain access token, in words (never the code).
-fn code_waiting(record: &WebApplication, arrived_at: i64) -> String {
-    let lifetime = i64::try_from(record.code_lifetime().as_secs()).unwrap_or(600);
-    format!(
-        "An authorization code arrived at {}; select OK to obtain the access token before {}.",
-        emsg_store::format_utc(arrived_at),
-        emsg_store::format_utc(arrived_at + lifetime)
-    )
-}
-
-/// The chosen record and what the page shows about it, read on one pooled connection.
-pub(crate) struct Chosen {
-    pub(crate) record: WebApplication,
-    pub(crate) view: WebApplicationView,
-    pub(crate) waiting: Option<String>,
-    pub(crate) connection: Option<emsg_engine::ConnectionView>,
-}
-
-/// The record `name` with the connection the user acts on, its authorizer and the user's
-/// waiting code (one statement), and its exchange source's name: lookups by key, never a scan.
-pub(crate) fn chosen(
-    conn: &mut emsg_store::db::PooledConnection,
-    name: &str,
-    company: &str,
-    user: &SessionUser,
-) -> Result<Option<Chosen>, WebError> {
-    let now = emsg_store::now();
-    let Some(found) = emsg_store::overview::find(conn, name, company, user.id, now)? else {
-        return Ok(None);
-    };
-    let record = found.record;
-    let mut names = std::collections::HashMap::new();
-    if let Some(source) = record.exchange_source_id
-        && let Some(source_name) = records::name_of(conn, source)?
-    {
-        names.insert(source, source_name);
-    }
-    let view = WebApplicationView::new(&record, &names);
-    // Flows belong to the user who started them, whatever the record; an exchange has none.
-    let waiting = found
-        .code_waiting_since
-        .filter(|_| !record.is_exchange())
-        .map(|at| code_waiting(&record, at));
-    let connection = found.connection.map(|c| {
-        // The connection's key holds this user (user-specific) or nobody (the company's).
-        let owner = (c.user_key > 0).then(|| user.name.clone());
-        crate::views::connection_view(&record, &c, owner, found.authorized_by.clone())
-    });
-    Ok(Some(Chosen {
-        record,
-        view,
-        waiting,
-        connection,
-    }))
 }
 
 /// One page of the list: an unfiltered page from memory while the names' generation read with
@@ -213,11 +149,13 @@ async fn show(
             let (names, total) = names_page(&names_cache, conn, &user, filter.as_deref(), page)?;
             let wanted = selected.or_else(|| names.first().cloned());
             let chosen = match &wanted {
-                Some(name) => Some(chosen(conn, name, &company, &user)?.ok_or_else(|| {
-                    WebError::NotFound(format!(
-                        "no web application is named `{name}`: pick one from the list"
-                    ))
-                })?),
+                Some(name) => {
+                    Some(chosen(conn, name, &company, &user.actor())?.ok_or_else(|| {
+                        WebError::NotFound(format!(
+                            "no web application is named `{name}`: pick one from the list"
+                        ))
+                    })?)
+                }
                 None => None,
             };
             Ok(Ok((user, names, total, chosen)))
@@ -328,7 +266,7 @@ async fn action(
     let (name, action) = path.into_inner();
     let form = form.into_inner();
     user.check_csrf(form.csrf.as_deref())?;
-    let action = Action::parse(&action)?;
+    let action = Action::parse(&action).map_err(WebError::from)?;
     let back = href(&name);
     if action == Action::Disconnect && form.confirm.as_deref() != Some("yes") {
         state
@@ -349,7 +287,10 @@ async fn action(
             .filter(|c| !c.is_empty())
             .map(Secret::new),
     };
-    match actions::run(&state, &user, &name, action, input).await {
+    match run_action(&state.ctx, &user.actor(), &name, action, input)
+        .await
+        .map_err(WebError::from)
+    {
         Ok(Outcome::Redirect { url, .. }) => Ok(see_other(&url)),
         Ok(outcome) => {
             state
@@ -384,43 +325,6 @@ struct SecretForm {
     client_secret: String,
 }
 
-pub(crate) async fn store_client_secret(
-    state: &AppState,
-    user: &SessionUser,
-    name: String,
-    secret: String,
-) -> Result<(), WebError> {
-    user.require_admin("Setting a client secret")?;
-    let secret = secret.trim().to_owned();
-    if secret.is_empty() {
-        return Err(WebError::BadRequest(
-            "the client secret is empty: paste the secret from the provider's portal".to_owned(),
-        ));
-    }
-    let secret = Secret::new(secret);
-    let state2 = state.clone();
-    let actor = user.id;
-    state
-        .with_conn(move |conn| {
-            let record = records::get(conn, &name)?;
-            records::set_client_secret(conn, &state2.ring(), record.id, Some(&secret))?;
-            emsg_store::audit::record(
-                conn,
-                &emsg_store::audit::NewAuditEntry {
-                    actor: emsg_store::audit::Actor::User { id: actor },
-                    action: "set-client-secret",
-                    web_application_id: Some(record.id),
-                    connection_id: None,
-                    outcome: "ok",
-                    error_code: None,
-                    detail: "client secret set on the Web applications page",
-                },
-            )?;
-            Ok(())
-        })
-        .await
-}
-
 async fn set_client_secret(
     state: web::Data<AppState>,
     PageUser(user): PageUser,
@@ -430,7 +334,7 @@ async fn set_client_secret(
     let name = name.into_inner();
     let form = form.into_inner();
     user.check_csrf(form.csrf.as_deref())?;
-    store_client_secret(&state, &user, name.clone(), form.client_secret).await?;
+    set_secret(&state.ctx, &user.actor(), name.clone(), form.client_secret).await?;
     state
         .sessions
         .set_flash(

@@ -1,14 +1,12 @@
-//! The actions of the action pane, shared by the page forms and the JSON API: one engine call
-//! each, for the logged-in user in the server's company.
+//! The actions of the action pane, shared by the page forms, the JSON API and the command
+//! line: one engine call each, for the actor in the server's company.
 
 use std::collections::BTreeMap;
 
 use emsg_engine::{CodeRequest, ConnectionView, Disconnected};
 use emsg_seal::Secret;
 
-use crate::error::WebError;
-use crate::session::SessionUser;
-use crate::state::AppState;
+use crate::{Actor, Context, UseCaseError};
 
 /// The UI languages ID-porten offers (`ui_locales`).
 pub const UI_LOCALES: &[&str] = &["nb", "nn", "en", "se"];
@@ -23,7 +21,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub fn parse(text: &str) -> Result<Self, WebError> {
+    pub fn parse(text: &str) -> Result<Self, UseCaseError> {
         Ok(match text {
             "get-code" => Self::GetCode,
             "obtain-token" => Self::ObtainToken,
@@ -31,7 +29,7 @@ impl Action {
             "exchange" => Self::Exchange,
             "disconnect" => Self::Disconnect,
             other => {
-                return Err(WebError::NotFound(format!(
+                return Err(UseCaseError::NotFound(format!(
                     "there is no action `{}`: use get-code, obtain-token, refresh, exchange or disconnect",
                     other.escape_debug()
                 )));
@@ -83,22 +81,24 @@ impl Outcome {
     }
 }
 
-pub async fn run(
-    state: &AppState,
-    user: &SessionUser,
+/// Runs `action` on the record `app` for `actor`.
+pub async fn run_action(
+    ctx: &Context,
+    actor: &Actor,
     app: &str,
     action: Action,
     input: ActionInput,
-) -> Result<Outcome, WebError> {
-    user.require_actions()?;
-    let engine = &state.engine;
+) -> Result<Outcome, UseCaseError> {
+    actor.require_actions()?;
+    let user = actor;
+    let engine = ctx.engine();
     Ok(match action {
         Action::GetCode => {
             let mut params = BTreeMap::new();
             if let Some(locale) = input.ui_locales.filter(|l| !l.trim().is_empty()) {
                 let locale = locale.trim().to_owned();
                 if !UI_LOCALES.contains(&locale.as_str()) {
-                    return Err(WebError::BadRequest(format!(
+                    return Err(UseCaseError::Invalid(format!(
                         "UI language `{}` is not offered: choose nb, nn, en or se",
                         locale.escape_debug()
                     )));

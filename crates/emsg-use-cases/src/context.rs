@@ -1,0 +1,122 @@
+//! What every use case is given: the database (reached off the async workers, one permit per
+//! pooled connection), the key ring, the engine, the messenger and the company; and who asks.
+
+use std::sync::Arc;
+
+use emsg_engine::Engine;
+use emsg_messages::Messenger;
+use emsg_seal::{KeyRing, SharedKeyRing};
+use emsg_store::db::{Pool, PooledConnection};
+use emsg_store::users::Role;
+
+use crate::UseCaseError;
+
+/// Who runs a use case: a logged-in user, an API key's user, or the operator at the command
+/// line acting as a user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub id: i64,
+    pub name: String,
+    pub role: Role,
+}
+
+impl Actor {
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Administrator
+    }
+
+    /// Administrators only: record editing, client secrets, import, users.
+    pub fn require_admin(&self, what: &str) -> Result<(), UseCaseError> {
+        if self.is_admin() {
+            Ok(())
+        } else {
+            Err(UseCaseError::Forbidden(format!(
+                "{what} is for administrators; you are logged in as {} ({}). Ask an administrator",
+                self.name, self.role
+            )))
+        }
+    }
+
+    /// Both roles run the actions and send messages; the check is here so that a third role
+    /// must be placed.
+    pub fn require_actions(&self) -> Result<(), UseCaseError> {
+        match self.role {
+            Role::Administrator | Role::Finance => Ok(()),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Context {
+    pool: Pool,
+    gate: Arc<tokio::sync::Semaphore>,
+    ring: SharedKeyRing,
+    engine: Engine,
+    messenger: Option<Messenger>,
+}
+
+impl Context {
+    pub fn new(pool: Pool, ring: impl Into<SharedKeyRing>, engine: Engine) -> Self {
+        let permits = usize::try_from(pool.max_size()).unwrap_or(1);
+        Self {
+            pool,
+            gate: Arc::new(tokio::sync::Semaphore::new(permits)),
+            ring: ring.into(),
+            engine,
+            messenger: None,
+        }
+    }
+
+    /// The messenger messages are sent with; made once by `emsg serve`.
+    pub fn with_messenger(mut self, messenger: Messenger) -> Self {
+        self.messenger = Some(messenger);
+        self
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The company this server acts for.
+    pub fn company(&self) -> &str {
+        &self.engine.config().default_company
+    }
+
+    /// The key ring as it is now (a rotation elsewhere may add keys while the server runs).
+    pub fn ring(&self) -> Arc<KeyRing> {
+        self.ring.load()
+    }
+
+    pub fn messenger(&self) -> Result<&Messenger, UseCaseError> {
+        self.messenger.as_ref().ok_or_else(|| {
+            UseCaseError::Internal(
+                "this server was started without electronic messages; start it with `emsg serve`"
+                    .to_owned(),
+            )
+        })
+    }
+
+    /// Runs blocking database work on a pooled connection, off the async workers: a caller
+    /// waits here for a permit, not on a blocking thread parked inside the pool.
+    pub async fn run<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<UseCaseError> + Send + 'static,
+        F: FnOnce(&mut PooledConnection) -> Result<T, E> + Send + 'static,
+    {
+        let _permit = self
+            .gate
+            .acquire()
+            .await
+            .map_err(|_| UseCaseError::Internal("the database pool is closed".to_owned()))?;
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool
+                .get()
+                .map_err(|e| UseCaseError::Store(emsg_store::StoreError::from(e)))?;
+            work(&mut conn)
+        })
+        .await
+        .map_err(|_| UseCaseError::Internal("a database task was cancelled".to_owned()))?
+    }
+}

@@ -1,0 +1,179 @@
+//! The electronic-messages log and sending: find messages with the list's filters, one message
+//! with its history, the web services, send and re-send. Finance users and administrators.
+
+use std::collections::HashMap;
+
+use emsg_messages::{SendError, SendRequest, Sent};
+use emsg_store::messages::{self, Message, MessageEvent, MessageFilter, MessageStatus};
+use emsg_store::users;
+use emsg_store::web_services::{self, WebService};
+use serde::Deserialize;
+
+use crate::{Actor, Context, UseCaseError};
+
+/// Messages per page of the list.
+const PAGE_SIZE: i64 = 50;
+
+/// The web service named `name`, or a 404 naming where the services are listed.
+pub async fn service(ctx: &Context, name: String) -> Result<WebService, UseCaseError> {
+    ctx.run(move |conn| {
+        web_services::find(conn, &name)?.ok_or_else(|| {
+            UseCaseError::NotFound(format!(
+                "there is no web service named `{name}`; /messages/new lists them"
+            ))
+        })
+    })
+    .await
+}
+
+/// A message of this server's company, with its history.
+pub async fn message_with_events(
+    ctx: &Context,
+    id: i64,
+) -> Result<(Message, Vec<MessageEvent>), UseCaseError> {
+    let company = ctx.company().to_owned();
+    ctx.run(move |conn| {
+        let message = messages::get(conn, id)?
+            .filter(|m| m.company == company)
+            .ok_or_else(|| {
+                UseCaseError::NotFound(format!(
+                    "there is no message {id}; /messages lists the messages"
+                ))
+            })?;
+        let events = messages::events(conn, id)?;
+        Ok((message, events))
+    })
+    .await
+}
+
+/// User names by id, for showing who sent what.
+pub async fn user_names(ctx: &Context) -> Result<HashMap<i64, String>, UseCaseError> {
+    ctx.run(|conn| {
+        Ok(users::list(conn)?
+            .into_iter()
+            .map(|u| (u.id, u.name))
+            .collect())
+    })
+    .await
+}
+
+/// The list's filters, as the GET form and the API's query string give them. Empty means
+/// "any".
+#[derive(Debug, Default, Deserialize)]
+pub struct ListQuery {
+    #[serde(default)]
+    pub service: Option<String>,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub user: Option<String>,
+    #[serde(default)]
+    pub before: Option<String>,
+    #[serde(default)]
+    pub limit: Option<String>,
+}
+
+/// A filter's value, trimmed; empty is none.
+pub fn given(value: Option<&String>) -> Option<String> {
+    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+/// One page of messages: the rows, and the id to page on from when there are more.
+pub struct Found {
+    pub messages: Vec<Message>,
+    pub next_before: Option<i64>,
+}
+
+/// Runs the filters. A user name that no one has finds nothing rather than everything.
+pub async fn search(ctx: &Context, query: &ListQuery) -> Result<Found, UseCaseError> {
+    let status = given(query.status.as_ref())
+        .map(|s| {
+            s.parse::<MessageStatus>()
+                .map_err(|e| UseCaseError::Invalid(e.to_string()))
+        })
+        .transpose()?;
+    let number = |name: &str, value: Option<&String>| -> Result<Option<i64>, UseCaseError> {
+        given(value)
+            .map(|v| {
+                v.parse::<i64>().map_err(|_| {
+                    UseCaseError::Invalid(format!("`{name}` must be a whole number, not `{v}`"))
+                })
+            })
+            .transpose()
+    };
+    let before = number("before", query.before.as_ref())?;
+    let limit = number("limit", query.limit.as_ref())?
+        .unwrap_or(PAGE_SIZE)
+        .clamp(1, 500);
+    let service = given(query.service.as_ref());
+    let user = given(query.user.as_ref());
+    let company = ctx.company().to_owned();
+    ctx.run(move |conn| {
+        let user_id = match &user {
+            Some(name) => match users::find(conn, name)? {
+                Some(u) => Some(u.id),
+                None => {
+                    return Ok(Found {
+                        messages: Vec::new(),
+                        next_before: None,
+                    });
+                }
+            },
+            None => None,
+        };
+        let mut messages = messages::search(
+            conn,
+            &MessageFilter {
+                service,
+                status,
+                user_id,
+                company: Some(company),
+                before,
+                limit: limit + 1,
+            },
+        )?;
+        let more = messages.len() > usize::try_from(limit).unwrap_or(usize::MAX);
+        messages.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        let next_before = more.then(|| messages.last().map(|m| m.id)).flatten();
+        Ok(Found {
+            messages,
+            next_before,
+        })
+    })
+    .await
+}
+
+/// `[name, value]` pairs as stored.
+pub fn header_pairs(json: Option<&str>) -> Vec<(String, String)> {
+    json.and_then(|j| serde_json::from_str(j).ok())
+        .unwrap_or_default()
+}
+
+/// Every web service a message can be sent with.
+pub async fn services(ctx: &Context, actor: &Actor) -> Result<Vec<WebService>, UseCaseError> {
+    actor.require_actions()?;
+    ctx.run(|conn| Ok(web_services::list(conn)?)).await
+}
+
+/// Sends a new message as `actor` (who must be the request's user).
+pub async fn send(
+    ctx: &Context,
+    actor: &Actor,
+    request: SendRequest,
+) -> Result<Result<Sent, SendError>, UseCaseError> {
+    actor.require_actions()?;
+    Ok(ctx.messenger()?.send(request).await)
+}
+
+/// Re-sends message `id` of this company as `actor`, from `origin`.
+pub async fn resend(
+    ctx: &Context,
+    actor: &Actor,
+    id: i64,
+    origin: emsg_messages::Origin,
+) -> Result<Result<Sent, SendError>, UseCaseError> {
+    actor.require_actions()?;
+    // Only this company's messages; a 404 otherwise.
+    message_with_events(ctx, id).await?;
+    Ok(ctx.messenger()?.resend(id, Some(actor.id), origin).await)
+}

@@ -1,0 +1,210 @@
+//! The administrators' user management (add a user with a one-time password, a new one-time
+//! password, role, disable, enable, remove, log out everywhere) and a user's own password
+//! change. Each change ends the sessions and API keys it must and is audited in the store.
+
+use emsg_seal::Secret;
+use emsg_store::audit::Actor as AuditActor;
+/// What a password change or a removal ended: sessions and API keys.
+pub use emsg_store::users::Ended;
+use emsg_store::users::{self, Role, User};
+use serde::Serialize;
+
+use crate::{Actor, Context, UseCaseError};
+
+/// One change an administrator makes to a user.
+#[derive(Debug, Clone, Copy)]
+pub enum Change {
+    /// A new one-time password (shown once); every session ends.
+    Password {
+        revoke_api_keys: bool,
+    },
+    Role(Role),
+    Disable,
+    Enable,
+    Remove,
+    LogOutEverywhere {
+        revoke_api_keys: bool,
+    },
+}
+
+impl Change {
+    /// The change named in a path (`password`, `role`, `disable`, `enable`, `remove`,
+    /// `logout-everywhere`), with its options.
+    pub fn parse(
+        change: &str,
+        role: Option<&str>,
+        revoke_api_keys: bool,
+    ) -> Result<Self, UseCaseError> {
+        Ok(match change {
+            "password" => Self::Password { revoke_api_keys },
+            "role" => Self::Role(
+                role.ok_or_else(|| {
+                    UseCaseError::Invalid("say which role: `administrator` or `finance`".to_owned())
+                })?
+                .parse()
+                .map_err(UseCaseError::input)?,
+            ),
+            "disable" => Self::Disable,
+            "enable" => Self::Enable,
+            "remove" => Self::Remove,
+            "logout-everywhere" => Self::LogOutEverywhere { revoke_api_keys },
+            other => {
+                return Err(UseCaseError::NotFound(format!(
+                    "there is no user change `{other}`: use password, role, disable, enable, \
+                     remove or logout-everywhere"
+                )));
+            }
+        })
+    }
+}
+
+/// What a change did: the sentence for the page or the JSON, and the one-time password when
+/// one was made (to be shown once, never stored in clear).
+pub struct Changed {
+    pub message: String,
+    pub one_time_password: Option<Secret>,
+}
+
+/// Runs `change` on the user named `name`, as `admin`.
+pub async fn change(
+    ctx: &Context,
+    admin: &Actor,
+    name: String,
+    change: Change,
+) -> Result<Changed, UseCaseError> {
+    admin.require_admin("Managing users")?;
+    let actor = AuditActor::User { id: admin.id };
+    let by = admin.name.clone();
+    ctx
+        .run(move |conn| {
+            let user = users::find_or_err(conn, &name).map_err(UseCaseError::input)?;
+            let done = match change {
+                Change::Password { revoke_api_keys } => {
+                    let password = users::generate_password()?;
+                    let ended = users::set_password(
+                        conn,
+                        user.id,
+                        &password,
+                        true,
+                        revoke_api_keys,
+                        &actor,
+                    )
+                    .map_err(UseCaseError::input)?;
+                    return Ok(Changed {
+                        message: format!(
+                            "{} has a new one-time password and must choose their own at the next log-in; {ended}",
+                            user.name
+                        ),
+                        one_time_password: Some(password),
+                    });
+                }
+                Change::Role(role) => {
+                    let ended = users::set_role(conn, user.id, role, &actor).map_err(UseCaseError::input)?;
+                    format!("{} is now {role}; {ended}", user.name)
+                }
+                Change::Disable => {
+                    let ended = users::disable(conn, user.id, &actor).map_err(UseCaseError::input)?;
+                    format!("{} is disabled; {ended}", user.name)
+                }
+                Change::Enable => {
+                    users::enable(conn, user.id, &actor).map_err(UseCaseError::input)?;
+                    format!("{} can log in again", user.name)
+                }
+                Change::Remove => {
+                    let ended = users::remove(conn, user.id, &actor).map_err(UseCaseError::input)?;
+                    format!("{} was removed; {ended}", user.name)
+                }
+                Change::LogOutEverywhere { revoke_api_keys } => {
+                    let ended = users::log_out_everywhere(conn, user.id, revoke_api_keys, &actor)
+                        .map_err(UseCaseError::input)?;
+                    format!("{} was logged out everywhere; {ended}", user.name)
+                }
+            };
+            tracing::info!(user = %name, by = %by, "{done}");
+            Ok(Changed {
+                message: done,
+                one_time_password: None,
+            })
+        })
+        .await
+}
+
+/// Adds a user with a one-time password, as `admin`.
+pub async fn add(
+    ctx: &Context,
+    admin: &Actor,
+    name: String,
+    role: &str,
+) -> Result<(User, Secret), UseCaseError> {
+    admin.require_admin("Adding users")?;
+    let role: Role = role.parse().map_err(UseCaseError::input)?;
+    let actor = AuditActor::User { id: admin.id };
+    ctx.run(move |conn| {
+        users::add_with_one_time_password(conn, name.trim(), role, &actor)
+            .map_err(UseCaseError::input)
+    })
+    .await
+}
+
+/// The user as the page and the JSON API show them (never a password or hash).
+#[derive(Debug, Serialize)]
+pub struct UserView {
+    /// For telling the actor's own row; not shown.
+    #[serde(skip)]
+    pub id: i64,
+    pub name: String,
+    pub role: &'static str,
+    pub created: String,
+    pub disabled: bool,
+    pub must_change_password: bool,
+}
+
+impl UserView {
+    pub fn new(u: &User) -> Self {
+        Self {
+            id: u.id,
+            name: u.name.clone(),
+            role: u.role.as_str(),
+            created: emsg_store::format_utc(u.created_at),
+            disabled: u.disabled,
+            must_change_password: u.must_change_password,
+        }
+    }
+}
+
+/// Every user, for administrators.
+pub async fn list(ctx: &Context, admin: &Actor) -> Result<Vec<UserView>, UseCaseError> {
+    admin.require_admin("The user list")?;
+    let all = ctx
+        .run(|conn| Ok::<_, UseCaseError>(users::list(conn)?))
+        .await?;
+    Ok(all.iter().map(UserView::new).collect())
+}
+
+/// Changes the actor's own password (the current one is needed); every other session ends
+/// but `keep_session`, and API keys too when asked.
+pub async fn change_own_password(
+    ctx: &Context,
+    actor: &Actor,
+    current: Secret,
+    new: Secret,
+    keep_session: Option<String>,
+    revoke_api_keys: bool,
+) -> Result<Ended, UseCaseError> {
+    let id = actor.id;
+    let ended = ctx
+        .run(move |conn| {
+            users::change_own_password(
+                conn,
+                id,
+                &current,
+                &new,
+                keep_session.as_deref(),
+                revoke_api_keys,
+            )
+            .map_err(UseCaseError::input)
+        })
+        .await?;
+    tracing::info!(user = %actor.name, "changed their password");
+    Ok(ended)
+}
