@@ -1,0 +1,151 @@
+//! The audit log, newest first, filtered by record, user, action and outcome, 50 entries a
+//! page. Both roles read it; entries never hold a secret.
+
+use std::collections::HashMap;
+
+use emsg_store::audit::{self, AuditEntry, AuditFilter};
+use emsg_store::web_applications as records;
+use serde::{Deserialize, Serialize};
+
+use crate::{Context, UseCaseError};
+
+/// Entries per page.
+pub const PER_PAGE: i64 = 50;
+
+/// The query string of both faces: names, not ids; empty values mean "any".
+#[derive(Debug, Default, Deserialize)]
+pub struct AuditQuery {
+    #[serde(default)]
+    pub record: Option<String>,
+    #[serde(default)]
+    pub user: Option<String>,
+    #[serde(default)]
+    pub action: Option<String>,
+    #[serde(default)]
+    pub outcome: Option<String>,
+    #[serde(default)]
+    pub page: Option<String>,
+}
+
+fn non_empty(value: Option<&String>) -> Option<String> {
+    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+/// One entry as shown: user and record by name.
+#[derive(Debug, Serialize)]
+pub struct AuditEntryView {
+    pub at: String,
+    /// The user's name, or `operator` / `system`.
+    pub who: String,
+    pub action: String,
+    pub web_application: Option<String>,
+    pub outcome: String,
+    pub error_code: Option<String>,
+    pub detail: String,
+}
+
+/// One page of the log with what the filters can choose from.
+pub struct AuditPage {
+    pub entries: Vec<AuditEntryView>,
+    pub total: i64,
+    pub page: i64,
+    pub pages: i64,
+    pub records: Vec<String>,
+    pub users: Vec<String>,
+    pub actions: Vec<String>,
+    pub outcomes: Vec<String>,
+    pub record: Option<String>,
+    pub user: Option<String>,
+    pub action: Option<String>,
+    pub outcome: Option<String>,
+}
+
+/// The entries `query` asks for, newest first; an unknown record or user name matches nothing.
+pub async fn search(ctx: &Context, query: AuditQuery) -> Result<AuditPage, UseCaseError> {
+    let page = match non_empty(query.page.as_ref()) {
+        None => 1,
+        Some(p) => p.parse::<i64>().ok().filter(|p| *p >= 1).ok_or_else(|| {
+            UseCaseError::Invalid(format!("page `{p}` is not a page number: use 1, 2, 3…"))
+        })?,
+    };
+    let record = non_empty(query.record.as_ref());
+    let user = non_empty(query.user.as_ref());
+    let action = non_empty(query.action.as_ref());
+    let outcome = non_empty(query.outcome.as_ref());
+    let (record2, user2, action2, outcome2) = (
+        record.clone(),
+        user.clone(),
+        action.clone(),
+        outcome.clone(),
+    );
+    let (entries, total, records, users, actions, outcomes) = ctx
+        .run(move |conn| {
+            let all = records::list(conn)?;
+            let record_names: HashMap<i64, String> =
+                all.iter().map(|r| (r.id, r.name.clone())).collect();
+            let people = emsg_store::users::list(conn)?;
+            let user_names: HashMap<i64, String> =
+                people.iter().map(|u| (u.id, u.name.clone())).collect();
+            // An unknown name matches nothing (id 0 is never used).
+            let web_application_id = record2.as_ref().map(|name| {
+                all.iter()
+                    .find(|r| r.name_key == records::name_key(name))
+                    .map_or(0, |r| r.id)
+            });
+            let user_id = user2.as_ref().map(|name| {
+                people
+                    .iter()
+                    .find(|u| u.name.eq_ignore_ascii_case(name))
+                    .map_or(0, |u| u.id)
+            });
+            let filter = AuditFilter {
+                web_application_id,
+                user_id,
+                action: action2,
+                outcome: outcome2,
+            };
+            let (entries, total) = audit::search(conn, &filter, page, PER_PAGE)?;
+            let (actions, outcomes) = audit::kinds(conn)?;
+            let view = |e: &AuditEntry| AuditEntryView {
+                at: emsg_store::format_utc(e.at),
+                who: e
+                    .user_id
+                    .and_then(|id| user_names.get(&id).cloned())
+                    .unwrap_or_else(|| e.actor.clone()),
+                action: e.action.clone(),
+                web_application: e.web_application_id.map(|id| {
+                    record_names
+                        .get(&id)
+                        .cloned()
+                        .unwrap_or_else(|| format!("(deleted record {id})"))
+                }),
+                outcome: e.outcome.clone(),
+                error_code: e.error_code.clone(),
+                detail: e.detail.clone(),
+            };
+            Ok::<_, UseCaseError>((
+                entries.iter().map(view).collect::<Vec<_>>(),
+                total,
+                all.iter().map(|r| r.name.clone()).collect::<Vec<_>>(),
+                people.iter().map(|u| u.name.clone()).collect::<Vec<_>>(),
+                actions,
+                outcomes,
+            ))
+        })
+        .await?;
+    Ok(AuditPage {
+        entries,
+        total,
+        page,
+        pages: ((total + PER_PAGE - 1) / PER_PAGE).max(1),
+        records,
+        users,
+        actions,
+        outcomes,
+        record,
+        user,
+        action,
+        outcome,
+    })
+}
+
