@@ -144,6 +144,27 @@ impl Opened {
     }
 }
 
+impl Opened {
+    /// What the use cases run with: this database's pool, the key ring and the engine.
+    pub fn use_cases(&self, global: &Global) -> anyhow::Result<emsg_use_cases::Context> {
+        let pool = db::pool(&self.url, 4).context("opening the database pool")?;
+        let engine = self.engine(global)?;
+        Ok(emsg_use_cases::Context::new(
+            pool,
+            self.ring.clone(),
+            engine,
+        ))
+    }
+}
+
+/// A runtime for the commands that run async use cases or the engine.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?)
+}
+
 /// Body templates for a web-apps.yaml file: `templates/messages/` beside the file, then the
 /// templates shipped with emsg.
 pub fn templates_beside(file: &std::path::Path) -> emsg_webapps::MessageTemplates {

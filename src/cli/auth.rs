@@ -92,11 +92,7 @@ pub enum Auth {
 pub fn run(global: &Global, args: Auth) -> anyhow::Result<ExitCode> {
     let mut opened = global.open()?;
     let engine = opened.engine(global)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    runtime.block_on(act(&mut opened, &engine, args))
+    crate::context::runtime()?.block_on(act(&mut opened, &engine, args))
 }
 
 fn user_id(opened: &mut Opened, name: &str) -> anyhow::Result<i64> {

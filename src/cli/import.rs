@@ -4,9 +4,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use emsg_store::audit::Actor;
+use emsg_use_cases::import::{ImportFile, Importer, import};
 
-use crate::context::Global;
+use crate::context::{Global, runtime};
 
 #[derive(Debug, clap::Args)]
 pub struct Import {
@@ -27,33 +27,21 @@ pub struct Export {
 pub fn run(global: &Global, args: Import) -> anyhow::Result<ExitCode> {
     let shown = args.file.display().to_string();
     let bytes = std::fs::read(&args.file).with_context(|| format!("reading {shown}"))?;
-    let templates = crate::context::templates_beside(&args.file);
-    let parsed = match emsg_webapps::parse_bytes_with(&shown, &bytes, &templates) {
-        Ok(parsed) => parsed,
+    let file = ImportFile {
+        name: shown,
+        bytes,
+        templates: crate::context::templates_beside(&args.file),
+    };
+    let opened = global.open()?;
+    let ctx = opened.use_cases(global)?;
+    let imported = runtime()?.block_on(import(&ctx, Importer::Operator, file, args.dry_run))?;
+    let report = match imported {
+        Ok(report) => report,
         Err(errors) => {
             eprintln!("{errors}");
             eprintln!("nothing was imported: fix the file and run the import again");
             return Ok(ExitCode::FAILURE);
         }
-    };
-    let mut opened = global.open()?;
-    let env = |var: &str| std::env::var(var).ok();
-    let ctx = emsg_store::import::ImportContext::command_line(&env, global.url_rules());
-    let report = match emsg_store::import::import(
-        &mut opened.conn,
-        &opened.ring.load(),
-        &parsed,
-        &ctx,
-        &Actor::Operator,
-        args.dry_run,
-    ) {
-        Ok(report) => report,
-        Err(emsg_store::StoreError::Refused(errors)) => {
-            eprintln!("{errors}");
-            eprintln!("nothing was imported: fix the file and run the import again");
-            return Ok(ExitCode::FAILURE);
-        }
-        Err(e) => return Err(e.into()),
     };
     println!("{report}");
     Ok(ExitCode::SUCCESS)

@@ -10,7 +10,7 @@ use emsg_messages::{Messenger, Origin, SendError, SendRequest, Sent, Vendor};
 use emsg_store::messages::{self, MessageFilter, MessageStatus};
 use emsg_store::{format_utc, web_services};
 
-use crate::context::{Global, Opened};
+use crate::context::{Global, Opened, runtime};
 
 #[derive(Debug, clap::Args)]
 pub struct Send {
@@ -50,13 +50,6 @@ pub enum Messages {
 pub enum Services {
     /// The web services and their fields.
     List,
-}
-
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?)
 }
 
 fn messenger(opened: &Opened, global: &Global) -> anyhow::Result<Messenger> {

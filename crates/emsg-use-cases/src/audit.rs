@@ -148,4 +148,3 @@ pub async fn search(ctx: &Context, query: AuditQuery) -> Result<AuditPage, UseCa
         outcome,
     })
 }
-

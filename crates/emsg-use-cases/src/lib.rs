@@ -7,6 +7,7 @@
 pub mod audit;
 mod context;
 mod error;
+pub mod import;
 pub mod messages;
 pub mod users;
 pub mod views;

@@ -106,6 +106,11 @@ impl AppState {
         self.ctx.ring()
     }
 
+    /// The environment variables `{env: …}` references from the pages and the API may read.
+    pub(crate) fn page_env_vars(&self) -> emsg_webapps::PageEnvVars {
+        (*self.page_env_vars).clone()
+    }
+
     /// How imports and edits from the pages treat `{env: …}` references and outbound URLs:
     /// only the variables the operator allowed, and the engine's URL rules.
     pub(crate) fn page_import_context<'a>(

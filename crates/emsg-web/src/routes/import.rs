@@ -10,8 +10,8 @@ use std::time::Duration;
 use actix_multipart::Multipart;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
-use emsg_store::audit::Actor;
 use emsg_store::import::{ImportReport, RecordChange, RecordOutcome};
+use emsg_use_cases::import::{ImportFile, Importer, import};
 use futures_util::StreamExt as _;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -184,7 +184,7 @@ fn report_json(report: &ImportReport) -> Value {
     })
 }
 
-/// Parses and imports (or dry-runs) `bytes`; parse errors come back as the page's error list.
+/// Parses and imports (or dry-runs) `bytes`; errors come back as the page's error list.
 async fn run(
     state: &AppState,
     user: &SessionUser,
@@ -192,44 +192,25 @@ async fn run(
     bytes: Vec<u8>,
     dry_run: bool,
 ) -> Result<Result<ImportReport, Vec<Value>>, WebError> {
-    let templates = emsg_webapps::MessageTemplates::default_folder();
-    let parsed = match emsg_webapps::parse_bytes_with(&file, &bytes, &templates) {
-        Ok(parsed) => parsed,
-        Err(errors) => {
-            return Ok(Err(errors
+    let importer = Importer::Administrator {
+        actor: user.actor(),
+        env_vars: state.page_env_vars(),
+    };
+    let file = ImportFile {
+        name: file,
+        bytes,
+        templates: emsg_webapps::MessageTemplates::default_folder(),
+    };
+    Ok(import(&state.ctx, importer, file, dry_run)
+        .await?
+        .map_err(|errors| {
+            errors
                 .iter()
                 .map(|e| {
                     json!({ "line": e.line, "column": e.column, "path": e.path, "message": e.message })
                 })
-                .collect()));
-        }
-    };
-    let state2 = state.clone();
-    let actor = Actor::User { id: user.id };
-    let report = state
-        .with_conn(move |conn| {
-            let env = |var: &str| std::env::var(var).ok();
-            let ctx = state2.page_import_context(&env);
-            Ok(emsg_store::import::import(
-                conn,
-                &state2.ring(),
-                &parsed,
-                &ctx,
-                &actor,
-                dry_run,
-            ))
-        })
-        .await?;
-    match report {
-        Ok(report) => Ok(Ok(report)),
-        Err(emsg_store::StoreError::Refused(errors)) => Ok(Err(errors
-            .iter()
-            .map(|e| {
-                json!({ "line": e.line, "column": e.column, "path": e.path, "message": e.message })
-            })
-            .collect())),
-        Err(e) => Err(e.into()),
-    }
+                .collect()
+        }))
 }
 
 async fn check(
