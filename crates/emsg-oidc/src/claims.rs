@@ -4,7 +4,20 @@
 use serde_json::{Map, Value};
 
 use crate::error::{IdTokenError, echo};
-use crate::verify::Expectations;
+
+/// What the caller knows about the token it is about to trust.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Expectations<'a> {
+    /// The issuer exactly as configured, e.g. `https://idporten.no`.
+    pub issuer: &'a str,
+    pub client_id: &'a str,
+    /// The nonce sent with the authorization request, if one was.
+    pub nonce: Option<&'a str>,
+    /// The current time, Unix seconds. The verifier reads no clock of its own.
+    pub now: i64,
+    /// Clock skew tolerated on `exp`, `iat` and `nbf`, e.g. 60.
+    pub leeway_secs: i64,
+}
 
 /// What a verified ID token says about the sign-in.
 #[derive(Debug, Clone, PartialEq, Eq)]

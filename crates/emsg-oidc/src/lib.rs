@@ -34,7 +34,7 @@ mod fetch;
 mod jwks;
 mod verify;
 
-pub use claims::IdTokenClaims;
+pub use claims::{Expectations, IdTokenClaims};
 pub use discovery::Discovery;
 pub use error::IdTokenError;
-pub use verify::{DestinationCheck, Expectations, Verifier};
+pub use verify::{DestinationCheck, Verifier};

@@ -10,7 +10,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
 use tokio::sync::Mutex;
 
-use crate::claims::{self, IdTokenClaims};
+use crate::claims::{self, Expectations, IdTokenClaims};
 use crate::discovery::{self, Discovery};
 use crate::error::{IdTokenError, echo};
 use crate::jwks::{self, Candidates, KeySet, SigningAlgorithm, SigningKey};
@@ -25,20 +25,6 @@ const KEYS_MAX_AGE_SECS: i64 = 3600;
 /// An unknown key id makes the verifier fetch the keys again at most this often, so that
 /// tokens naming made-up keys cannot make it hammer the issuer.
 const REFETCH_INTERVAL_SECS: i64 = 60;
-
-/// What the caller knows about the token it is about to trust.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Expectations<'a> {
-    /// The issuer exactly as configured, e.g. `https://idporten.no`.
-    pub issuer: &'a str,
-    pub client_id: &'a str,
-    /// The nonce sent with the authorization request, if one was.
-    pub nonce: Option<&'a str>,
-    /// The current time, Unix seconds. The verifier reads no clock of its own.
-    pub now: i64,
-    /// Clock skew tolerated on `exp`, `iat` and `nbf`, e.g. 60.
-    pub leeway_secs: i64,
-}
 
 /// Verifies ID tokens, caching each issuer's discovery document and signing keys.
 pub struct Verifier {

@@ -6,7 +6,7 @@
 use std::io;
 use std::path::PathBuf;
 
-use crate::key::KeyId;
+use crate::key_id::KeyId;
 use crate::sealed::MIN_SEALED_LEN;
 
 /// A sealed value that could not be opened. Fields are owned so the error can outlive the

@@ -1,4 +1,4 @@
-//! `MasterKey`, the 32-byte key that seals every secret, and `KeyId`, its public name.
+//! `MasterKey`, the 32-byte key that seals every secret.
 
 use std::fmt;
 
@@ -9,41 +9,13 @@ use sha2::{Digest, Sha256};
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::error::KeyError;
+use crate::key_id::KeyId;
 use crate::secret::Secret;
 
 const KEY_LEN: usize = 32;
 
 /// Domain separation, so the id can never collide with some other hash of the same key.
 const KEY_ID_CONTEXT: &[u8] = b"emsg-master-key-id:v1";
-
-/// The first 8 bytes of SHA-256("emsg-master-key-id:v1" ‖ key).
-///
-/// Stored in front of every sealed value so that the right key can be picked after a rotation.
-/// It reveals nothing useful about the key, so it may be logged and shown to administrators.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct KeyId([u8; 8]);
-
-impl KeyId {
-    pub const fn from_bytes(bytes: [u8; 8]) -> Self {
-        Self(bytes)
-    }
-
-    pub const fn to_bytes(self) -> [u8; 8] {
-        self.0
-    }
-}
-
-impl fmt::Display for KeyId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.iter().try_for_each(|byte| write!(f, "{byte:02x}"))
-    }
-}
-
-impl fmt::Debug for KeyId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "KeyId({self})")
-    }
-}
 
 /// 32 random bytes, wiped from memory when dropped. `Debug` shows only its [`KeyId`].
 #[derive(Clone)]
@@ -107,7 +79,7 @@ impl MasterKey {
             .finalize();
         let mut id = [0u8; 8];
         id.copy_from_slice(&digest[..8]);
-        KeyId(id)
+        KeyId::from_bytes(id)
     }
 
     /// A cipher under this key; it wipes its own copy of the key when dropped.

@@ -10,14 +10,16 @@ mod aad;
 mod error;
 mod key;
 pub mod key_file;
+mod key_id;
 mod ring;
 mod sealed;
 mod secret;
 
 pub use aad::Aad;
 pub use error::{KeyError, SealError};
-pub use key::{KeyId, MasterKey};
+pub use key::MasterKey;
 pub use key_file::Created;
+pub use key_id::KeyId;
 pub use ring::{KeyRing, SharedKeyRing};
 pub use sealed::MIN_SEALED_LEN;
 pub use secret::Secret;

@@ -10,7 +10,8 @@ use zeroize::{Zeroize, Zeroizing};
 
 use crate::aad::Aad;
 use crate::error::SealError;
-use crate::key::{KeyId, MasterKey};
+use crate::key::MasterKey;
+use crate::key_id::KeyId;
 use crate::sealed;
 use crate::secret::Secret;
 

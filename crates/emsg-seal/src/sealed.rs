@@ -2,7 +2,7 @@
 
 use chacha20poly1305::XNonce;
 
-use crate::key::KeyId;
+use crate::key_id::KeyId;
 
 pub(crate) const KEY_ID_LEN: usize = 8;
 pub(crate) const NONCE_LEN: usize = 24;
