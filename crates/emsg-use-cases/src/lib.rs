@@ -5,6 +5,7 @@
 //! input and render the answer.
 
 pub mod audit;
+pub mod callback;
 mod context;
 mod error;
 pub mod import;

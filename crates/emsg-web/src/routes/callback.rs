@@ -10,9 +10,9 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use emsg_engine::CallbackParams;
 use emsg_seal::Secret;
-use emsg_store::parked_callbacks::{self, Parked, Taken};
+use emsg_store::parked_callbacks::{self, Parked};
+use emsg_use_cases::callback as answer;
 use serde_json::json;
 
 use crate::auth;
@@ -120,16 +120,6 @@ fn read(query: &str) -> Result<Query, WebError> {
     Ok(read)
 }
 
-fn params(state: String, answer: parked_callbacks::Answer) -> CallbackParams {
-    CallbackParams {
-        state,
-        code: answer.code,
-        error: answer.error,
-        error_description: answer.error_description,
-        iss: answer.iss,
-    }
-}
-
 async fn handle(
     state: &AppState,
     req: &HttpRequest,
@@ -143,36 +133,7 @@ async fn handle(
                 next: format!("{}?resume={key}", req.path()),
             });
         };
-        let (key_hash, user_id) = (emsg_store::sessions::hash(&key), user.id);
-        let state2 = state.clone();
-        let taken = state
-            .with_conn(move |conn| {
-                Ok(parked_callbacks::take(
-                    conn,
-                    &state2.ring(),
-                    &key_hash,
-                    user_id,
-                    emsg_store::now(),
-                )?)
-            })
-            .await?;
-        let (state_hash, params) = match taken {
-            Taken::Answer { state_hash, answer } => (state_hash, params(String::new(), answer)),
-            // The engine refuses it as another user's sign-in (and records the attempt).
-            Taken::OtherUser { state_hash } => (state_hash, CallbackParams::default()),
-            Taken::Missing => {
-                return Err(WebError::BadRequest(
-                    "this sign-in answer waited too long for a log-in or was already used: \
-                     start again with Get authorization code"
-                        .to_owned(),
-                )
-                .into());
-            }
-        };
-        let result = state
-            .engine
-            .callback_for_state_hash(user.id, state_hash, params)
-            .await;
+        let result = answer::resume(&state.ctx, &user.actor(), &key).await?;
         return outcome(state, &user, result);
     }
     let Some(user) = user else {
@@ -188,10 +149,7 @@ async fn handle(
             None,
         )?);
     }
-    let result = state
-        .engine
-        .callback(user.id, params(query.state, query.answer))
-        .await;
+    let result = answer::receive(&state.ctx, &user.actor(), query.state, query.answer).await;
     outcome(state, &user, result)
 }
 
@@ -216,24 +174,7 @@ async fn park(
         )?);
     }
     let key = crate::session::random_token()?;
-    let (state_hash, key_hash) = (
-        emsg_engine::state_hash(&query.state),
-        emsg_store::sessions::hash(&key),
-    );
-    let state2 = state.clone();
-    let answer = query.answer;
-    let parked = state
-        .with_conn(move |conn| {
-            Ok(parked_callbacks::park(
-                conn,
-                &state2.ring(),
-                &state_hash,
-                &key_hash,
-                &answer,
-                emsg_store::now(),
-            )?)
-        })
-        .await?;
+    let parked = answer::park(&state.ctx, &query.state, &key, query.answer).await?;
     let message = match parked {
         // The code stays on the server while the user logs in: never in a page or a URL of ours.
         Parked::Kept => {
