@@ -149,6 +149,36 @@ pub fn header_pairs(json: Option<&str>) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
+/// A message as its page shows it: with its history, the web service's field specification
+/// (for the labels) and its web application's name, when they still exist.
+pub struct ShownMessage {
+    pub message: Message,
+    pub events: Vec<MessageEvent>,
+    pub spec: Option<emsg_webapps::WebServiceSpec>,
+    pub web_application: Option<String>,
+}
+
+/// Message `id` of this company for its page.
+pub async fn show(ctx: &Context, actor: &Actor, id: i64) -> Result<ShownMessage, UseCaseError> {
+    actor.require_actions()?;
+    let (message, events) = message_with_events(ctx, id).await?;
+    let (service_name, app_id) = (message.service_name.clone(), message.web_application_id);
+    let (spec, web_application) = ctx
+        .run(move |conn| {
+            Ok::<_, UseCaseError>((
+                web_services::find(conn, &service_name)?.map(|s| s.spec),
+                emsg_store::web_applications::by_id(conn, app_id)?.map(|r| r.name),
+            ))
+        })
+        .await?;
+    Ok(ShownMessage {
+        message,
+        events,
+        spec,
+        web_application,
+    })
+}
+
 /// Every web service a message can be sent with.
 pub async fn services(ctx: &Context, actor: &Actor) -> Result<Vec<WebService>, UseCaseError> {
     actor.require_actions()?;

@@ -11,9 +11,9 @@ use std::collections::BTreeMap;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use emsg_messages::{FieldError, SendError, SendRequest, Sent};
+use emsg_store::format_utc;
 use emsg_store::messages::{Message, MessageStatus};
-use emsg_store::web_services::{self, WebService};
-use emsg_store::{format_utc, web_applications as records};
+use emsg_store::web_services::WebService;
 use emsg_webapps::{FieldKind, FieldSpec};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -54,9 +54,7 @@ async fn list_page(
     let query = query.into_inner();
     let found = use_cases::search(&state.ctx, &query).await?;
     let names = use_cases::user_names(&state.ctx).await?;
-    let services = state
-        .with_conn(|conn| Ok(web_services::list(conn)?))
-        .await?;
+    let services = use_cases::services(&state.ctx, &user.actor()).await?;
     let (service, status, user_filter) = (
         given(query.service.as_ref()).unwrap_or_default(),
         given(query.status.as_ref()).unwrap_or_default(),
@@ -169,17 +167,13 @@ async fn show_page(
 ) -> Result<HttpResponse, PageError> {
     user.require_actions()?;
     let id = id.into_inner();
-    let (message, events) = use_cases::message_with_events(&state.ctx, id).await?;
+    let use_cases::ShownMessage {
+        message,
+        events,
+        spec,
+        web_application: app,
+    } = use_cases::show(&state.ctx, &user.actor(), id).await?;
     let names = use_cases::user_names(&state.ctx).await?;
-    let (service_name, app_id) = (message.service_name.clone(), message.web_application_id);
-    let (spec, app) = state
-        .with_conn(move |conn| {
-            Ok((
-                web_services::find(conn, &service_name)?.map(|s| s.spec),
-                records::by_id(conn, app_id)?.map(|r| r.name),
-            ))
-        })
-        .await?;
     let app = app.unwrap_or_else(|| "its web application".to_owned());
     let fields: BTreeMap<String, String> =
         serde_json::from_str(&message.fields).unwrap_or_default();
@@ -357,9 +351,7 @@ async fn new_page(
             )
         }
         None => {
-            let all = state
-                .with_conn(|conn| Ok(web_services::list(conn)?))
-                .await?;
+            let all = use_cases::services(&state.ctx, &user.actor()).await?;
             let rows: Vec<Value> = all
                 .iter()
                 .map(|s| {
