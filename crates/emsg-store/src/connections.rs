@@ -5,12 +5,11 @@
 use std::fmt;
 use std::str::FromStr;
 
-use diesel::Connection as _;
 use diesel::prelude::*;
 use emsg_seal::{Aad, KeyRing, Secret};
 
 use crate::audit::{self, NewAuditEntry};
-use crate::db::DbConnection;
+use crate::db::{DbConnection, in_transaction, write_transaction};
 use crate::error::{Result, StoreError};
 use crate::reused::reused;
 use crate::schema::connections;
@@ -350,7 +349,7 @@ pub fn store_authorization(
     authorization: &Authorization,
     now: i64,
 ) -> Result<Connection> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         let id = match find(conn, key)? {
             Some(existing) => existing.id,
             None => diesel::insert_into(connections::table)
@@ -477,7 +476,7 @@ pub fn finish_refresh(
     audit_entry: &NewAuditEntry<'_>,
 ) -> Result<(Refreshed, bool)> {
     let store = |conn: &mut DbConnection, entry: Option<&NewAuditEntry<'_>>| {
-        conn.transaction(|conn| {
+        write_transaction(conn, |conn| {
             let outcome = match store_refreshed(
                 conn,
                 ring,
@@ -602,7 +601,7 @@ pub fn finish_refresh_failed(
     audit_entry: &NewAuditEntry<'_>,
 ) -> Result<bool> {
     let record = |conn: &mut DbConnection, entry: Option<&NewAuditEntry<'_>>| {
-        conn.transaction(|conn| {
+        write_transaction(conn, |conn| {
             record_failure(conn, id, status, message, code, now)?;
             release_lease(conn, id, lease_owner)?;
             if let Some(entry) = entry {
@@ -681,16 +680,6 @@ pub fn take_lease(
 ) -> Result<Option<Connection>> {
     let flush_later = matches!(conn, DbConnection::Postgres(_)) && !in_transaction(conn)?;
     lease_update(conn, id, owner, now, until, flush_later)
-}
-
-fn in_transaction(conn: &mut DbConnection) -> Result<bool> {
-    use diesel::connection::TransactionManager;
-    let depth =
-        <DbConnection as diesel::Connection>::TransactionManager::transaction_manager_status_mut(
-            conn,
-        )
-        .transaction_depth()?;
-    Ok(depth.is_some())
 }
 
 fn lease_update(

@@ -12,12 +12,11 @@ use emsg_webapps::{
 
 use crate::audit::{self, Actor, NewAuditEntry};
 use crate::clock::now;
-use crate::db::DbConnection;
+use crate::db::{DbConnection, write_transaction};
 use crate::error::{Result, StoreError};
 use crate::moved::{self, MovedEndpoints};
 use crate::web_applications::{self as records, WebApplication, name_key};
 use crate::web_services::{self as services, WebService};
-use diesel::Connection;
 use diesel::prelude::*;
 
 /// Who imports or edits, and so which `{env: …}` references may be read and which outbound
@@ -311,7 +310,7 @@ pub fn import(
     actor: &Actor,
     dry_run: bool,
 ) -> Result<ImportReport> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         let stored = records::list(conn)?;
         let names = records::names_by_id(&stored);
         let by_key: HashMap<String, &WebApplication> =
@@ -709,7 +708,7 @@ pub fn edit(
     actor: &Actor,
     move_confirmed: bool,
 ) -> Result<EditReport> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         let row = records::by_id(conn, id)?
             .ok_or_else(|| StoreError::Invalid(format!("web application {id} no longer exists")))?;
         let mut refused: Vec<ImportError> = Vec::new();
@@ -752,7 +751,11 @@ pub fn edit(
             return Err(StoreError::Invalid(format!(
                 "exchange source: `{}` is {}; name an OAuth record",
                 source.name,
-                if source.id == id { "this record itself" } else { "an exchange record" }
+                if source.id == id {
+                    "this record itself"
+                } else {
+                    "an exchange record"
+                }
             )));
         }
         // One user's token of a user-specific source must never become everyone's token.
@@ -811,8 +814,14 @@ pub fn edit(
             .filter(|s| s.web_application_id == id)
             .map(|s| &s.spec)
             .collect();
-        report.moved =
-            moved_endpoints(conn, &row, &stored_services, spec, &services_after, &resolved)?;
+        report.moved = moved_endpoints(
+            conn,
+            &row,
+            &stored_services,
+            spec,
+            &services_after,
+            &resolved,
+        )?;
         if report.moved.is_some() && !move_confirmed {
             report.needs_confirmation = true;
             return Ok(report);
@@ -841,7 +850,10 @@ pub fn edit(
         if let Some(moved) = &report.moved {
             moved::apply(conn, &row, moved, keeps_secret(&resolved), actor, now())?;
         }
-        let detail = format!("edited on the Web applications page: {}", changed.join(", "));
+        let detail = format!(
+            "edited on the Web applications page: {}",
+            changed.join(", ")
+        );
         audit::record(
             conn,
             &NewAuditEntry {

@@ -12,7 +12,7 @@
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 
-use crate::db::DbConnection;
+use crate::db::{DbConnection, write_transaction};
 use crate::error::Result;
 
 /// How many failures lock what, and for how long.
@@ -115,7 +115,7 @@ pub fn reserve(
     limits: Limits,
     now: i64,
 ) -> Result<Reservation> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         // Always in this order (address, name, pair): two attempts never wait on each other in
         // a circle.
         let address = hold(conn, keys.address, now, limits.lock_secs)?;
@@ -158,7 +158,7 @@ pub fn reserve(
 /// typing errors at this address — come off the name's and the address's counts, and the pair
 /// starts afresh. Other addresses' failures stay counted.
 pub fn give_back(conn: &mut DbConnection, keys: Keys<'_>, now: i64, lock_secs: i64) -> Result<()> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         let address = hold(conn, keys.address, now, lock_secs)?;
         let name = hold(conn, keys.name, now, lock_secs)?;
         let pair = hold(conn, keys.pair, now, lock_secs)?;

@@ -7,7 +7,7 @@ use std::str::FromStr;
 use diesel::prelude::*;
 
 use crate::clock::now;
-use crate::db::DbConnection;
+use crate::db::{DbConnection, write_transaction};
 use crate::error::{Result, StoreError};
 use crate::schema::{message_events, messages};
 
@@ -160,7 +160,7 @@ pub fn create(
     new: &NewMessage<'_>,
     sent: Option<(&SentRequest<'_>, &str)>,
 ) -> Result<i64> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         let at = now();
         let id: i64 = diesel::insert_into(messages::table)
             .values((
@@ -215,7 +215,7 @@ pub struct Outcome<'a> {
 
 /// Records the response (if any) and the final status.
 pub fn finish(conn: &mut DbConnection, id: i64, outcome: &Outcome<'_>) -> Result<()> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         let at = now();
         let response = outcome.response.as_ref();
         diesel::update(messages::table.find(id))

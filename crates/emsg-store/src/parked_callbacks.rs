@@ -9,7 +9,7 @@
 use diesel::prelude::*;
 use emsg_seal::{Aad, KeyRing, Secret};
 
-use crate::db::DbConnection;
+use crate::db::{DbConnection, write_transaction};
 use crate::error::{Result, StoreError};
 use crate::schema::parked_callbacks as parked;
 use crate::schema::pending_authorizations as pending;
@@ -46,7 +46,7 @@ pub fn park(
     answer: &Answer,
     now: i64,
 ) -> Result<Parked> {
-    let result = conn.transaction(|conn| {
+    let result = write_transaction(conn, |conn| {
         diesel::delete(parked::table.filter(parked::expires_at.le(now))).execute(conn)?;
         let flow: Option<(i64, i64)> = pending::table
             .filter(pending::state_hash.eq(state_hash))
@@ -118,7 +118,7 @@ pub fn take(
     user_id: i64,
     now: i64,
 ) -> Result<Taken> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         let found: Option<Row> = parked::table
             .inner_join(pending::table)
             .filter(parked::resume_key_hash.eq(resume_key_hash))

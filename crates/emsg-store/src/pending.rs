@@ -5,7 +5,7 @@
 use diesel::prelude::*;
 use emsg_seal::{Aad, KeyRing, Secret};
 
-use crate::db::DbConnection;
+use crate::db::{DbConnection, write_transaction};
 use crate::error::{Result, StoreError};
 use crate::schema::pending_authorizations as pending;
 
@@ -85,7 +85,7 @@ pub struct NewPending<'a> {
 }
 
 pub fn insert(conn: &mut DbConnection, ring: &KeyRing, new: &NewPending<'_>) -> Result<i64> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         let id: i64 = diesel::insert_into(pending::table)
             .values((
                 pending::state_hash.eq(new.state_hash),

@@ -7,7 +7,7 @@
 use diesel::prelude::*;
 use emsg_seal::{Aad, KeyRing};
 
-use crate::db::DbConnection;
+use crate::db::{DbConnection, write_transaction};
 use crate::error::{Result, StoreError};
 use crate::schema::pending_imports as imports;
 use crate::token_hash::hash;
@@ -48,7 +48,7 @@ pub fn keep(conn: &mut DbConnection, ring: &KeyRing, new: &NewImport<'_>) -> Res
         expires_at,
     } = *new;
     let session_hash = hash(session_id);
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         diesel::delete(
             imports::table.filter(
                 imports::session_hash
@@ -85,7 +85,7 @@ pub fn take(
     session_id: &str,
     now: i64,
 ) -> Result<Option<(String, Vec<u8>)>> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         let found: Option<(i64, String, Vec<u8>)> = imports::table
             .filter(imports::key_hash.eq(hash(key)))
             .filter(imports::session_hash.eq(hash(session_id)))

@@ -17,11 +17,10 @@
 
 use std::time::{Duration, Instant};
 
-use diesel::Connection as _;
 use diesel::prelude::*;
 use emsg_seal::{Aad, KeyRing, MasterKey, SealError, SharedKeyRing};
 
-use crate::db::DbConnection;
+use crate::db::{DbConnection, write_transaction};
 use crate::error::{Result, StoreError};
 use crate::key_ring::{self, Role};
 use crate::key_ring_nodes::{self, Node};
@@ -136,7 +135,7 @@ fn switch(conn: &mut DbConnection, ring: &SharedKeyRing, target: &str) -> Result
         })?;
     let old = held.current_id();
     let switched = (*held).clone().with_current(key);
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         if old.to_string() != target {
             key_ring::store(conn, &switched, Role::Previous, old)?;
         }
@@ -198,7 +197,7 @@ pub fn reseal(
     let mut values = 0;
     let mut unopenable = Vec::new();
     each_page(conn, |conn, column, page| {
-        conn.transaction(|conn| {
+        write_transaction(conn, |conn| {
             for row in page {
                 match reseal_one(conn, ring, column, row.id, row.value)? {
                     Outcome::Resealed => {

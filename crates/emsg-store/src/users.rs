@@ -17,7 +17,7 @@ use emsg_seal::Secret;
 
 use crate::audit::{self, Actor, NewAuditEntry};
 use crate::clock::now;
-use crate::db::DbConnection;
+use crate::db::{DbConnection, write_transaction};
 use crate::error::{Result, StoreError};
 use crate::schema::{api_keys, sessions, users};
 
@@ -158,7 +158,7 @@ pub fn add_with_one_time_password(
     actor: &Actor,
 ) -> Result<(User, Secret)> {
     let password = generate_password()?;
-    let user = conn.transaction(|conn| {
+    let user = write_transaction(conn, |conn| {
         let user = insert(conn, name, role, &password, true)?;
         audit_user(
             conn,
@@ -184,7 +184,7 @@ fn insert(
     validate_name(name)?;
     validate_password(password)?;
     let hash = hash_password(password)?;
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         // Removed users count: their name stays with them in the history.
         let taken: i64 = users::table
             .filter(users::name.eq(name))
@@ -366,7 +366,7 @@ pub fn change_own_password(
         return Err(StoreError::WrongPassword);
     }
     let hash = hash_password(new)?;
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         let user = get_active(conn, user_id)?;
         diesel::update(users::table.find(user_id))
             .set((
@@ -420,7 +420,7 @@ pub fn set_password(
 ) -> Result<Ended> {
     validate_password(new)?;
     let hash = hash_password(new)?;
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         let user = get_active_or_disabled(conn, user_id)?;
         diesel::update(users::table.find(user_id))
             .set((
@@ -453,7 +453,7 @@ pub fn set_password(
 /// Disables a user: no log-in, every session and API key ends. Refused for the last enabled
 /// administrator. Audited as `disable-user`.
 pub fn disable(conn: &mut DbConnection, user_id: i64, actor: &Actor) -> Result<Ended> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         let user = get_active_or_disabled(conn, user_id)?;
         if user.disabled {
             return Err(StoreError::Invalid(format!(
@@ -478,7 +478,7 @@ pub fn disable(conn: &mut DbConnection, user_id: i64, actor: &Actor) -> Result<E
 
 /// Lets a disabled user log in again (with their password as it was). Audited as `enable-user`.
 pub fn enable(conn: &mut DbConnection, user_id: i64, actor: &Actor) -> Result<()> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         let user = get_active_or_disabled(conn, user_id)?;
         if !user.disabled {
             return Err(StoreError::Invalid(format!(
@@ -503,7 +503,7 @@ pub fn enable(conn: &mut DbConnection, user_id: i64, actor: &Actor) -> Result<()
 /// them (and the name is not given to someone else). Refused for the last enabled
 /// administrator. Audited as `remove-user`.
 pub fn remove(conn: &mut DbConnection, user_id: i64, actor: &Actor) -> Result<Ended> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         let user = get_active_or_disabled(conn, user_id)?;
         ensure_other_administrator(conn, &user, "remove")?;
         let at = now();
@@ -530,7 +530,7 @@ pub fn remove(conn: &mut DbConnection, user_id: i64, actor: &Actor) -> Result<En
 /// log-in (API keys act with the role as it is now). Refused when it would leave no enabled
 /// administrator. Audited as `change-role`.
 pub fn set_role(conn: &mut DbConnection, user_id: i64, role: Role, actor: &Actor) -> Result<Ended> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         let user = get_active_or_disabled(conn, user_id)?;
         if user.role == role {
             return Err(StoreError::Invalid(format!(
@@ -566,7 +566,7 @@ pub fn log_out_everywhere(
     revoke_api_keys: bool,
     actor: &Actor,
 ) -> Result<Ended> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         let user = get_active_or_disabled(conn, user_id)?;
         let ended = Ended {
             sessions: end_sessions(conn, user_id)?,
