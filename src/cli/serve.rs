@@ -55,9 +55,11 @@ pub fn run(global: &Global, args: Serve) -> anyhow::Result<ExitCode> {
     first_run(global, &args, &mut opened)?;
     let pool =
         emsg_store::db::pool(&opened.url, args.pool_size).context("opening the database pool")?;
+    // One gate in front of the pool for the engine, the messenger and the pages together.
+    let db = emsg_store::db::Gateway::new(pool);
     let ring = opened.ring.clone();
     let engine = emsg_engine::Engine::new(
-        pool.clone(),
+        db.clone(),
         ring.clone(),
         crate::context::engine_config(global)?,
     )?;
@@ -70,11 +72,11 @@ pub fn run(global: &Global, args: Serve) -> anyhow::Result<ExitCode> {
     // One messenger for the server: the page and the API send through it.
     let messenger = emsg_messages::Messenger::new(
         engine.clone(),
-        pool.clone(),
+        db.clone(),
         crate::cli::messages::vendor_from_env()?,
     );
     let state =
-        emsg_web::AppState::new(pool, ring, engine.clone(), options)?.with_messenger(messenger);
+        emsg_web::AppState::new(db, ring, engine.clone(), options)?.with_messenger(messenger);
     let listen = args.listen;
     actix_web::rt::System::new().block_on(async move {
         let server = actix_web::HttpServer::new(move || {

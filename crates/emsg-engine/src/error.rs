@@ -62,6 +62,13 @@ pub enum EngineError {
     Internal(String),
 }
 
+/// Database work that did not run to its end (a panicked or cancelled task) is an internal error.
+impl From<emsg_store::db::GatewayError> for EngineError {
+    fn from(error: emsg_store::db::GatewayError) -> Self {
+        Self::Internal(error.to_string())
+    }
+}
+
 impl EngineError {
     /// A stable code for JSON answers and the audit log.
     pub fn code(&self) -> &str {

@@ -30,7 +30,7 @@ pub use scheduler::{SchedulerConfig, SweepReport, is_due};
 use std::sync::Arc;
 
 use emsg_seal::{KeyRing, SharedKeyRing};
-use emsg_store::db::{DbConnection, Pool};
+use emsg_store::db::{DbConnection, Gateway};
 
 /// One engine per process; cheap to clone.
 #[derive(Clone)]
@@ -39,7 +39,7 @@ pub struct Engine {
 }
 
 struct Inner {
-    pool: Pool,
+    db: Gateway,
     ring: SharedKeyRing,
     http: reqwest::Client,
     verifier: emsg_oidc::Verifier,
@@ -53,9 +53,10 @@ struct Inner {
 
 impl Engine {
     /// `ring` may be shared with the process's key watcher, which swaps in the keys a rotation
-    /// announces; every action takes the ring as it is at that moment.
+    /// announces; every action takes the ring as it is at that moment. `db` is a pool, or the
+    /// gateway the process's other users of that pool share.
     pub fn new(
-        pool: Pool,
+        db: impl Into<Gateway>,
         ring: impl Into<SharedKeyRing>,
         config: EngineConfig,
     ) -> Result<Self, EngineError> {
@@ -67,7 +68,7 @@ impl Engine {
                     let rules = config.urls;
                     Arc::new(move |url: &str| rules.check_destination(url))
                 }),
-                pool,
+                db: db.into(),
                 ring: ring.into(),
                 http,
                 config,
@@ -93,19 +94,13 @@ impl Engine {
         self.inner.ring.load()
     }
 
-    /// Runs blocking database work on the blocking pool.
+    /// Runs blocking database work through the gateway, with the key ring as it is now.
     async fn db<T, F>(&self, work: F) -> Result<T, EngineError>
     where
         T: Send + 'static,
         F: FnOnce(&mut DbConnection, &KeyRing) -> Result<T, EngineError> + Send + 'static,
     {
-        let pool = self.inner.pool.clone();
         let ring = self.inner.ring.load();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = pool.get().map_err(emsg_store::StoreError::from)?;
-            work(&mut conn, &ring)
-        })
-        .await
-        .map_err(|e| EngineError::Internal(format!("a database task failed: {e}")))?
+        self.inner.db.run(move |conn| work(conn, &ring)).await
     }
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use tracing::Instrument as _;
 
 use emsg_engine::{AccessToken, Engine};
-use emsg_store::db::{DbConnection, Pool};
+use emsg_store::db::{DbConnection, Gateway, GatewayError};
 use emsg_store::messages::{self, MessageStatus, NewMessage, Outcome, ReceivedResponse};
 use emsg_store::web_applications::{self as records, WebApplication};
 use emsg_store::web_services::{self, WebService};
@@ -26,7 +26,7 @@ pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
 #[derive(Clone)]
 pub struct Messenger {
     engine: Engine,
-    pool: Pool,
+    db: Gateway,
     http: reqwest::Client,
     vendor: Vendor,
 }
@@ -66,6 +66,13 @@ pub enum SendError {
     Internal(String),
 }
 
+/// Database work that did not run to its end (a panicked or cancelled task) is an internal error.
+impl From<GatewayError> for SendError {
+    fn from(error: GatewayError) -> Self {
+        Self::Internal(error.to_string())
+    }
+}
+
 impl SendError {
     pub fn code(&self) -> &'static str {
         match self {
@@ -91,12 +98,13 @@ struct Prepared {
 }
 
 impl Messenger {
-    /// Sends through the engine's HTTP client (no redirects, the engine's timeouts).
-    pub fn new(engine: Engine, pool: Pool, vendor: Vendor) -> Self {
+    /// Sends through the engine's HTTP client (no redirects, the engine's timeouts). `db` is a
+    /// pool, or the gateway the process's other users of that pool share.
+    pub fn new(engine: Engine, db: impl Into<Gateway>, vendor: Vendor) -> Self {
         let http = engine.http_client().clone();
         Self {
             engine,
-            pool,
+            db: db.into(),
             http,
             vendor,
         }
@@ -107,14 +115,7 @@ impl Messenger {
         T: Send + 'static,
         F: FnOnce(&mut DbConnection) -> Result<T, StoreError> + Send + 'static,
     {
-        let pool = self.pool.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = pool.get().map_err(StoreError::from)?;
-            work(&mut conn)
-        })
-        .await
-        .map_err(|e| SendError::Internal(format!("a database task failed: {e}")))?
-        .map_err(SendError::from)
+        self.db.run(move |conn| Ok(work(conn)?)).await
     }
 
     /// Checks and sends one message. `Err` means nothing was stored: bad fields or setup.

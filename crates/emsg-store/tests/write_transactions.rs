@@ -1,11 +1,13 @@
-//! Write transactions. On SQLite a transaction that reads and then writes holds the write lock
-//! from its start, so another process's write in between makes it wait instead of failing at
-//! once; on both backends a write transaction commits or rolls back as a whole, and inside a
-//! caller's transaction it is part of it.
+//! Write transactions and the gateway. On SQLite a transaction that reads and then writes holds
+//! the write lock from its start, so another process's write in between makes it wait instead of
+//! failing at once; on both backends a write transaction commits or rolls back as a whole, and
+//! inside a caller's transaction it is part of it. Work waiting at the gateway waits as a future,
+//! and work given up there never runs.
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -16,7 +18,7 @@ use diesel::prelude::*;
 use emsg_seal::{KeyRing, Secret};
 use emsg_store::StoreError;
 use emsg_store::connections::{self, Authorization, ConnectionKey, Tokens};
-use emsg_store::db::{DbConnection, write_transaction};
+use emsg_store::db::{DbConnection, Gateway, GatewayError, write_transaction};
 use emsg_store::key_ring_nodes::{self, Beat};
 use emsg_store::schema::key_ring_nodes as nodes;
 use emsg_store::users::{self, Role};
@@ -224,4 +226,69 @@ on_both_backends! {
         assert!(outer.is_err());
         assert_eq!(heartbeats(&mut conn), 0, "the caller's rollback took the inner commit with it");
     }
+
+    fn work_given_up_while_it_waits_for_a_connection_never_runs(db) {
+        // One connection: the second piece of work waits for the first. Each clone shares the
+        // gate, as the engine, the messenger and the web face of one process do.
+        let gateway = Gateway::new(emsg_store::db::pool(db.url(), 1).unwrap());
+        let ran = Arc::new(AtomicBool::new(false));
+        runtime().block_on(async {
+            let busy = gateway.clone();
+            let first = tokio::spawn(async move {
+                busy.run(|conn| {
+                    std::thread::sleep(Duration::from_millis(300));
+                    Ok::<_, Failure>(heartbeats(conn))
+                })
+                .await
+            });
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let flag = Arc::clone(&ran);
+            let waiting = gateway.run(move |_| {
+                flag.store(true, Ordering::SeqCst);
+                Ok::<_, Failure>(())
+            });
+            // A request whose client went away: its work is dropped while it waits.
+            assert!(tokio::time::timeout(Duration::from_millis(50), waiting).await.is_err());
+            first.await.unwrap().unwrap();
+            // Time enough for a blocking thread parked in the pool to get the connection.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            assert_eq!(gateway.run(|conn| Ok::<_, Failure>(heartbeats(conn))).await.unwrap(), 0);
+        });
+        assert!(!ran.load(Ordering::SeqCst), "the given-up work never ran");
+    }
+
+    fn the_gateways_write_commits_on_ok_and_rolls_back_on_err(db) {
+        let gateway = Gateway::new(emsg_store::db::pool(db.url(), 2).unwrap());
+        runtime().block_on(async {
+            gateway.write(|conn| Ok::<_, Failure>(heartbeat(conn)?)).await.unwrap();
+            let refused = gateway
+                .write(|conn| {
+                    diesel::delete(nodes::table).execute(conn).map_err(StoreError::from)?;
+                    Err::<(), _>(Failure::Refused)
+                })
+                .await;
+            assert!(matches!(refused, Err(Failure::Refused)));
+            let count = gateway.run(|conn| Ok::<_, Failure>(heartbeats(conn))).await.unwrap();
+            assert_eq!(count, 1);
+        });
+    }
+}
+
+/// A caller's own error type, as the engine, the messenger and the web face each have one.
+#[derive(Debug, thiserror::Error)]
+enum Failure {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Gateway(#[from] GatewayError),
+    #[error("refused")]
+    Refused,
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
 }

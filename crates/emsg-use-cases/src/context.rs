@@ -1,12 +1,12 @@
-//! What every use case is given: the database (reached off the async workers, one permit per
-//! pooled connection), the key ring, the engine, the messenger and the company; and who asks.
+//! What every use case is given: the database (reached off the async workers through the
+//! process's [`Gateway`]), the key ring, the engine, the messenger and the company; and who asks.
 
 use std::sync::Arc;
 
 use emsg_engine::Engine;
 use emsg_messages::Messenger;
 use emsg_seal::{KeyRing, SharedKeyRing};
-use emsg_store::db::{Pool, PooledConnection};
+use emsg_store::db::{Gateway, PooledConnection};
 use emsg_store::users::Role;
 
 use crate::UseCaseError;
@@ -48,19 +48,17 @@ impl Actor {
 
 #[derive(Clone)]
 pub struct Context {
-    pool: Pool,
-    gate: Arc<tokio::sync::Semaphore>,
+    db: Gateway,
     ring: SharedKeyRing,
     engine: Engine,
     messenger: Option<Messenger>,
 }
 
 impl Context {
-    pub fn new(pool: Pool, ring: impl Into<SharedKeyRing>, engine: Engine) -> Self {
-        let permits = usize::try_from(pool.max_size()).unwrap_or(1);
+    /// `db` is a pool, or the gateway the engine and the messenger of this process share.
+    pub fn new(db: impl Into<Gateway>, ring: impl Into<SharedKeyRing>, engine: Engine) -> Self {
         Self {
-            pool,
-            gate: Arc::new(tokio::sync::Semaphore::new(permits)),
+            db: db.into(),
             ring: ring.into(),
             engine,
             messenger: None,
@@ -97,26 +95,17 @@ impl Context {
     }
 
     /// Runs blocking database work on a pooled connection, off the async workers: a caller
-    /// waits here for a permit, not on a blocking thread parked inside the pool.
+    /// waits at the gateway for a permit, not on a blocking thread parked inside the pool.
     pub async fn run<T, E, F>(&self, work: F) -> Result<T, E>
     where
         T: Send + 'static,
         E: From<UseCaseError> + Send + 'static,
         F: FnOnce(&mut PooledConnection) -> Result<T, E> + Send + 'static,
     {
-        let _permit = self
-            .gate
-            .acquire()
+        // The gateway's own failures are use-case errors; the work's answer passes through.
+        self.db
+            .run(move |conn| Ok::<_, UseCaseError>(work(conn)))
             .await
-            .map_err(|_| UseCaseError::Internal("the database pool is closed".to_owned()))?;
-        let pool = self.pool.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = pool
-                .get()
-                .map_err(|e| UseCaseError::Store(emsg_store::StoreError::from(e)))?;
-            work(&mut conn)
-        })
-        .await
-        .map_err(|_| UseCaseError::Internal("a database task was cancelled".to_owned()))?
+            .map_err(E::from)?
     }
 }

@@ -2,6 +2,7 @@
 
 use emsg_engine::EngineError;
 use emsg_store::StoreError;
+use emsg_store::db::GatewayError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum UseCaseError {
@@ -20,6 +21,19 @@ pub enum UseCaseError {
     Forbidden(String),
     #[error("{0}")]
     Internal(String),
+}
+
+/// Database work that did not run to its end, in the words the pages have always shown.
+impl From<GatewayError> for UseCaseError {
+    fn from(error: GatewayError) -> Self {
+        Self::Internal(
+            match error {
+                GatewayError::Closed => "the database pool is closed",
+                GatewayError::TaskFailed(_) => "a database task was cancelled",
+            }
+            .to_owned(),
+        )
+    }
 }
 
 impl UseCaseError {

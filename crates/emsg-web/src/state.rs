@@ -9,7 +9,7 @@ use std::time::Duration;
 use emsg_engine::Engine;
 use emsg_messages::Messenger;
 use emsg_seal::{KeyRing, SharedKeyRing};
-use emsg_store::db::{Pool, PooledConnection};
+use emsg_store::db::{Gateway, PooledConnection};
 use emsg_store::web_applications as records;
 use emsg_use_cases::Context;
 
@@ -55,8 +55,9 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// `db` is a pool, or the gateway the engine and the messenger of this process share.
     pub fn new(
-        pool: Pool,
+        db: impl Into<Gateway>,
         ring: impl Into<SharedKeyRing>,
         engine: Engine,
         options: WebOptions,
@@ -70,11 +71,12 @@ impl AppState {
                 })
             })
             .transpose()?;
+        let gateway: Gateway = db.into();
         let callback_paths = {
-            let mut conn = pool.get().map_err(emsg_store::StoreError::from)?;
+            let mut conn = gateway.pool().get().map_err(emsg_store::StoreError::from)?;
             callback_paths(&records::list(&mut conn)?, public_url.as_ref())
         };
-        let ctx = Context::new(pool, ring, engine.clone());
+        let ctx = Context::new(gateway, ring, engine.clone());
         let sessions = Arc::new(Sessions::new(
             ctx.clone(),
             options
