@@ -5,7 +5,6 @@
 //! in the captured tracing output (TRACE level), in any answer of the engine or in the audit log.
 #![allow(clippy::unwrap_used)]
 
-#[macro_use]
 mod interop_support;
 
 use std::time::Duration;
@@ -17,7 +16,7 @@ use sha2::{Digest, Sha256};
 
 use emsg_engine::{CodeRequest, EngineConfig, EngineError, ProviderFailureKind};
 use emsg_store::connections::Status;
-use emsg_test_db::Backend;
+use emsg_test_db::{Backend, on_both_backends};
 use emsg_testkit::{PeerOptions, Profile, RefreshReuse};
 use interop_support::*;
 
@@ -34,7 +33,7 @@ fn entries_of(h: &Harness, action: &str) -> anyhow::Result<Vec<emsg_store::audit
 }
 
 on_both_backends!(
-    an_id_porten_authorization_is_obtained_refreshed_exchanged_and_revoked,
+    async an_id_porten_authorization_is_obtained_refreshed_exchanged_and_revoked,
     an_hmrc_vat_authorization_is_obtained_refreshed_and_disconnected,
     an_hmrc_landlord_is_connected_on_callback_and_only_they_may_use_it,
     a_refused_consent_is_reported_audited_and_stores_nothing,

@@ -11,7 +11,7 @@ use emsg_seal::{KeyRing, MasterKey, Secret};
 use emsg_store::audit::Actor;
 use emsg_store::schema::connections;
 use emsg_store::users::{self, Role};
-use emsg_test_db::{Backend, TestDb};
+use emsg_test_db::{Backend, TestDb, on_both_backends};
 use emsg_testkit::mock::{MockResponse, MockServer};
 
 const ROUNDS: usize = 20;
@@ -49,7 +49,7 @@ fn engine(db: &TestDb, ring: &Arc<KeyRing>) -> Engine {
     .unwrap()
 }
 
-async fn one_refresh_per_round(backend: Backend) {
+async fn two_nodes_refresh_once_for_two_hundred_concurrent_requests(backend: Backend) {
     let db = TestDb::new(backend);
     let mock = MockServer::start().await.unwrap();
     let ring = Arc::new(KeyRing::new(MasterKey::generate()));
@@ -176,12 +176,4 @@ async fn one_refresh_per_round(backend: Backend) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn two_nodes_on_sqlite_refresh_once_for_two_hundred_concurrent_requests() {
-    one_refresh_per_round(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn two_nodes_on_postgres_refresh_once_for_two_hundred_concurrent_requests() {
-    one_refresh_per_round(Backend::Postgres).await;
-}
+on_both_backends!(async(worker_threads = 4) two_nodes_refresh_once_for_two_hundred_concurrent_requests);

@@ -1,4 +1,5 @@
-//! A fresh, migrated database per test, on SQLite or PostgreSQL.
+//! A fresh, migrated database per test, on SQLite or PostgreSQL, and [`on_both_backends!`], the
+//! one way to run a test on both.
 //!
 //! PostgreSQL tests create their own database on the server named by `EMSG_TEST_POSTGRES_URL`
 //! (default `postgres://postgres@127.0.0.1:5432/test`) and drop it afterwards, so tests run in
@@ -160,15 +161,45 @@ fn unique_name() -> String {
     )
 }
 
-/// Writes a test twice, once per backend: `name::sqlite` and `name::postgres`.
+/// Writes a test twice, once per backend: `name::sqlite` and `name::postgres`. The one way to
+/// run a test on both backends; three shapes.
+///
+/// A body that gets its own migrated database ([`TestDb`]):
 ///
 /// ```ignore
 /// on_both_backends! {
 ///     fn reimporting_changes_nothing(db) { ... }
 /// }
 /// ```
+///
+/// Tests written as functions of the [`Backend`], elsewhere in the file (they make their own
+/// databases: servers, several nodes, command lines). A function may return `()` or a
+/// `Result`:
+///
+/// ```ignore
+/// fn first_run_sets_everything_up(backend: Backend) { ... }
+/// on_both_backends!(first_run_sets_everything_up);
+/// ```
+///
+/// The same as `async fn`s, each run on its own multi-threaded Tokio runtime (two workers unless
+/// told; the test crate depends on `tokio` with `rt-multi-thread`):
+///
+/// ```ignore
+/// async fn a_refused_consent_stores_nothing(backend: Backend) -> anyhow::Result<()> { ... }
+/// on_both_backends!(async a_refused_consent_stores_nothing);
+/// on_both_backends!(async(worker_threads = 4) two_nodes_refresh_once);
+/// ```
+///
+/// Attributes written before a test (`#[ignore]`, `#[should_panic]`) apply to both.
 #[macro_export]
 macro_rules! on_both_backends {
+    (@runtime $workers:literal) => {
+        ::tokio::runtime::Builder::new_multi_thread()
+            .worker_threads($workers)
+            .enable_all()
+            .build()
+            .expect("a Tokio runtime for the test")
+    };
     ($( $(#[$meta:meta])* fn $name:ident($db:ident) $body:block )*) => {
         $(
             mod $name {
@@ -188,5 +219,42 @@ macro_rules! on_both_backends {
                 }
             }
         )*
+    };
+    (async(worker_threads = $workers:literal) $( $(#[$meta:meta])* $name:ident ),+ $(,)?) => {
+        $(
+            mod $name {
+                $(#[$meta])*
+                #[test]
+                fn sqlite() -> impl ::std::process::Termination {
+                    $crate::on_both_backends!(@runtime $workers)
+                        .block_on(super::$name($crate::Backend::Sqlite))
+                }
+                $(#[$meta])*
+                #[test]
+                fn postgres() -> impl ::std::process::Termination {
+                    $crate::on_both_backends!(@runtime $workers)
+                        .block_on(super::$name($crate::Backend::Postgres))
+                }
+            }
+        )+
+    };
+    (async $( $(#[$meta:meta])* $name:ident ),+ $(,)?) => {
+        $crate::on_both_backends!(async(worker_threads = 2) $( $(#[$meta])* $name ),+);
+    };
+    ($( $(#[$meta:meta])* $name:ident ),+ $(,)?) => {
+        $(
+            mod $name {
+                $(#[$meta])*
+                #[test]
+                fn sqlite() -> impl ::std::process::Termination {
+                    super::$name($crate::Backend::Sqlite)
+                }
+                $(#[$meta])*
+                #[test]
+                fn postgres() -> impl ::std::process::Termination {
+                    super::$name($crate::Backend::Postgres)
+                }
+            }
+        )+
     };
 }

@@ -661,28 +661,6 @@ pub fn oauth_error(body: &Value) -> Option<&str> {
     body.get("error").and_then(Value::as_str)
 }
 
-/// Two tests per scenario, `scenario::on_sqlite` and `scenario::on_postgres`, each calling the
-/// async fn `scenario(Backend)` of the same name; attributes (e.g. `#[ignore = ".."]`) go to both.
-macro_rules! on_both_backends {
-    ($($(#[$meta:meta])* $scenario:ident),* $(,)?) => {
-        $(
-            mod $scenario {
-                $(#[$meta])*
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn on_sqlite() -> anyhow::Result<()> {
-                    super::$scenario(emsg_test_db::Backend::Sqlite).await
-                }
-
-                $(#[$meta])*
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn on_postgres() -> anyhow::Result<()> {
-                    super::$scenario(emsg_test_db::Backend::Postgres).await
-                }
-            }
-        )*
-    };
-}
-
 /// Where a JWT starts in `text`: `eyJ` (base64 of `{"`) followed by base64url characters and
 /// at least two more dot-separated base64url segments.
 fn find_jwt(text: &str) -> Option<usize> {
