@@ -4,7 +4,7 @@
 
 mod support;
 
-use emsg_test_db::{Backend, TestDb};
+use emsg_test_db::{Backend, TestDb, on_both_backends};
 use emsg_testkit::{OidcPeer, PeerClient, Profile};
 use support::*;
 
@@ -206,15 +206,7 @@ fn the_hmrc_flow_runs_from_the_command_line(backend: Backend) {
     );
 }
 
-#[test]
-fn the_hmrc_flow_runs_from_the_command_line_on_sqlite() {
-    the_hmrc_flow_runs_from_the_command_line(Backend::Sqlite);
-}
-
-#[test]
-fn the_hmrc_flow_runs_from_the_command_line_on_postgres() {
-    the_hmrc_flow_runs_from_the_command_line(Backend::Postgres);
-}
+on_both_backends!(the_hmrc_flow_runs_from_the_command_line);
 
 #[test]
 fn codes_and_states_that_begin_with_a_hyphen_are_taken_as_values() {

@@ -3,7 +3,7 @@
 
 mod support;
 
-use emsg_test_db::{Backend, TestDb};
+use emsg_test_db::{Backend, TestDb, on_both_backends};
 use support::*;
 
 const GOOD: &str = "web_applications:
@@ -235,15 +235,7 @@ fn malformed_inputs_are_located_and_change_nothing(backend: Backend) {
     assert_eq!(emsg.export(), before);
 }
 
-#[test]
-fn malformed_inputs_are_located_and_change_nothing_on_sqlite() {
-    malformed_inputs_are_located_and_change_nothing(Backend::Sqlite);
-}
-
-#[test]
-fn malformed_inputs_are_located_and_change_nothing_on_postgres() {
-    malformed_inputs_are_located_and_change_nothing(Backend::Postgres);
-}
+on_both_backends!(malformed_inputs_are_located_and_change_nothing);
 
 #[test]
 fn there_are_at_least_twenty_distinct_malformed_inputs() {
@@ -299,15 +291,7 @@ fn the_shipped_file_imports_and_reimports_as_unchanged(backend: Backend) {
     );
 }
 
-#[test]
-fn the_shipped_file_imports_and_reimports_as_unchanged_on_sqlite() {
-    the_shipped_file_imports_and_reimports_as_unchanged(Backend::Sqlite);
-}
-
-#[test]
-fn the_shipped_file_imports_and_reimports_as_unchanged_on_postgres() {
-    the_shipped_file_imports_and_reimports_as_unchanged(Backend::Postgres);
-}
+on_both_backends!(the_shipped_file_imports_and_reimports_as_unchanged);
 
 fn export_imports_back_to_identical_records(backend: Backend) {
     let emsg = Emsg::new(TestDb::new(backend));
@@ -326,15 +310,7 @@ fn export_imports_back_to_identical_records(backend: Backend) {
     );
 }
 
-#[test]
-fn export_imports_back_to_identical_records_on_sqlite() {
-    export_imports_back_to_identical_records(Backend::Sqlite);
-}
-
-#[test]
-fn export_imports_back_to_identical_records_on_postgres() {
-    export_imports_back_to_identical_records(Backend::Postgres);
-}
+on_both_backends!(export_imports_back_to_identical_records);
 
 fn a_secret_from_the_environment_is_never_shown(backend: Backend) {
     let secret = "needle-secret-91c2e7";
@@ -368,12 +344,4 @@ fn a_secret_from_the_environment_is_never_shown(backend: Backend) {
     }
 }
 
-#[test]
-fn a_secret_from_the_environment_is_never_shown_on_sqlite() {
-    a_secret_from_the_environment_is_never_shown(Backend::Sqlite);
-}
-
-#[test]
-fn a_secret_from_the_environment_is_never_shown_on_postgres() {
-    a_secret_from_the_environment_is_never_shown(Backend::Postgres);
-}
+on_both_backends!(a_secret_from_the_environment_is_never_shown);

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use emsg_test_db::{Backend, TestDb};
+use emsg_test_db::{Backend, TestDb, on_both_backends};
 use emsg_testkit::mock::{MockResponse, MockServer};
 use support::*;
 
@@ -93,15 +93,7 @@ fn rotation_and_wrong_keys(backend: Backend) {
     );
 }
 
-#[test]
-fn rotation_and_wrong_keys_on_sqlite() {
-    rotation_and_wrong_keys(Backend::Sqlite);
-}
-
-#[test]
-fn rotation_and_wrong_keys_on_postgres() {
-    rotation_and_wrong_keys(Backend::Postgres);
-}
+on_both_backends!(rotation_and_wrong_keys);
 
 #[test]
 fn a_key_from_the_environment_rotates_into_a_new_key_file() {
@@ -278,15 +270,7 @@ fn rotation_keeps_connections_pending_authorizations_and_messages(backend: Backe
     );
 }
 
-#[test]
-fn rotation_keeps_connections_pending_authorizations_and_messages_on_sqlite() {
-    rotation_keeps_connections_pending_authorizations_and_messages(Backend::Sqlite);
-}
-
-#[test]
-fn rotation_keeps_connections_pending_authorizations_and_messages_on_postgres() {
-    rotation_keeps_connections_pending_authorizations_and_messages(Backend::Postgres);
-}
+on_both_backends!(rotation_keeps_connections_pending_authorizations_and_messages);
 
 /// Two `serve` nodes refresh every connection again and again while `emsg keys rotate` runs:
 /// the nodes learn the new key from the database, no refresh fails for a key, and no connection
@@ -507,24 +491,14 @@ fn a_database_hit_by_the_old_rotation_names_its_lost_connections_and_comes_back_
     );
 }
 
-#[test]
-fn a_database_hit_by_the_old_rotation_comes_back_with_the_old_key_on_sqlite() {
-    a_database_hit_by_the_old_rotation_names_its_lost_connections_and_comes_back_with_the_old_key(
-        Backend::Sqlite,
-    );
-}
-
-#[test]
-fn a_database_hit_by_the_old_rotation_comes_back_with_the_old_key_on_postgres() {
-    a_database_hit_by_the_old_rotation_names_its_lost_connections_and_comes_back_with_the_old_key(
-        Backend::Postgres,
-    );
-}
+on_both_backends!(
+    a_database_hit_by_the_old_rotation_names_its_lost_connections_and_comes_back_with_the_old_key
+);
 
 /// A rotation killed with SIGKILL after its new key took over but before anything was sealed
 /// again: both keys stay in the database, so the new key file, and the old key, each open every
 /// value; the next rotation finishes it.
-fn a_rotation_killed_between_switch_and_resealing(backend: Backend) {
+fn a_rotation_killed_between_switch_and_resealing_loses_nothing(backend: Backend) {
     let (_runtime, mock, emsg) = connected_world(backend, 1);
     connect(&emsg, "App 0", "code-killed-0");
     let old_key = std::fs::read_to_string(emsg.key_file()).unwrap();
@@ -603,12 +577,4 @@ fn a_rotation_killed_between_switch_and_resealing(backend: Backend) {
     );
 }
 
-#[test]
-fn a_rotation_killed_between_switch_and_resealing_loses_nothing_on_sqlite() {
-    a_rotation_killed_between_switch_and_resealing(Backend::Sqlite);
-}
-
-#[test]
-fn a_rotation_killed_between_switch_and_resealing_loses_nothing_on_postgres() {
-    a_rotation_killed_between_switch_and_resealing(Backend::Postgres);
-}
+on_both_backends!(a_rotation_killed_between_switch_and_resealing_loses_nothing);

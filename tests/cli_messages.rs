@@ -6,7 +6,7 @@
 
 mod support;
 
-use emsg_test_db::{Backend, TestDb};
+use emsg_test_db::{Backend, TestDb, on_both_backends};
 use emsg_testkit::mock::{MockResponse, MockServer};
 use serde_json::json;
 use support::*;
@@ -257,12 +257,4 @@ fn messages_are_sent_listed_shown_and_resent_from_the_command_line(backend: Back
     );
 }
 
-#[test]
-fn on_sqlite() {
-    messages_are_sent_listed_shown_and_resent_from_the_command_line(Backend::Sqlite);
-}
-
-#[test]
-fn on_postgres() {
-    messages_are_sent_listed_shown_and_resent_from_the_command_line(Backend::Postgres);
-}
+on_both_backends!(messages_are_sent_listed_shown_and_resent_from_the_command_line);

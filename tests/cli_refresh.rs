@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
 use emsg_store::schema::connections;
-use emsg_test_db::{Backend, TestDb};
+use emsg_test_db::{Backend, TestDb, on_both_backends};
 use emsg_testkit::mock::{MockResponse, MockServer};
 use support::*;
 
@@ -123,15 +123,7 @@ fn concurrent_command_line_refreshes_refresh_once(backend: Backend) {
     );
 }
 
-#[test]
-fn concurrent_command_line_refreshes_refresh_once_on_sqlite() {
-    concurrent_command_line_refreshes_refresh_once(Backend::Sqlite);
-}
-
-#[test]
-fn concurrent_command_line_refreshes_refresh_once_on_postgres() {
-    concurrent_command_line_refreshes_refresh_once(Backend::Postgres);
-}
+on_both_backends!(concurrent_command_line_refreshes_refresh_once);
 
 fn a_sweep_killed_midway_leaves_valid_pairs_and_another_node_carries_on(backend: Backend) {
     let count = 4;
@@ -206,12 +198,4 @@ fn a_sweep_killed_midway_leaves_valid_pairs_and_another_node_carries_on(backend:
     }
 }
 
-#[test]
-fn a_sweep_killed_midway_leaves_valid_pairs_and_another_node_carries_on_on_sqlite() {
-    a_sweep_killed_midway_leaves_valid_pairs_and_another_node_carries_on(Backend::Sqlite);
-}
-
-#[test]
-fn a_sweep_killed_midway_leaves_valid_pairs_and_another_node_carries_on_on_postgres() {
-    a_sweep_killed_midway_leaves_valid_pairs_and_another_node_carries_on(Backend::Postgres);
-}
+on_both_backends!(a_sweep_killed_midway_leaves_valid_pairs_and_another_node_carries_on);

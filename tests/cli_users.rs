@@ -3,7 +3,7 @@
 
 mod support;
 
-use emsg_test_db::{Backend, TestDb};
+use emsg_test_db::{Backend, TestDb, on_both_backends};
 use support::*;
 
 fn users_are_added_and_listed(backend: Backend) {
@@ -54,15 +54,7 @@ fn users_are_added_and_listed(backend: Backend) {
     assert!(!list.contains("argon2") && !list.contains("a long enough password"));
 }
 
-#[test]
-fn users_are_added_and_listed_on_sqlite() {
-    users_are_added_and_listed(Backend::Sqlite);
-}
-
-#[test]
-fn users_are_added_and_listed_on_postgres() {
-    users_are_added_and_listed(Backend::Postgres);
-}
+on_both_backends!(users_are_added_and_listed);
 
 #[test]
 fn every_subcommand_explains_itself() {

@@ -9,7 +9,7 @@ use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use emsg_test_db::{Backend, TestDb};
+use emsg_test_db::{Backend, TestDb, on_both_backends};
 use support::*;
 
 struct Server {
@@ -112,7 +112,7 @@ fn get(server: &Server, path: &str) -> (u16, String) {
     (status, body)
 }
 
-fn first_run(backend: Backend) {
+fn first_run_sets_everything_up_and_serves_the_list(backend: Backend) {
     let secret = "serve-needle-secret-5d1f";
     let emsg = Emsg::new(TestDb::new(backend));
     let server = start(&emsg, Some(("HMRC_VAT_SANDBOX_CLIENT_SECRET", secret)));
@@ -207,15 +207,7 @@ fn first_run(backend: Backend) {
     assert_eq!(get(&again, "/healthz").0, 200);
 }
 
-#[test]
-fn first_run_sets_everything_up_and_serves_the_list_on_sqlite() {
-    first_run(Backend::Sqlite);
-}
-
-#[test]
-fn first_run_sets_everything_up_and_serves_the_list_on_postgres() {
-    first_run(Backend::Postgres);
-}
+on_both_backends!(first_run_sets_everything_up_and_serves_the_list);
 
 #[test]
 fn a_redirected_log_has_no_colour_codes_and_json_logs_are_one_object_a_line() {
@@ -298,12 +290,4 @@ fn two_nodes_starting_together_on_an_empty_database_set_it_up_once(backend: Back
     assert!(!logs.contains("ERROR"), "{logs}");
 }
 
-#[test]
-fn two_nodes_starting_together_on_an_empty_database_set_it_up_once_on_sqlite() {
-    two_nodes_starting_together_on_an_empty_database_set_it_up_once(Backend::Sqlite);
-}
-
-#[test]
-fn two_nodes_starting_together_on_an_empty_database_set_it_up_once_on_postgres() {
-    two_nodes_starting_together_on_an_empty_database_set_it_up_once(Backend::Postgres);
-}
+on_both_backends!(two_nodes_starting_together_on_an_empty_database_set_it_up_once);

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use diesel::prelude::*;
 use emsg_store::connections::Status;
 use emsg_store::schema::connections;
-use emsg_test_db::{Backend, TestDb};
+use emsg_test_db::{Backend, TestDb, on_both_backends};
 use emsg_testkit::mock::{MockResponse, MockServer};
 use support::*;
 
@@ -327,12 +327,4 @@ fn sigterm_lets_a_refresh_in_flight_finish(backend: Backend) {
     );
 }
 
-#[test]
-fn sigterm_lets_a_refresh_in_flight_finish_and_be_stored_on_sqlite() {
-    sigterm_lets_a_refresh_in_flight_finish(Backend::Sqlite);
-}
-
-#[test]
-fn sigterm_lets_a_refresh_in_flight_finish_and_be_stored_on_postgres() {
-    sigterm_lets_a_refresh_in_flight_finish(Backend::Postgres);
-}
+on_both_backends!(sigterm_lets_a_refresh_in_flight_finish);

@@ -4,7 +4,7 @@
 
 mod support;
 
-use emsg_test_db::{Backend, TestDb};
+use emsg_test_db::{Backend, TestDb, on_both_backends};
 use serde_json::json;
 use support::*;
 
@@ -731,12 +731,4 @@ fn sessions_are_shared_by_nodes_and_survive_a_restart(backend: Backend) {
     });
 }
 
-#[test]
-fn sessions_are_shared_by_nodes_and_survive_a_restart_on_sqlite() {
-    sessions_are_shared_by_nodes_and_survive_a_restart(Backend::Sqlite);
-}
-
-#[test]
-fn sessions_are_shared_by_nodes_and_survive_a_restart_on_postgres() {
-    sessions_are_shared_by_nodes_and_survive_a_restart(Backend::Postgres);
-}
+on_both_backends!(sessions_are_shared_by_nodes_and_survive_a_restart);

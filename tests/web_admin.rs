@@ -4,7 +4,7 @@
 
 mod support;
 
-use emsg_test_db::{Backend, TestDb};
+use emsg_test_db::{Backend, TestDb, on_both_backends};
 use support::*;
 
 const ADA: &str = "ada password long enough";
@@ -254,15 +254,7 @@ fn admin_pages(backend: Backend) {
     });
 }
 
-#[test]
-fn admin_pages_on_sqlite() {
-    admin_pages(Backend::Sqlite);
-}
-
-#[test]
-fn admin_pages_on_postgres() {
-    admin_pages(Backend::Postgres);
-}
+on_both_backends!(admin_pages);
 
 /// The edit form's fields for the VAT record of `GOOD`, with `changes` over them.
 fn vat_form<'a>(csrf: &'a str, changes: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
@@ -493,15 +485,7 @@ fn administrators_edit_records(backend: Backend) {
     });
 }
 
-#[test]
-fn administrators_edit_records_on_sqlite() {
-    administrators_edit_records(Backend::Sqlite);
-}
-
-#[test]
-fn administrators_edit_records_on_postgres() {
-    administrators_edit_records(Backend::Postgres);
-}
+on_both_backends!(administrators_edit_records);
 
 /// The list of names is kept in memory per node; a rename on another node and an import by
 /// another process show on the next page view all the same (the names' generation is read
@@ -564,15 +548,7 @@ fn the_list_shows_names_changed_elsewhere_at_once(backend: Backend) {
     });
 }
 
-#[test]
-fn the_list_shows_names_changed_elsewhere_at_once_on_sqlite() {
-    the_list_shows_names_changed_elsewhere_at_once(Backend::Sqlite);
-}
-
-#[test]
-fn the_list_shows_names_changed_elsewhere_at_once_on_postgres() {
-    the_list_shows_names_changed_elsewhere_at_once(Backend::Postgres);
-}
+on_both_backends!(the_list_shows_names_changed_elsewhere_at_once);
 
 /// The edit form's fields as the page fills them in (what a browser would send back).
 fn form_fields(page: &str) -> Vec<(String, String)> {
@@ -670,12 +646,4 @@ fn the_edit_form_sends_every_shipped_record_back_unchanged(backend: Backend) {
     assert_eq!(emsg.export(), before);
 }
 
-#[test]
-fn the_edit_form_sends_every_shipped_record_back_unchanged_on_sqlite() {
-    the_edit_form_sends_every_shipped_record_back_unchanged(Backend::Sqlite);
-}
-
-#[test]
-fn the_edit_form_sends_every_shipped_record_back_unchanged_on_postgres() {
-    the_edit_form_sends_every_shipped_record_back_unchanged(Backend::Postgres);
-}
+on_both_backends!(the_edit_form_sends_every_shipped_record_back_unchanged);

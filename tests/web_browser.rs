@@ -13,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use emsg_test_db::{Backend, TestDb};
+use emsg_test_db::{Backend, TestDb, on_both_backends};
 use emsg_testkit::mock::{MockResponse, MockServer};
 use emsg_testkit::{OidcPeer, PeerClient, Profile};
 use serde_json::{Value, json};
@@ -334,15 +334,7 @@ async fn log_in(session: &mut Session, server: &WebServer, name: &str, password:
     session.find("form.logout").await;
 }
 
-#[test]
-fn the_pages_work_in_a_real_browser_on_sqlite() {
-    the_pages_work_in_a_real_browser(Backend::Sqlite);
-}
-
-#[test]
-fn the_pages_work_in_a_real_browser_on_postgres() {
-    the_pages_work_in_a_real_browser(Backend::Postgres);
-}
+on_both_backends!(the_pages_work_in_a_real_browser);
 
 fn the_pages_work_in_a_real_browser(backend: Backend) {
     let driver = start_driver();

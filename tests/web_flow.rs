@@ -5,7 +5,7 @@
 
 mod support;
 
-use emsg_test_db::{Backend, TestDb};
+use emsg_test_db::{Backend, TestDb, on_both_backends};
 use emsg_testkit::{OidcPeer, PeerClient, Profile};
 use serde_json::json;
 use support::*;
@@ -298,15 +298,7 @@ fn a_finance_user_connects_through_the_pages(backend: Backend) {
     });
 }
 
-#[test]
-fn a_finance_user_connects_through_the_pages_on_sqlite() {
-    a_finance_user_connects_through_the_pages(Backend::Sqlite);
-}
-
-#[test]
-fn a_finance_user_connects_through_the_pages_on_postgres() {
-    a_finance_user_connects_through_the_pages(Backend::Postgres);
-}
+on_both_backends!(a_finance_user_connects_through_the_pages);
 
 #[test]
 fn another_users_connection_of_a_user_specific_record_is_not_theirs_to_use() {

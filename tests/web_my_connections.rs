@@ -9,7 +9,7 @@ mod support;
 use std::sync::Arc;
 
 use emsg_engine::{Engine, EngineConfig};
-use emsg_test_db::{Backend, TestDb};
+use emsg_test_db::{Backend, TestDb, on_both_backends};
 use emsg_testkit::{OidcPeer, PeerClient, Profile};
 use support::*;
 
@@ -241,15 +241,7 @@ fn a_landlord_connects_on_my_connections(backend: Backend) {
     assert_no_secret(&server.stderr(), &[CLIENT_SECRET], "the server log");
 }
 
-#[test]
-fn a_landlord_connects_on_my_connections_on_sqlite() {
-    a_landlord_connects_on_my_connections(Backend::Sqlite);
-}
-
-#[test]
-fn a_landlord_connects_on_my_connections_on_postgres() {
-    a_landlord_connects_on_my_connections(Backend::Postgres);
-}
+on_both_backends!(a_landlord_connects_on_my_connections);
 
 #[test]
 fn my_connections_needs_a_log_in() {

@@ -2,7 +2,7 @@
 //! server's settings, cannot send the client secret or a refresh token to a host of their
 //! choosing, and requests never reach private addresses, whatever the DNS says.
 
-use emsg_test_db::{Backend, TestDb};
+use emsg_test_db::{Backend, TestDb, on_both_backends};
 use emsg_testkit::mock::{MockResponse, MockServer};
 
 use crate::support::*;
@@ -165,15 +165,7 @@ fn pages_never_read_the_servers_settings(backend: Backend) {
     assert_no_secret(&server.stderr(), &[MASTER_KEY, PRIVATE], "the server's log");
 }
 
-#[test]
-fn pages_never_read_the_servers_settings_on_sqlite() {
-    pages_never_read_the_servers_settings(Backend::Sqlite);
-}
-
-#[test]
-fn pages_never_read_the_servers_settings_on_postgres() {
-    pages_never_read_the_servers_settings(Backend::Postgres);
-}
+on_both_backends!(pages_never_read_the_servers_settings);
 
 fn records(provider: &str) -> String {
     format!(
@@ -344,15 +336,7 @@ fn moving_an_endpoint_sends_no_secret_or_token_to_the_new_host(backend: Backend)
     assert_no_secret(&server.stderr(), &[SECRET, "refresh-token-xyz"], "the log");
 }
 
-#[test]
-fn moving_an_endpoint_sends_no_secret_or_token_to_the_new_host_on_sqlite() {
-    moving_an_endpoint_sends_no_secret_or_token_to_the_new_host(Backend::Sqlite);
-}
-
-#[test]
-fn moving_an_endpoint_sends_no_secret_or_token_to_the_new_host_on_postgres() {
-    moving_an_endpoint_sends_no_secret_or_token_to_the_new_host(Backend::Postgres);
-}
+on_both_backends!(moving_an_endpoint_sends_no_secret_or_token_to_the_new_host);
 
 /// A record as the database may hold it after the file was imported: the token URL names a
 /// host that (now) resolves to a loopback address, or is the cloud metadata address.
@@ -411,12 +395,4 @@ fn requests_never_reach_private_addresses(backend: Backend) {
     }
 }
 
-#[test]
-fn requests_never_reach_private_addresses_on_sqlite() {
-    requests_never_reach_private_addresses(Backend::Sqlite);
-}
-
-#[test]
-fn requests_never_reach_private_addresses_on_postgres() {
-    requests_never_reach_private_addresses(Backend::Postgres);
-}
+on_both_backends!(requests_never_reach_private_addresses);

@@ -3,7 +3,7 @@
 //! `/users` page and `/api/v1/users…`, each ending the sessions and API keys it should; the last
 //! administrator is never locked out; sessions have an absolute lifetime.
 
-use emsg_test_db::{Backend, TestDb};
+use emsg_test_db::{Backend, TestDb, on_both_backends};
 use serde_json::json;
 
 use crate::support::*;
@@ -172,15 +172,7 @@ fn a_one_time_password_opens_nothing_but_the_password_change(backend: Backend) {
     );
 }
 
-#[test]
-fn a_one_time_password_opens_nothing_but_the_password_change_on_sqlite() {
-    a_one_time_password_opens_nothing_but_the_password_change(Backend::Sqlite);
-}
-
-#[test]
-fn a_one_time_password_opens_nothing_but_the_password_change_on_postgres() {
-    a_one_time_password_opens_nothing_but_the_password_change(Backend::Postgres);
-}
+on_both_backends!(a_one_time_password_opens_nothing_but_the_password_change);
 
 fn administrators_manage_users_and_each_change_ends_what_it_should(backend: Backend) {
     let emsg = Emsg::new(TestDb::new(backend));
@@ -430,15 +422,7 @@ fn administrators_manage_users_and_each_change_ends_what_it_should(backend: Back
     );
 }
 
-#[test]
-fn administrators_manage_users_and_each_change_ends_what_it_should_on_sqlite() {
-    administrators_manage_users_and_each_change_ends_what_it_should(Backend::Sqlite);
-}
-
-#[test]
-fn administrators_manage_users_and_each_change_ends_what_it_should_on_postgres() {
-    administrators_manage_users_and_each_change_ends_what_it_should(Backend::Postgres);
-}
+on_both_backends!(administrators_manage_users_and_each_change_ends_what_it_should);
 
 fn the_command_line_manages_users_and_never_locks_out_the_last_administrator(backend: Backend) {
     let emsg = Emsg::new(TestDb::new(backend));
@@ -519,15 +503,7 @@ fn the_command_line_manages_users_and_never_locks_out_the_last_administrator(bac
     );
 }
 
-#[test]
-fn the_command_line_manages_users_and_never_locks_out_the_last_administrator_on_sqlite() {
-    the_command_line_manages_users_and_never_locks_out_the_last_administrator(Backend::Sqlite);
-}
-
-#[test]
-fn the_command_line_manages_users_and_never_locks_out_the_last_administrator_on_postgres() {
-    the_command_line_manages_users_and_never_locks_out_the_last_administrator(Backend::Postgres);
-}
+on_both_backends!(the_command_line_manages_users_and_never_locks_out_the_last_administrator);
 
 fn a_busy_session_ends_at_its_absolute_lifetime(backend: Backend) {
     let emsg = Emsg::new(TestDb::new(backend));
@@ -555,12 +531,4 @@ fn a_busy_session_ends_at_its_absolute_lifetime(backend: Backend) {
     });
 }
 
-#[test]
-fn a_busy_session_ends_at_its_absolute_lifetime_on_sqlite() {
-    a_busy_session_ends_at_its_absolute_lifetime(Backend::Sqlite);
-}
-
-#[test]
-fn a_busy_session_ends_at_its_absolute_lifetime_on_postgres() {
-    a_busy_session_ends_at_its_absolute_lifetime(Backend::Postgres);
-}
+on_both_backends!(a_busy_session_ends_at_its_absolute_lifetime);

@@ -5,7 +5,7 @@
 //! and import dry runs confirmed on another node.
 
 use diesel::prelude::*;
-use emsg_test_db::{Backend, TestDb};
+use emsg_test_db::{Backend, TestDb, on_both_backends};
 
 use crate::support::*;
 
@@ -204,15 +204,7 @@ fn parked_callbacks_are_bounded_and_resumed_on_another_node(backend: Backend) {
     });
 }
 
-#[test]
-fn parked_callbacks_are_bounded_and_resumed_on_another_node_on_sqlite() {
-    parked_callbacks_are_bounded_and_resumed_on_another_node(Backend::Sqlite);
-}
-
-#[test]
-fn parked_callbacks_are_bounded_and_resumed_on_another_node_on_postgres() {
-    parked_callbacks_are_bounded_and_resumed_on_another_node(Backend::Postgres);
-}
+on_both_backends!(parked_callbacks_are_bounded_and_resumed_on_another_node);
 
 /// Finding 8: an answer at the Web applications page (a record's redirect URL may be that page)
 /// without a session is parked; the code never reaches the log-in URL or form.
@@ -268,15 +260,7 @@ fn an_answer_at_the_page_without_a_session_never_lands_in_a_url(backend: Backend
     });
 }
 
-#[test]
-fn an_answer_at_the_page_without_a_session_never_lands_in_a_url_on_sqlite() {
-    an_answer_at_the_page_without_a_session_never_lands_in_a_url(Backend::Sqlite);
-}
-
-#[test]
-fn an_answer_at_the_page_without_a_session_never_lands_in_a_url_on_postgres() {
-    an_answer_at_the_page_without_a_session_never_lands_in_a_url(Backend::Postgres);
-}
+on_both_backends!(an_answer_at_the_page_without_a_session_never_lands_in_a_url);
 
 /// Finding 5: forty wrong passwords at once for one name get five checks, whatever
 /// `X-Forwarded-For` an untrusted client sends.
@@ -329,15 +313,7 @@ fn forty_parallel_wrong_passwords_get_five_checks(backend: Backend) {
     });
 }
 
-#[test]
-fn forty_parallel_wrong_passwords_get_five_checks_on_sqlite() {
-    forty_parallel_wrong_passwords_get_five_checks(Backend::Sqlite);
-}
-
-#[test]
-fn forty_parallel_wrong_passwords_get_five_checks_on_postgres() {
-    forty_parallel_wrong_passwords_get_five_checks(Backend::Postgres);
-}
+on_both_backends!(forty_parallel_wrong_passwords_get_five_checks);
 
 /// Findings 5 and 6: behind the trusted proxy, strangers' failures count per client address,
 /// on every node, and never lock out the right password from an address that has not failed.
@@ -378,15 +354,7 @@ fn strangers_behind_the_proxy_cannot_lock_a_user_out(backend: Backend) {
     });
 }
 
-#[test]
-fn strangers_behind_the_proxy_cannot_lock_a_user_out_on_sqlite() {
-    strangers_behind_the_proxy_cannot_lock_a_user_out(Backend::Sqlite);
-}
-
-#[test]
-fn strangers_behind_the_proxy_cannot_lock_a_user_out_on_postgres() {
-    strangers_behind_the_proxy_cannot_lock_a_user_out(Backend::Postgres);
-}
+on_both_backends!(strangers_behind_the_proxy_cannot_lock_a_user_out);
 
 /// Finding 7: the page after log-in is a path of this server, whatever `next` says.
 #[test]
@@ -477,15 +445,7 @@ fn a_failed_log_in_never_records_the_typed_name(backend: Backend) {
     });
 }
 
-#[test]
-fn a_failed_log_in_never_records_the_typed_name_on_sqlite() {
-    a_failed_log_in_never_records_the_typed_name(Backend::Sqlite);
-}
-
-#[test]
-fn a_failed_log_in_never_records_the_typed_name_on_postgres() {
-    a_failed_log_in_never_records_the_typed_name(Backend::Postgres);
-}
+on_both_backends!(a_failed_log_in_never_records_the_typed_name);
 
 /// Finding 6: an import checked on node A is confirmed on node B; while it waits, the file is
 /// sealed in the database.
@@ -551,12 +511,4 @@ fn an_import_checked_on_one_node_is_confirmed_on_another(backend: Backend) {
     });
 }
 
-#[test]
-fn an_import_checked_on_one_node_is_confirmed_on_another_on_sqlite() {
-    an_import_checked_on_one_node_is_confirmed_on_another(Backend::Sqlite);
-}
-
-#[test]
-fn an_import_checked_on_one_node_is_confirmed_on_another_on_postgres() {
-    an_import_checked_on_one_node_is_confirmed_on_another(Backend::Postgres);
-}
+on_both_backends!(an_import_checked_on_one_node_is_confirmed_on_another);

@@ -48,15 +48,7 @@ fn migrations_apply_once(backend: Backend) {
     );
 }
 
-#[test]
-fn migrations_apply_once_on_sqlite() {
-    migrations_apply_once(Backend::Sqlite);
-}
-
-#[test]
-fn migrations_apply_once_on_postgres() {
-    migrations_apply_once(Backend::Postgres);
-}
+on_both_backends!(migrations_apply_once);
 
 on_both_backends! {
     fn flags_and_bytes_round_trip_through_the_multi_backend_connection(db) {
