@@ -17,8 +17,9 @@ use crate::error::{Result, StoreError};
 use crate::{key_ring, key_ring_nodes};
 
 /// How often a watcher looks when nothing says otherwise (`EMSG_KEY_POLL`). Each look renews the
-/// process's row, a write: on SQLite every write of another process can make a read-then-write
-/// transaction fail at once, so the default keeps them rare; a rotation waits up to that long.
+/// process's row, a write that every node makes: the default keeps them rare (the store's write
+/// transactions begin IMMEDIATE, so they wait for it rather than fail); a rotation waits up to
+/// that long for each step.
 pub const DEFAULT_POLL: Duration = Duration::from_secs(10);
 
 /// Stops the watcher and removes the process's row when dropped.
