@@ -1,12 +1,13 @@
-//! Writing records back as `web-apps.yaml`, without secrets, in the order of the format.
+//! Writing records back as `web-apps.yaml`, without secrets, in the order of the format: each
+//! key of the declaration ([`crate::keys::KEYS`]) that the record's kind has, by its value.
 
 use std::fmt::Write as _;
 
 use serde_yaml::Value;
 
+use crate::keys::{FieldValue, KEYS, Key};
 use crate::model::WebApplicationSpec;
 use crate::service::WebServiceSpec;
-use crate::source::{SecretSource, ValueSource};
 
 /// The YAML text of `apps`, which [`crate::parse`] reads back to the same records, except that
 /// inline client secrets are never written: they come back as unset, to be typed on the admin
@@ -18,73 +19,17 @@ pub fn export(apps: &[WebApplicationSpec]) -> String {
         return out;
     }
     out.push_str("web_applications:\n");
+    let mut order: Vec<&Key> = KEYS.iter().collect();
+    order.sort_by_key(|key| key.section);
     for app in apps {
+        let kind = app.kind();
         let mut record = Writer::default();
-        record.field("name", &scalar(&app.name));
-        record.field("description", &scalar(&app.description));
-        record.field("base_url", &scalar(&app.base_url));
-        match &app.exchange {
-            Some(exchange) => {
-                record.line("exchange:");
-                record.field("  source", &scalar(&exchange.source));
-                record.field("  url", &scalar(&exchange.url));
-            }
-            None => write_oauth_fields(&mut record, app),
+        for key in order.iter().filter(|key| key.is_for(kind)) {
+            record.entry(key.name, &key.value(app), 0);
         }
-        if app.exchange.is_some() {
-            record.field("scope", &scalar(&app.scope));
-        }
-        record.field("accept", &optional(app.accept.as_deref()));
-        record.field("content_type", &optional(app.content_type.as_deref()));
-        if app.exchange.is_none() {
-            record.field("code_lifetime", &app.code_lifetime.to_string());
-        }
-        let lifetime = app.authorization_lifetime.map(|l| l.to_string());
-        record.field("authorization_lifetime", &optional(lifetime.as_deref()));
-        record.field("user_specific", &app.user_specific.to_string());
-        if app.exchange.is_none() {
-            record.field(
-                "obtain_token_on_callback",
-                &app.obtain_token_on_callback.to_string(),
-            );
-        }
-        record.field("issuer", &optional(app.issuer.as_deref()));
         out.push_str(&record.finish());
     }
     out
-}
-
-fn write_oauth_fields(record: &mut Writer, app: &WebApplicationSpec) {
-    record.field(
-        "authorization_url",
-        &optional(app.authorization_url.as_deref()),
-    );
-    record.field("token_url", &optional(app.token_url.as_deref()));
-    record.field("revocation_url", &optional(app.revocation_url.as_deref()));
-    record.field("redirect_url", &optional(app.redirect_url.as_deref()));
-    let client_id = match &app.client_id {
-        ValueSource::Unset => "null".to_owned(),
-        ValueSource::Inline(value) => scalar(value),
-        ValueSource::Env { var } => format!("{{env: {}}}", scalar(var)),
-    };
-    record.field("client_id", &client_id);
-    let client_secret = match &app.client_secret {
-        SecretSource::Unset => "null".to_owned(),
-        SecretSource::Inline(_) => "null  # set on the admin page".to_owned(),
-        SecretSource::Env { var } => format!("{{env: {}}}", scalar(var)),
-    };
-    record.field("client_secret", &client_secret);
-    record.field("scope", &scalar(&app.scope));
-    if app.authorization_params.is_empty() {
-        record.field("authorization_params", "{}");
-    } else {
-        record.line("authorization_params:");
-        for (name, value) in &app.authorization_params {
-            record.field(&format!("  {}", scalar(name)), &scalar(value));
-        }
-    }
-    record.field("client_auth", app.client_auth.as_str());
-    record.field("pkce", &app.pkce.to_string());
 }
 
 /// Lines of one record: the first starts with `- `, the others line up under it.
@@ -99,8 +44,18 @@ impl Writer {
         let _ = writeln!(self.out, "{lead}{text}");
     }
 
-    fn field(&mut self, key: &str, value: &str) {
-        self.line(&format!("{key}: {value}"));
+    /// `key: value`, or a non-empty mapping as `key:` with its entries indented below.
+    fn entry(&mut self, key: &str, value: &FieldValue, depth: usize) {
+        let indent = "  ".repeat(depth);
+        match value {
+            FieldValue::Map(entries) if !entries.is_empty() => {
+                self.line(&format!("{indent}{key}:"));
+                for (name, inner) in entries {
+                    self.entry(&scalar(name), inner, depth + 1);
+                }
+            }
+            other => self.line(&format!("{indent}{key}: {}", inline(other))),
+        }
     }
 
     fn finish(self) -> String {
@@ -108,14 +63,49 @@ impl Writer {
     }
 }
 
-fn optional(value: Option<&str>) -> String {
-    value.map_or_else(|| "null".to_owned(), scalar)
+/// A value on the line of its key.
+fn inline(value: &FieldValue) -> String {
+    match value {
+        FieldValue::Null => "null".to_owned(),
+        FieldValue::Text(text) => scalar(text),
+        FieldValue::Flag(flag) => flag.to_string(),
+        FieldValue::Env(var) => format!("{{env: {}}}", scalar(var)),
+        FieldValue::Hidden => "null  # set on the admin page".to_owned(),
+        FieldValue::List(items) => {
+            let items: Vec<String> = items.iter().map(|item| flow_scalar(item)).collect();
+            format!("[{}]", items.join(", "))
+        }
+        FieldValue::Map(entries) => {
+            let entries: Vec<String> = entries
+                .iter()
+                .map(|(name, inner)| format!("{}: {}", flow_scalar(name), inline(inner)))
+                .collect();
+            format!("{{{}}}", entries.join(", "))
+        }
+    }
 }
 
 /// A string as a YAML scalar that reads back as exactly that string: plain when that is
 /// unambiguous, double-quoted otherwise (`null`, `true`, `10`, `a: b`, `#x`, ` x`, ...).
 pub(crate) fn scalar(text: &str) -> String {
     if is_safe_plain(text) {
+        text.to_owned()
+    } else {
+        double_quoted(text)
+    }
+}
+
+/// A string as an item of a flow list (`[a, b]`) that reads back as exactly that string:
+/// plain when that is unambiguous there too (no `,`, no `a: b`), double-quoted otherwise.
+fn flow_scalar(text: &str) -> String {
+    let plain = is_safe_plain(text) && !text.contains(',') && {
+        let probe = format!("k: [{text}]\n");
+        match serde_yaml::from_str::<Value>(&probe) {
+            Ok(value) => value.get("k") == Some(&Value::Sequence(vec![Value::from(text)])),
+            Err(_) => false,
+        }
+    };
+    if plain {
         text.to_owned()
     } else {
         double_quoted(text)
@@ -268,6 +258,39 @@ mod tests {
                 serde_yaml::from_str(&yaml).unwrap_or_else(|e| panic!("{yaml}: {e}"));
             assert_eq!(value.get("k"), Some(&Value::from(text)), "{yaml}");
         }
+    }
+
+    #[allow(clippy::unwrap_used)]
+    #[test]
+    fn every_tricky_string_reads_back_as_itself_from_a_flow_list() {
+        for text in [
+            "nb",
+            "a, b",
+            "a: b",
+            "a:b",
+            "[x]",
+            "{x}",
+            "#c",
+            "a #b",
+            "null",
+            "true",
+            "12",
+            "",
+            " x",
+            "? q",
+            "- d",
+            "ÆØÅ",
+            "x]",
+            "x}",
+            "multi\nline",
+        ] {
+            let yaml = format!("k: [{}, other]\n", flow_scalar(text));
+            let value: Value =
+                serde_yaml::from_str(&yaml).unwrap_or_else(|e| panic!("{yaml}: {e}"));
+            let expected = Value::Sequence(vec![Value::from(text), Value::from("other")]);
+            assert_eq!(value.get("k"), Some(&expected), "{yaml}");
+        }
+        assert_eq!(flow_scalar("nb"), "nb");
     }
 
     #[test]

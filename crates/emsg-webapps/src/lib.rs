@@ -7,9 +7,11 @@ mod compare;
 mod env_access;
 mod error;
 mod export;
+mod keys;
 mod lifetime;
 mod locate;
 mod model;
+mod params;
 mod parse;
 mod placeholders;
 mod record;
@@ -26,10 +28,10 @@ pub use compare::changed_fields;
 pub use env_access::{EnvAccess, PAGE_ENV_VARS_SETTING, PageEnvVars};
 pub use error::{ImportError, ImportErrors};
 pub use export::{export, export_services};
+pub use keys::{EXCHANGE, FieldValue, KEYS, Key, Kinds, Widget, key};
 pub use lifetime::{Lifetime, LifetimeError};
-pub use model::{
-    ClientAuth, Exchange, OUTBOUND_URL_KEYS, ParsedFile, UnknownClientAuth, WebApplicationSpec,
-};
+pub use model::{ClientAuth, Exchange, Kind, ParsedFile, UnknownClientAuth, WebApplicationSpec};
+pub use params::{RESERVED_AUTHORIZATION_PARAMS, is_reserved};
 pub use parse::{MAX_FILE_BYTES, parse, parse_bytes, parse_bytes_with, parse_with};
 pub use placeholders::{is_field_name, placeholders};
 pub use service::{

@@ -42,6 +42,51 @@ impl WebApplicationSpec {
     pub fn is_exchange(&self) -> bool {
         self.exchange.is_some()
     }
+
+    pub fn kind(&self) -> Kind {
+        if self.is_exchange() {
+            Kind::Exchange
+        } else {
+            Kind::OAuth
+        }
+    }
+}
+
+/// Every field at the value a file that leaves it out gets.
+impl Default for WebApplicationSpec {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            description: String::new(),
+            base_url: String::new(),
+            authorization_url: None,
+            token_url: None,
+            revocation_url: None,
+            redirect_url: None,
+            client_id: ValueSource::Unset,
+            client_secret: SecretSource::Unset,
+            scope: String::new(),
+            authorization_params: BTreeMap::new(),
+            client_auth: ClientAuth::default(),
+            pkce: true,
+            accept: None,
+            content_type: None,
+            code_lifetime: Lifetime::TEN_MINUTES,
+            authorization_lifetime: None,
+            user_specific: false,
+            obtain_token_on_callback: false,
+            issuer: None,
+            exchange: None,
+        }
+    }
+}
+
+/// The two kinds of record: OAuth records get their tokens from the provider, exchange records
+/// by presenting another record's token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    OAuth,
+    Exchange,
 }
 
 /// How an exchange-type record gets its token: by presenting the source record's access token
@@ -66,10 +111,18 @@ pub enum ClientAuth {
 impl ClientAuth {
     pub const ALL: [ClientAuth; 2] = [ClientAuth::ClientSecretPost, ClientAuth::ClientSecretBasic];
 
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             ClientAuth::ClientSecretPost => "client_secret_post",
             ClientAuth::ClientSecretBasic => "client_secret_basic",
+        }
+    }
+
+    /// What the method does, in words for a choice on a page.
+    pub const fn words(self) -> &'static str {
+        match self {
+            ClientAuth::ClientSecretPost => "client_secret_post (in the request body)",
+            ClientAuth::ClientSecretBasic => "client_secret_basic (HTTP Basic header)",
         }
     }
 }
@@ -139,84 +192,10 @@ impl ParsedFile {
     }
 }
 
-/// The fields of a record that name a host emsg sends requests to (with secrets or tokens),
-/// by their key in the file: everything but `redirect_url`, where the browser returns.
-pub const OUTBOUND_URL_KEYS: [&str; 6] = [
-    "base_url",
-    "authorization_url",
-    "token_url",
-    "revocation_url",
-    "issuer",
-    "exchange.url",
-];
-
 impl WebApplicationSpec {
-    /// The outbound URLs of the record that are set, with their key ([`OUTBOUND_URL_KEYS`]).
+    /// The outbound URLs of the record that are set, with their place in the record
+    /// (`token_url`, `exchange.url`): every URL emsg sends requests to, with secrets or tokens.
     pub fn outbound_urls(&self) -> Vec<(&'static str, &str)> {
-        let mut urls = vec![("base_url", self.base_url.as_str())];
-        for (key, url) in [
-            ("authorization_url", &self.authorization_url),
-            ("token_url", &self.token_url),
-            ("revocation_url", &self.revocation_url),
-            ("issuer", &self.issuer),
-        ] {
-            if let Some(url) = url {
-                urls.push((key, url.as_str()));
-            }
-        }
-        if let Some(exchange) = &self.exchange {
-            urls.push(("exchange.url", exchange.url.as_str()));
-        }
-        urls
+        crate::keys::outbound_urls(self)
     }
 }
-
-/// Every key of a record, in the order of the struct and of the export.
-pub(crate) const KEYS: [&str; 21] = [
-    "name",
-    "description",
-    "base_url",
-    "authorization_url",
-    "token_url",
-    "revocation_url",
-    "redirect_url",
-    "client_id",
-    "client_secret",
-    "scope",
-    "authorization_params",
-    "client_auth",
-    "pkce",
-    "accept",
-    "content_type",
-    "code_lifetime",
-    "authorization_lifetime",
-    "user_specific",
-    "obtain_token_on_callback",
-    "issuer",
-    "exchange",
-];
-
-/// Keys an exchange-type record must not have: its token comes from the source record.
-pub(crate) const OAUTH_ONLY_KEYS: [&str; 11] = [
-    "authorization_url",
-    "token_url",
-    "revocation_url",
-    "redirect_url",
-    "client_id",
-    "client_secret",
-    "pkce",
-    "client_auth",
-    "code_lifetime",
-    "obtain_token_on_callback",
-    "authorization_params",
-];
-
-/// Keys an OAuth record must have (besides `name` and `base_url`, which every record needs).
-pub(crate) const OAUTH_REQUIRED_KEYS: [&str; 6] = [
-    "authorization_url",
-    "token_url",
-    "redirect_url",
-    "client_id",
-    "client_secret",
-    "scope",
-];

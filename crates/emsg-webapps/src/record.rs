@@ -1,40 +1,28 @@
-//! Reading and checking one record: which keys it may have, and each field's value.
+//! Reading and checking one record: which keys it may have (from the declaration in
+//! [`crate::keys`]), and each field's value.
 
 use std::collections::BTreeMap;
 
 use serde_yaml::{Mapping, Value};
 
+use crate::keys::{self, EXCHANGE, KEYS, Kinds, listed};
 use crate::lifetime::Lifetime;
 use crate::locate::Path;
-use crate::model::{
-    ClientAuth, Exchange, KEYS, OAUTH_ONLY_KEYS, OAUTH_REQUIRED_KEYS, WebApplicationSpec,
-};
+use crate::model::{ClientAuth, Exchange, Kind, WebApplicationSpec};
+use crate::params::is_reserved;
 use crate::source::{SecretSource, ValueSource};
 use crate::url_rules::{check_redirect_url, check_url};
 use crate::validate::{Problems, closest, describe};
 
 pub(crate) const MAX_NAME_CHARS: usize = 100;
 pub(crate) const MAX_DESCRIPTION_CHARS: usize = 1000;
-const DEFAULT_CODE_LIFETIME: Lifetime = Lifetime::TEN_MINUTES;
-
-/// Parameters the engine itself sends in every authorization request; letting the file set
-/// them would break the flow (or its protection against forged callbacks).
-const RESERVED_AUTHORIZATION_PARAMS: [&str; 8] = [
-    "response_type",
-    "client_id",
-    "redirect_uri",
-    "scope",
-    "state",
-    "code_challenge",
-    "code_challenge_method",
-    "nonce",
-];
 
 /// The fields of one record and where they are.
-struct Record<'a> {
+pub(crate) struct Record<'a> {
     map: &'a Mapping,
     path: &'a Path,
     problems: &'a mut Problems,
+    kind: Kind,
 }
 
 /// Reads one record. Problems are collected in `problems`; the returned spec then holds
@@ -52,90 +40,41 @@ pub(crate) fn read_record(
                 describe(value)
             ),
         );
-        return empty_spec();
+        return WebApplicationSpec::default();
+    };
+    let kind = if map.contains_key(EXCHANGE) {
+        Kind::Exchange
+    } else {
+        Kind::OAuth
     };
     let mut record = Record {
         map,
         path,
         problems,
+        kind,
     };
     record.check_keys();
-    let name = record.name();
-    let base_url = record.required_url("base_url").unwrap_or_default();
-    let is_exchange = map.contains_key("exchange");
-    if is_exchange {
-        record.forbid_oauth_keys();
-    } else {
-        record.require_oauth_keys();
+    record.check_presence();
+    let mut spec = WebApplicationSpec::default();
+    for key in KEYS.iter().filter(|key| key.is_for(kind)) {
+        (key.read)(&mut record, key.name, &mut spec);
     }
-    let description = record.optional_text("description").unwrap_or_default();
-    if description.chars().count() > MAX_DESCRIPTION_CHARS {
-        record.problems.at_value(
-            path.key("description"),
-            format!(
-                "the description is longer than {MAX_DESCRIPTION_CHARS} characters; shorten it"
-            ),
-        );
-    }
-    let mut spec = empty_spec();
-    spec.name = name;
-    spec.description = description;
-    spec.base_url = base_url;
-    spec.accept = record.header_value("accept");
-    spec.content_type = record.header_value("content_type");
-    spec.authorization_lifetime = record.lifetime("authorization_lifetime");
-    spec.user_specific = record.boolean("user_specific", false);
-    spec.issuer = record.optional_url("issuer");
-    if is_exchange {
-        spec.exchange = record.exchange();
-        spec.scope = record.optional_text("scope").unwrap_or_default();
-        return spec;
-    }
-    spec.authorization_url = record.required_url("authorization_url");
-    spec.token_url = record.required_url("token_url");
-    spec.revocation_url = record.optional_url("revocation_url");
-    spec.redirect_url = record.redirect_url();
-    spec.client_id = record.client_id();
-    spec.client_secret = record.client_secret();
-    spec.scope = record.scope();
-    spec.authorization_params = record.authorization_params();
-    spec.client_auth = record.client_auth();
-    spec.pkce = record.boolean("pkce", true);
-    spec.code_lifetime = record.code_lifetime();
-    spec.obtain_token_on_callback = record.boolean("obtain_token_on_callback", false);
     spec
 }
 
-/// A record with every field at its default; the base for reading and a placeholder after
-/// errors.
-fn empty_spec() -> WebApplicationSpec {
-    WebApplicationSpec {
-        name: String::new(),
-        description: String::new(),
-        base_url: String::new(),
-        authorization_url: None,
-        token_url: None,
-        revocation_url: None,
-        redirect_url: None,
-        client_id: ValueSource::Unset,
-        client_secret: SecretSource::Unset,
-        scope: String::new(),
-        authorization_params: BTreeMap::new(),
-        client_auth: ClientAuth::default(),
-        pkce: true,
-        accept: None,
-        content_type: None,
-        code_lifetime: DEFAULT_CODE_LIFETIME,
-        authorization_lifetime: None,
-        user_specific: false,
-        obtain_token_on_callback: false,
-        issuer: None,
-        exchange: None,
-    }
+/// The keys required on records of exactly `kinds`, as `a, b and c` with `quote` around each.
+fn required_on(kinds: Kinds, quote: &str) -> String {
+    let names: Vec<String> = KEYS
+        .iter()
+        .filter(|key| key.required == kinds)
+        .map(|key| format!("{quote}{}{quote}", key.name))
+        .collect();
+    listed(&names)
 }
 
 impl Record<'_> {
     fn check_keys(&mut self) {
+        let accepted: Vec<&str> = keys::names().collect();
         for key in self.map.keys() {
             let Some(key) = key.as_str() else {
                 self.problems.at_value(
@@ -147,12 +86,12 @@ impl Record<'_> {
                 );
                 continue;
             };
-            if KEYS.contains(&key) {
+            if accepted.contains(&key) {
                 continue;
             }
             let hint = if key == "<<" {
                 "merge keys (`<<`) are not supported, write each field out; ".to_owned()
-            } else if let Some(near) = closest(key, &KEYS) {
+            } else if let Some(near) = closest(key, &accepted) {
                 format!("did you mean `{near}`? ")
             } else {
                 String::new()
@@ -161,45 +100,56 @@ impl Record<'_> {
                 self.path.key(key),
                 format!(
                     "unknown key `{key}`; {hint}accepted keys are: {}",
-                    KEYS.join(", ")
+                    accepted.join(", ")
                 ),
             );
         }
     }
 
-    fn forbid_oauth_keys(&mut self) {
-        for key in OAUTH_ONLY_KEYS {
-            if self.map.contains_key(key) {
-                self.problems.at_key(
-                    self.path.key(key),
-                    format!(
-                        "exchange-type records get their token from the source record; \
-                         remove `{key}`"
-                    ),
-                );
+    /// Keys the record's kind needs and does not have, and keys it may not have.
+    fn check_presence(&mut self) {
+        for key in &KEYS {
+            let present = self.map.contains_key(key.name);
+            if !key.is_for(self.kind) {
+                if present {
+                    let message = match self.kind {
+                        Kind::Exchange => format!(
+                            "exchange-type records get their token from the source record; \
+                             remove `{}`",
+                            key.name
+                        ),
+                        Kind::OAuth => format!(
+                            "`{}` is for exchange records only; remove it, or add `{EXCHANGE}`",
+                            key.name
+                        ),
+                    };
+                    self.problems.at_key(self.path.key(key.name), message);
+                }
+                continue;
             }
-        }
-    }
-
-    fn require_oauth_keys(&mut self) {
-        for key in OAUTH_REQUIRED_KEYS {
-            if !self.map.contains_key(key) {
-                let hint = match key {
-                    "client_id" | "client_secret" => format!(
-                        " (write `{key}: null` to type it on the admin page, or \
-                         `{key}: {{env: VARIABLE}}`)"
+            if present || !key.required.has(self.kind) {
+                continue;
+            }
+            let name = key.name;
+            let message = if key.required == Kinds::EVERY {
+                format!(
+                    "missing `{name}`; every record needs {}",
+                    required_on(Kinds::EVERY, "`")
+                )
+            } else {
+                let hint = match key.widget {
+                    keys::Widget::Source | keys::Widget::Secret => format!(
+                        " (write `{name}: null` to type it on the admin page, or \
+                         `{name}: {{env: VARIABLE}}`)"
                     ),
                     _ => String::new(),
                 };
-                self.problems.at_value(
-                    self.path.key(key),
-                    format!(
-                        "missing `{key}`{hint}; OAuth records (those without `exchange`) need \
-                         authorization_url, token_url, redirect_url, client_id, client_secret \
-                         and scope"
-                    ),
-                );
-            }
+                format!(
+                    "missing `{name}`{hint}; OAuth records (those without `{EXCHANGE}`) need {}",
+                    required_on(Kinds::OAUTH, "")
+                )
+            };
+            self.problems.at_value(self.path.key(name), message);
         }
     }
 
@@ -222,19 +172,11 @@ impl Record<'_> {
         }
     }
 
-    /// A string field that must be present and not null. Absence was reported already for the
-    /// OAuth keys; `name` and `base_url` report it here.
+    /// A string field that must be present and not null. Absence is reported by
+    /// `check_presence`, from the declaration.
     fn required_text(&mut self, key: &str) -> Option<String> {
         match self.map.get(key) {
-            None => {
-                if !OAUTH_REQUIRED_KEYS.contains(&key) {
-                    self.problems.at_value(
-                        self.path.key(key),
-                        format!("missing `{key}`; every record needs `name` and `base_url`"),
-                    );
-                }
-                None
-            }
+            None => None,
             Some(Value::Null) => {
                 self.problems.at_value(
                     self.path.key(key),
@@ -246,7 +188,7 @@ impl Record<'_> {
         }
     }
 
-    fn name(&mut self) -> String {
+    pub(crate) fn name(&mut self) -> String {
         let Some(name) = self.required_text("name") else {
             return String::new();
         };
@@ -282,19 +224,32 @@ impl Record<'_> {
         }
     }
 
-    fn required_url(&mut self, key: &str) -> Option<String> {
+    pub(crate) fn description(&mut self) -> String {
+        let description = self.optional_text("description").unwrap_or_default();
+        if description.chars().count() > MAX_DESCRIPTION_CHARS {
+            self.problems.at_value(
+                self.path.key("description"),
+                format!(
+                    "the description is longer than {MAX_DESCRIPTION_CHARS} characters; shorten it"
+                ),
+            );
+        }
+        description
+    }
+
+    pub(crate) fn required_url(&mut self, key: &str) -> Option<String> {
         let url = self.required_text(key)?;
         self.checked(key, url, check_url)
     }
 
-    fn optional_url(&mut self, key: &str) -> Option<String> {
+    pub(crate) fn optional_url(&mut self, key: &str) -> Option<String> {
         let url = self.optional_text(key)?;
         self.checked(key, url, check_url)
     }
 
-    fn redirect_url(&mut self) -> Option<String> {
-        let url = self.required_text("redirect_url")?;
-        self.checked("redirect_url", url, check_redirect_url)
+    pub(crate) fn redirect_url(&mut self, key: &str) -> Option<String> {
+        let url = self.required_text(key)?;
+        self.checked(key, url, check_redirect_url)
     }
 
     fn checked(
@@ -312,40 +267,44 @@ impl Record<'_> {
         }
     }
 
-    fn client_id(&mut self) -> ValueSource {
-        let Some(value) = self.map.get("client_id") else {
+    pub(crate) fn client_id(&mut self, key: &str) -> ValueSource {
+        let Some(value) = self.map.get(key) else {
             return ValueSource::Unset;
         };
-        ValueSource::from_yaml(value, "client_id").unwrap_or_else(|message| {
-            self.problems.at_value(self.path.key("client_id"), message);
+        ValueSource::from_yaml(value, key).unwrap_or_else(|message| {
+            self.problems.at_value(self.path.key(key), message);
             ValueSource::Unset
         })
     }
 
-    fn client_secret(&mut self) -> SecretSource {
-        let Some(value) = self.map.get("client_secret") else {
+    pub(crate) fn client_secret(&mut self, key: &str) -> SecretSource {
+        let Some(value) = self.map.get(key) else {
             return SecretSource::Unset;
         };
-        SecretSource::from_yaml(value, "client_secret").unwrap_or_else(|message| {
-            self.problems
-                .at_value(self.path.key("client_secret"), message);
+        SecretSource::from_yaml(value, key).unwrap_or_else(|message| {
+            self.problems.at_value(self.path.key(key), message);
             SecretSource::Unset
         })
     }
 
-    fn scope(&mut self) -> String {
-        let Some(scope) = self.required_text("scope") else {
+    /// Required and not blank on OAuth records; optional on exchange records, whose token's
+    /// scope is the source's.
+    pub(crate) fn scope(&mut self, key: &str) -> String {
+        if self.kind == Kind::Exchange {
+            return self.optional_text(key).unwrap_or_default();
+        }
+        let Some(scope) = self.required_text(key) else {
             return String::new();
         };
         if scope.trim().is_empty() {
             self.problems.at_value(
-                self.path.key("scope"),
+                self.path.key(key),
                 "the scope is empty; write the scopes to request, separated by spaces \
                  (e.g. `read:vat write:vat`)",
             );
         } else if scope.chars().any(char::is_control) {
             self.problems.at_value(
-                self.path.key("scope"),
+                self.path.key(key),
                 "the scope contains a control character; separate scopes with single spaces",
             );
         }
@@ -353,7 +312,7 @@ impl Record<'_> {
     }
 
     /// `accept` and `content_type` become HTTP header values: no line breaks, not empty.
-    fn header_value(&mut self, key: &str) -> Option<String> {
+    pub(crate) fn header_value(&mut self, key: &str) -> Option<String> {
         let value = self.optional_text(key)?;
         let problem = if value.trim().is_empty() {
             "is empty; write a media type such as `application/json`, or `null`"
@@ -367,10 +326,11 @@ impl Record<'_> {
         None
     }
 
-    fn boolean(&mut self, key: &str, default: bool) -> bool {
+    /// Sets `value` from a boolean field; absent or wrong leaves the default.
+    pub(crate) fn flag(&mut self, key: &str, value: &mut bool) {
         match self.map.get(key) {
-            None => default,
-            Some(Value::Bool(value)) => *value,
+            None => {}
+            Some(Value::Bool(written)) => *value = *written,
             Some(other) => {
                 self.problems.at_value(
                     self.path.key(key),
@@ -379,12 +339,11 @@ impl Record<'_> {
                         describe(other)
                     ),
                 );
-                default
             }
         }
     }
 
-    fn lifetime(&mut self, key: &str) -> Option<Lifetime> {
+    pub(crate) fn lifetime(&mut self, key: &str) -> Option<Lifetime> {
         match self.map.get(key)? {
             Value::Null => None,
             Value::String(text) => match Lifetime::parse(text) {
@@ -409,51 +368,49 @@ impl Record<'_> {
         }
     }
 
-    /// Authorization codes are short-lived at every provider: 1 minute to 1 hour.
-    fn code_lifetime(&mut self) -> Lifetime {
-        let key = "code_lifetime";
+    /// Authorization codes are short-lived at every provider: 1 minute to 1 hour. Absent or
+    /// wrong leaves the default in `value`.
+    pub(crate) fn code_lifetime(&mut self, key: &str, value: &mut Lifetime) {
         if matches!(self.map.get(key), Some(Value::Null)) {
             self.problems.at_value(
                 self.path.key(key),
-                "`code_lifetime` has no value; write a duration such as `10m`, or remove the key",
+                format!("`{key}` has no value; write a duration such as `10m`, or remove the key"),
             );
-            return DEFAULT_CODE_LIFETIME;
+            return;
         }
         let Some(lifetime) = self.lifetime(key) else {
-            return DEFAULT_CODE_LIFETIME;
+            return;
         };
         if !(60..=3600).contains(&lifetime.as_secs()) {
             self.problems.at_value(
                 self.path.key(key),
                 format!(
-                    "`code_lifetime` is {lifetime}; it must be between 1m and 1h \
+                    "`{key}` is {lifetime}; it must be between 1m and 1h \
                      (authorization codes live minutes, HMRC's 10m)"
                 ),
             );
-            return DEFAULT_CODE_LIFETIME;
+            return;
         }
-        lifetime
+        *value = lifetime;
     }
 
-    fn client_auth(&mut self) -> ClientAuth {
-        let problem = match self.map.get("client_auth") {
+    pub(crate) fn client_auth(&mut self, key: &str) -> ClientAuth {
+        let problem = match self.map.get(key) {
             None => return ClientAuth::default(),
             Some(Value::String(text)) => match text.parse() {
                 Ok(auth) => return auth,
                 Err(error) => format!("{error}"),
             },
             Some(other) => format!(
-                "`client_auth` must be `client_secret_post` or `client_secret_basic`, not {}",
+                "`{key}` must be `client_secret_post` or `client_secret_basic`, not {}",
                 describe(other)
             ),
         };
-        self.problems
-            .at_value(self.path.key("client_auth"), problem);
+        self.problems.at_value(self.path.key(key), problem);
         ClientAuth::default()
     }
 
-    fn authorization_params(&mut self) -> BTreeMap<String, String> {
-        let key = "authorization_params";
+    pub(crate) fn authorization_params(&mut self, key: &str) -> BTreeMap<String, String> {
         let mut params = BTreeMap::new();
         let map = match self.map.get(key) {
             None => return params,
@@ -473,34 +430,10 @@ impl Record<'_> {
         };
         let path = self.path.key(key);
         for (name, value) in map {
-            let Some(name) = name.as_str() else {
-                self.problems.at_value(
-                    path.clone(),
-                    format!(
-                        "a parameter name is {}; names are strings such as `ui_locales`",
-                        describe(name)
-                    ),
-                );
+            let Some(name) = self.parameter_name(name, &path, key) else {
                 continue;
             };
             let at = path.key(name);
-            if name.is_empty() || name.chars().any(|c| c.is_control() || c.is_whitespace()) {
-                self.problems.at_key(
-                    at,
-                    "a parameter name is empty or contains spaces; write a name such as `ui_locales`",
-                );
-                continue;
-            }
-            if RESERVED_AUTHORIZATION_PARAMS.contains(&name) {
-                self.problems.at_key(
-                    at,
-                    format!(
-                        "`{name}` is sent by the engine itself (from the record's other fields \
-                         or per request); remove it from {key}"
-                    ),
-                );
-                continue;
-            }
             match value {
                 Value::String(text) => {
                     params.insert(name.to_owned(), text.clone());
@@ -518,10 +451,43 @@ impl Record<'_> {
         params
     }
 
-    fn exchange(&mut self) -> Option<Exchange> {
-        let path = self.path.key("exchange");
-        let Some(Value::Mapping(map)) = self.map.get("exchange") else {
-            let found = self.map.get("exchange").map(describe).unwrap_or_default();
+    /// A parameter name of `authorization_params` (at `path`, the mapping of `key`): a string without spaces that the engine does not send itself.
+    fn parameter_name<'v>(&mut self, name: &'v Value, path: &Path, key: &str) -> Option<&'v str> {
+        let Some(name) = name.as_str() else {
+            self.problems.at_value(
+                path.clone(),
+                format!(
+                    "a parameter name is {}; names are strings such as `ui_locales`",
+                    describe(name)
+                ),
+            );
+            return None;
+        };
+        let at = path.key(name);
+        if name.is_empty() || name.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            self.problems.at_key(
+                at,
+                "a parameter name is empty or contains spaces; write a name such as `ui_locales`",
+            );
+            return None;
+        }
+        if is_reserved(name) {
+            self.problems.at_key(
+                at,
+                format!(
+                    "`{name}` is sent by the engine itself (from the record's other fields \
+                     or per request); remove it from {key}"
+                ),
+            );
+            return None;
+        }
+        Some(name)
+    }
+
+    pub(crate) fn exchange(&mut self) -> Option<Exchange> {
+        let path = self.path.key(EXCHANGE);
+        let Some(Value::Mapping(map)) = self.map.get(EXCHANGE) else {
+            let found = self.map.get(EXCHANGE).map(describe).unwrap_or_default();
             self.problems.at_value(
                 path,
                 format!(
@@ -535,6 +501,7 @@ impl Record<'_> {
             map,
             path: &path,
             problems: &mut *self.problems,
+            kind: self.kind,
         };
         for key in map.keys() {
             let shown = key.as_str().unwrap_or("(not a plain word)");

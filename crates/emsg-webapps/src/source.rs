@@ -29,17 +29,6 @@ pub enum SecretSource {
     },
 }
 
-impl SecretSource {
-    /// The source without its value, for comparisons that must not look at secrets.
-    pub(crate) fn shape(&self) -> (u8, Option<&str>) {
-        match self {
-            SecretSource::Unset => (0, None),
-            SecretSource::Inline(_) => (1, None),
-            SecretSource::Env { var } => (2, Some(var)),
-        }
-    }
-}
-
 const ACCEPTED: &str = "write the value as a string, `{env: VARIABLE_NAME}` to read it from \
                         the environment, or `null` to type it on the admin page";
 

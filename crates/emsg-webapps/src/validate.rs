@@ -61,7 +61,7 @@ fn places(
     let list = Path::root().key(TOP_LEVEL_KEY);
     for index in 0..applications.len() {
         let record = list.index(index);
-        for key in crate::model::OUTBOUND_URL_KEYS {
+        for key in crate::keys::outbound_places() {
             let path = match key.split_once('.') {
                 Some((outer, inner)) => record.key(outer).key(inner),
                 None => record.key(key),

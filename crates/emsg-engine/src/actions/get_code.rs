@@ -28,18 +28,6 @@ pub struct CodeRequest {
     pub taxpayer_id: Option<String>,
 }
 
-/// Parameters emsg sets itself; neither the record nor the dialog may override them.
-const RESERVED: &[&str] = &[
-    "response_type",
-    "client_id",
-    "redirect_uri",
-    "scope",
-    "state",
-    "code_challenge",
-    "code_challenge_method",
-    "nonce",
-];
-
 #[derive(Debug, Clone)]
 pub struct AuthorizationStart {
     /// Where to send the user's browser.
@@ -102,7 +90,8 @@ impl Engine {
             .to_owned();
         let mut params = record.authorization_params();
         for (key, value) in request.params {
-            if RESERVED.contains(&key.as_str()) {
+            // The same list the import refuses in the record's parameters.
+            if emsg_webapps::is_reserved(&key) {
                 return Err(EngineError::Refused(format!(
                     "`{key}` is set by emsg itself and cannot be given as a parameter"
                 )));
