@@ -8,6 +8,7 @@ mod names_cache;
 mod nino;
 mod origin;
 mod pages;
+mod record_form;
 mod respond;
 mod routes;
 mod session;

@@ -173,6 +173,11 @@ async fn show(
             connection,
         }) => {
             let now = emsg_store::now();
+            let kind = if record.is_exchange() {
+                emsg_webapps::Kind::Exchange
+            } else {
+                emsg_webapps::Kind::OAuth
+            };
             let ui_locales = record
                 .authorization_params()
                 .get("ui_locales")
@@ -187,6 +192,7 @@ async fn show(
                 "csrf": user.csrf,
                 "is_exchange": record.is_exchange(),
                 "ui_locales": ui_locales,
+                "details": view.details(kind),
                 "code_waiting": waiting,
                 "connection": connection.map(|c| ConnectionPanel::new(&c, now)),
                 "can_edit": user.is_admin(),
