@@ -43,6 +43,8 @@ diesel::table! {
         exchange_url -> Nullable<Text>,
         created_at -> BigInt,
         updated_at -> BigInt,
+        captures -> Text,
+        parameter_choices -> Text,
     }
 }
 

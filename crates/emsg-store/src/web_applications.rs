@@ -4,7 +4,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use diesel::prelude::*;
 use emsg_seal::{Aad, KeyRing, Secret};
-use emsg_webapps::{ClientAuth, Exchange, Lifetime, SecretSource, ValueSource, WebApplicationSpec};
+use emsg_webapps::{
+    Capture, ClientAuth, Exchange, Lifetime, SecretSource, ValueSource, WebApplicationSpec,
+};
 
 use crate::db::DbConnection;
 use crate::error::{Result, StoreError};
@@ -43,6 +45,10 @@ pub struct WebApplication {
     pub exchange_url: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// JSON list of identifier names (`["nino"]`).
+    captures: String,
+    /// JSON mapping of parameter names to lists of values.
+    parameter_choices: String,
 }
 
 impl std::fmt::Debug for WebApplication {
@@ -92,6 +98,21 @@ impl WebApplication {
         serde_json::from_str(&self.authorization_params).unwrap_or_default()
     }
 
+    /// Per authorization parameter, the values Get authorization code offers.
+    pub fn parameter_choices(&self) -> BTreeMap<String, Vec<String>> {
+        serde_json::from_str(&self.parameter_choices).unwrap_or_default()
+    }
+
+    /// The identifiers a user gives when connecting (names this build does not know are
+    /// skipped: the import refuses them, so only a newer emsg could have written one).
+    pub fn captures(&self) -> Vec<Capture> {
+        serde_json::from_str::<Vec<String>>(&self.captures)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|name| name.parse().ok())
+            .collect()
+    }
+
     pub fn client_auth(&self) -> ClientAuth {
         self.client_auth
             .parse()
@@ -131,6 +152,7 @@ impl WebApplication {
             },
             scope: self.scope.clone(),
             authorization_params: self.authorization_params(),
+            parameter_choices: self.parameter_choices(),
             client_auth: self.client_auth(),
             pkce: self.pkce,
             accept: self.accept.clone(),
@@ -139,6 +161,7 @@ impl WebApplication {
             authorization_lifetime: self.authorization_lifetime(),
             user_specific: self.user_specific,
             obtain_token_on_callback: self.obtain_token_on_callback,
+            captures: self.captures(),
             issuer: self.issuer.clone(),
             exchange: match (self.exchange_source_id, &self.exchange_url) {
                 (Some(source), Some(url)) => Some(Exchange {
@@ -319,8 +342,12 @@ pub(crate) fn write_spec(
     now: i64,
 ) -> Result<i64> {
     use web_applications as w;
-    let params = serde_json::to_string(&spec.authorization_params)
-        .map_err(|e| StoreError::Invalid(e.to_string()))?;
+    let json =
+        |value: serde_json::Result<String>| value.map_err(|e| StoreError::Invalid(e.to_string()));
+    let params = json(serde_json::to_string(&spec.authorization_params))?;
+    let choices = json(serde_json::to_string(&spec.parameter_choices))?;
+    let captures: Vec<&str> = spec.captures.iter().map(|c| c.as_str()).collect();
+    let captures = json(serde_json::to_string(&captures))?;
     let client_id_env = match &spec.client_id {
         ValueSource::Env { var } => Some(var.as_str()),
         _ => None,
@@ -353,6 +380,8 @@ pub(crate) fn write_spec(
         w::authorization_lifetime_secs.eq(spec.authorization_lifetime.map(secs)),
         w::user_specific.eq(spec.user_specific),
         w::obtain_token_on_callback.eq(spec.obtain_token_on_callback),
+        w::captures.eq(captures),
+        w::parameter_choices.eq(choices),
         w::issuer.eq(&spec.issuer),
         w::exchange_url.eq(spec.exchange.as_ref().map(|e| e.url.as_str())),
         w::updated_at.eq(now),

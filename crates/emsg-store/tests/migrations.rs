@@ -1,9 +1,14 @@
 //! Both backends migrate from the same, identically named migrations.
 
+mod common;
+
+use common::*;
 use diesel::prelude::*;
 use emsg_store::db::{self, MIGRATION_NAMES_POSTGRES, MIGRATION_NAMES_SQLITE};
 use emsg_store::schema::master_key_check;
+use emsg_store::web_applications as records;
 use emsg_test_db::{Backend, TestDb, on_both_backends};
+use emsg_webapps::Capture;
 
 #[test]
 fn both_migration_folders_hold_the_same_migrations() {
@@ -111,5 +116,57 @@ on_both_backends! {
         assert!(error.contains("newer emsg") && error.contains("29991231000001"), "{error}");
         assert!(error.contains("Run the emsg version that migrated it"), "{error}");
         assert_eq!(applied_count(&mut conn), before, "nothing was written");
+    }
+}
+
+/// Runs a migration's SQL again on a migrated database: its `down.sql`, then its `up.sql`.
+fn redo(conn: &mut db::DbConnection, backend: Backend, down: [&str; 2], up: [&str; 2]) {
+    use diesel::connection::SimpleConnection as _;
+    let index = match backend {
+        Backend::Sqlite => 0,
+        Backend::Postgres => 1,
+    };
+    conn.batch_execute(down[index]).expect("down");
+    conn.batch_execute(up[index]).expect("up");
+}
+
+on_both_backends! {
+    fn records_stored_before_captures_and_parameter_choices_keep_the_behaviour_the_code_gave_them(db) {
+        let mut conn = db.connect();
+        let ring = ring();
+        let with = |name: &str, extra: &str| format!("{}{extra}", record(name, "null"));
+        let text = file(&[
+            with("ITSA", "    user_specific: true\n").replace("scope: read write", "scope: read:self-assessment write:self-assessment"),
+            with("VAT", "").replace("scope: read write", "scope: read:vat write:vat"),
+            with("Longer scope", "").replace("scope: read write", "scope: read:self-assessment-extra"),
+            with("Upper case", "").replace("scope: read write", "scope: READ:SELF-ASSESSMENT"),
+            with("ID-porten", "    authorization_params: {acr_values: idporten-loa-substantial, ui_locales: en}\n"),
+            with("Other parameter", "    authorization_params: {x_ui_locales: en}\n"),
+            "  - name: Exchanged\n    base_url: https://platform.example.test\n    scope: read:self-assessment\n    exchange: {source: ID-porten, url: https://platform.example.test/exchange}\n".to_owned(),
+        ]);
+        import_text(&mut conn, &ring, &text, &no_env);
+        redo(
+            &mut conn,
+            db.backend(),
+            [
+                include_str!("../../../migrations/sqlite/2026-12-07-000050_record_captures_and_parameter_choices/down.sql"),
+                include_str!("../../../migrations/postgres/2026-12-07-000050_record_captures_and_parameter_choices/down.sql"),
+            ],
+            [
+                include_str!("../../../migrations/sqlite/2026-12-07-000050_record_captures_and_parameter_choices/up.sql"),
+                include_str!("../../../migrations/postgres/2026-12-07-000050_record_captures_and_parameter_choices/up.sql"),
+            ],
+        );
+        let get = |conn: &mut db::DbConnection, name: &str| records::get(conn, name).expect("the record");
+        assert_eq!(get(&mut conn, "ITSA").captures(), [Capture::Nino]);
+        for name in ["VAT", "Longer scope", "Upper case", "ID-porten", "Exchanged"] {
+            assert!(get(&mut conn, name).captures().is_empty(), "{name}");
+        }
+        let idporten = get(&mut conn, "ID-porten").parameter_choices();
+        assert_eq!(idporten.len(), 1);
+        assert_eq!(idporten["ui_locales"], ["nb", "nn", "en", "se"]);
+        for name in ["ITSA", "Other parameter", "Exchanged"] {
+            assert!(get(&mut conn, name).parameter_choices().is_empty(), "{name}");
+        }
     }
 }

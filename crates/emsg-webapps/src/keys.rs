@@ -176,7 +176,7 @@ const CLIENT_AUTH_CHOICES: [(&str, &str); 2] = [
 
 /// Every key of a record, in the order of the format: the order of the comparison's report,
 /// of the edit form and of the pages (an export moves `exchange` up, see [`Section`]).
-pub static KEYS: [Key; 21] = [
+pub static KEYS: [Key; 23] = [
     Key {
         name: "name",
         label: "Name",
@@ -337,6 +337,26 @@ pub static KEYS: [Key; 21] = [
         outbound: None,
     },
     Key {
+        name: "parameter_choices",
+        label: "Parameter choices",
+        help: "The values Get authorization code offers for a parameter: one \
+               name=choice choice … per line, e.g. ui_locales=nb nn en se.",
+        kinds: Kinds::OAUTH,
+        required: Kinds::NONE,
+        widget: Widget::Lists,
+        section: Section::Setup,
+        read: |r, k, s| s.parameter_choices = r.parameter_choices(k),
+        value: |s| {
+            FieldValue::Map(
+                s.parameter_choices
+                    .iter()
+                    .map(|(name, choices)| (name.clone(), FieldValue::List(choices.clone())))
+                    .collect(),
+            )
+        },
+        outbound: None,
+    },
+    Key {
         name: "client_auth",
         label: "Client authentication",
         help: "How the client authenticates at the token URL.",
@@ -430,6 +450,19 @@ pub static KEYS: [Key; 21] = [
         section: Section::Setup,
         read: |r, k, s| r.flag(k, &mut s.obtain_token_on_callback),
         value: |s| FieldValue::Flag(s.obtain_token_on_callback),
+        outbound: None,
+    },
+    Key {
+        name: "captures",
+        label: "Captures",
+        help: "Identifiers a user gives when connecting, separated by spaces: \
+               nino (National Insurance number).",
+        kinds: Kinds::OAUTH,
+        required: Kinds::NONE,
+        widget: Widget::Words,
+        section: Section::Setup,
+        read: |r, k, s| s.captures = r.captures(k),
+        value: |s| FieldValue::List(s.captures.iter().map(|c| c.as_str().to_owned()).collect()),
         outbound: None,
     },
     Key {

@@ -30,8 +30,10 @@ pub use error::{ImportError, ImportErrors};
 pub use export::{export, export_services};
 pub use keys::{EXCHANGE, FieldValue, KEYS, Key, Kinds, Widget, key};
 pub use lifetime::{Lifetime, LifetimeError};
-pub use model::{ClientAuth, Exchange, Kind, ParsedFile, UnknownClientAuth, WebApplicationSpec};
-pub use params::{RESERVED_AUTHORIZATION_PARAMS, is_reserved};
+pub use model::{
+    Capture, ClientAuth, Exchange, Kind, ParsedFile, UnknownClientAuth, WebApplicationSpec,
+};
+pub use params::{RESERVED_AUTHORIZATION_PARAMS, is_reserved, parameter_label};
 pub use parse::{MAX_FILE_BYTES, parse, parse_bytes, parse_bytes_with, parse_with};
 pub use placeholders::{is_field_name, placeholders};
 pub use service::{

@@ -26,6 +26,9 @@ pub struct WebApplicationSpec {
     pub client_secret: SecretSource,
     pub scope: String,
     pub authorization_params: BTreeMap<String, String>,
+    /// Per authorization parameter, the values the Get authorization code dialog offers
+    /// (`ui_locales: [nb, nn, en, se]`); the record's own value of it is preselected.
+    pub parameter_choices: BTreeMap<String, Vec<String>>,
     pub client_auth: ClientAuth,
     pub pkce: bool,
     pub accept: Option<String>,
@@ -34,6 +37,8 @@ pub struct WebApplicationSpec {
     pub authorization_lifetime: Option<Lifetime>,
     pub user_specific: bool,
     pub obtain_token_on_callback: bool,
+    /// The identifiers a user gives when connecting, kept with the connection.
+    pub captures: Vec<Capture>,
     pub issuer: Option<String>,
     pub exchange: Option<Exchange>,
 }
@@ -67,6 +72,7 @@ impl Default for WebApplicationSpec {
             client_secret: SecretSource::Unset,
             scope: String::new(),
             authorization_params: BTreeMap::new(),
+            parameter_choices: BTreeMap::new(),
             client_auth: ClientAuth::default(),
             pkce: true,
             accept: None,
@@ -75,6 +81,7 @@ impl Default for WebApplicationSpec {
             authorization_lifetime: None,
             user_specific: false,
             obtain_token_on_callback: false,
+            captures: Vec::new(),
             issuer: None,
             exchange: None,
         }
@@ -147,6 +154,41 @@ impl FromStr for ClientAuth {
             .into_iter()
             .find(|auth| auth.as_str() == text)
             .ok_or_else(|| UnknownClientAuth(text.to_owned()))
+    }
+}
+
+/// An identifier a connection captures when a user connects: asked for on the page, checked,
+/// and kept with the connection (the APIs behind the record identify the taxpayer by it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Capture {
+    /// The UK National Insurance number (HMRC's Income Tax APIs).
+    Nino,
+}
+
+impl Capture {
+    pub const ALL: [Capture; 1] = [Capture::Nino];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Capture::Nino => "nino",
+        }
+    }
+}
+
+impl fmt::Display for Capture {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Capture {
+    type Err = ();
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Capture::ALL
+            .into_iter()
+            .find(|capture| capture.as_str() == text)
+            .ok_or(())
     }
 }
 

@@ -8,7 +8,7 @@ use serde_yaml::{Mapping, Value};
 use crate::keys::{self, EXCHANGE, KEYS, Kinds, listed};
 use crate::lifetime::Lifetime;
 use crate::locate::Path;
-use crate::model::{ClientAuth, Exchange, Kind, WebApplicationSpec};
+use crate::model::{Capture, ClientAuth, Exchange, Kind, WebApplicationSpec};
 use crate::params::is_reserved;
 use crate::source::{SecretSource, ValueSource};
 use crate::url_rules::{check_redirect_url, check_url};
@@ -451,7 +451,8 @@ impl Record<'_> {
         params
     }
 
-    /// A parameter name of `authorization_params` (at `path`, the mapping of `key`): a string without spaces that the engine does not send itself.
+    /// A parameter name of `authorization_params` or `parameter_choices` (at `path`, the
+    /// mapping of `key`): a string without spaces that the engine does not send itself.
     fn parameter_name<'v>(&mut self, name: &'v Value, path: &Path, key: &str) -> Option<&'v str> {
         let Some(name) = name.as_str() else {
             self.problems.at_value(
@@ -482,6 +483,133 @@ impl Record<'_> {
             return None;
         }
         Some(name)
+    }
+
+    /// Per parameter, the values the Get authorization code dialog offers: a non-empty list
+    /// of distinct single values (no spaces: each is one option of a choice).
+    pub(crate) fn parameter_choices(&mut self, key: &str) -> BTreeMap<String, Vec<String>> {
+        let mut choices = BTreeMap::new();
+        let map = match self.map.get(key) {
+            None => return choices,
+            Some(Value::Mapping(map)) => map,
+            Some(other) => {
+                self.problems.at_value(
+                    self.path.key(key),
+                    format!(
+                        "`{key}` must be a mapping of parameter names to lists of values, e.g. \
+                         `{{ui_locales: [nb, nn, en, se]}}`, or `{{}}`; not {}",
+                        describe(other)
+                    ),
+                );
+                return choices;
+            }
+        };
+        let path = self.path.key(key);
+        for (name, value) in map {
+            let Some(name) = self.parameter_name(name, &path, key) else {
+                continue;
+            };
+            let at = path.key(name);
+            let Value::Sequence(list) = value else {
+                self.problems.at_value(
+                    at,
+                    format!(
+                        "`{key}.{name}` must be a list of values such as `[nb, nn, en, se]`, \
+                         not {}",
+                        describe(value)
+                    ),
+                );
+                continue;
+            };
+            if list.is_empty() {
+                self.problems.at_value(
+                    at,
+                    format!(
+                        "`{key}.{name}` offers no value; list at least one, or remove `{name}`"
+                    ),
+                );
+                continue;
+            }
+            let mut values: Vec<String> = Vec::with_capacity(list.len());
+            for (index, item) in list.iter().enumerate() {
+                let here = at.index(index);
+                let problem = match item {
+                    Value::String(text)
+                        if text.is_empty()
+                            || text.chars().any(|c| c.is_control() || c.is_whitespace()) =>
+                    {
+                        format!(
+                            "a value of `{key}.{name}` is empty or contains spaces; each value \
+                             is one choice, such as `nb`"
+                        )
+                    }
+                    Value::String(text) if values.contains(text) => {
+                        format!("`{text}` is offered twice for `{name}`; keep one")
+                    }
+                    Value::String(text) => {
+                        values.push(text.clone());
+                        continue;
+                    }
+                    other => format!(
+                        "a value of `{key}.{name}` must be a string, not {}; put it in quotes \
+                         so nothing is converted",
+                        describe(other)
+                    ),
+                };
+                self.problems.at_value(here, problem);
+            }
+            choices.insert(name.to_owned(), values);
+        }
+        choices
+    }
+
+    /// The identifiers a connection captures: a list of known ones, each once.
+    pub(crate) fn captures(&mut self, key: &str) -> Vec<Capture> {
+        let known: Vec<&str> = Capture::ALL.iter().map(|c| c.as_str()).collect();
+        let mut captures = Vec::new();
+        let list = match self.map.get(key) {
+            None => return captures,
+            Some(Value::Sequence(list)) => list,
+            Some(other) => {
+                self.problems.at_value(
+                    self.path.key(key),
+                    format!(
+                        "`{key}` must be a list of identifiers, e.g. `[nino]`, or `[]`; not {}",
+                        describe(other)
+                    ),
+                );
+                return captures;
+            }
+        };
+        for (index, item) in list.iter().enumerate() {
+            let at = self.path.key(key).index(index);
+            let problem = match item {
+                Value::String(text) => match text.parse::<Capture>() {
+                    Ok(capture) if captures.contains(&capture) => {
+                        format!("`{text}` is listed twice in `{key}`; keep one")
+                    }
+                    Ok(capture) => {
+                        captures.push(capture);
+                        continue;
+                    }
+                    Err(()) => {
+                        let hint = closest(text, &known)
+                            .map(|near| format!("did you mean `{near}`? "))
+                            .unwrap_or_default();
+                        format!(
+                            "`{text}` is not an identifier emsg captures; {hint}it captures: {}",
+                            known.join(", ")
+                        )
+                    }
+                },
+                other => format!(
+                    "an identifier in `{key}` must be a string such as `nino`, not {}",
+                    describe(other)
+                ),
+            };
+            self.problems.at_value(at, problem);
+        }
+        captures
     }
 
     pub(crate) fn exchange(&mut self) -> Option<Exchange> {

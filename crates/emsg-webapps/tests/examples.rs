@@ -72,6 +72,7 @@ fn the_hmrc_sandbox_record_parses_to_the_values_written() {
         },
         scope: "read:vat write:vat".into(),
         authorization_params: BTreeMap::new(),
+        parameter_choices: BTreeMap::new(),
         client_auth: ClientAuth::ClientSecretPost,
         pkce: true,
         accept: Some("application/vnd.hmrc.1.0+json".into()),
@@ -80,6 +81,7 @@ fn the_hmrc_sandbox_record_parses_to_the_values_written() {
         authorization_lifetime: Some(lifetime("548d")),
         user_specific: false,
         obtain_token_on_callback: false,
+        captures: Vec::new(),
         issuer: None,
         exchange: None,
     };

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use emsg_seal::Secret;
 use emsg_webapps::{
-    ClientAuth, Exchange, Lifetime, SecretSource, ValueSource, WebApplicationSpec, export, parse,
+    Capture, ClientAuth, Exchange, Lifetime, SecretSource, ValueSource, WebApplicationSpec, export,
+    parse,
 };
 
 fn lifetime(text: &str) -> Lifetime {
@@ -29,6 +30,7 @@ fn hmrc() -> WebApplicationSpec {
         },
         scope: "read:vat write:vat".into(),
         authorization_params: BTreeMap::new(),
+        parameter_choices: BTreeMap::new(),
         client_auth: ClientAuth::ClientSecretPost,
         pkce: true,
         accept: Some("application/vnd.hmrc.1.0+json".into()),
@@ -37,6 +39,7 @@ fn hmrc() -> WebApplicationSpec {
         authorization_lifetime: Some(lifetime("548d")),
         user_specific: false,
         obtain_token_on_callback: false,
+        captures: Vec::new(),
         issuer: None,
         exchange: None,
     }
@@ -60,6 +63,24 @@ fn tricky() -> Vec<WebApplicationSpec> {
     params.insert("#k".to_owned(), "#not a comment".to_owned());
     params.insert("true".to_owned(), "a: b".to_owned());
     params.insert("1".to_owned(), "null".to_owned());
+    let mut choices = BTreeMap::new();
+    choices.insert(
+        "ui_locales".to_owned(),
+        vec![
+            "nb".to_owned(),
+            "nn".to_owned(),
+            "en".to_owned(),
+            "se".to_owned(),
+        ],
+    );
+    choices.insert(
+        "#k".to_owned(),
+        [
+            "a,b", "a:b", "[x]", "{y}", "#c", "null", "true", "12", "ÆØÅ",
+        ]
+        .map(str::to_owned)
+        .to_vec(),
+    );
     let idporten = WebApplicationSpec {
         name: "NO ID-Porten: test # 2".into(),
         description: "line one\nline two: \"quoted\" and 'single'\ttab".into(),
@@ -72,6 +93,7 @@ fn tricky() -> Vec<WebApplicationSpec> {
         client_secret: SecretSource::Env { var: "TRUE".into() },
         scope: "openid skatteetaten:mvameldingvalidering".into(),
         authorization_params: params,
+        parameter_choices: choices,
         client_auth: ClientAuth::ClientSecretBasic,
         pkce: false,
         accept: None,
@@ -80,6 +102,7 @@ fn tricky() -> Vec<WebApplicationSpec> {
         authorization_lifetime: Some(lifetime("5400s")),
         user_specific: true,
         obtain_token_on_callback: true,
+        captures: vec![Capture::Nino],
         issuer: Some("https://test.idporten.no".into()),
         exchange: None,
     };
@@ -141,10 +164,12 @@ fn exchange_defaults() -> WebApplicationSpec {
         client_id: ValueSource::Unset,
         client_secret: SecretSource::Unset,
         authorization_params: BTreeMap::new(),
+        parameter_choices: BTreeMap::new(),
         client_auth: ClientAuth::ClientSecretPost,
         pkce: true,
         code_lifetime: lifetime("10m"),
         obtain_token_on_callback: false,
+        captures: Vec::new(),
         issuer: None,
         ..hmrc()
     }
@@ -197,6 +222,7 @@ web_applications:
     client_secret: {env: HMRC_VAT_CLIENT_SECRET}
     scope: read:vat write:vat
     authorization_params: {}
+    parameter_choices: {}
     client_auth: client_secret_post
     pkce: true
     accept: application/vnd.hmrc.1.0+json
@@ -205,6 +231,7 @@ web_applications:
     authorization_lifetime: 548d
     user_specific: false
     obtain_token_on_callback: false
+    captures: []
     issuer: null
 ";
     assert_eq!(export(&[hmrc()]), expected);

@@ -1,0 +1,2 @@
+ALTER TABLE web_applications DROP COLUMN parameter_choices;
+ALTER TABLE web_applications DROP COLUMN captures;
