@@ -647,3 +647,178 @@ fn the_edit_form_sends_every_shipped_record_back_unchanged(backend: Backend) {
 }
 
 on_both_backends!(the_edit_form_sends_every_shipped_record_back_unchanged);
+
+/// Two user-specific records that differ only in what they declare: `Declared` captures a NINO
+/// and offers UI languages, `Undeclared` (with the same Income Tax scope) neither.
+const DECLARED: &str = "web_applications:
+  - name: Declared
+    base_url: https://test-api.service.hmrc.gov.uk
+    authorization_url: https://test-api.service.hmrc.gov.uk/oauth/authorize
+    token_url: https://test-api.service.hmrc.gov.uk/oauth/token
+    redirect_url: http://127.0.0.1:9/oauth/callback
+    client_id: declared-client
+    client_secret: declared-secret-4b1e
+    scope: read:self-assessment
+    authorization_params: {ui_locales: en}
+    parameter_choices: {ui_locales: [nb, en]}
+    user_specific: true
+    captures: [nino]
+  - name: Undeclared
+    base_url: https://test-api.service.hmrc.gov.uk
+    authorization_url: https://test-api.service.hmrc.gov.uk/oauth/authorize
+    token_url: https://test-api.service.hmrc.gov.uk/oauth/token
+    redirect_url: http://127.0.0.1:9/oauth/callback
+    client_id: undeclared-client
+    client_secret: undeclared-secret-4b1e
+    scope: read:self-assessment
+    authorization_params: {ui_locales: en}
+    user_specific: true
+";
+
+fn what_connecting_asks_for_and_what_get_code_offers_come_from_the_record(backend: Backend) {
+    let emsg = Emsg::new(TestDb::new(backend));
+    let apps = emsg.write("apps.yaml", DECLARED);
+    add_user(&emsg, "ada", "administrator", ADA);
+    let server = serve_web(&emsg, "127.0.0.1:0", &apps, &[]);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let ada = Browser::new(&server);
+        assert_eq!(ada.log_in("ada", ADA).await.status, 303);
+        let declared = ada.get("/web-applications/Declared").await.body;
+        assert!(
+            declared.contains(
+                "<label for=\"ui_locales\">Requested language in the user interface</label>"
+            ) && declared.contains("<option value=\"en\" selected>en</option>")
+                && declared.contains("<option value=\"nb\">nb</option>")
+                && !declared.contains("<option value=\"se\">"),
+            "{declared}"
+        );
+        assert!(
+            declared.contains("<dt>Captures</dt><dd>nino</dd>"),
+            "{declared}"
+        );
+        assert!(
+            declared.contains("<dt>Parameter choices</dt><dd>ui_locales: nb en</dd>"),
+            "{declared}"
+        );
+        let undeclared = ada.get("/web-applications/Undeclared").await.body;
+        assert!(!undeclared.contains("for=\"ui_locales\""), "{undeclared}");
+
+        // My connections asks for the NINO where the record captures it, whatever the scope.
+        let mine = ada.get("/my-connections").await.body;
+        let section = |name: &str| {
+            mine.split("<section class=\"connection\"")
+                .find(|s| s.contains(&format!(">{name}</h2>")))
+                .unwrap()
+                .to_owned()
+        };
+        assert!(section("Declared").contains("name=\"nino\""), "{mine}");
+        assert!(!section("Undeclared").contains("name=\"nino\""), "{mine}");
+
+        // Get authorization code takes only the values the record offers.
+        let csrf = ada.csrf().await;
+        let get_code = |name: &str| format!("/api/v1/web-applications/{name}/get-code");
+        let refused = ada
+            .post_json(
+                &get_code("Declared"),
+                Some(&csrf),
+                &serde_json::json!({ "ui_locales": "se" }),
+            )
+            .await;
+        assert_eq!(refused.status, 400, "{}", refused.body);
+        assert!(
+            refused.body.contains(
+                "Requested language in the user interface `se` is not offered: choose nb or en"
+            ),
+            "{}",
+            refused.body
+        );
+        let not_offered = ada
+            .post_json(
+                &get_code("Undeclared"),
+                Some(&csrf),
+                &serde_json::json!({ "ui_locales": "nb" }),
+            )
+            .await;
+        assert_eq!(not_offered.status, 400, "{}", not_offered.body);
+        assert!(
+            not_offered
+                .body
+                .contains("Undeclared offers no choice of `ui_locales`"),
+            "{}",
+            not_offered.body
+        );
+        let started = ada
+            .post_json(
+                &get_code("Declared"),
+                Some(&csrf),
+                &serde_json::json!({ "ui_locales": "nb" }),
+            )
+            .await;
+        assert_eq!(started.status, 200, "{}", started.body);
+        let started: serde_json::Value = serde_json::from_str(&started.body).unwrap();
+        let url = started["authorization_url"].as_str().unwrap();
+        assert!(url.contains("ui_locales=nb"), "{url}");
+
+        // The edit form has both fields, with their rules.
+        let edit = "/web-applications/Undeclared/edit";
+        let page = ada.get(edit).await;
+        assert!(
+            page.body.contains("name=\"captures\" value=\"\""),
+            "{}",
+            page.body
+        );
+        let form = form_fields(&page.body);
+        let post = |changes: &[(&'static str, &'static str)]| {
+            let mut fields: Vec<(&str, &str)> =
+                form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            fields.extend_from_slice(changes);
+            fields
+        };
+        let bad = ada
+            .post_form(
+                edit,
+                &post(&[("captures", "vrn"), ("parameter_choices", "ui_locales")]),
+            )
+            .await;
+        assert_eq!(bad.status, 422, "{}", bad.body);
+        assert!(
+            bad.body
+                .contains("<strong>Parameter choices</strong>: line 1"),
+            "{}",
+            bad.body
+        );
+        let bad = ada.post_form(edit, &post(&[("captures", "vrn")])).await;
+        assert_eq!(bad.status, 422, "{}", bad.body);
+        assert!(
+            bad.body.contains(
+                "<strong>Captures</strong>: &#x60;vrn&#x60; is not an identifier emsg captures"
+            ),
+            "{}",
+            bad.body
+        );
+        let good = ada
+            .post_form(
+                edit,
+                &post(&[
+                    ("captures", "nino"),
+                    ("parameter_choices", "ui_locales=nb nn en se"),
+                ]),
+            )
+            .await;
+        assert_eq!(good.status, 303, "{}", good.body);
+        let shown = ada.get("/web-applications/Undeclared").await.body;
+        assert!(
+            shown.contains("Saved. Changed: parameter_choices, captures."),
+            "{shown}"
+        );
+        let export = emsg.export();
+        assert!(
+            export.contains("    parameter_choices:\n      ui_locales: [nb, nn, en, se]\n"),
+            "{export}"
+        );
+        assert!(export.contains("    captures: [nino]\n"), "{export}");
+    });
+}
+
+on_both_backends!(what_connecting_asks_for_and_what_get_code_offers_come_from_the_record);

@@ -46,6 +46,7 @@ fn file(issuer: &str, redirect: &str) -> String {
     pkce: true
     user_specific: true
     obtain_token_on_callback: true
+    captures: [nino]
 "
     )
 }

@@ -5,11 +5,9 @@ use std::collections::BTreeMap;
 
 use emsg_engine::{CodeRequest, ConnectionView, Disconnected};
 use emsg_seal::Secret;
+use emsg_store::web_applications as records;
 
 use crate::{Actor, Context, UseCaseError};
-
-/// The UI languages ID-porten offers (`ui_locales`).
-pub const UI_LOCALES: &[&str] = &["nb", "nn", "en", "se"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
@@ -42,7 +40,9 @@ impl Action {
 #[derive(Default)]
 pub struct ActionInput {
     pub scope: Option<String>,
-    pub ui_locales: Option<String>,
+    /// Get authorization code's choices by parameter name (`ui_locales` → `nb`), each one of
+    /// the values the record offers (`parameter_choices`); blank ones are left to the record.
+    pub choices: BTreeMap<String, String>,
     /// A code pasted into Obtain access token (for redirect URLs that are not this server).
     pub code: Option<Secret>,
 }
@@ -81,6 +81,45 @@ impl Outcome {
     }
 }
 
+/// `chosen`, once each value is one the record offers for its parameter.
+async fn checked_choices(
+    ctx: &Context,
+    app: &str,
+    chosen: BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>, UseCaseError> {
+    if chosen.is_empty() {
+        return Ok(chosen);
+    }
+    let name = app.to_owned();
+    let offered = ctx
+        .run(move |conn| Ok::<_, UseCaseError>(records::get(conn, &name)?.parameter_choices()))
+        .await?;
+    for (name, value) in &chosen {
+        let Some(values) = offered.get(name) else {
+            return Err(UseCaseError::Invalid(format!(
+                "{app} offers no choice of `{}`: leave it out (an administrator can add it to the record's parameter_choices)",
+                name.escape_debug()
+            )));
+        };
+        if !values.contains(value) {
+            let (last, rest) = values
+                .split_last()
+                .map_or(("", &[][..]), |(l, r)| (l.as_str(), r));
+            let offered = if rest.is_empty() {
+                last.to_owned()
+            } else {
+                format!("{} or {last}", rest.join(", "))
+            };
+            return Err(UseCaseError::Invalid(format!(
+                "{} `{}` is not offered: choose {offered}",
+                emsg_webapps::parameter_label(name),
+                value.escape_debug()
+            )));
+        }
+    }
+    Ok(chosen)
+}
+
 /// Runs `action` on the record `app` for `actor`.
 pub async fn run_action(
     ctx: &Context,
@@ -92,19 +131,23 @@ pub async fn run_action(
     actor.require_actions()?;
     let user = actor;
     let engine = ctx.engine();
+    let chosen: BTreeMap<String, String> = input
+        .choices
+        .into_iter()
+        .map(|(name, value)| (name, value.trim().to_owned()))
+        .filter(|(_, value)| !value.is_empty())
+        .collect();
+    if action != Action::GetCode
+        && let Some(name) = chosen.keys().next()
+    {
+        return Err(UseCaseError::Invalid(format!(
+            "`{}` is not a field of this action: only Get authorization code takes the choices of a record's parameters",
+            name.escape_debug()
+        )));
+    }
     Ok(match action {
         Action::GetCode => {
-            let mut params = BTreeMap::new();
-            if let Some(locale) = input.ui_locales.filter(|l| !l.trim().is_empty()) {
-                let locale = locale.trim().to_owned();
-                if !UI_LOCALES.contains(&locale.as_str()) {
-                    return Err(UseCaseError::Invalid(format!(
-                        "UI language `{}` is not offered: choose nb, nn, en or se",
-                        locale.escape_debug()
-                    )));
-                }
-                params.insert("ui_locales".to_owned(), locale);
-            }
+            let params = checked_choices(ctx, app, chosen).await?;
             let request = CodeRequest {
                 scope: input.scope.filter(|s| !s.trim().is_empty()),
                 params,

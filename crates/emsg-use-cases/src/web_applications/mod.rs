@@ -6,7 +6,7 @@ mod list;
 mod set_secret;
 mod show;
 
-pub use actions::{Action, ActionInput, Outcome, UI_LOCALES, run_action};
+pub use actions::{Action, ActionInput, Outcome, run_action};
 pub use list::{all_views, connections};
 pub use set_secret::set_client_secret;
 pub use show::{Chosen, chosen, show};

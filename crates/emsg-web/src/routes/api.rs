@@ -2,6 +2,8 @@
 //! roles. A session cookie authenticates; state-changing calls also need `X-CSRF-Token` (from
 //! `GET /api/v1/session` or the page's `csrf-token` meta tag).
 
+use std::collections::BTreeMap;
+
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use emsg_seal::Secret;
@@ -90,12 +92,14 @@ async fn connections(state: web::Data<AppState>, _user: ApiUser) -> Result<HttpR
     })))
 }
 
+/// An action's JSON body. Any other field is a choice of the Get authorization code dialog
+/// (`"ui_locales": "nb"`), checked against the record's `parameter_choices`.
 #[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
 struct ActionBody {
     scope: Option<String>,
-    ui_locales: Option<String>,
     code: Option<String>,
+    #[serde(flatten)]
+    choices: BTreeMap<String, String>,
 }
 
 fn parse_body<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> Result<T, WebError> {
@@ -122,7 +126,7 @@ async fn action(
     let body: ActionBody = parse_body(&body)?;
     let input = ActionInput {
         scope: body.scope,
-        ui_locales: body.ui_locales,
+        choices: body.choices,
         code: body
             .code
             .map(|c| c.trim().to_owned())

@@ -7,6 +7,7 @@ use actix_web::{HttpResponse, web};
 use emsg_engine::CodeRequest;
 use emsg_store::connections::Status;
 use emsg_store::web_applications::{self as records, WebApplication};
+use emsg_webapps::Capture;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -31,14 +32,10 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         );
 }
 
-/// Whether connecting to `record` asks for the user's National Insurance number. The Income Tax
-/// (Self Assessment) APIs identify the taxpayer by NINO, so records whose scope reaches them
-/// capture it; the rule reads the record's data, never its name.
+/// Whether connecting to `record` asks for the user's National Insurance number: when the
+/// record says it captures one (`captures: [nino]`, the HMRC Income Tax records).
 fn asks_for_nino(record: &WebApplication) -> bool {
-    record
-        .scope
-        .split_whitespace()
-        .any(|s| s == "read:self-assessment")
+    record.captures().contains(&Capture::Nino)
 }
 
 /// A refused NINO, shown next to the record it was typed for.

@@ -1,10 +1,12 @@
 //! The Web applications page: records on the left, the selected one's setup, connection panel
 //! and action pane on the right; the actions as forms that come back with a flash message.
 
+use std::collections::BTreeMap;
+
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use emsg_seal::Secret;
-use emsg_store::web_applications as records;
+use emsg_store::web_applications::{self as records, WebApplication};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -16,8 +18,7 @@ use crate::session::{Flash, SessionUser};
 use crate::state::AppState;
 use emsg_use_cases::views::ConnectionPanel;
 use emsg_use_cases::web_applications::{
-    Action, ActionInput, Chosen, Outcome, UI_LOCALES, chosen, run_action,
-    set_client_secret as set_secret,
+    Action, ActionInput, Chosen, Outcome, chosen, run_action, set_client_secret as set_secret,
 };
 
 pub fn config(cfg: &mut web::ServiceConfig) {
@@ -178,20 +179,11 @@ async fn show(
             } else {
                 emsg_webapps::Kind::OAuth
             };
-            let ui_locales = record
-                .authorization_params()
-                .get("ui_locales")
-                .map(|current| {
-                    UI_LOCALES
-                        .iter()
-                        .map(|l| json!({ "value": l, "selected": *l == current.as_str() }))
-                        .collect::<Vec<_>>()
-                });
             json!({
                 "href": href(&record.name),
                 "csrf": user.csrf,
                 "is_exchange": record.is_exchange(),
-                "ui_locales": ui_locales,
+                "choices": choices(&record),
                 "details": view.details(kind),
                 "code_waiting": waiting,
                 "connection": connection.map(|c| ConnectionPanel::new(&c, now)),
@@ -249,6 +241,31 @@ async fn show(
     Ok(html(StatusCode::OK, body))
 }
 
+/// The choices Get authorization code offers, per parameter the record declares them for
+/// (`parameter_choices`), with the record's own value of the parameter selected; a record
+/// without a value among the choices starts at "the provider's default" (the parameter is not
+/// sent).
+fn choices(record: &WebApplication) -> Vec<serde_json::Value> {
+    let params = record.authorization_params();
+    record
+        .parameter_choices()
+        .iter()
+        .map(|(name, values)| {
+            let current = params.get(name).filter(|v| values.contains(v));
+            let options: Vec<_> = values
+                .iter()
+                .map(|v| json!({ "value": v, "selected": Some(v) == current }))
+                .collect();
+            json!({
+                "name": name,
+                "label": emsg_webapps::parameter_label(name),
+                "unset": current.is_none(),
+                "options": options,
+            })
+        })
+        .collect()
+}
+
 #[derive(Deserialize)]
 struct ActionForm {
     #[serde(default)]
@@ -256,11 +273,12 @@ struct ActionForm {
     #[serde(default)]
     scope: Option<String>,
     #[serde(default)]
-    ui_locales: Option<String>,
-    #[serde(default)]
     code: Option<String>,
     #[serde(default)]
     confirm: Option<String>,
+    /// The Get authorization code dialog's choices, by parameter name.
+    #[serde(flatten)]
+    choices: BTreeMap<String, String>,
 }
 
 async fn action(
@@ -286,7 +304,7 @@ async fn action(
     }
     let input = ActionInput {
         scope: form.scope,
-        ui_locales: form.ui_locales,
+        choices: form.choices,
         code: form
             .code
             .map(|c| c.trim().to_owned())
