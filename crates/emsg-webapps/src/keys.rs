@@ -5,7 +5,7 @@
 //! views all walk [`KEYS`]: a new key is one entry here, its field in [`WebApplicationSpec`],
 //! its column in the store, and the code that uses it.
 
-use crate::model::{ClientAuth, Kind, WebApplicationSpec};
+use crate::model::{ClientAuth, EXCHANGE, Kind, WebApplicationSpec};
 use crate::record::Record;
 use crate::source::{SecretSource, ValueSource};
 
@@ -503,9 +503,6 @@ pub static KEYS: [Key; 23] = [
     },
 ];
 
-/// The key whose presence makes a record an exchange record.
-pub const EXCHANGE: &str = "exchange";
-
 /// The names of the keys, in the order of [`KEYS`].
 pub(crate) fn names() -> impl Iterator<Item = &'static str> {
     KEYS.iter().map(|key| key.name)
@@ -529,6 +526,14 @@ pub(crate) fn listed(words: &[String]) -> String {
         [] => String::new(),
         [one] => one.clone(),
         [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+impl WebApplicationSpec {
+    /// The outbound URLs of the record that are set, with their place in the record
+    /// (`token_url`, `exchange.url`): every URL emsg sends requests to, with secrets or tokens.
+    pub fn outbound_urls(&self) -> Vec<(&'static str, &str)> {
+        outbound_urls(self)
     }
 }
 

@@ -14,6 +14,8 @@ mod model;
 mod params;
 mod parse;
 mod placeholders;
+mod problems;
+mod read_record;
 mod record;
 mod service;
 mod service_read;
@@ -28,10 +30,11 @@ pub use compare::changed_fields;
 pub use env_access::{EnvAccess, PAGE_ENV_VARS_SETTING, PageEnvVars};
 pub use error::{ImportError, ImportErrors};
 pub use export::{export, export_services};
-pub use keys::{EXCHANGE, FieldValue, KEYS, Key, Kinds, Widget, key};
+pub use keys::{FieldValue, KEYS, Key, Kinds, Widget, key};
 pub use lifetime::{Lifetime, LifetimeError};
 pub use model::{
-    Capture, ClientAuth, Exchange, Kind, ParsedFile, UnknownClientAuth, WebApplicationSpec,
+    Capture, ClientAuth, EXCHANGE, Exchange, Kind, ParsedFile, UnknownClientAuth,
+    WebApplicationSpec,
 };
 pub use params::{RESERVED_AUTHORIZATION_PARAMS, is_reserved, parameter_label};
 pub use parse::{MAX_FILE_BYTES, parse, parse_bytes, parse_bytes_with, parse_with};

@@ -4,6 +4,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::str::FromStr;
 
+/// The key whose presence makes a record an exchange record.
+pub const EXCHANGE: &str = "exchange";
+
 use crate::error::ImportError;
 use crate::lifetime::Lifetime;
 use crate::service::WebServiceSpec;
@@ -231,13 +234,5 @@ impl ParsedFile {
             path: path.to_owned(),
             message: message.into(),
         }
-    }
-}
-
-impl WebApplicationSpec {
-    /// The outbound URLs of the record that are set, with their place in the record
-    /// (`token_url`, `exchange.url`): every URL emsg sends requests to, with secrets or tokens.
-    pub fn outbound_urls(&self) -> Vec<(&'static str, &str)> {
-        crate::keys::outbound_urls(self)
     }
 }

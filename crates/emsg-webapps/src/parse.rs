@@ -5,8 +5,9 @@ use serde_yaml::Value;
 use crate::error::{ImportError, ImportErrors};
 use crate::locate::{Locator, Pos};
 use crate::model::ParsedFile;
+use crate::problems::Problem;
 use crate::templates::{NotLoaded, TemplateSource};
-use crate::validate::{Problem, validate};
+use crate::validate::validate;
 
 /// The largest file accepted: 16 MiB, room for tens of thousands of records.
 pub const MAX_FILE_BYTES: usize = 16 * 1024 * 1024;

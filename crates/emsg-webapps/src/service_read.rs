@@ -7,11 +7,11 @@ use serde_yaml::{Mapping, Value};
 use crate::amount::Amount;
 use crate::locate::Path;
 use crate::placeholders::{is_field_name, placeholders};
+use crate::problems::{Problems, closest, describe};
 use crate::service::{
     Check, CheckRule, FieldKind, FieldSpec, FraudPrevention, Method, ResponseType, WebServiceSpec,
 };
 use crate::url_rules::check_url;
-use crate::validate::{Problems, closest, describe};
 
 const KEYS: [&str; 15] = [
     "name",
