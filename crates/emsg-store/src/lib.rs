@@ -8,6 +8,7 @@ mod clock;
 pub mod connections;
 pub mod db;
 mod error;
+pub mod ids;
 pub mod import;
 pub mod key_ring;
 pub mod key_ring_nodes;
@@ -34,3 +35,4 @@ pub mod web_services;
 
 pub use clock::{format_iso_millis, format_remaining, format_utc, now};
 pub use error::{Result, StoreError};
+pub use ids::{ConnectionId, MessageId, Subject, UserId, WebApplicationId};
