@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use emsg_store::audit::{self, Actor, NewAuditEntry};
+use emsg_store::audit::{self, Actor, AuditAction, NewAuditEntry};
 use emsg_store::master_key::{self, KeySource};
 use emsg_store::rotation::{self, RotationOptions, Unopenable};
 use emsg_store::{key_ring, key_ring_nodes};
@@ -108,20 +108,16 @@ fn record(
 ) -> anyhow::Result<()> {
     audit::record(
         conn,
-        &NewAuditEntry {
-            actor: Actor::Operator,
-            action: "keys-rotate",
-            web_application_id: None,
-            connection_id: None,
-            outcome: "ok",
-            error_code: None,
-            detail: &format!(
+        &[NewAuditEntry::ok(
+            Actor::Operator,
+            AuditAction::KeysRotate,
+            format!(
                 "{prefix}re-sealed {} values under master key {}; {} values no key opens",
                 rotation.values,
                 rotation.new_key_id,
                 rotation.unopenable.len()
             ),
-        },
+        )],
     )?;
     Ok(())
 }

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use emsg_seal::Secret;
-use emsg_store::audit::Actor;
+use emsg_store::audit::{self, Actor, AuditAction, NewAuditEntry};
 use emsg_store::users::{self, Role};
 
 use crate::context::Global;
@@ -88,7 +88,7 @@ pub fn run(global: &Global, args: Users) -> anyhow::Result<ExitCode> {
                 let user = users::add(&mut opened.conn, &name, role, &password)?;
                 audit_key(
                     &mut opened.conn,
-                    "add-user",
+                    AuditAction::AddUser,
                     &format!("user {} added with role {}", user.name, user.role),
                 )?;
                 println!(
@@ -226,7 +226,7 @@ pub fn run(global: &Global, args: Users) -> anyhow::Result<ExitCode> {
                 }
                 audit_key(
                     &mut opened.conn,
-                    "revoke-api-key",
+                    AuditAction::RevokeApiKey,
                     &format!("{revoked} API key(s) of {} revoked ({prefix})", user.name),
                 )?;
                 println!("revoked {revoked} API key(s) of {}", user.name);
@@ -234,7 +234,7 @@ pub fn run(global: &Global, args: Users) -> anyhow::Result<ExitCode> {
                 let (key, info) = api_keys::create(&mut opened.conn, user.id, now)?;
                 audit_key(
                     &mut opened.conn,
-                    "make-api-key",
+                    AuditAction::MakeApiKey,
                     &format!("API key {}… made for {}", info.prefix, user.name),
                 )?;
                 println!(
@@ -268,21 +268,10 @@ fn read_password() -> anyhow::Result<Secret> {
 
 fn audit_key(
     conn: &mut emsg_store::db::DbConnection,
-    action: &str,
+    action: AuditAction,
     detail: &str,
 ) -> anyhow::Result<()> {
-    emsg_store::audit::record(
-        conn,
-        &emsg_store::audit::NewAuditEntry {
-            actor: emsg_store::audit::Actor::Operator,
-            action,
-            web_application_id: None,
-            connection_id: None,
-            outcome: "ok",
-            error_code: None,
-            detail,
-        },
-    )?;
+    audit::record(conn, &[NewAuditEntry::ok(Actor::Operator, action, detail)])?;
     Ok(())
 }
 

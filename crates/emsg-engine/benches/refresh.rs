@@ -241,10 +241,19 @@ fn phases(
     pool_size: u32,
 ) {
     use emsg_seal::Secret;
-    use emsg_store::audit::{self, Actor, NewAuditEntry};
+    use emsg_store::audit::{self, Actor, AuditAction, NewAuditEntry};
     use emsg_store::connections::{self, ConnectionKey, Tokens};
     use emsg_store::web_applications as records;
 
+    let refresh_entry = |app: i64, connection: i64| {
+        NewAuditEntry::ok(
+            Actor::System,
+            AuditAction::Refresh,
+            "access token refreshed",
+        )
+        .on_web_application(app)
+        .on_connection(connection)
+    };
     let k = common::env_number("EMSG_BENCH_PHASE_ITERATIONS", 500).max(1);
     let fixture = Fixture::new(backend, endpoint);
     fixture.seed(k, emsg_store::now() + 3600);
@@ -385,15 +394,7 @@ fn phases(
                 granted_scope: None,
                 access_expires_at: Some(now + 3600),
             };
-            let entry = NewAuditEntry {
-                actor: Actor::System,
-                action: "refresh",
-                web_application_id: Some(app.id),
-                connection_id: Some(ids[i]),
-                outcome: "ok",
-                error_code: None,
-                detail: "access token refreshed",
-            };
+            let entry = refresh_entry(app.id, ids[i]);
             let stored = connections::finish_refresh(
                 &mut conn,
                 &ring,
@@ -409,19 +410,7 @@ fn phases(
         },
     );
     time("  of which audit::record (INSERT) alone", 0.0, &mut |i| {
-        audit::record(
-            &mut conn,
-            &NewAuditEntry {
-                actor: Actor::System,
-                action: "refresh",
-                web_application_id: Some(app.id),
-                connection_id: Some(ids[i]),
-                outcome: "ok",
-                error_code: None,
-                detail: "access token refreshed",
-            },
-        )
-        .expect("audit");
+        audit::record(&mut conn, &[refresh_entry(app.id, ids[i])]).expect("audit");
     });
     time("records::by_id", 0.0, &mut |_| {
         records::by_id(&mut conn, app.id).expect("by_id");

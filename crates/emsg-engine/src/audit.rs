@@ -1,57 +1,19 @@
-//! The audit entry every action writes: who, what, which record and connection, the outcome.
+//! The audit entry every action writes (a [`NewAuditEntry`] of the store), with the action's
+//! outcome.
 
 use std::future::Future;
 
-use emsg_store::audit::{self, Actor, NewAuditEntry};
+use emsg_store::audit::{self, NewAuditEntry};
 
 use crate::Engine;
 use crate::error::EngineError;
 
-#[derive(Debug, Clone)]
-pub struct Entry {
-    pub user: Option<i64>,
-    pub action: &'static str,
-    pub web_application_id: Option<i64>,
-    pub connection_id: Option<i64>,
-}
-
-/// An audit entry with its outcome, owned, ready to be written (on its own or inside the
-/// transaction of the change it describes).
-#[derive(Debug, Clone)]
-pub struct Audited {
-    entry: Entry,
-    outcome: &'static str,
-    code: Option<String>,
-    detail: String,
-}
-
-impl Audited {
-    pub fn new<T>(entry: &Entry, result: &Result<T, EngineError>, detail: String) -> Self {
-        let (outcome, code, detail) = match result {
-            Ok(_) => ("ok", None, detail),
-            Err(error) => ("error", Some(error.code().to_owned()), error.to_string()),
-        };
-        Self {
-            entry: entry.clone(),
-            outcome,
-            code,
-            detail,
-        }
-    }
-
-    pub fn row(&self) -> NewAuditEntry<'_> {
-        NewAuditEntry {
-            actor: self
-                .entry
-                .user
-                .map_or(Actor::System, |id| Actor::User { id }),
-            action: self.entry.action,
-            web_application_id: self.entry.web_application_id,
-            connection_id: self.entry.connection_id,
-            outcome: self.outcome,
-            error_code: self.code.as_deref(),
-            detail: &self.detail,
-        }
+/// `entry` as `result` ended it: as it is when it succeeded, with the error's code and
+/// message when it failed.
+pub(crate) fn concluded<T>(entry: NewAuditEntry, result: &Result<T, EngineError>) -> NewAuditEntry {
+    match result {
+        Ok(_) => entry,
+        Err(error) => entry.failed(error.code(), error.to_string()),
     }
 }
 
@@ -61,25 +23,21 @@ impl Engine {
     /// the future borrows nothing (it may run inside spawned tasks).
     pub(crate) fn audit<T>(
         &self,
-        entry: Entry,
+        entry: NewAuditEntry,
         result: &Result<T, EngineError>,
-        detail: String,
     ) -> impl Future<Output = ()> + Send + use<T> {
-        let audited = Audited::new(&entry, result, detail);
+        let entry = concluded(entry, result);
         // The audited action may have changed its connection: that connection's cached token goes.
-        if let Some(id) = audited.entry.connection_id {
+        if let Some(id) = entry.connection_id {
             self.inner.tokens.invalidate(id);
         }
         let engine = self.clone();
-        async move { engine.write_audit(audited).await }
+        async move { engine.write_audit(entry).await }
     }
 
-    async fn write_audit(&self, audited: Audited) {
+    async fn write_audit(&self, entry: NewAuditEntry) {
         let written = self
-            .db(move |conn, _| {
-                audit::record(conn, &audited.row())?;
-                Ok(())
-            })
+            .db(move |conn, _| Ok(audit::record(conn, &[entry])?))
             .await;
         if let Err(error) = written {
             tracing::error!(%error, "could not write an audit entry");

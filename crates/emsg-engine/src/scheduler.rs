@@ -10,12 +10,12 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use emsg_store::audit::{Actor, AuditAction, NewAuditEntry};
 use emsg_store::connections::{self, Connection, Status};
 use emsg_store::web_applications as records;
 
 use crate::Engine;
-use crate::actions::refresh::{Audit, Need};
-use crate::audit::Entry;
+use crate::actions::refresh::{AuditWhen, Need, refresh_entry};
 use crate::error::EngineError;
 use crate::random;
 
@@ -230,17 +230,12 @@ impl Engine {
                 .await
                 .map(|_| ())
         } else {
-            let entry = Entry {
-                user: None,
-                action: "refresh",
-                web_application_id: Some(record.id),
-                connection_id: Some(connection.id),
-            };
             self.refresh_connection(
                 record,
                 connection,
                 Need::Refresh,
-                Audit::when_refreshed(entry, "refreshed in the background"),
+                refresh_entry(None, record, connection, "refreshed in the background"),
+                AuditWhen::Refreshed,
                 None,
             )
             .await
@@ -287,18 +282,11 @@ impl Engine {
                 emsg_store::format_utc(ends)
             );
             tracing::warn!(connection = connection.id, "{detail}");
-            let audit = self.audit(
-                Entry {
-                    user: None,
-                    action: "authorization-expiring",
-                    web_application_id: Some(connection.web_application_id),
-                    connection_id: Some(connection.id),
-                },
-                &Ok::<(), EngineError>(()),
-                detail,
-            );
-
-            audit.await;
+            let entry =
+                NewAuditEntry::ok(Actor::System, AuditAction::AuthorizationExpiring, detail)
+                    .on_web_application(connection.web_application_id)
+                    .on_connection(connection.id);
+            self.audit(entry, &Ok::<(), EngineError>(())).await;
         }
     }
 }

@@ -202,7 +202,7 @@ fn phases(
     use diesel::Connection;
     use diesel::connection::SimpleConnection;
     use emsg_seal::{Aad, Secret};
-    use emsg_store::audit::NewAuditEntry;
+    use emsg_store::audit::{AuditAction, NewAuditEntry};
 
     let n = parsed.applications.len();
     let db = TestDb::new(backend);
@@ -247,15 +247,10 @@ fn phases(
             for row in &stored {
                 emsg_store::audit::record(
                     conn,
-                    &NewAuditEntry {
-                        actor: Actor::Operator,
-                        action: "import",
-                        web_application_id: Some(row.id),
-                        connection_id: None,
-                        outcome: "ok",
-                        error_code: None,
-                        detail: "added by import",
-                    },
+                    &[
+                        NewAuditEntry::ok(Actor::Operator, AuditAction::Import, "added by import")
+                            .on_web_application(row.id),
+                    ],
                 )
                 .expect("audit");
             }

@@ -473,9 +473,9 @@ pub fn finish_refresh(
     lease_owner: &str,
     tokens: &Tokens,
     now: i64,
-    audit_entry: &NewAuditEntry<'_>,
+    audit_entry: &NewAuditEntry,
 ) -> Result<(Refreshed, bool)> {
-    let store = |conn: &mut DbConnection, entry: Option<&NewAuditEntry<'_>>| {
+    let store = |conn: &mut DbConnection, entry: Option<&NewAuditEntry>| {
         write_transaction(conn, |conn| {
             let outcome = match store_refreshed(
                 conn,
@@ -493,7 +493,7 @@ pub fn finish_refresh(
                 }
             };
             if let Some(entry) = entry {
-                audit::record(conn, entry)?;
+                audit::record(conn, std::slice::from_ref(entry))?;
             }
             Ok::<_, StoreError>(outcome)
         })
@@ -540,49 +540,44 @@ fn finish_refresh_statement(
     lease_owner: &str,
     tokens: &Tokens,
     now: i64,
-    entry: &NewAuditEntry<'_>,
+    entry: &NewAuditEntry,
 ) -> diesel::QueryResult<Option<Connection>> {
     use diesel::sql_types::{BigInt, Binary, Nullable, Text};
+    // The same text on every call, so that the prepared statement is reused.
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "WITH stored AS ( \
+               UPDATE connections SET status = $1, access_token_sealed = $2, token_type = $3, \
+                 access_expires_at = $4, last_error = NULL, last_error_code = NULL, \
+                 refresh_failures = 0, last_refreshed_at = $5, version = version + 1, \
+                 updated_at = $5, lease_owner = NULL, lease_until = NULL, \
+                 refresh_token_sealed = COALESCE($6, refresh_token_sealed), \
+                 granted_scope = COALESCE($7, granted_scope) \
+               WHERE id = $8 AND version = $9 AND lease_owner = $10 \
+               RETURNING *), \
+             audited AS ({}) \
+             SELECT * FROM stored",
+            audit::row::insert_select_from("stored", 11)
+        )
+    });
     let access = ring.seal_secret(&tokens.access_token, &aad("access_token_sealed", id));
     let refresh = tokens
         .refresh_token
         .as_ref()
         .map(|r| ring.seal_secret(r, &aad("refresh_token_sealed", id)));
-    let (user_id, actor) = entry.actor.columns();
-    let statement = diesel::sql_query(
-        "WITH stored AS ( \
-           UPDATE connections SET status = $1, access_token_sealed = $2, token_type = $3, \
-             access_expires_at = $4, last_error = NULL, last_error_code = NULL, \
-             refresh_failures = 0, last_refreshed_at = $5, version = version + 1, \
-             updated_at = $5, lease_owner = NULL, lease_until = NULL, \
-             refresh_token_sealed = COALESCE($6, refresh_token_sealed), \
-             granted_scope = COALESCE($7, granted_scope) \
-           WHERE id = $8 AND version = $9 AND lease_owner = $10 \
-           RETURNING *), \
-         audited AS ( \
-           INSERT INTO audit_entries (at, user_id, actor, action, web_application_id, \
-             connection_id, outcome, error_code, detail) \
-           SELECT $5, $11, $12, $13, $14, $15, $16, $17, $18 FROM stored) \
-         SELECT * FROM stored",
-    )
-    .bind::<Text, _>(Status::Connected.as_str())
-    .bind::<Binary, _>(access)
-    .bind::<Text, _>(&tokens.token_type)
-    .bind::<Nullable<BigInt>, _>(tokens.access_expires_at)
-    .bind::<BigInt, _>(now)
-    .bind::<Nullable<Binary>, _>(refresh)
-    .bind::<Nullable<Text>, _>(tokens.granted_scope.as_deref())
-    .bind::<BigInt, _>(id)
-    .bind::<BigInt, _>(expected_version)
-    .bind::<Text, _>(lease_owner)
-    .bind::<Nullable<BigInt>, _>(user_id)
-    .bind::<Text, _>(actor)
-    .bind::<Text, _>(entry.action)
-    .bind::<Nullable<BigInt>, _>(entry.web_application_id)
-    .bind::<Nullable<BigInt>, _>(entry.connection_id)
-    .bind::<Text, _>(entry.outcome)
-    .bind::<Nullable<Text>, _>(entry.error_code)
-    .bind::<Text, _>(entry.detail);
+    let statement = diesel::sql_query(SQL.as_str())
+        .into_boxed::<diesel::pg::Pg>()
+        .bind::<Text, _>(Status::Connected.as_str())
+        .bind::<Binary, _>(access)
+        .bind::<Text, _>(&tokens.token_type)
+        .bind::<Nullable<BigInt>, _>(tokens.access_expires_at)
+        .bind::<BigInt, _>(now)
+        .bind::<Nullable<Binary>, _>(refresh)
+        .bind::<Nullable<Text>, _>(tokens.granted_scope.as_deref())
+        .bind::<BigInt, _>(id)
+        .bind::<BigInt, _>(expected_version)
+        .bind::<Text, _>(lease_owner);
+    let statement = audit::row::bind(statement, entry, now);
     reused(statement).get_result::<Connection>(conn).optional()
 }
 
@@ -598,14 +593,14 @@ pub fn finish_refresh_failed(
     message: &str,
     code: Option<&str>,
     now: i64,
-    audit_entry: &NewAuditEntry<'_>,
+    audit_entry: &NewAuditEntry,
 ) -> Result<bool> {
-    let record = |conn: &mut DbConnection, entry: Option<&NewAuditEntry<'_>>| {
+    let record = |conn: &mut DbConnection, entry: Option<&NewAuditEntry>| {
         write_transaction(conn, |conn| {
             record_failure(conn, id, status, message, code, now)?;
             release_lease(conn, id, lease_owner)?;
             if let Some(entry) = entry {
-                audit::record(conn, entry)?;
+                audit::record(conn, std::slice::from_ref(entry))?;
             }
             Ok::<_, StoreError>(())
         })

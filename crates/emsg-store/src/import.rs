@@ -10,7 +10,7 @@ use emsg_webapps::{
     ValueSource, WebApplicationSpec, WebServiceSpec, changed_fields,
 };
 
-use crate::audit::{self, Actor, NewAuditEntry};
+use crate::audit::{self, Actor, AuditAction, NewAuditEntry};
 use crate::clock::now;
 use crate::db::{DbConnection, write_transaction};
 use crate::error::{Result, StoreError};
@@ -570,21 +570,11 @@ fn write(
             RecordChange::Changed(fields) => format!("changed by import: {}", fields.join(", ")),
             _ => "added by import".to_owned(),
         };
-        entries.push((id, detail));
+        entries.push(
+            NewAuditEntry::ok(actor.clone(), AuditAction::Import, detail).on_web_application(id),
+        );
     }
-    let new_entries: Vec<NewAuditEntry<'_>> = entries
-        .iter()
-        .map(|(id, detail)| NewAuditEntry {
-            actor: actor.clone(),
-            action: "import",
-            web_application_id: Some(*id),
-            connection_id: None,
-            outcome: "ok",
-            error_code: None,
-            detail,
-        })
-        .collect();
-    audit::record_many(conn, &new_entries)?;
+    audit::record(conn, &entries)?;
     Ok(ids)
 }
 
@@ -638,7 +628,7 @@ fn write_services(
     actor: &Actor,
 ) -> Result<()> {
     let now = now();
-    let mut details = Vec::new();
+    let mut entries = Vec::new();
     for item in plan.iter().filter(|i| i.change != RecordChange::Unchanged) {
         let record = record_ids
             .get(&name_key(&item.spec.web_application))
@@ -658,21 +648,12 @@ fn write_services(
             ),
             _ => format!("web service {} added by import", item.spec.name),
         };
-        details.push((record, detail));
+        entries.push(
+            NewAuditEntry::ok(actor.clone(), AuditAction::Import, detail)
+                .on_web_application(record),
+        );
     }
-    let entries: Vec<NewAuditEntry<'_>> = details
-        .iter()
-        .map(|(record, detail)| NewAuditEntry {
-            actor: actor.clone(),
-            action: "import",
-            web_application_id: Some(*record),
-            connection_id: None,
-            outcome: "ok",
-            error_code: None,
-            detail,
-        })
-        .collect();
-    audit::record_many(conn, &entries)?;
+    audit::record(conn, &entries)?;
     Ok(())
 }
 
@@ -856,15 +837,7 @@ pub fn edit(
         );
         audit::record(
             conn,
-            &NewAuditEntry {
-                actor: actor.clone(),
-                action: "edit",
-                web_application_id: Some(id),
-                connection_id: None,
-                outcome: "ok",
-                error_code: None,
-                detail: &detail,
-            },
+            &[NewAuditEntry::ok(actor.clone(), AuditAction::Edit, detail).on_web_application(id)],
         )?;
         report.changed = changed;
         Ok(report)

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use emsg_webapps::{WebApplicationSpec, WebServiceSpec};
 
-use crate::audit::{self, Actor, NewAuditEntry};
+use crate::audit::{self, Actor, AuditAction, NewAuditEntry};
 use crate::connections;
 use crate::db::DbConnection;
 use crate::error::Result;
@@ -126,29 +126,23 @@ pub(crate) fn apply(
         moved.origins.join(", ")
     );
     let ids = connections::require_reauthorization(conn, row.id, &message, now)?;
-    let detail = moved.explain();
-    let mut entries = vec![NewAuditEntry {
-        actor: actor.clone(),
-        action: "endpoints_moved",
-        web_application_id: Some(row.id),
-        connection_id: None,
-        outcome: "ok",
-        error_code: None,
-        detail: &detail,
-    }];
+    let mut entries = vec![
+        NewAuditEntry::ok(actor.clone(), AuditAction::EndpointsMoved, moved.explain())
+            .on_web_application(row.id),
+    ];
     let per_connection = format!(
         "tokens deleted, reauthorization required: the endpoints moved to {}",
         moved.origins.join(", ")
     );
-    entries.extend(ids.iter().map(|id| NewAuditEntry {
-        actor: actor.clone(),
-        action: "endpoints_moved",
-        web_application_id: Some(row.id),
-        connection_id: Some(*id),
-        outcome: "ok",
-        error_code: None,
-        detail: &per_connection,
+    entries.extend(ids.iter().map(|id| {
+        NewAuditEntry::ok(
+            actor.clone(),
+            AuditAction::EndpointsMoved,
+            per_connection.clone(),
+        )
+        .on_web_application(row.id)
+        .on_connection(*id)
     }));
-    audit::record_many(conn, &entries)?;
+    audit::record(conn, &entries)?;
     Ok(())
 }

@@ -15,7 +15,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use diesel::prelude::*;
 use emsg_seal::Secret;
 
-use crate::audit::{self, Actor, NewAuditEntry};
+use crate::audit::{self, Actor, AuditAction, NewAuditEntry};
 use crate::clock::now;
 use crate::db::{DbConnection, write_transaction};
 use crate::error::{Result, StoreError};
@@ -163,7 +163,7 @@ pub fn add_with_one_time_password(
         audit_user(
             conn,
             actor,
-            "add-user",
+            AuditAction::AddUser,
             &format!(
                 "user {} added with role {}; a one-time password was issued",
                 user.name, user.role
@@ -392,7 +392,7 @@ pub fn change_own_password(
         audit_user(
             conn,
             &Actor::User { id: user_id },
-            "change-password",
+            AuditAction::ChangePassword,
             &format!(
                 "{} changed their password; {ended}{}",
                 user.name,
@@ -439,7 +439,7 @@ pub fn set_password(
         audit_user(
             conn,
             actor,
-            "set-password",
+            AuditAction::SetPassword,
             &format!(
                 "new {} password for {}; {ended}",
                 if one_time { "one-time" } else { "chosen" },
@@ -469,7 +469,7 @@ pub fn disable(conn: &mut DbConnection, user_id: i64, actor: &Actor) -> Result<E
         audit_user(
             conn,
             actor,
-            "disable-user",
+            AuditAction::DisableUser,
             &format!("{} disabled; {ended}", user.name),
         )?;
         Ok(ended)
@@ -492,7 +492,7 @@ pub fn enable(conn: &mut DbConnection, user_id: i64, actor: &Actor) -> Result<()
         audit_user(
             conn,
             actor,
-            "enable-user",
+            AuditAction::EnableUser,
             &format!("{} enabled", user.name),
         )
     })
@@ -519,7 +519,7 @@ pub fn remove(conn: &mut DbConnection, user_id: i64, actor: &Actor) -> Result<En
         audit_user(
             conn,
             actor,
-            "remove-user",
+            AuditAction::RemoveUser,
             &format!("{} removed; {ended}", user.name),
         )?;
         Ok(ended)
@@ -551,7 +551,7 @@ pub fn set_role(conn: &mut DbConnection, user_id: i64, role: Role, actor: &Actor
         audit_user(
             conn,
             actor,
-            "change-role",
+            AuditAction::ChangeRole,
             &format!("{} is now {role} (was {}); {ended}", user.name, user.role),
         )?;
         Ok(ended)
@@ -579,7 +579,7 @@ pub fn log_out_everywhere(
         audit_user(
             conn,
             actor,
-            "logout-everywhere",
+            AuditAction::LogoutEverywhere,
             &format!("{} logged out everywhere; {ended}", user.name),
         )?;
         Ok(ended)
@@ -652,17 +652,11 @@ fn end_everything(conn: &mut DbConnection, user_id: i64) -> Result<Ended> {
     })
 }
 
-fn audit_user(conn: &mut DbConnection, actor: &Actor, action: &str, detail: &str) -> Result<()> {
-    audit::record(
-        conn,
-        &NewAuditEntry {
-            actor: actor.clone(),
-            action,
-            web_application_id: None,
-            connection_id: None,
-            outcome: "ok",
-            error_code: None,
-            detail,
-        },
-    )
+fn audit_user(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    action: AuditAction,
+    detail: &str,
+) -> Result<()> {
+    audit::record(conn, &[NewAuditEntry::ok(actor.clone(), action, detail)])
 }

@@ -6,7 +6,7 @@
 mod common;
 
 use emsg_seal::Secret;
-use emsg_store::audit::{self, Actor, NewAuditEntry};
+use emsg_store::audit::{self, Actor, AuditAction, NewAuditEntry};
 use emsg_store::connections::{self, Authorization, ConnectionKey, Refreshed, Tokens};
 use emsg_store::web_applications as records;
 use emsg_test_db::on_both_backends;
@@ -23,16 +23,13 @@ fn tokens(access: &str, refresh: &str) -> Tokens {
     }
 }
 
-fn entry(connection_id: i64) -> NewAuditEntry<'static> {
-    NewAuditEntry {
-        actor: Actor::System,
-        action: "refresh",
-        web_application_id: None,
-        connection_id: Some(connection_id),
-        outcome: "ok",
-        error_code: None,
-        detail: "access token refreshed",
-    }
+fn entry(connection_id: i64) -> NewAuditEntry {
+    NewAuditEntry::ok(
+        Actor::System,
+        AuditAction::Refresh,
+        "access token refreshed",
+    )
+    .on_connection(connection_id)
 }
 
 /// A connection holding `access-0`/`refresh-0`; its id.
@@ -214,7 +211,7 @@ on_both_backends! {
         let app = records::get(&mut conn, "Lease App").unwrap();
         let mut other = db.connect();
         conn.transaction(|conn| {
-            audit::record(conn, &NewAuditEntry { web_application_id: Some(app.id), ..entry(id) })?;
+            audit::record(conn, &[entry(id).on_web_application(app.id)])?;
             if db.backend() == emsg_test_db::Backend::Postgres {
                 // Before, the entry's key locked the record's row (FOR KEY SHARE) until the
                 // transaction ended: every refresh of any of its connections queued on it.

@@ -4,13 +4,13 @@
 //! `iss` is refused when the issuer's discovery says it always sends one.
 
 use emsg_seal::Secret;
+use emsg_store::audit::{Actor, AuditAction, NewAuditEntry};
 use emsg_store::pending::{self, PendingAuthorization};
 use tracing::Instrument as _;
 
 use super::now;
 use crate::Engine;
 use crate::actions::status::ConnectionView;
-use crate::audit::Entry;
 use crate::error::EngineError;
 use crate::random;
 
@@ -61,18 +61,12 @@ impl Engine {
                  Nothing was changed; start again with Get authorization code"
                     .to_owned(),
             ));
-            let audit = self.audit(
-                Entry {
-                    user: Some(user),
-                    action: "callback",
-                    web_application_id: None,
-                    connection_id: None,
-                },
-                &result,
+            let entry = NewAuditEntry::ok(
+                Actor::User { id: user },
+                AuditAction::Callback,
                 String::new(),
             );
-
-            audit.await;
+            self.audit(entry, &result).await;
             return result;
         };
         let record = self.record_by_id(flow.web_application_id).await?;
@@ -94,18 +88,11 @@ impl Engine {
             }
             _ => "code received".to_owned(),
         };
-        let audit = self.audit(
-            Entry {
-                user: Some(user),
-                action: "callback",
-                web_application_id: Some(record.id),
-                connection_id: None,
-            },
-            &result,
-            detail,
-        );
-
-        audit.await;
+        // Written when the callback ends, whatever it did: the code it stored is a step of the
+        // sign-in, and obtaining the token at once writes its own entry with the tokens.
+        let entry = NewAuditEntry::ok(Actor::User { id: user }, AuditAction::Callback, detail)
+            .on_web_application(record.id);
+        self.audit(entry, &result).await;
         result
     }
 

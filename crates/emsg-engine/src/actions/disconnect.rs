@@ -3,12 +3,12 @@
 
 use tracing::Instrument as _;
 
+use emsg_store::audit::{Actor, AuditAction, NewAuditEntry};
 use emsg_store::connections;
 use emsg_store::web_applications::WebApplication;
 
 use super::now;
 use crate::Engine;
-use crate::audit::Entry;
 use crate::error::EngineError;
 use crate::{oauth, revocation};
 
@@ -57,18 +57,14 @@ impl Engine {
             }) => "revoked at the provider; tokens deleted".to_owned(),
             _ => "tokens deleted (the record has no revocation URL)".to_owned(),
         };
-        let audit = self.audit(
-            Entry {
-                user: actor,
-                action: "disconnect",
-                web_application_id: Some(record.id),
-                connection_id: Some(connection.id),
-            },
-            &result,
+        let entry = NewAuditEntry::ok(
+            Actor::user_or_system(actor),
+            AuditAction::Disconnect,
             detail,
-        );
-
-        audit.await;
+        )
+        .on_web_application(record.id)
+        .on_connection(connection.id);
+        self.audit(entry, &result).await;
         result
     }
 

@@ -12,13 +12,13 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use tracing::Instrument as _;
 
 use emsg_seal::Secret;
+use emsg_store::audit::{Actor, AuditAction, NewAuditEntry};
 use emsg_store::connections::{self, Authorization, Status, Tokens};
 use emsg_store::web_applications::WebApplication;
 
 use super::now;
 use crate::Engine;
 use crate::actions::status::ConnectionView;
-use crate::audit::Entry;
 use crate::error::{EngineError, ProviderFailure, ProviderFailureKind};
 use crate::http::HttpFailure;
 
@@ -37,18 +37,14 @@ impl Engine {
             .instrument(span)
             .await;
         let connection_id = result.as_ref().ok().map(|c| c.connection_id);
-        let audit = self.audit(
-            Entry {
-                user: Some(user),
-                action: "exchange",
-                web_application_id: Some(record.id),
-                connection_id,
-            },
-            &result,
-            "token exchanged".to_owned(),
-        );
-
-        audit.await;
+        let entry = NewAuditEntry::ok(
+            Actor::User { id: user },
+            AuditAction::Exchange,
+            "token exchanged",
+        )
+        .on_web_application(record.id)
+        .on_connection(connection_id);
+        self.audit(entry, &result).await;
         result
     }
 

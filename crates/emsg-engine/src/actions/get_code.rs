@@ -7,12 +7,12 @@ use oauth2::{CsrfToken, PkceCodeChallenge, Scope};
 use tracing::Instrument as _;
 
 use emsg_seal::Secret;
+use emsg_store::audit::{Actor, AuditAction, NewAuditEntry};
 use emsg_store::pending::{self, NewPending};
 use emsg_store::web_applications as records;
 
 use super::now;
 use crate::Engine;
-use crate::audit::Entry;
 use crate::error::EngineError;
 use crate::oauth;
 use crate::random;
@@ -51,18 +51,13 @@ impl Engine {
             .start_authorization(&record, &company, user, request)
             .instrument(span)
             .await;
-        let audit = self.audit(
-            Entry {
-                user: Some(user),
-                action: "get-code",
-                web_application_id: Some(record.id),
-                connection_id: None,
-            },
-            &result,
+        let entry = NewAuditEntry::ok(
+            Actor::User { id: user },
+            AuditAction::GetCode,
             format!("authorization started for company {company}"),
-        );
-
-        audit.await;
+        )
+        .on_web_application(record.id);
+        self.audit(entry, &result).await;
         result
     }
 

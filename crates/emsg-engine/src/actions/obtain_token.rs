@@ -4,6 +4,7 @@ use oauth2::{AuthorizationCode, PkceCodeVerifier};
 use tracing::Instrument as _;
 
 use emsg_seal::Secret;
+use emsg_store::audit::{Actor, AuditAction, NewAuditEntry};
 use emsg_store::connections::{self, Authorization};
 use emsg_store::pending;
 use emsg_store::web_applications::WebApplication;
@@ -11,7 +12,6 @@ use emsg_store::web_applications::WebApplication;
 use super::now;
 use crate::Engine;
 use crate::actions::status::ConnectionView;
-use crate::audit::Entry;
 use crate::error::{EngineError, ProviderFailureKind};
 use crate::oauth;
 
@@ -37,18 +37,14 @@ impl Engine {
             .instrument(span)
             .await;
         let connection_id = result.as_ref().ok().map(|c| c.connection_id);
-        let audit = self.audit(
-            Entry {
-                user: Some(user),
-                action: "obtain-token",
-                web_application_id: Some(record.id),
-                connection_id,
-            },
-            &result,
-            "access token obtained".to_owned(),
-        );
-
-        audit.await;
+        let entry = NewAuditEntry::ok(
+            Actor::User { id: user },
+            AuditAction::ObtainToken,
+            "access token obtained",
+        )
+        .on_web_application(record.id)
+        .on_connection(connection_id);
+        self.audit(entry, &result).await;
         result
     }
 

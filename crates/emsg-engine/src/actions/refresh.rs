@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use oauth2::RefreshToken;
 use tracing::Instrument as _;
 
+use emsg_store::audit::{Actor, AuditAction, NewAuditEntry};
 use emsg_store::connections::{self, Connection, Status, Tokens};
 use emsg_store::db::DbConnection;
 use emsg_store::web_applications::WebApplication;
@@ -14,7 +15,7 @@ use emsg_store::web_applications::WebApplication;
 use super::now;
 use crate::Engine;
 use crate::actions::status::{ConnectionView, Names, view_of};
-use crate::audit::{Audited, Entry};
+use crate::audit::concluded;
 use crate::error::{EngineError, ProviderFailure, ProviderFailureKind};
 use crate::{oauth, random};
 
@@ -101,18 +102,13 @@ impl Engine {
             ));
         }
         let span = tracing::info_span!("refresh", app = %record.name, connection = connection.id, user = actor.unwrap_or(0));
-        let entry = Entry {
-            user: actor,
-            action: "refresh",
-            web_application_id: Some(record.id),
-            connection_id: Some(connection.id),
-        };
         let after = self
             .refresh_connection(
                 &record,
                 &connection,
                 Need::Refresh,
-                Audit::always(entry, "access token refreshed"),
+                refresh_entry(actor, &record, &connection, "access token refreshed"),
+                AuditWhen::Always,
                 leased,
             )
             .instrument(span)
@@ -183,8 +179,8 @@ impl Engine {
 
     /// Refreshes `seen` (as the caller read it) unless another thread or node refreshed it
     /// meanwhile, in which case that result is returned: one refresh at the provider.
-    /// `leased`: the single flight and the lease attempt already made by the caller
-    /// ([`Self::lease_at_once`]).
+    /// `entry` is written as `when` says. `leased`: the single flight and the lease attempt
+    /// already made by the caller ([`Self::lease_at_once`]).
     ///
     /// Database work of an uncontended refresh: one statement taking the lease and returning
     /// the row under it (the fencing re-read), then one transaction storing the pair fenced by
@@ -194,7 +190,8 @@ impl Engine {
         record: &WebApplication,
         seen: &Connection,
         need: Need,
-        audit: Audit,
+        entry: NewAuditEntry,
+        when: AuditWhen,
         leased: Option<Leased>,
     ) -> Result<Connection, EngineError> {
         // A caller that had to queue behind another one of this process most likely finds the
@@ -250,7 +247,7 @@ impl Engine {
                     break Ok(current);
                 }
                 // Leased, and the row under the lease still needs the refresh.
-                Ok(Some(current)) => return self.refresh_leased(record, &current, audit).await,
+                Ok(Some(current)) => return self.refresh_leased(record, &current, entry).await,
                 Ok(None) => {}
                 Err(error) => break Err(error),
             }
@@ -264,13 +261,17 @@ impl Engine {
             tokio::time::sleep(Duration::from_millis(50 + random::u64() % 100)).await;
         };
         // This caller did not call the provider: audit only what the caller asked for.
-        if audit.always || result.is_err() {
-            let detail = if result.is_ok() {
-                "the access token had just been refreshed by another request".to_owned()
+        if when == AuditWhen::Always || result.is_err() {
+            let entry = if result.is_ok() {
+                NewAuditEntry {
+                    detail: "the access token had just been refreshed by another request"
+                        .to_owned(),
+                    ..entry
+                }
             } else {
-                audit.detail.to_owned()
+                entry
             };
-            self.audit(audit.entry, &result, detail).await;
+            self.audit(entry, &result).await;
         }
         result
     }
@@ -291,9 +292,8 @@ impl Engine {
         &self,
         record: &WebApplication,
         current: &Connection,
-        audit: Audit,
+        entry: NewAuditEntry,
     ) -> Result<Connection, EngineError> {
-        let Audit { entry, detail, .. } = audit;
         let took = Instant::now();
         let id = current.id;
         let attempt = self.refresh_with_retries(record, current).await;
@@ -311,18 +311,11 @@ impl Engine {
         let finished = match attempt {
             Ok(tokens) => {
                 let (version, now) = (current.version, now());
-                let audited = Audited::new(&entry, &Ok::<(), EngineError>(()), detail.to_owned());
+                let audited = entry.clone();
                 let stored = self
                     .db(move |conn, ring| {
                         Ok(connections::finish_refresh(
-                            conn,
-                            ring,
-                            id,
-                            version,
-                            &owner,
-                            &tokens,
-                            now,
-                            &audited.row(),
+                            conn, ring, id, version, &owner, &tokens, now, &audited,
                         )?)
                     })
                     .await;
@@ -353,7 +346,7 @@ impl Engine {
                 code,
             }) => {
                 let failed: Result<Connection, EngineError> = Err(error);
-                let audited = Audited::new(&entry, &failed, detail.to_owned());
+                let audited = concluded(entry.clone(), &failed);
                 let now = now();
                 tracing::warn!(connection = id, status = %status, "{message}");
                 let recorded = self
@@ -366,7 +359,7 @@ impl Engine {
                             &message,
                             code.as_deref(),
                             now,
-                            &audited.row(),
+                            &audited,
                         )?)
                     })
                     .await;
@@ -393,7 +386,7 @@ impl Engine {
         self.inner.metrics.record_refresh(outcome, took.elapsed());
         self.inner.tokens.invalidate(id);
         if !audited_in_transaction {
-            self.audit(entry, &finished, detail.to_owned()).await;
+            self.audit(entry, &finished).await;
         }
         finished
     }
@@ -490,32 +483,26 @@ impl Engine {
     }
 }
 
-/// Which audit entry a refresh writes: always (a user pressed Refresh: an entry even when
-/// another request had just refreshed), or only when this call went to the provider or failed
-/// (senders and the scheduler).
-#[derive(Debug, Clone)]
-pub(crate) struct Audit {
-    entry: Entry,
-    detail: &'static str,
-    always: bool,
+/// When a refresh writes its entry: always (a user pressed Refresh: an entry even when another
+/// request had just refreshed), or only when this call went to the provider or failed (senders
+/// and the scheduler).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AuditWhen {
+    Always,
+    Refreshed,
 }
 
-impl Audit {
-    pub(crate) fn always(entry: Entry, detail: &'static str) -> Self {
-        Self {
-            entry,
-            detail,
-            always: true,
-        }
-    }
-
-    pub(crate) fn when_refreshed(entry: Entry, detail: &'static str) -> Self {
-        Self {
-            entry,
-            detail,
-            always: false,
-        }
-    }
+/// The entry of a refresh of `connection` asked for by `user` (none: the system), with the
+/// words that say why it succeeded.
+pub(crate) fn refresh_entry(
+    user: Option<i64>,
+    record: &WebApplication,
+    connection: &Connection,
+    detail: &str,
+) -> NewAuditEntry {
+    NewAuditEntry::ok(Actor::user_or_system(user), AuditAction::Refresh, detail)
+        .on_web_application(record.id)
+        .on_connection(connection.id)
 }
 
 /// Why a refresh attempt ended without a pair, and what to record on the connection.

@@ -4,11 +4,10 @@
 
 use emsg_store::connections::{self, Connection};
 
-use super::refresh::{Audit, Need};
+use super::refresh::{AuditWhen, Need, refresh_entry};
 use super::valid_token::token_of;
 use crate::Engine;
 use crate::actions::valid_token::AccessToken;
-use crate::audit::Entry;
 use crate::error::EngineError;
 
 impl Engine {
@@ -40,20 +39,17 @@ impl Engine {
         if record.is_exchange() {
             self.exchange(app, Some(&company), user).await?;
         } else {
-            let entry = Entry {
-                user: Some(user).filter(|u| *u != 0),
-                action: "refresh",
-                web_application_id: Some(record.id),
-                connection_id: Some(connection.id),
-            };
             self.refresh_connection(
                 &record,
                 &connection,
                 Need::Refresh,
-                Audit::when_refreshed(
-                    entry,
+                refresh_entry(
+                    Some(user).filter(|u| *u != 0),
+                    &record,
+                    &connection,
                     "refreshed after the provider refused the access token on an API call",
                 ),
+                AuditWhen::Refreshed,
                 None,
             )
             .await?;

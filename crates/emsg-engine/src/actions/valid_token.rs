@@ -5,10 +5,9 @@ use emsg_seal::Secret;
 use emsg_store::connections::{self, Connection};
 
 use super::now;
-use super::refresh::{Audit, Need};
+use super::refresh::{AuditWhen, Need, refresh_entry};
 use super::status::expired_message;
 use crate::Engine;
-use crate::audit::Entry;
 use crate::error::EngineError;
 
 #[derive(Debug, Clone)]
@@ -80,18 +79,14 @@ impl Engine {
         let refreshed = if record.is_exchange() {
             self.exchange(app, Some(&company), user).await.map(|_| None)
         } else {
-            let entry = Entry {
-                // 0: no user (the company's connection asked for from the command line).
-                user: (user > 0).then_some(user),
-                action: "refresh",
-                web_application_id: Some(record.id),
-                connection_id: Some(connection.id),
-            };
+            // 0: no user (the company's connection asked for from the command line).
+            let user = (user > 0).then_some(user);
             self.refresh_connection(
                 &record,
                 &connection,
                 Need::Usable,
-                Audit::when_refreshed(entry, "refreshed before use"),
+                refresh_entry(user, &record, &connection, "refreshed before use"),
+                AuditWhen::Refreshed,
                 None,
             )
             .await

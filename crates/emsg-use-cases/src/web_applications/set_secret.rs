@@ -27,15 +27,12 @@ pub async fn set_client_secret(
         records::set_client_secret(conn, &ring, record.id, Some(&secret))?;
         emsg_store::audit::record(
             conn,
-            &emsg_store::audit::NewAuditEntry {
-                actor: emsg_store::audit::Actor::User { id: actor },
-                action: "set-client-secret",
-                web_application_id: Some(record.id),
-                connection_id: None,
-                outcome: "ok",
-                error_code: None,
-                detail: "client secret set on the Web applications page",
-            },
+            &[emsg_store::audit::NewAuditEntry::ok(
+                emsg_store::audit::Actor::User { id: actor },
+                emsg_store::audit::AuditAction::SetClientSecret,
+                "client secret set on the Web applications page",
+            )
+            .on_web_application(record.id)],
         )?;
         Ok(())
     })
