@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use emsg_seal::Secret;
+use emsg_store::StoreError;
 use emsg_store::audit::{self, Actor, AuditAction, NewAuditEntry};
 use emsg_store::users::{self, Role};
 
@@ -85,11 +86,15 @@ pub fn run(global: &Global, args: Users) -> anyhow::Result<ExitCode> {
             let role: Role = role.parse()?;
             if password_stdin {
                 let password = read_password()?;
-                let user = users::add(&mut opened.conn, &name, role, &password)?;
-                audit_key(
+                let user = audit::with_entry(
                     &mut opened.conn,
-                    AuditAction::AddUser,
-                    &format!("user {} added with role {}", user.name, user.role),
+                    |conn| users::add(conn, &name, role, &password),
+                    |user| {
+                        operator_entry(
+                            AuditAction::AddUser,
+                            format!("user {} added with role {}", user.name, user.role),
+                        )
+                    },
                 )?;
                 println!(
                     "added user {} (id {}) with role {}",
@@ -216,26 +221,33 @@ pub fn run(global: &Global, args: Users) -> anyhow::Result<ExitCode> {
                 }
             } else if let Some(prefix) = revoke {
                 let prefix = prefix.trim_end_matches('…');
-                let revoked = api_keys::revoke(&mut opened.conn, user.id, prefix, now)?;
-                if revoked == 0 {
-                    anyhow::bail!(
-                        "{} has no live API key `{prefix}`: `emsg users api-key {} --list` shows them",
-                        user.name,
-                        user.name
-                    );
-                }
-                audit_key(
+                let revoked = audit::with_entry(
                     &mut opened.conn,
-                    AuditAction::RevokeApiKey,
-                    &format!("{revoked} API key(s) of {} revoked ({prefix})", user.name),
+                    |conn| match api_keys::revoke(conn, user.id, prefix, now)? {
+                        0 => Err(StoreError::Invalid(format!(
+                            "{} has no live API key `{prefix}`: `emsg users api-key {} --list` shows them",
+                            user.name, user.name
+                        ))),
+                        revoked => Ok(revoked),
+                    },
+                    |revoked| {
+                        operator_entry(
+                            AuditAction::RevokeApiKey,
+                            format!("{revoked} API key(s) of {} revoked ({prefix})", user.name),
+                        )
+                    },
                 )?;
                 println!("revoked {revoked} API key(s) of {}", user.name);
             } else {
-                let (key, info) = api_keys::create(&mut opened.conn, user.id, now)?;
-                audit_key(
+                let (key, info) = audit::with_entry(
                     &mut opened.conn,
-                    AuditAction::MakeApiKey,
-                    &format!("API key {}… made for {}", info.prefix, user.name),
+                    |conn| api_keys::create(conn, user.id, now),
+                    |(_, info)| {
+                        operator_entry(
+                            AuditAction::MakeApiKey,
+                            format!("API key {}… made for {}", info.prefix, user.name),
+                        )
+                    },
                 )?;
                 println!(
                     "API key for {} ({}); shown once, only its hash is kept:",
@@ -266,13 +278,9 @@ fn read_password() -> anyhow::Result<Secret> {
     Ok(Secret::new(line.trim_end_matches(['\r', '\n'])))
 }
 
-fn audit_key(
-    conn: &mut emsg_store::db::DbConnection,
-    action: AuditAction,
-    detail: &str,
-) -> anyhow::Result<()> {
-    audit::record(conn, &[NewAuditEntry::ok(Actor::Operator, action, detail)])?;
-    Ok(())
+/// The entry of what the operator did on the command line.
+fn operator_entry(action: AuditAction, detail: String) -> NewAuditEntry {
+    NewAuditEntry::ok(Actor::Operator, action, detail)
 }
 
 /// The user a command acts for (`--user NAME`): an enabled user, or an error saying what to do.

@@ -238,9 +238,9 @@ fn phases(
                 conn.batch_execute("SELECT 1").expect("select 1");
             }
         });
-        time(format!("{n} x set_client_secret (UPDATE)"), &mut || {
+        time(format!("{n} x seal_client_secret (UPDATE)"), &mut || {
             for row in &stored {
-                records::set_client_secret(conn, ring, row.id, Some(&secret)).expect("update");
+                records::seal_client_secret(conn, ring, row.id, Some(&secret)).expect("update");
             }
         });
         time(format!("{n} x audit::record (INSERT)"), &mut || {

@@ -475,29 +475,6 @@ pub fn finish_refresh(
     now: i64,
     audit_entry: &NewAuditEntry,
 ) -> Result<(Refreshed, bool)> {
-    let store = |conn: &mut DbConnection, entry: Option<&NewAuditEntry>| {
-        write_transaction(conn, |conn| {
-            let outcome = match store_refreshed(
-                conn,
-                ring,
-                id,
-                expected_version,
-                lease_owner,
-                tokens,
-                now,
-            )? {
-                Some(stored) => Refreshed::Stored(stored),
-                None => {
-                    release_lease(conn, id, lease_owner)?;
-                    Refreshed::Superseded(by_id(conn, id)?)
-                }
-            };
-            if let Some(entry) = entry {
-                audit::record(conn, std::slice::from_ref(entry))?;
-            }
-            Ok::<_, StoreError>(outcome)
-        })
-    };
     // Inside a caller's transaction a failed statement would abort it: the transaction then.
     if matches!(conn, DbConnection::Postgres(_))
         && !in_transaction(conn)?
@@ -521,10 +498,19 @@ pub fn finish_refresh(
         }
     }
     // SQLite, a pair fenced out, or an entry that could not be written: the transaction.
-    match store(conn, Some(audit_entry)) {
-        Ok(outcome) => Ok((outcome, true)),
-        Err(_) => Ok((store(conn, None)?, false)),
-    }
+    let store = |conn: &mut DbConnection| {
+        Ok(
+            match store_refreshed(conn, ring, id, expected_version, lease_owner, tokens, now)? {
+                Some(stored) => Refreshed::Stored(stored),
+                None => {
+                    release_lease(conn, id, lease_owner)?;
+                    Refreshed::Superseded(by_id(conn, id)?)
+                }
+            },
+        )
+    };
+    let (outcome, unwritten) = audit::with_entry_or_alone(conn, store, |_| audit_entry.clone())?;
+    Ok((outcome, unwritten.is_none()))
 }
 
 /// The common end of a refresh on PostgreSQL in one statement (one round trip instead of four,
@@ -595,23 +581,12 @@ pub fn finish_refresh_failed(
     now: i64,
     audit_entry: &NewAuditEntry,
 ) -> Result<bool> {
-    let record = |conn: &mut DbConnection, entry: Option<&NewAuditEntry>| {
-        write_transaction(conn, |conn| {
-            record_failure(conn, id, status, message, code, now)?;
-            release_lease(conn, id, lease_owner)?;
-            if let Some(entry) = entry {
-                audit::record(conn, std::slice::from_ref(entry))?;
-            }
-            Ok::<_, StoreError>(())
-        })
+    let record = |conn: &mut DbConnection| {
+        record_failure(conn, id, status, message, code, now)?;
+        release_lease(conn, id, lease_owner)
     };
-    match record(conn, Some(audit_entry)) {
-        Ok(()) => Ok(true),
-        Err(_) => {
-            record(conn, None)?;
-            Ok(false)
-        }
-    }
+    let ((), unwritten) = audit::with_entry_or_alone(conn, record, |_| audit_entry.clone())?;
+    Ok(unwritten.is_none())
 }
 
 /// Records a failed refresh or exchange; the tokens stay as they are.

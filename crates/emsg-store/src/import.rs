@@ -537,7 +537,7 @@ fn write(
                 let id =
                     records::write_spec(conn, existing.map(|r| r.id), item.spec, client_id, now)?;
                 if let Some(secret) = &item.resolved.client_secret {
-                    records::set_client_secret(conn, ring, id, Some(secret))?;
+                    records::seal_client_secret(conn, ring, id, Some(secret))?;
                 }
                 id
             }
@@ -825,7 +825,7 @@ pub fn edit(
         // The edit may rename the record.
         records::names_changed(conn)?;
         if let Some(secret) = &resolved.client_secret {
-            records::set_client_secret(conn, ring, id, Some(secret))?;
+            records::seal_client_secret(conn, ring, id, Some(secret))?;
         }
         records::set_exchange_source(conn, id, source.map(|s| s.id))?;
         if let Some(moved) = &report.moved {

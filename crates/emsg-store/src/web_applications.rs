@@ -8,6 +8,7 @@ use emsg_webapps::{
     Capture, ClientAuth, Exchange, Lifetime, SecretSource, ValueSource, WebApplicationSpec,
 };
 
+use crate::audit::{self, Actor, AuditAction, NewAuditEntry};
 use crate::db::DbConnection;
 use crate::error::{Result, StoreError};
 use crate::schema::web_applications;
@@ -423,8 +424,29 @@ pub(crate) fn set_client_secret_sealed(
     Ok(())
 }
 
-/// Seals and stores the client secret of record `id` (or clears it with `None`).
+/// An administrator's client secret for record `id`: sealed and stored with its audit entry
+/// (`set-client-secret`, with `detail`), in one transaction.
 pub fn set_client_secret(
+    conn: &mut DbConnection,
+    ring: &KeyRing,
+    id: i64,
+    secret: &Secret,
+    actor: &Actor,
+    detail: &str,
+) -> Result<()> {
+    audit::with_entry(
+        conn,
+        |conn| seal_client_secret(conn, ring, id, Some(secret)),
+        |()| {
+            NewAuditEntry::ok(actor.clone(), AuditAction::SetClientSecret, detail)
+                .on_web_application(id)
+        },
+    )
+}
+
+/// Seals and stores the client secret of record `id` (or clears it with `None`), without an
+/// audit entry: for an import or an edit, whose transaction writes the entry of the whole change.
+pub fn seal_client_secret(
     conn: &mut DbConnection,
     ring: &KeyRing,
     id: i64,

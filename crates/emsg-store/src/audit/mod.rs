@@ -1,13 +1,14 @@
 //! The audit log: who did which action on which record, when, with which outcome. Never a secret.
 //!
-//! One entry type ([`NewAuditEntry`]) and one writer ([`record`]), with the action named by
-//! [`AuditAction`]. The entries as read back for the audit page are in [`read`].
+//! One entry type ([`NewAuditEntry`]) and one writer ([`record`]); a change and the entry that
+//! describes it commit in one transaction ([`with_entry`], or the store function that makes the
+//! change). The entries as read back for the audit page are in [`read`].
 
 mod action;
 mod read;
 pub(crate) mod row;
 
-use crate::db::DbConnection;
+use crate::db::{DbConnection, write_transaction};
 use crate::error::Result;
 
 pub use action::AuditAction;
@@ -103,4 +104,38 @@ impl NewAuditEntry {
 /// import of thousands of records).
 pub fn record(conn: &mut DbConnection, entries: &[NewAuditEntry]) -> Result<()> {
     row::insert(conn, entries)
+}
+
+/// Makes `change` and writes the entry that describes it (made from what the change answered)
+/// in one write transaction: both commit, or neither does.
+pub fn with_entry<T>(
+    conn: &mut DbConnection,
+    change: impl FnOnce(&mut DbConnection) -> Result<T>,
+    entry: impl FnOnce(&T) -> NewAuditEntry,
+) -> Result<T> {
+    write_transaction(conn, |conn| {
+        let changed = change(conn)?;
+        record(conn, &[entry(&changed)])?;
+        Ok(changed)
+    })
+}
+
+/// [`with_entry`] for a change that must be kept even when its entry cannot be written (say,
+/// its user is gone): the change records what a provider already did — tokens it issued and
+/// will not issue again, a grant it revoked — and the entry is only its account. The change is
+/// then made alone, and the entry that could not be written is handed back, for the caller to
+/// try on its own and to log.
+pub fn with_entry_or_alone<T>(
+    conn: &mut DbConnection,
+    mut change: impl FnMut(&mut DbConnection) -> Result<T>,
+    entry: impl Fn(&T) -> NewAuditEntry,
+) -> Result<(T, Option<NewAuditEntry>)> {
+    match with_entry(conn, &mut change, &entry) {
+        Ok(changed) => Ok((changed, None)),
+        Err(_) => {
+            let changed = write_transaction(conn, |conn| change(conn))?;
+            let unwritten = entry(&changed);
+            Ok((changed, Some(unwritten)))
+        }
+    }
 }

@@ -24,15 +24,13 @@ pub async fn set_client_secret(
     let actor = actor.id;
     ctx.run(move |conn| {
         let record = records::get(conn, &name)?;
-        records::set_client_secret(conn, &ring, record.id, Some(&secret))?;
-        emsg_store::audit::record(
+        records::set_client_secret(
             conn,
-            &[emsg_store::audit::NewAuditEntry::ok(
-                emsg_store::audit::Actor::User { id: actor },
-                emsg_store::audit::AuditAction::SetClientSecret,
-                "client secret set on the Web applications page",
-            )
-            .on_web_application(record.id)],
+            &ring,
+            record.id,
+            &secret,
+            &emsg_store::audit::Actor::User { id: actor },
+            "client secret set on the Web applications page",
         )?;
         Ok(())
     })
