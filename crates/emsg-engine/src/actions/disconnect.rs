@@ -42,29 +42,23 @@ impl Engine {
             )));
         };
         let span = tracing::info_span!("disconnect", app = %record.name, connection = connection.id, user = actor.unwrap_or(0));
+        let mut entry = Some(
+            NewAuditEntry::ok(
+                Actor::user_or_system(actor),
+                AuditAction::Disconnect,
+                String::new(),
+            )
+            .on_web_application(record.id)
+            .on_connection(connection.id),
+        );
         let result = self
-            .disconnect_inner(&record, &connection)
+            .disconnect_inner(&record, &connection, &mut entry)
             .instrument(span)
             .await;
-        let detail = match &result {
-            Ok(Disconnected {
-                revocation_error: Some(error),
-                ..
-            }) => format!("tokens deleted; revocation at the provider failed: {error}"),
-            Ok(Disconnected {
-                revoked_at_provider: Some(true),
-                ..
-            }) => "revoked at the provider; tokens deleted".to_owned(),
-            _ => "tokens deleted (the record has no revocation URL)".to_owned(),
-        };
-        let entry = NewAuditEntry::ok(
-            Actor::user_or_system(actor),
-            AuditAction::Disconnect,
-            detail,
-        )
-        .on_web_application(record.id)
-        .on_connection(connection.id);
-        self.audit(entry, &result).await;
+        // Not written with the deletion: the tokens could not be deleted.
+        if let Some(entry) = entry {
+            self.audit(entry, &result).await;
+        }
         result
     }
 
@@ -72,6 +66,7 @@ impl Engine {
         &self,
         record: &WebApplication,
         connection: &connections::Connection,
+        entry: &mut Option<NewAuditEntry>,
     ) -> Result<Disconnected, EngineError> {
         let mut outcome = Disconnected {
             web_application: record.name.clone(),
@@ -103,8 +98,24 @@ impl Engine {
             }
         }
         let (id, now) = (connection.id, now());
-        self.db(move |conn, _| Ok(connections::disconnect(conn, id, now)?))
-            .await?;
+        let detail = match &outcome {
+            Disconnected {
+                revocation_error: Some(error),
+                ..
+            } => format!("tokens deleted; revocation at the provider failed: {error}"),
+            Disconnected {
+                revoked_at_provider: Some(true),
+                ..
+            } => "revoked at the provider; tokens deleted".to_owned(),
+            _ => "tokens deleted (the record has no revocation URL)".to_owned(),
+        };
+        *entry = entry.take().map(|entry| NewAuditEntry { detail, ..entry });
+        self.commit_with_entry(
+            entry,
+            move |conn, _| connections::disconnect(conn, id, now),
+            |()| None,
+        )
+        .await?;
         Ok(outcome)
     }
 }

@@ -32,19 +32,22 @@ impl Engine {
         let record = self.record(app).await?;
         let company = self.company(company).to_owned();
         let span = tracing::info_span!("exchange", app = %record.name, user);
+        let mut entry = Some(
+            NewAuditEntry::ok(
+                Actor::User { id: user },
+                AuditAction::Exchange,
+                "token exchanged",
+            )
+            .on_web_application(record.id),
+        );
         let result = self
-            .exchange_inner(&record, &company, user)
+            .exchange_inner(&record, &company, user, &mut entry)
             .instrument(span)
             .await;
-        let connection_id = result.as_ref().ok().map(|c| c.connection_id);
-        let entry = NewAuditEntry::ok(
-            Actor::User { id: user },
-            AuditAction::Exchange,
-            "token exchanged",
-        )
-        .on_web_application(record.id)
-        .on_connection(connection_id);
-        self.audit(entry, &result).await;
+        // Not written with a change: the exchange failed before making one.
+        if let Some(entry) = entry {
+            self.audit(entry, &result).await;
+        }
         result
     }
 
@@ -53,6 +56,7 @@ impl Engine {
         record: &WebApplication,
         company: &str,
         user: i64,
+        entry: &mut Option<NewAuditEntry>,
     ) -> Result<ConnectionView, EngineError> {
         let (Some(source_id), Some(url)) = (record.exchange_source_id, record.exchange_url.clone())
         else {
@@ -150,19 +154,27 @@ impl Engine {
             if kind == ProviderFailureKind::Dead {
                 let key = Self::key(record, company, user);
                 let now = now();
-                self.db(move |conn, _| {
-                    if let Some(existing) = connections::find(conn, &key)? {
-                        connections::record_failure(
-                            conn,
-                            existing.id,
-                            Status::ReauthorizationRequired,
-                            &message,
-                            Some("invalid_token"),
-                            now,
-                        )?;
-                    }
-                    Ok(())
-                })
+                // The connection is marked with the entry of the failed exchange.
+                *entry = entry
+                    .take()
+                    .map(|entry| entry.failed(error.code(), error.to_string()));
+                self.commit_with_entry(
+                    entry,
+                    move |conn, _| {
+                        if let Some(existing) = connections::find(conn, &key)? {
+                            connections::record_failure(
+                                conn,
+                                existing.id,
+                                Status::ReauthorizationRequired,
+                                &message,
+                                Some("invalid_token"),
+                                now,
+                            )?;
+                        }
+                        Ok(())
+                    },
+                    |()| None,
+                )
                 .await?;
             }
             return Err(error);
@@ -197,16 +209,13 @@ impl Engine {
         };
         let key = Self::key(record, company, user);
         let stored = self
-            .db(move |conn, ring| {
-                Ok(connections::store_authorization(
-                    conn,
-                    ring,
-                    &key,
-                    &tokens,
-                    &authorization,
-                    now,
-                )?)
-            })
+            .commit_with_entry(
+                entry,
+                move |conn, ring| {
+                    connections::store_authorization(conn, ring, &key, &tokens, &authorization, now)
+                },
+                |stored: &connections::Connection| Some(stored.id),
+            )
             .await?;
         debug_assert_eq!(stored.status(), Status::Connected);
         self.view(stored).await

@@ -47,17 +47,22 @@ impl Engine {
         let record = self.record(app).await?;
         let company = self.company(company).to_owned();
         let span = tracing::info_span!("get-code", app = %record.name, user);
+        let mut entry = Some(
+            NewAuditEntry::ok(
+                Actor::User { id: user },
+                AuditAction::GetCode,
+                format!("authorization started for company {company}"),
+            )
+            .on_web_application(record.id),
+        );
         let result = self
-            .start_authorization(&record, &company, user, request)
+            .start_authorization(&record, &company, user, request, &mut entry)
             .instrument(span)
             .await;
-        let entry = NewAuditEntry::ok(
-            Actor::User { id: user },
-            AuditAction::GetCode,
-            format!("authorization started for company {company}"),
-        )
-        .on_web_application(record.id);
-        self.audit(entry, &result).await;
+        // Not written with the pending authorization: none was stored.
+        if let Some(entry) = entry {
+            self.audit(entry, &result).await;
+        }
         result
     }
 
@@ -67,6 +72,7 @@ impl Engine {
         company: &str,
         user: i64,
         request: CodeRequest,
+        entry: &mut Option<NewAuditEntry>,
     ) -> Result<AuthorizationStart, EngineError> {
         if record.is_exchange() {
             return Err(EngineError::WrongKind(format!(
@@ -123,26 +129,29 @@ impl Engine {
         let redirect_uri = record.redirect_url.clone().unwrap_or_default();
         let (app_id, company, taxpayer) = (record.id, company.to_owned(), request.taxpayer_id);
         let state_hash = random::state_hash(&state);
-        self.db(move |conn, ring| {
-            pending::insert(
-                conn,
-                ring,
-                &NewPending {
-                    state_hash: &state_hash,
-                    web_application_id: app_id,
-                    company: &company,
-                    user_id: user,
-                    scope: &scope,
-                    redirect_uri: &redirect_uri,
-                    verifier: verifier.as_ref(),
-                    nonce: nonce.as_deref(),
-                    taxpayer_id: taxpayer.as_deref(),
-                    created_at,
-                    expires_at,
-                },
-            )?;
-            Ok(())
-        })
+        self.commit_with_entry(
+            entry,
+            move |conn, ring| {
+                pending::insert(
+                    conn,
+                    ring,
+                    &NewPending {
+                        state_hash: &state_hash,
+                        web_application_id: app_id,
+                        company: &company,
+                        user_id: user,
+                        scope: &scope,
+                        redirect_uri: &redirect_uri,
+                        verifier: verifier.as_ref(),
+                        nonce: nonce.as_deref(),
+                        taxpayer_id: taxpayer.as_deref(),
+                        created_at,
+                        expires_at,
+                    },
+                )
+            },
+            |_| None,
+        )
         .await?;
         tracing::info!("authorization started; waiting for the callback");
         Ok(AuthorizationStart {

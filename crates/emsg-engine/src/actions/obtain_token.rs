@@ -32,19 +32,22 @@ impl Engine {
         }
         let company = self.company(company).to_owned();
         let span = tracing::info_span!("obtain-token", app = %record.name, user);
+        let mut entry = Some(
+            NewAuditEntry::ok(
+                Actor::User { id: user },
+                AuditAction::ObtainToken,
+                "access token obtained",
+            )
+            .on_web_application(record.id),
+        );
         let result = self
-            .obtain(&record, &company, user, pasted_code)
+            .obtain(&record, &company, user, pasted_code, &mut entry)
             .instrument(span)
             .await;
-        let connection_id = result.as_ref().ok().map(|c| c.connection_id);
-        let entry = NewAuditEntry::ok(
-            Actor::User { id: user },
-            AuditAction::ObtainToken,
-            "access token obtained",
-        )
-        .on_web_application(record.id)
-        .on_connection(connection_id);
-        self.audit(entry, &result).await;
+        // Not written with the tokens: the action failed before storing them.
+        if let Some(entry) = entry {
+            self.audit(entry, &result).await;
+        }
         result
     }
 
@@ -54,6 +57,7 @@ impl Engine {
         company: &str,
         user: i64,
         pasted_code: Option<Secret>,
+        entry: &mut Option<NewAuditEntry>,
     ) -> Result<ConnectionView, EngineError> {
         let name = record.name.clone();
         let (app_id, company_owned) = (record.id, company.to_owned());
@@ -161,16 +165,13 @@ impl Engine {
             taxpayer_id: flow.taxpayer_id.clone(),
         };
         let stored = self
-            .db(move |conn, ring| {
-                Ok(connections::store_authorization(
-                    conn,
-                    ring,
-                    &key,
-                    &tokens,
-                    &authorization,
-                    now,
-                )?)
-            })
+            .commit_with_entry(
+                entry,
+                move |conn, ring| {
+                    connections::store_authorization(conn, ring, &key, &tokens, &authorization, now)
+                },
+                |stored: &connections::Connection| Some(stored.id),
+            )
             .await?;
         tracing::info!(connection = stored.id, "access token obtained");
         self.view(stored).await
