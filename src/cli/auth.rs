@@ -5,8 +5,10 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
 use anyhow::Context as _;
+use emsg_engine::Acting;
 use emsg_engine::{CallbackParams, CodeRequest, ConnectionView, Engine, SchedulerConfig};
 use emsg_seal::Secret;
+use emsg_store::UserId;
 
 use crate::context::{Global, Opened};
 
@@ -196,7 +198,15 @@ async fn act(opened: &mut Opened, engine: &Engine, args: Auth) -> anyhow::Result
             ..
         } => {
             let user = optional_user(opened, user.as_deref())?;
-            print_views(&[engine.refresh_access_token(&app, None, None, user).await?]);
+            print_views(&[engine
+                .refresh_access_token(
+                    &app,
+                    None,
+                    Acting::Operator {
+                        for_user: user.map(UserId::new),
+                    },
+                )
+                .await?]);
         }
         Auth::Refresh { app: None, .. } => {
             let progress: Arc<dyn Fn(usize, usize) + Send + Sync> = Arc::new(|done, total| {
@@ -233,7 +243,15 @@ async fn act(opened: &mut Opened, engine: &Engine, args: Auth) -> anyhow::Result
         }
         Auth::Disconnect { app, user } => {
             let user = optional_user(opened, user.as_deref())?;
-            let done = engine.disconnect(&app, None, None, user).await?;
+            let done = engine
+                .disconnect(
+                    &app,
+                    None,
+                    Acting::Operator {
+                        for_user: user.map(UserId::new),
+                    },
+                )
+                .await?;
             println!(
                 "{} is disconnected; its tokens were deleted",
                 done.web_application

@@ -218,7 +218,11 @@ async fn engine_refresh_all(engine: &Engine, n: usize, c: usize) -> Duration {
                     break;
                 }
                 let view = engine
-                    .refresh_access_token(common::APP, Some(&company(i)), None, None)
+                    .refresh_access_token(
+                        common::APP,
+                        Some(&company(i)),
+                        emsg_engine::Acting::Operator { for_user: None },
+                    )
                     .await
                     .unwrap_or_else(|e| panic!("engine refresh {i} failed: {e}"));
                 assert_eq!(view.status, Status::Connected);

@@ -206,7 +206,11 @@ async fn refresh_all(engine: &Engine, n: usize, c: usize) {
                     break;
                 }
                 engine
-                    .refresh_access_token(common::APP, Some(&common::company(i)), None, None)
+                    .refresh_access_token(
+                        common::APP,
+                        Some(&common::company(i)),
+                        emsg_engine::Acting::Operator { for_user: None },
+                    )
                     .await
                     .unwrap_or_else(|e| panic!("refresh {i} failed: {e}"));
             }

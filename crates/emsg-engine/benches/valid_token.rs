@@ -26,6 +26,7 @@
 
 mod common;
 
+use emsg_engine::Acting;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::{Duration, Instant};
@@ -90,7 +91,11 @@ fn main() {
                         let mut count = 0u64;
                         while !stop.load(Ordering::Relaxed) {
                             engine
-                                .refresh_access_token(common::APP, Some(&company), None, None)
+                                .refresh_access_token(
+                                    common::APP,
+                                    Some(&company),
+                                    Acting::Operator { for_user: None },
+                                )
                                 .await
                                 .unwrap_or_else(|e| panic!("refresh of {company} failed: {e}"));
                             count += 1;

@@ -17,6 +17,7 @@ mod scheduler;
 mod single_flight;
 mod token_cache;
 
+pub use actions::Acting;
 pub use actions::callback::{CallbackOutcome, CallbackParams};
 pub use actions::disconnect::Disconnected;
 pub use actions::get_code::{AuthorizationStart, CodeRequest};

@@ -6,6 +6,8 @@
 
 mod support;
 
+use emsg_engine::Acting;
+use emsg_store::UserId;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -66,7 +68,7 @@ on_both_backends! {
                 .then(MockResponse::token("access-2", Some("refresh-2"), Some(7200)))
                 .mount();
 
-            let view = env.ok(env.engine.refresh_access_token(VAT, None, Some(env.alice), None).await);
+            let view = env.ok(env.engine.refresh_access_token(VAT, None, Acting::User(UserId::new(env.alice))).await);
 
             assert_eq!(view.status, Status::Connected);
             assert_eq!(view.last_error, None);
@@ -92,7 +94,7 @@ on_both_backends! {
             vat_connected(env).await;
             env.mock.on("POST", VAT_TOKEN).respond(MockResponse::text(503, "busy")).mount();
 
-            let error = env.err(env.engine.refresh_access_token(VAT, None, Some(env.alice), None).await);
+            let error = env.err(env.engine.refresh_access_token(VAT, None, Acting::User(UserId::new(env.alice))).await);
 
             assert_eq!(kind(&error), Some(ProviderFailureKind::Transient));
             assert_eq!(env.refreshes(VAT_TOKEN).len(), 3, "exactly `attempts` requests");
@@ -130,7 +132,7 @@ on_both_backends! {
             let engine = env.engine_with_timeout(Duration::from_millis(300));
 
             let started = Instant::now();
-            let error = env.err(engine.refresh_access_token(VAT, None, Some(env.alice), None).await);
+            let error = env.err(engine.refresh_access_token(VAT, None, Acting::User(UserId::new(env.alice))).await);
             let took = started.elapsed();
 
             assert_eq!(kind(&error), Some(ProviderFailureKind::Transient));
@@ -153,7 +155,7 @@ on_both_backends! {
                 .then(MockResponse::token("access-2", Some("refresh-2"), Some(3600)))
                 .mount();
 
-            let view = env.ok(env.engine.refresh_access_token(VAT, None, Some(env.alice), None).await);
+            let view = env.ok(env.engine.refresh_access_token(VAT, None, Acting::User(UserId::new(env.alice))).await);
 
             assert_eq!(view.status, Status::Connected);
             assert_eq!(env.refreshes(VAT_TOKEN).len(), 3);
@@ -161,7 +163,7 @@ on_both_backends! {
 
             // Resets forever: refresh_failing after exactly `attempts` more requests.
             env.mock.on("POST", VAT_TOKEN).respond(MockResponse::Reset).mount();
-            let error = env.err(env.engine.refresh_access_token(VAT, None, Some(env.alice), None).await);
+            let error = env.err(env.engine.refresh_access_token(VAT, None, Acting::User(UserId::new(env.alice))).await);
             assert_eq!(kind(&error), Some(ProviderFailureKind::Transient));
             assert_eq!(env.refreshes(VAT_TOKEN).len(), 6);
             assert_eq!(env.connection(VAT, env.alice).unwrap().status(), Status::RefreshFailing);
@@ -180,7 +182,7 @@ on_both_backends! {
             let body = r#"{"access_token":"leaky-partial-token","refresh_token":"#;
             env.mock.on("POST", VAT_TOKEN).respond(raw_json(200, body)).mount();
 
-            let error = env.err(env.engine.refresh_access_token(VAT, None, Some(env.alice), None).await);
+            let error = env.err(env.engine.refresh_access_token(VAT, None, Acting::User(UserId::new(env.alice))).await);
 
             assert_eq!(kind(&error), Some(ProviderFailureKind::Transient));
             assert_eq!(env.refreshes(VAT_TOKEN).len(), 3, "retried as transient");
@@ -212,7 +214,7 @@ on_both_backends! {
                 ))
                 .mount();
 
-            let error = env.err(env.engine.refresh_access_token(VAT, None, Some(env.alice), None).await);
+            let error = env.err(env.engine.refresh_access_token(VAT, None, Acting::User(UserId::new(env.alice))).await);
 
             assert_eq!(kind(&error), Some(ProviderFailureKind::Dead));
             assert_eq!(error.code(), "invalid_grant");
@@ -233,7 +235,7 @@ on_both_backends! {
                 .respond(MockResponse::oauth_error(400, "invalid_grant", "Bad refresh token"))
                 .mount();
 
-            let error = env.err(env.engine.refresh_access_token(VAT, None, Some(env.alice), None).await);
+            let error = env.err(env.engine.refresh_access_token(VAT, None, Acting::User(UserId::new(env.alice))).await);
 
             assert_eq!(kind(&error), Some(ProviderFailureKind::Dead));
             assert_eq!(env.refreshes(VAT_TOKEN).len(), 1);
@@ -271,7 +273,7 @@ on_both_backends! {
                 )
                 .mount();
 
-            let error = env.err(env.engine.refresh_access_token(VAT, None, Some(env.alice), None).await);
+            let error = env.err(env.engine.refresh_access_token(VAT, None, Acting::User(UserId::new(env.alice))).await);
 
             assert_eq!(kind(&error), Some(ProviderFailureKind::Rejected));
             assert_eq!(error.code(), "invalid_client");
@@ -300,7 +302,7 @@ on_both_backends! {
                 .then(MockResponse::token("access-2", Some("refresh-2"), Some(14_400)))
                 .mount();
 
-            let view = env.ok(env.engine.refresh_access_token(VAT, None, Some(env.alice), None).await);
+            let view = env.ok(env.engine.refresh_access_token(VAT, None, Acting::User(UserId::new(env.alice))).await);
 
             assert_eq!(view.status, Status::Connected);
             assert_eq!(env.refreshes(VAT_TOKEN).len(), 2);
@@ -321,14 +323,14 @@ on_both_backends! {
                 .then(MockResponse::token("access-3", None, Some(3600)))
                 .mount();
 
-            let view = env.ok(env.engine.refresh_access_token(VAT, None, Some(env.alice), None).await);
+            let view = env.ok(env.engine.refresh_access_token(VAT, None, Acting::User(UserId::new(env.alice))).await);
             assert!(view.has_refresh_token);
             assert_eq!(
                 env.stored_tokens(VAT, env.alice),
                 (Some("access-2".to_owned()), Some("refresh-1".to_owned()))
             );
 
-            env.ok(env.engine.refresh_access_token(VAT, None, Some(env.alice), None).await);
+            env.ok(env.engine.refresh_access_token(VAT, None, Acting::User(UserId::new(env.alice))).await);
             let refreshes = env.refreshes(VAT_TOKEN);
             assert_eq!(refreshes.len(), 2);
             assert_eq!(form_value(&refreshes[1], "refresh_token").as_deref(), Some("refresh-1"));
@@ -348,10 +350,10 @@ on_both_backends! {
                 .then(MockResponse::token("access-3", Some("refresh-3"), Some(3600)))
                 .mount();
 
-            env.ok(env.engine.refresh_access_token(VAT, None, Some(env.alice), None).await);
+            env.ok(env.engine.refresh_access_token(VAT, None, Acting::User(UserId::new(env.alice))).await);
             assert_eq!(env.stored_tokens(VAT, env.alice).1.as_deref(), Some("refresh-1"));
 
-            env.ok(env.engine.refresh_access_token(VAT, None, Some(env.alice), None).await);
+            env.ok(env.engine.refresh_access_token(VAT, None, Acting::User(UserId::new(env.alice))).await);
             let refreshes = env.refreshes(VAT_TOKEN);
             assert_eq!(form_value(&refreshes[1], "refresh_token").as_deref(), Some("refresh-1"));
             Ok(())
@@ -424,7 +426,7 @@ on_both_backends! {
             assert_eq!(URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())), challenge);
 
             env.mock.on("POST", VAT_TOKEN).respond(MockResponse::token("access-2", Some("refresh-2"), Some(3600))).mount();
-            env.ok(env.engine.refresh_access_token(VAT, None, Some(env.alice), None).await);
+            env.ok(env.engine.refresh_access_token(VAT, None, Acting::User(UserId::new(env.alice))).await);
             let refresh = &env.refreshes(VAT_TOKEN)[0];
             assert_eq!(form_value(refresh, "client_secret").as_deref(), Some(VAT_SECRET));
             assert_eq!(refresh.basic_auth(), None);
@@ -447,7 +449,7 @@ on_both_backends! {
             assert_eq!(form_value(request, "redirect_uri").as_deref(), Some(OTHER_REDIRECT));
 
             env.mock.on("POST", OTHER_TOKEN).respond(MockResponse::token("access-3", Some("refresh-3"), Some(3600))).mount();
-            env.ok(env.engine.refresh_access_token(OTHER, None, Some(env.alice), None).await);
+            env.ok(env.engine.refresh_access_token(OTHER, None, Acting::User(UserId::new(env.alice))).await);
             let refresh = &env.refreshes(OTHER_TOKEN)[0];
             assert_eq!(
                 refresh.basic_auth(),
@@ -518,7 +520,7 @@ on_both_backends! {
             vat_connected(env).await;
             env.mock.on("POST", VAT_REVOKE).respond(MockResponse::text(200, "")).mount();
 
-            let done = env.ok(env.engine.disconnect(VAT, None, Some(env.alice), None).await);
+            let done = env.ok(env.engine.disconnect(VAT, None, Acting::User(UserId::new(env.alice))).await);
 
             assert_eq!(done.revoked_at_provider, Some(true));
             assert_eq!(done.revocation_error, None);
@@ -541,7 +543,7 @@ on_both_backends! {
             // The revocation endpoint is down: the local tokens go all the same.
             vat_connected(env).await;
             env.mock.on("POST", VAT_REVOKE).respond(MockResponse::text(503, "down")).mount();
-            let done = env.ok(env.engine.disconnect(VAT, None, Some(env.alice), None).await);
+            let done = env.ok(env.engine.disconnect(VAT, None, Acting::User(UserId::new(env.alice))).await);
             assert_eq!(done.revoked_at_provider, Some(false));
             let why = done.revocation_error.clone().expect("the revocation failure is reported");
             env.remember_text(why.clone());
@@ -558,7 +560,7 @@ on_both_backends! {
             // A record without a revocation URL: nothing is sent.
             env.connect(OTHER, OTHER_TOKEN, env.alice, "other-access-1", Some("other-refresh-1"), Some(3600)).await;
             let before = env.mock.requests().len();
-            let done = env.ok(env.engine.disconnect(OTHER, None, Some(env.alice), None).await);
+            let done = env.ok(env.engine.disconnect(OTHER, None, Acting::User(UserId::new(env.alice))).await);
             assert_eq!(done.revoked_at_provider, None);
             assert_eq!(env.mock.requests().len(), before);
             assert_eq!(env.stored_tokens(OTHER, env.alice), (None, None));
@@ -716,7 +718,7 @@ on_both_backends! {
             assert!(error.to_string().contains("alice"), "{error}");
             assert_eq!(env.mock.count("GET", EXCHANGE), 0);
 
-            let error = env.err(env.engine.refresh_access_token(IDP, None, Some(env.bob), None).await);
+            let error = env.err(env.engine.refresh_access_token(IDP, None, Acting::User(UserId::new(env.bob))).await);
             assert!(error.to_string().contains("alice"), "{error}");
             assert!(env.refreshes(IDP_TOKEN).is_empty());
 
@@ -736,7 +738,7 @@ on_both_backends! {
                 )
                 .mount();
 
-            let error = env.err(env.engine.refresh_access_token(VAT, None, Some(env.alice), None).await);
+            let error = env.err(env.engine.refresh_access_token(VAT, None, Acting::User(UserId::new(env.alice))).await);
 
             assert_eq!(env.refreshes(VAT_TOKEN).len(), 1, "retrying cannot fix the credentials");
             assert_eq!(kind(&error), Some(ProviderFailureKind::Rejected));
@@ -803,18 +805,18 @@ on_both_backends! {
                 .then(MockResponse::token("access-2", Some("refresh-2"), Some(3600)))
                 .then(raw_json(200, r#"{"access_token":"leaky-partial-token"#))
                 .mount();
-            env.ok(env.engine.refresh_access_token(VAT, None, Some(env.alice), None).await);
-            env.err(env.engine.refresh_access_token(VAT, None, Some(env.alice), None).await);
+            env.ok(env.engine.refresh_access_token(VAT, None, Acting::User(UserId::new(env.alice))).await);
+            env.err(env.engine.refresh_access_token(VAT, None, Acting::User(UserId::new(env.alice))).await);
             env.mock
                 .on("POST", VAT_TOKEN)
                 .respond(MockResponse::oauth_error(400, "invalid_grant", "Bad refresh token"))
                 .mount();
-            env.err(env.engine.refresh_access_token(VAT, None, Some(env.alice), None).await);
+            env.err(env.engine.refresh_access_token(VAT, None, Acting::User(UserId::new(env.alice))).await);
             env.mock.on("GET", EXCHANGE).respond(MockResponse::text(200, "altinn-plain-token-1")).mount();
             env.ok(env.engine.exchange(ALTINN, None, env.alice).await);
             env.ok(env.engine.valid_token(ALTINN, None, env.alice).await);
             env.mock.on("POST", VAT_REVOKE).respond(MockResponse::text(503, "down")).mount();
-            let done = env.ok(env.engine.disconnect(VAT, None, Some(env.alice), None).await);
+            let done = env.ok(env.engine.disconnect(VAT, None, Acting::User(UserId::new(env.alice))).await);
             env.remember_text(done.revocation_error.unwrap_or_default());
             env.ok(env.engine.status(None, None).await);
 
@@ -851,7 +853,7 @@ on_both_backends! {
                 .on("POST", VAT_TOKEN)
                 .respond(MockResponse::token("access-2", Some("refresh-2"), Some(3600)))
                 .mount();
-            env.ok(node.refresh_access_token(VAT, None, Some(env.alice), None).await);
+            env.ok(node.refresh_access_token(VAT, None, Acting::User(UserId::new(env.alice))).await);
             assert_eq!(env.ok(node.valid_token(VAT, None, env.alice).await).token.expose(), "access-2");
             env.mock.on("POST", OTHER_TOKEN).respond(MockResponse::text(503, "no call expected")).mount();
             assert_eq!(env.ok(node.valid_token(OTHER, None, env.alice).await).token.expose(), "other-access-1");
@@ -861,7 +863,7 @@ on_both_backends! {
             // a second (`token_cache::MAX_AGE`), then sees the disconnect.
             let other_node = env.engine_with_timeout(Duration::from_millis(500));
             env.mock.on("POST", VAT_REVOKE).respond(MockResponse::text(200, "")).mount();
-            env.ok(other_node.disconnect(VAT, None, Some(env.alice), None).await);
+            env.ok(other_node.disconnect(VAT, None, Acting::User(UserId::new(env.alice))).await);
             let started = Instant::now();
             loop {
                 match node.valid_token(VAT, None, env.alice).await {

@@ -7,6 +7,8 @@
 
 mod interop_support;
 
+use emsg_engine::Acting;
+use emsg_store::UserId;
 use std::time::Duration;
 
 use anyhow::ensure;
@@ -168,7 +170,7 @@ async fn an_id_porten_authorization_is_obtained_refreshed_exchanged_and_revoked(
     for round in 1..=2 {
         let refreshed = h
             .engine
-            .refresh_access_token(IDPORTEN_APP, None, Some(fiona), None)
+            .refresh_access_token(IDPORTEN_APP, None, Acting::User(UserId::new(fiona)))
             .await;
         let view = h.expect_ok(refreshed, "Refresh access token")?;
         assert_eq!(view.status, Status::Connected, "round {round}");
@@ -192,7 +194,7 @@ async fn an_id_porten_authorization_is_obtained_refreshed_exchanged_and_revoked(
     // ... and the engine's newest pair still works.
     let refreshed = h
         .engine
-        .refresh_access_token(IDPORTEN_APP, None, Some(fiona), None)
+        .refresh_access_token(IDPORTEN_APP, None, Acting::User(UserId::new(fiona)))
         .await;
     h.expect_ok(refreshed, "the third refresh")?;
     let (access3, refresh3) = h.tokens(IDPORTEN_APP, fiona)?;
@@ -240,7 +242,7 @@ async fn an_id_porten_authorization_is_obtained_refreshed_exchanged_and_revoked(
     assert!(is_active(&h.peer, &client, ClientAuth::Basic, &access3).await?);
     let disconnected = h
         .engine
-        .disconnect(IDPORTEN_APP, None, Some(fiona), None)
+        .disconnect(IDPORTEN_APP, None, Acting::User(UserId::new(fiona)))
         .await;
     let disconnected = h.expect_ok(disconnected, "Disconnect")?;
     assert_eq!(
@@ -361,7 +363,7 @@ async fn an_hmrc_vat_authorization_is_obtained_refreshed_and_disconnected(
     for actor in [fiona, george] {
         let refreshed = h
             .engine
-            .refresh_access_token(VAT_APP, None, Some(actor), None)
+            .refresh_access_token(VAT_APP, None, Acting::User(UserId::new(actor)))
             .await;
         let view = h.expect_ok(refreshed, "Refresh access token")?;
         assert_eq!(view.status, Status::Connected);
@@ -391,7 +393,10 @@ async fn an_hmrc_vat_authorization_is_obtained_refreshed_and_disconnected(
     );
 
     // Disconnect: no revocation URL, so only the local tokens go.
-    let disconnected = h.engine.disconnect(VAT_APP, None, Some(fiona), None).await;
+    let disconnected = h
+        .engine
+        .disconnect(VAT_APP, None, Acting::User(UserId::new(fiona)))
+        .await;
     let disconnected = h.expect_ok(disconnected, "Disconnect")?;
     assert_eq!(disconnected.revoked_at_provider, None);
     let stored = h.connection(VAT_APP, fiona)?.unwrap();
@@ -401,7 +406,7 @@ async fn an_hmrc_vat_authorization_is_obtained_refreshed_and_disconnected(
     h.expect_err(gone, "valid_token after disconnect")?;
     let gone = h
         .engine
-        .refresh_access_token(VAT_APP, None, Some(fiona), None)
+        .refresh_access_token(VAT_APP, None, Acting::User(UserId::new(fiona)))
         .await;
     h.expect_err(gone, "refresh after disconnect")?;
     assert_eq!(h.peer.counts().await?.total("refresh_token"), 2);
@@ -473,7 +478,7 @@ async fn an_hmrc_landlord_is_connected_on_callback_and_only_they_may_use_it(
     assert!(text.contains("authorize it yourself first"), "{refused}");
     let refused = h
         .engine
-        .refresh_access_token(ITSA_APP, None, Some(george), None)
+        .refresh_access_token(ITSA_APP, None, Acting::User(UserId::new(george)))
         .await;
     let refused = h.expect_err(refused, "george refreshing fiona's connection")?;
     assert!(lower(&refused).contains("authorized by fiona"), "{refused}");
@@ -754,7 +759,7 @@ async fn a_grant_revoked_at_the_provider_requires_reauthorization_after_one_refr
     // Refresh access token, pressed on the page.
     let dead = h
         .engine
-        .refresh_access_token(VAT_APP, None, Some(fiona), None)
+        .refresh_access_token(VAT_APP, None, Acting::User(UserId::new(fiona)))
         .await;
     let dead = h.expect_err(dead, "refreshing a revoked grant")?;
     assert_eq!(dead.code(), "invalid_grant");
@@ -1013,13 +1018,13 @@ async fn client_credentials_and_redirect_uris_with_reserved_characters_are_sent_
     h.expect_ok(obtained, "Obtain access token with basic authentication")?;
     let refreshed = h
         .engine
-        .refresh_access_token(IDPORTEN_APP, None, Some(fiona), None)
+        .refresh_access_token(IDPORTEN_APP, None, Acting::User(UserId::new(fiona)))
         .await;
     h.expect_ok(refreshed, "Refresh with basic authentication")?;
     let (_, refresh) = h.tokens(IDPORTEN_APP, fiona)?;
     let disconnected = h
         .engine
-        .disconnect(IDPORTEN_APP, None, Some(fiona), None)
+        .disconnect(IDPORTEN_APP, None, Acting::User(UserId::new(fiona)))
         .await;
     let disconnected = h.expect_ok(disconnected, "Disconnect")?;
     assert_eq!(
@@ -1060,7 +1065,7 @@ async fn client_credentials_and_redirect_uris_with_reserved_characters_are_sent_
     h.connect(VAT_APP, fiona, "vat-company").await?;
     let refreshed = h
         .engine
-        .refresh_access_token(VAT_APP, None, Some(fiona), None)
+        .refresh_access_token(VAT_APP, None, Acting::User(UserId::new(fiona)))
         .await;
     h.expect_ok(refreshed, "Refresh with post authentication")?;
     h.tokens(VAT_APP, fiona)?;

@@ -11,6 +11,7 @@ use emsg_seal::{Aad, KeyRing, Secret};
 use crate::audit::{self, NewAuditEntry};
 use crate::db::{DbConnection, in_transaction, write_transaction};
 use crate::error::{Result, StoreError};
+use crate::ids::{Subject, UserId};
 use crate::reused::reused;
 use crate::schema::connections;
 use crate::web_applications::WebApplication;
@@ -70,10 +71,15 @@ pub struct ConnectionKey {
 
 impl ConnectionKey {
     pub fn new(web_application_id: i64, company: &str, user_specific: bool, user_id: i64) -> Self {
+        let subject = if user_specific && user_id > 0 {
+            Subject::User(UserId::new(user_id))
+        } else {
+            Subject::Company
+        };
         Self {
             web_application_id,
             company: company.to_owned(),
-            user_key: if user_specific { user_id } else { 0 },
+            user_key: subject.user_key(),
         }
     }
 }
@@ -134,6 +140,11 @@ fn aad(column: &'static str, id: i64) -> Aad<'static> {
 }
 
 impl Connection {
+    /// Whose connection this is: the company's or one user's.
+    pub fn subject(&self) -> Subject {
+        Subject::from_user_key(self.user_key)
+    }
+
     pub fn status(&self) -> Status {
         self.status.parse().unwrap_or(Status::Disconnected)
     }

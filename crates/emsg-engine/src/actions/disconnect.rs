@@ -7,7 +7,7 @@ use emsg_store::audit::{Actor, AuditAction, NewAuditEntry};
 use emsg_store::connections;
 use emsg_store::web_applications::WebApplication;
 
-use super::now;
+use super::{Acting, now};
 use crate::Engine;
 use crate::error::EngineError;
 use crate::{oauth, revocation};
@@ -26,12 +26,12 @@ impl Engine {
         &self,
         app: &str,
         company: Option<&str>,
-        actor: Option<i64>,
-        for_user: Option<i64>,
+        acting: Acting,
     ) -> Result<Disconnected, EngineError> {
+        let actor = acting.actor();
         let record = self.record(app).await?;
         let company = self.company(company).to_owned();
-        let key = Self::key(&record, &company, Self::subject(&record, actor, for_user)?);
+        let key = Self::key(&record, &company, Self::subject(&record, acting)?);
         let found = self
             .db(move |conn, _| Ok(connections::find(conn, &key)?))
             .await?;

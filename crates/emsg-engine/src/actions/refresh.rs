@@ -7,12 +7,13 @@ use std::time::{Duration, Instant};
 use oauth2::RefreshToken;
 use tracing::Instrument as _;
 
+use emsg_store::UserId;
 use emsg_store::audit::{Actor, AuditAction, NewAuditEntry};
 use emsg_store::connections::{self, Connection, Status, Tokens};
 use emsg_store::db::DbConnection;
 use emsg_store::web_applications::WebApplication;
 
-use super::now;
+use super::{Acting, now};
 use crate::Engine;
 use crate::actions::status::{ConnectionView, Names, view_of};
 use crate::audit::concluded;
@@ -49,16 +50,16 @@ impl Engine {
         &self,
         app: &str,
         company: Option<&str>,
-        actor: Option<i64>,
-        for_user: Option<i64>,
+        acting: Acting,
     ) -> Result<ConnectionView, EngineError> {
+        let actor = acting.actor();
         let (name, company_name) = (app.to_owned(), self.company(company).to_owned());
         let engine = self.clone();
         // The record, the connection and the names its view shows, in one statement; then, in
         // the same database task, the lease when nobody else in this process is refreshing.
         let (record, user, found, leased) = self
             .db(move |conn, _| {
-                let asked = for_user.or(actor).unwrap_or(0);
+                let asked = acting.named_user().map_or(0, UserId::get);
                 let (record, found) =
                     connections::find_named_with_record(conn, &name, &company_name, asked)?
                         .ok_or_else(|| {
@@ -68,7 +69,7 @@ impl Engine {
                         })?;
                 // The statement read the connection of `asked`; the subject rule decides
                 // whether that is the one meant (or refuses).
-                let user = Self::subject(&record, actor, for_user)?;
+                let user = Self::subject(&record, acting)?;
                 let found = found.map(|(c, user, by)| {
                     let names = Names::read_with(&c, user, by);
                     (c, names)
@@ -127,11 +128,10 @@ impl Engine {
         &self,
         app: &str,
         company: Option<&str>,
-        actor: i64,
-        for_user: Option<i64>,
+        acting: Acting,
     ) -> Result<ConnectionView, EngineError> {
         let record = self.record(app).await?;
-        let user = Self::subject(&record, Some(actor), for_user)?;
+        let user = Self::subject(&record, acting)?;
         self.valid_token(app, company, user).await?;
         let key = Self::key(&record, self.company(company), user);
         let found = self

@@ -3,8 +3,10 @@
 
 use std::collections::BTreeMap;
 
+use emsg_engine::Acting;
 use emsg_engine::{CodeRequest, ConnectionView, Disconnected};
 use emsg_seal::Secret;
+use emsg_store::UserId;
 use emsg_store::web_applications as records;
 
 use crate::{Actor, Context, UseCaseError};
@@ -168,14 +170,16 @@ pub async fn run_action(
         )),
         Action::Refresh => Outcome::Connection(Box::new(
             engine
-                .refresh_access_token(app, None, Some(user.id), None)
+                .refresh_access_token(app, None, Acting::User(UserId::new(user.id)))
                 .await?,
         )),
         Action::Exchange => {
             Outcome::Connection(Box::new(engine.exchange(app, None, user.id).await?))
         }
-        Action::Disconnect => {
-            Outcome::Disconnected(engine.disconnect(app, None, Some(user.id), None).await?)
-        }
+        Action::Disconnect => Outcome::Disconnected(
+            engine
+                .disconnect(app, None, Acting::User(UserId::new(user.id)))
+                .await?,
+        ),
     })
 }

@@ -2,6 +2,7 @@
 //! and the code the actor's flow is waiting with.
 
 use emsg_engine::ConnectionView;
+use emsg_store::Subject;
 use emsg_store::db::DbConnection;
 use emsg_store::web_applications::{self as records, WebApplication};
 
@@ -46,7 +47,7 @@ pub fn chosen(
         .map(|at| code_waiting(&record, at));
     let connection = found.connection.map(|c| {
         // The connection's key holds this user (user-specific) or nobody (the company's).
-        let owner = (c.user_key > 0).then(|| actor.name.clone());
+        let owner = matches!(c.subject(), Subject::User(_)).then(|| actor.name.clone());
         ConnectionView::from_rows(&record, c, owner, found.authorized_by.clone())
     });
     Ok(Some(Chosen {

@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use emsg_engine::Acting;
 use emsg_seal::Secret;
+use emsg_store::UserId;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -168,7 +170,7 @@ async fn ensure_valid(
     user.require_actions()?;
     let view = state
         .engine
-        .ensure_valid(&name.into_inner(), None, user.id, None)
+        .ensure_valid(&name.into_inner(), None, Acting::User(UserId::new(user.id)))
         .await?;
     Ok(HttpResponse::Ok().json(json!({
         "message": "The access token is valid.",
