@@ -1,4 +1,4 @@
-//! Typed row ids: a user's id cannot be passed where a record's is meant. The numbers are the
+//! Typed row ids: a user's id cannot be passed where a message's is meant. The numbers are the
 //! database's; `get` hands the number to a query.
 
 use std::fmt;
@@ -10,40 +10,12 @@ use serde::Serialize;
 #[serde(transparent)]
 pub struct UserId(i64);
 
-/// A web-application record (`web_applications.id`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(transparent)]
-pub struct WebApplicationId(i64);
-
-/// A connection (`connections.id`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(transparent)]
-pub struct ConnectionId(i64);
-
 /// An electronic message (`messages.id`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
 pub struct MessageId(i64);
 
 impl UserId {
-    pub const fn new(id: i64) -> Self {
-        Self(id)
-    }
-    pub const fn get(self) -> i64 {
-        self.0
-    }
-}
-
-impl WebApplicationId {
-    pub const fn new(id: i64) -> Self {
-        Self(id)
-    }
-    pub const fn get(self) -> i64 {
-        self.0
-    }
-}
-
-impl ConnectionId {
     pub const fn new(id: i64) -> Self {
         Self(id)
     }

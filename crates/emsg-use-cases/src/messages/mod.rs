@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use emsg_messages::{SendError, SendRequest, Sent};
 use emsg_store::messages::{self, Message, MessageEvent, MessageFilter, MessageStatus};
-use emsg_store::users;
 use emsg_store::web_services::{self, WebService};
+use emsg_store::{MessageId, users};
 use serde::Deserialize;
 
 use crate::{Actor, Context, UseCaseError};
@@ -29,8 +29,9 @@ pub async fn service(ctx: &Context, name: String) -> Result<WebService, UseCaseE
 /// A message of this server's company, with its history.
 pub async fn message_with_events(
     ctx: &Context,
-    id: i64,
+    id: MessageId,
 ) -> Result<(Message, Vec<MessageEvent>), UseCaseError> {
+    let id = id.get();
     let company = ctx.company().to_owned();
     ctx.run(move |conn| {
         let message = messages::get(conn, id)?
@@ -159,7 +160,11 @@ pub struct ShownMessage {
 }
 
 /// Message `id` of this company for its page.
-pub async fn show(ctx: &Context, actor: &Actor, id: i64) -> Result<ShownMessage, UseCaseError> {
+pub async fn show(
+    ctx: &Context,
+    actor: &Actor,
+    id: MessageId,
+) -> Result<ShownMessage, UseCaseError> {
     actor.require_actions()?;
     let (message, events) = message_with_events(ctx, id).await?;
     let (service_name, app_id) = (message.service_name.clone(), message.web_application_id);
@@ -199,11 +204,14 @@ pub async fn send(
 pub async fn resend(
     ctx: &Context,
     actor: &Actor,
-    id: i64,
+    id: MessageId,
     origin: emsg_messages::Origin,
 ) -> Result<Result<Sent, SendError>, UseCaseError> {
     actor.require_actions()?;
     // Only this company's messages; a 404 otherwise.
     message_with_events(ctx, id).await?;
-    Ok(ctx.messenger()?.resend(id, Some(actor.id), origin).await)
+    Ok(ctx
+        .messenger()?
+        .resend(id.get(), Some(actor.id), origin)
+        .await)
 }

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use emsg_messages::{FieldError, SendError, SendRequest, Sent};
+use emsg_store::MessageId;
 use emsg_store::format_utc;
 use emsg_store::messages::{Message, MessageStatus};
 use emsg_store::web_services::WebService;
@@ -172,7 +173,7 @@ async fn show_page(
         events,
         spec,
         web_application: app,
-    } = use_cases::show(&state.ctx, &user.actor(), id).await?;
+    } = use_cases::show(&state.ctx, &user.actor(), MessageId::new(id)).await?;
     let names = use_cases::user_names(&state.ctx).await?;
     let app = app.unwrap_or_else(|| "its web application".to_owned());
     let fields: BTreeMap<String, String> =
@@ -516,7 +517,7 @@ async fn resend_page(
     user.require_actions()?;
     let id = id.into_inner();
     let origin = crate::origin::page_origin(&req, &user, form.browser_data.as_deref());
-    match use_cases::resend(&state.ctx, &user.actor(), id, origin).await? {
+    match use_cases::resend(&state.ctx, &user.actor(), MessageId::new(id), origin).await? {
         Ok(sent) => Ok(to_message(&state, &user, &sent, "Re-sent as").await),
         Err(SendError::Refused(why) | SendError::Setup(why)) => {
             state

@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use emsg_messages::{SendError, SendRequest, Sent};
+use emsg_store::MessageId;
 use emsg_store::messages::{Message, MessageEvent};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -91,7 +92,7 @@ async fn list(
 }
 
 async fn one(state: &AppState, id: i64) -> Result<Value, WebError> {
-    let (message, events) = use_cases::message_with_events(&state.ctx, id).await?;
+    let (message, events) = use_cases::message_with_events(&state.ctx, MessageId::new(id)).await?;
     let names = use_cases::user_names(&state.ctx).await?;
     Ok(message_json(&message, &names, Some(&events)))
 }
@@ -241,7 +242,7 @@ async fn resend(
     let body: ResendBody = read_body(&body, true)?;
     let id = id.into_inner();
     let origin = origin(&req, &user, body.browser_data)?;
-    match use_cases::resend(&state.ctx, &user.actor(), id, origin).await? {
+    match use_cases::resend(&state.ctx, &user.actor(), MessageId::new(id), origin).await? {
         Ok(sent) => created(&state, &sent).await,
         Err(error) => send_error(error),
     }
