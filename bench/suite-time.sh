@@ -2,14 +2,15 @@
 # How long the README's test command takes, cold (a fresh build directory) or warm (the CI cache),
 # over several runs: prints each run and the minimum, median and maximum in seconds.
 #
-#   bash bench/suite-time.sh [--cold] [--runs N] [--checkout DIR]
+#   bash bench/suite-time.sh [--cold] [--runs N] [--checkout DIR] [--no-warmup]
 #
 # Warm runs use $CARGO_TARGET_DIR (default ~/.cache/emsg-target, as CI does) after one untimed
-# run that brings it up to date; cold runs each start from an empty build directory (the cargo
+# run that brings it up to date (`--no-warmup` when it is known to be); cold runs each start from an empty build directory (the cargo
 # registry stays downloaded). Every run must pass: a failed suite is reported, not timed.
 set -euo pipefail
 
 cold=false
+warmup=true
 runs=3
 checkout="$(cd "$(dirname "$0")/.." && pwd)"
 while [ $# -gt 0 ]; do
@@ -17,7 +18,8 @@ while [ $# -gt 0 ]; do
     --cold) cold=true ;;
     --runs) runs="$2"; shift ;;
     --checkout) checkout="$(cd "$2" && pwd)"; shift ;;
-    *) echo "usage: bash bench/suite-time.sh [--cold] [--runs N] [--checkout DIR]" >&2; exit 2 ;;
+    --no-warmup) warmup=false ;;
+    *) echo "usage: bash bench/suite-time.sh [--cold] [--runs N] [--checkout DIR] [--no-warmup]" >&2; exit 2 ;;
   esac
   shift
 done
@@ -38,7 +40,7 @@ run_once() {
   echo $((end - start))
 }
 
-if ! $cold; then
+if ! $cold && $warmup; then
   echo "bringing $warm_dir up to date (untimed)…" >&2
   run_once "$warm_dir" >/dev/null
 fi
