@@ -1,8 +1,9 @@
 //! The use cases of emsg, between the faces (the pages, the JSON API, the command line) and what
 //! they stand on (the store, the engine, the messenger): show a record, set its client secret,
-//! run an action, find and send messages, manage users, read the audit log. Each takes a [`Context`] and the
-//! [`Actor`] who asks, checks that they may, and returns a view; the faces only read their
-//! input and render the answer.
+//! run an action, import a file, take the provider's answer after sign-in, find and send
+//! messages, manage users, read the audit log. Each takes a [`Context`] and the [`Actor`] who
+//! asks, checks that they may, and returns a view; the faces only read their input and render
+//! the answer.
 
 pub mod audit;
 pub mod callback;
