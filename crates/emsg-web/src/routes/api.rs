@@ -9,14 +9,14 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use emsg_engine::Acting;
 use emsg_seal::Secret;
 use emsg_store::UserId;
+use emsg_use_cases::views::ConnectionPanel;
+use emsg_use_cases::web_applications::{self as use_cases, Action, ActionInput, Outcome};
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::auth::{ApiUser, csrf_header};
 use crate::error::WebError;
 use crate::state::AppState;
-use emsg_use_cases::views::ConnectionPanel;
-use emsg_use_cases::web_applications::{self as use_cases, Action, ActionInput, Outcome};
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/v1/session", web::get().to(session))

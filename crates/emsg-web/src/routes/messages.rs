@@ -15,6 +15,7 @@ use emsg_store::MessageId;
 use emsg_store::format_utc;
 use emsg_store::messages::{Message, MessageStatus};
 use emsg_store::web_services::WebService;
+use emsg_use_cases::messages::{self as use_cases, ListQuery, given};
 use emsg_webapps::{FieldKind, FieldSpec};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -25,7 +26,6 @@ use crate::pages::render;
 use crate::respond::{html, see_other};
 use crate::session::{Flash, SessionUser};
 use crate::state::AppState;
-use emsg_use_cases::messages::{self as use_cases, ListQuery, given};
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.route("/messages", web::get().to(list_page))

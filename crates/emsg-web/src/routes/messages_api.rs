@@ -11,13 +11,13 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use emsg_messages::{SendError, SendRequest, Sent};
 use emsg_store::MessageId;
 use emsg_store::messages::{Message, MessageEvent};
+use emsg_use_cases::messages::{self as use_cases, ListQuery};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::auth::{ApiUser, csrf_header};
 use crate::error::WebError;
 use crate::state::AppState;
-use emsg_use_cases::messages::{self as use_cases, ListQuery};
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/v1/messages", web::get().to(list))

@@ -9,6 +9,8 @@ use emsg_engine::CodeRequest;
 use emsg_store::UserId;
 use emsg_store::connections::Status;
 use emsg_store::web_applications::{self as records, WebApplication};
+use emsg_use_cases::views::status_text;
+use emsg_use_cases::web_applications::{Action, Outcome};
 use emsg_webapps::Capture;
 use serde::Deserialize;
 use serde_json::json;
@@ -20,8 +22,6 @@ use crate::pages::render;
 use crate::respond::{encode_segment, html, see_other};
 use crate::session::{Flash, SessionUser};
 use crate::state::AppState;
-use emsg_use_cases::views::status_text;
-use emsg_use_cases::web_applications::{Action, Outcome};
 
 const PAGE: &str = "/my-connections";
 

@@ -2,13 +2,13 @@
 //! `/users` page ([`emsg_use_cases::users`]).
 
 use actix_web::{HttpRequest, HttpResponse, web};
+use emsg_use_cases::users::{self as use_cases, Change, Changed, UserView};
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::auth::{ApiUser, csrf_header};
 use crate::error::WebError;
 use crate::state::AppState;
-use emsg_use_cases::users::{self as use_cases, Change, Changed, UserView};
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/v1/users", web::get().to(list))

@@ -7,6 +7,10 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use emsg_seal::Secret;
 use emsg_store::web_applications::{self as records, WebApplication};
+use emsg_use_cases::views::ConnectionPanel;
+use emsg_use_cases::web_applications::{
+    Action, ActionInput, Chosen, Outcome, chosen, run_action, set_client_secret as set_secret,
+};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -16,10 +20,6 @@ use crate::pages::render;
 use crate::respond::{encode_segment, html, see_other};
 use crate::session::{Flash, SessionUser};
 use crate::state::AppState;
-use emsg_use_cases::views::ConnectionPanel;
-use emsg_use_cases::web_applications::{
-    Action, ActionInput, Chosen, Outcome, chosen, run_action, set_client_secret as set_secret,
-};
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.route("/web-applications", web::get().to(list_page))
