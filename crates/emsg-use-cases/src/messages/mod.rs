@@ -31,20 +31,26 @@ pub async fn message_with_events(
     ctx: &Context,
     id: MessageId,
 ) -> Result<(Message, Vec<MessageEvent>), UseCaseError> {
-    let id = id.get();
     let company = ctx.company().to_owned();
-    ctx.run(move |conn| {
-        let message = messages::get(conn, id)?
-            .filter(|m| m.company == company)
-            .ok_or_else(|| {
-                UseCaseError::NotFound(format!(
-                    "there is no message {id}; /messages lists the messages"
-                ))
-            })?;
-        let events = messages::events(conn, id)?;
-        Ok((message, events))
-    })
-    .await
+    ctx.run(move |conn| read_message(conn, id, &company)).await
+}
+
+/// Message `id` of `company` with its events, or a 404 naming where the messages are listed.
+fn read_message(
+    conn: &mut emsg_store::db::DbConnection,
+    id: MessageId,
+    company: &str,
+) -> Result<(Message, Vec<MessageEvent>), UseCaseError> {
+    let id = id.get();
+    let message = messages::get(conn, id)?
+        .filter(|m| m.company == company)
+        .ok_or_else(|| {
+            UseCaseError::NotFound(format!(
+                "there is no message {id}; /messages lists the messages"
+            ))
+        })?;
+    let events = messages::events(conn, id)?;
+    Ok((message, events))
 }
 
 /// User names by id, for showing who sent what.
@@ -166,22 +172,22 @@ pub async fn show(
     id: MessageId,
 ) -> Result<ShownMessage, UseCaseError> {
     actor.require_actions()?;
-    let (message, events) = message_with_events(ctx, id).await?;
-    let (service_name, app_id) = (message.service_name.clone(), message.web_application_id);
-    let (spec, web_application) = ctx
-        .run(move |conn| {
-            Ok::<_, UseCaseError>((
-                web_services::find(conn, &service_name)?.map(|s| s.spec),
-                emsg_store::web_applications::by_id(conn, app_id)?.map(|r| r.name),
-            ))
+    let company = ctx.company().to_owned();
+    // The message, its history, its service's specification and its record's name in one
+    // database task.
+    ctx.run(move |conn| {
+        let (message, events) = read_message(conn, id, &company)?;
+        let spec = web_services::find(conn, &message.service_name)?.map(|s| s.spec);
+        let web_application =
+            emsg_store::web_applications::by_id(conn, message.web_application_id)?.map(|r| r.name);
+        Ok(ShownMessage {
+            message,
+            events,
+            spec,
+            web_application,
         })
-        .await?;
-    Ok(ShownMessage {
-        message,
-        events,
-        spec,
-        web_application,
     })
+    .await
 }
 
 /// Every web service a message can be sent with.
