@@ -5,11 +5,12 @@ use std::path::{Path, PathBuf};
 use diesel::prelude::*;
 use emsg_seal::{Aad, KeyRing, MasterKey, SealError, Secret, SharedKeyRing, key_file};
 
+use crate::audit::Actor;
 use crate::clock::now;
 use crate::db::DbConnection;
 use crate::error::{Result, StoreError};
 use crate::key_ring;
-use crate::rotation::{self, Rotation, RotationOptions};
+use crate::rotation::{self, Recorded, Rotation, RotationOptions};
 use crate::schema::master_key_check;
 
 const CHECK_AAD: Aad<'static> = Aad::new("master_key_check", "sealed", 1);
@@ -187,6 +188,31 @@ pub fn rotate_to_new_key(
     new_key_file: Option<&Path>,
     options: &RotationOptions,
 ) -> Result<RotationReport> {
+    rotate_to_new_key_as(conn, ring, source, new_key_file, options, None)
+}
+
+/// [`rotate_to_new_key`] by `actor`: each rotation it finishes (an interrupted one, then the
+/// new one) ends in one transaction with its audit entry.
+pub fn rotate_to_new_key_audited(
+    conn: &mut DbConnection,
+    ring: &SharedKeyRing,
+    source: &KeySource,
+    new_key_file: Option<&Path>,
+    options: &RotationOptions,
+    actor: &Actor,
+) -> Result<RotationReport> {
+    rotate_to_new_key_as(conn, ring, source, new_key_file, options, Some(actor))
+}
+
+fn rotate_to_new_key_as(
+    conn: &mut DbConnection,
+    ring: &SharedKeyRing,
+    source: &KeySource,
+    new_key_file: Option<&Path>,
+    options: &RotationOptions,
+    actor: Option<&Actor>,
+) -> Result<RotationReport> {
+    let recorded = |prefix: &'static str| actor.map(|actor| Recorded { actor, prefix });
     let key_error = |e: emsg_seal::KeyError| StoreError::Invalid(e.to_string());
     let written = match (source, new_key_file) {
         (KeySource::File(path), _) => key_file::pending_path(path),
@@ -205,7 +231,13 @@ pub fn rotate_to_new_key(
                 Some(next) => next,
                 None => recorded_key_id(conn)?.unwrap_or_default(),
             };
-            let done = rotation::finish(conn, ring, &target, options)?;
+            let done = rotation::finish_recorded(
+                conn,
+                ring,
+                &target,
+                options,
+                recorded("finished the interrupted rotation: "),
+            )?;
             if let KeySource::File(path) = source
                 && written.exists()
             {
@@ -222,7 +254,7 @@ pub fn rotate_to_new_key(
     let new = MasterKey::generate();
     let new_id = new.id().to_string();
     key_file::write_new(&written, &new).map_err(key_error)?;
-    match rotation::rotate(conn, ring, new, options) {
+    match rotation::rotate_recorded(conn, ring, new, options, recorded("")) {
         Ok(rotation) => {
             if let KeySource::File(path) = source {
                 key_file::promote(&written, path).map_err(key_error)?;

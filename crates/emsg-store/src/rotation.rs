@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use diesel::prelude::*;
 use emsg_seal::{Aad, KeyRing, MasterKey, SealError, SharedKeyRing};
 
+use crate::audit::{self, Actor, AuditAction, NewAuditEntry};
 use crate::db::{DbConnection, write_transaction};
 use crate::error::{Result, StoreError};
 use crate::key_ring::{self, Role};
@@ -80,10 +81,44 @@ pub fn rotate(
     new: MasterKey,
     options: &RotationOptions,
 ) -> Result<Rotation> {
+    rotate_recorded(conn, ring, new, options, None)
+}
+
+/// [`rotate`], writing its audit entry as [`Recorded::actor`] in the transaction that ends it.
+pub(crate) fn rotate_recorded(
+    conn: &mut DbConnection,
+    ring: &SharedKeyRing,
+    new: MasterKey,
+    options: &RotationOptions,
+    recorded: Option<Recorded<'_>>,
+) -> Result<Rotation> {
     let with_new = (*ring.load()).clone().with_extra(new.clone());
     key_ring::store(conn, &with_new, Role::Next, new.id())?;
     ring.store(with_new);
-    finish(conn, ring, &new.id().to_string(), options)
+    finish_recorded(conn, ring, &new.id().to_string(), options, recorded)
+}
+
+/// Who rotates, for the audit entry of a rotation, and the words its detail begins with.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Recorded<'a> {
+    pub actor: &'a Actor,
+    pub prefix: &'a str,
+}
+
+impl Recorded<'_> {
+    fn entry(&self, rotation: &Rotation) -> NewAuditEntry {
+        NewAuditEntry::ok(
+            self.actor.clone(),
+            AuditAction::KeysRotate,
+            format!(
+                "{}re-sealed {} values under master key {}; {} values no key opens",
+                self.prefix,
+                rotation.values,
+                rotation.new_key_id,
+                rotation.unopenable.len()
+            ),
+        )
+    }
 }
 
 /// Takes the rotation to `target` (already announced) through to its end.
@@ -92,6 +127,18 @@ pub fn finish(
     ring: &SharedKeyRing,
     target: &str,
     options: &RotationOptions,
+) -> Result<Rotation> {
+    finish_recorded(conn, ring, target, options, None)
+}
+
+/// [`finish`]; the rotation ends (its keys are cleared) in one transaction with its audit entry
+/// when it is `recorded`.
+pub(crate) fn finish_recorded(
+    conn: &mut DbConnection,
+    ring: &SharedKeyRing,
+    target: &str,
+    options: &RotationOptions,
+    recorded: Option<Recorded<'_>>,
 ) -> Result<Rotation> {
     wait_for(conn, options.wait, target, "learned", |node| {
         node.knows(target)
@@ -105,12 +152,16 @@ pub fn finish(
     }
     let current = ring.load();
     let (values, unopenable) = reseal(conn, &current, options.fail_after)?;
-    key_ring::clear(conn)?;
-    Ok(Rotation {
+    let rotation = Rotation {
         values,
         new_key_id: target.to_owned(),
         unopenable,
-    })
+    };
+    match recorded {
+        Some(recorded) => audit::with_entry(conn, key_ring::clear, |_| recorded.entry(&rotation))?,
+        None => key_ring::clear(conn)?,
+    }
+    Ok(rotation)
 }
 
 /// Makes `target` the key that seals, keeping the old one wrapped under it.

@@ -120,6 +120,30 @@ on_both_backends! {
         assert!(master_key::verify(&mut conn, &ring).is_err(), "the first key is retired");
     }
 
+    fn an_audited_rotation_writes_one_entry_per_rotation_it_ends_and_none_for_one_that_failed(db) {
+        let mut conn = db.connect();
+        let path = db.dir().join("emsg.key");
+        let source = KeySource::File(path.clone());
+        let (ring, _) = master_key::open_ring(&mut conn, &source).unwrap();
+        two_records_with_secrets(&mut conn, &ring);
+        let operator = emsg_store::audit::Actor::Operator;
+        let rotations = |conn: &mut emsg_store::db::DbConnection| -> Vec<(String, String)> {
+            let mut entries: Vec<(String, String)> = emsg_store::audit::recent(conn, 100).unwrap().into_iter().filter(|e| e.action == "keys-rotate").map(|e| (e.actor, e.detail)).collect();
+            entries.reverse();
+            entries
+        };
+        let interrupted = RotationOptions { fail_after: Some(2), ..RotationOptions::default() };
+        master_key::rotate_to_new_key_audited(&mut conn, &SharedKeyRing::new(ring.clone()), &source, None, &interrupted, &operator).unwrap_err();
+        assert!(rotations(&mut conn).is_empty(), "a rotation that did not end is not in the audit log");
+        let (reopened, _) = master_key::open_ring(&mut conn, &source).unwrap();
+        let report = master_key::rotate_to_new_key_audited(&mut conn, &SharedKeyRing::new(reopened.clone()), &source, None, &RotationOptions::default(), &operator).unwrap();
+        let earlier = report.finished_earlier.unwrap();
+        assert_eq!(rotations(&mut conn), vec![
+            ("operator".to_owned(), format!("finished the interrupted rotation: re-sealed {} values under master key {}; 0 values no key opens", earlier.values, earlier.new_key_id)),
+            ("operator".to_owned(), format!("re-sealed 3 values under master key {}; 0 values no key opens", report.rotation.new_key_id)),
+        ]);
+    }
+
     fn a_rotation_that_committed_before_the_key_file_was_replaced_is_finished_at_the_next_start(db) {
         let mut conn = db.connect();
         let path = db.dir().join("emsg.key");
