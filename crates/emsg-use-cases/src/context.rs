@@ -80,6 +80,11 @@ impl Context {
         &self.engine.config().default_company
     }
 
+    /// The key ring that a rotation run by this process changes.
+    pub(crate) fn shared_ring(&self) -> &SharedKeyRing {
+        &self.ring
+    }
+
     /// The key ring as it is now (a rotation elsewhere may add keys while the server runs).
     pub fn ring(&self) -> Arc<KeyRing> {
         self.ring.load()

@@ -6,9 +6,10 @@ use emsg_store::db::GatewayError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum UseCaseError {
-    #[error("{0}")]
+    // Transparent: the command line prints an error with its causes, which must not repeat.
+    #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("{0}")]
+    #[error(transparent)]
     Engine(#[from] EngineError),
     /// The thing asked for does not exist; the text says where to find what does.
     #[error("{0}")]

@@ -3,13 +3,19 @@
 
 use std::collections::HashMap;
 
-use emsg_messages::{SendError, SendRequest, Sent};
 use emsg_store::messages::{self, Message, MessageEvent, MessageFilter, MessageStatus};
 use emsg_store::web_services::{self, WebService};
 use emsg_store::{MessageId, users};
 use serde::Deserialize;
 
 use crate::{Actor, Context, UseCaseError};
+
+mod batch;
+mod list;
+
+pub use batch::{batch_origin, resend_batch};
+pub use emsg_messages::{Origin, SendError, SendRequest, Sent};
+pub use list::{list, with_events};
 
 /// Messages per page of the list.
 const PAGE_SIZE: i64 = 50;

@@ -3,13 +3,18 @@
 //! change. Each change ends the sessions and API keys it must and is audited in the store.
 
 use emsg_seal::Secret;
-use emsg_store::audit::Actor as AuditActor;
 /// What a password change or a removal ended: sessions and API keys.
 pub use emsg_store::users::Ended;
-use emsg_store::users::{self, Role, User};
+pub use emsg_store::users::User;
+use emsg_store::users::{self, Role};
 use serde::Serialize;
 
 use crate::{Actor, Context, UseCaseError};
+
+mod account;
+pub mod api_keys;
+
+pub use account::{AccountChange, Applied, add_with_password, apply, find, named};
 
 /// One change an administrator makes to a user.
 #[derive(Debug, Clone, Copy)]
@@ -73,7 +78,7 @@ pub async fn change(
     change: Change,
 ) -> Result<Changed, UseCaseError> {
     admin.require_admin("Managing users")?;
-    let actor = AuditActor::User { id: admin.id };
+    let actor = admin.audit_actor();
     let by = admin.name.clone();
     ctx
         .run(move |conn| {
@@ -138,7 +143,7 @@ pub async fn add(
 ) -> Result<(User, Secret), UseCaseError> {
     admin.require_admin("Adding users")?;
     let role: Role = role.parse().map_err(UseCaseError::input)?;
-    let actor = AuditActor::User { id: admin.id };
+    let actor = admin.audit_actor();
     ctx.run(move |conn| {
         users::add_with_one_time_password(conn, name.trim(), role, &actor)
             .map_err(UseCaseError::input)

@@ -2,11 +2,14 @@
 //! actor acts on, set its client secret, run an action of the action pane.
 
 mod actions;
+mod export;
 mod list;
+pub mod on_behalf;
 mod set_secret;
 mod show;
 
 pub use actions::{Action, ActionInput, Outcome, run_action};
+pub use export::{ExportedRecord, Summary, export, export_one, summaries};
 pub use list::{all_views, connections};
 pub use set_secret::set_client_secret;
 pub use show::{Chosen, chosen, show};
