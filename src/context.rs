@@ -157,6 +157,34 @@ impl Opened {
     }
 }
 
+impl Opened {
+    /// `ctx` with a messenger over a small pool of this database, for the message commands.
+    pub fn with_messenger(
+        &self,
+        ctx: emsg_use_cases::Context,
+    ) -> anyhow::Result<emsg_use_cases::Context> {
+        let pool = db::pool(&self.url, 4).context("opening the database pool")?;
+        let messenger =
+            emsg_messages::Messenger::new(ctx.engine().clone(), pool, vendor_from_env()?);
+        Ok(ctx.with_messenger(messenger))
+    }
+}
+
+/// The vendor details for fraud-prevention headers: `EMSG_PUBLIC_IP` when set.
+pub fn vendor_from_env() -> anyhow::Result<emsg_messages::Vendor> {
+    let mut vendor = emsg_messages::Vendor::default();
+    if let Ok(ip) = std::env::var("EMSG_PUBLIC_IP")
+        && !ip.trim().is_empty()
+    {
+        vendor.public_ip = Some(
+            ip.trim()
+                .parse()
+                .with_context(|| format!("EMSG_PUBLIC_IP `{ip}` is not an IP address"))?,
+        );
+    }
+    Ok(vendor)
+}
+
 /// A runtime for the commands that run async use cases or the engine.
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()

@@ -1,16 +1,15 @@
 //! `emsg auth …`: the actions of the Web applications page, from the command line.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use anyhow::Context as _;
-use emsg_engine::Acting;
-use emsg_engine::{CallbackParams, CodeRequest, ConnectionView, Engine, SchedulerConfig};
 use emsg_seal::Secret;
-use emsg_store::UserId;
+use emsg_use_cases::web_applications::on_behalf::{self, CallbackParams, ConnectionView};
+use emsg_use_cases::{Actor, Context, Status, format_remaining, format_utc, now};
 
-use crate::context::{Global, Opened};
+use crate::context::Global;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Auth {
@@ -92,20 +91,23 @@ pub enum Auth {
 }
 
 pub fn run(global: &Global, args: Auth) -> anyhow::Result<ExitCode> {
-    let mut opened = global.open()?;
-    let engine = opened.engine(global)?;
-    crate::context::runtime()?.block_on(act(&mut opened, &engine, args))
+    let opened = global.open()?;
+    let ctx = opened.use_cases(global)?;
+    crate::context::runtime()?.block_on(act(&ctx, &Actor::operator(), args))
 }
 
-fn user_id(opened: &mut Opened, name: &str) -> anyhow::Result<i64> {
-    Ok(crate::cli::users::acting(opened, name)?.id)
+async fn user_id(ctx: &Context, name: &str) -> anyhow::Result<i64> {
+    Ok(crate::cli::users::acting(ctx, name).await?.id)
 }
 
-fn optional_user(opened: &mut Opened, name: Option<&str>) -> anyhow::Result<Option<i64>> {
-    name.map(|n| user_id(opened, n)).transpose()
+async fn optional_user(ctx: &Context, name: Option<&str>) -> anyhow::Result<Option<i64>> {
+    match name {
+        Some(name) => Ok(Some(user_id(ctx, name).await?)),
+        None => Ok(None),
+    }
 }
 
-async fn act(opened: &mut Opened, engine: &Engine, args: Auth) -> anyhow::Result<ExitCode> {
+async fn act(ctx: &Context, operator: &Actor, args: Auth) -> anyhow::Result<ExitCode> {
     match args {
         Auth::GetCode {
             app,
@@ -113,7 +115,7 @@ async fn act(opened: &mut Opened, engine: &Engine, args: Auth) -> anyhow::Result
             scope,
             params,
         } => {
-            let user = user_id(opened, &user)?;
+            let user = user_id(ctx, &user).await?;
             let mut parsed = BTreeMap::new();
             for param in params {
                 let (key, value) = param
@@ -121,22 +123,11 @@ async fn act(opened: &mut Opened, engine: &Engine, args: Auth) -> anyhow::Result
                     .with_context(|| format!("`--param {param}` must look like KEY=VALUE"))?;
                 parsed.insert(key.trim().to_owned(), value.to_owned());
             }
-            let start = engine
-                .get_authorization_code(
-                    &app,
-                    None,
-                    user,
-                    CodeRequest {
-                        scope,
-                        params: parsed,
-                        taxpayer_id: None,
-                    },
-                )
-                .await?;
+            let start = on_behalf::get_code(ctx, operator, &app, user, scope, parsed).await?;
             println!("{}", start.url);
             eprintln!(
                 "open the address above, sign in and allow access; then run `emsg auth obtain-token` before {}",
-                emsg_store::format_utc(start.expires_at)
+                format_utc(start.expires_at)
             );
         }
         Auth::Callback {
@@ -147,19 +138,20 @@ async fn act(opened: &mut Opened, engine: &Engine, args: Auth) -> anyhow::Result
             iss,
             user,
         } => {
-            let user = user_id(opened, &user)?;
-            let outcome = engine
-                .callback(
-                    user,
-                    CallbackParams {
-                        state,
-                        code: code.map(Secret::new),
-                        error,
-                        error_description,
-                        iss,
-                    },
-                )
-                .await?;
+            let user = user_id(ctx, &user).await?;
+            let outcome = on_behalf::callback(
+                ctx,
+                operator,
+                user,
+                CallbackParams {
+                    state,
+                    code: code.map(Secret::new),
+                    error,
+                    error_description,
+                    iss,
+                },
+            )
+            .await?;
             match outcome.connection {
                 Some(view) => print_views(&[view]),
                 None => println!(
@@ -169,10 +161,9 @@ async fn act(opened: &mut Opened, engine: &Engine, args: Auth) -> anyhow::Result
             }
         }
         Auth::ObtainToken { app, user, code } => {
-            let user = user_id(opened, &user)?;
-            let view = engine
-                .obtain_access_token(&app, None, user, code.map(Secret::new))
-                .await?;
+            let user = user_id(ctx, &user).await?;
+            let view =
+                on_behalf::obtain_token(ctx, operator, &app, user, code.map(Secret::new)).await?;
             println!("Access token was successfully obtained.");
             print_views(&[view]);
         }
@@ -182,11 +173,9 @@ async fn act(opened: &mut Opened, engine: &Engine, args: Auth) -> anyhow::Result
             if_due: true,
             ..
         } => {
-            let user = optional_user(opened, user.as_deref())?.unwrap_or(0);
-            let token = engine.valid_token(&app, None, user).await?;
-            let expires = token
-                .expires_at
-                .map(|at| emsg_store::format_remaining(at - emsg_store::now()));
+            let user = optional_user(ctx, user.as_deref()).await?.unwrap_or(0);
+            let token = on_behalf::valid_token(ctx, operator, &app, user).await?;
+            let expires = token.expires_at.map(|at| format_remaining(at - now()));
             println!(
                 "{app}: the access token is valid (expires in {})",
                 expires.as_deref().unwrap_or("unknown")
@@ -197,16 +186,8 @@ async fn act(opened: &mut Opened, engine: &Engine, args: Auth) -> anyhow::Result
             user,
             ..
         } => {
-            let user = optional_user(opened, user.as_deref())?;
-            print_views(&[engine
-                .refresh_access_token(
-                    &app,
-                    None,
-                    Acting::Operator {
-                        for_user: user.map(UserId::new),
-                    },
-                )
-                .await?]);
+            let user = optional_user(ctx, user.as_deref()).await?;
+            print_views(&[on_behalf::refresh(ctx, operator, &app, user).await?]);
         }
         Auth::Refresh { app: None, .. } => {
             let progress: Arc<dyn Fn(usize, usize) + Send + Sync> = Arc::new(|done, total| {
@@ -221,10 +202,7 @@ async fn act(opened: &mut Opened, engine: &Engine, args: Auth) -> anyhow::Result
                     " ".repeat(width - filled)
                 );
             });
-            let warned = Arc::new(Mutex::new(HashSet::new()));
-            let report = engine
-                .sweep(&SchedulerConfig::default(), Some(progress), &warned)
-                .await?;
+            let report = on_behalf::refresh_due(ctx, operator, progress).await?;
             if report.due > 0 {
                 eprintln!();
             }
@@ -238,20 +216,12 @@ async fn act(opened: &mut Opened, engine: &Engine, args: Auth) -> anyhow::Result
             }
         }
         Auth::Exchange { app, user } => {
-            let user = user_id(opened, &user)?;
-            print_views(&[engine.exchange(&app, None, user).await?]);
+            let user = user_id(ctx, &user).await?;
+            print_views(&[on_behalf::exchange(ctx, operator, &app, user).await?]);
         }
         Auth::Disconnect { app, user } => {
-            let user = optional_user(opened, user.as_deref())?;
-            let done = engine
-                .disconnect(
-                    &app,
-                    None,
-                    Acting::Operator {
-                        for_user: user.map(UserId::new),
-                    },
-                )
-                .await?;
+            let user = optional_user(ctx, user.as_deref()).await?;
+            let done = on_behalf::disconnect(ctx, operator, &app, user).await?;
             println!(
                 "{} is disconnected; its tokens were deleted",
                 done.web_application
@@ -265,7 +235,7 @@ async fn act(opened: &mut Opened, engine: &Engine, args: Auth) -> anyhow::Result
             }
         }
         Auth::Status { app } => {
-            let views = engine.status(app.as_deref(), None).await?;
+            let views = on_behalf::status(ctx, operator, app.as_deref()).await?;
             if views.is_empty() {
                 println!("no connections yet: `emsg auth get-code APP --user NAME` starts one");
             }
@@ -276,7 +246,7 @@ async fn act(opened: &mut Opened, engine: &Engine, args: Auth) -> anyhow::Result
 }
 
 fn print_views(views: &[ConnectionView]) {
-    let now = emsg_store::now();
+    let now = now();
     for view in views {
         println!(
             "{} ({}{})",
@@ -293,8 +263,8 @@ fn print_views(views: &[ConnectionView]) {
             view.granted_scope.as_deref().unwrap_or("-")
         );
         let expires = match view.expires_in(now) {
-            Some(secs) => emsg_store::format_remaining(secs),
-            None if view.status == emsg_store::connections::Status::Disconnected => "-".to_owned(),
+            Some(secs) => format_remaining(secs),
+            None if view.status == Status::Disconnected => "-".to_owned(),
             None => "unknown (the provider did not say)".to_owned(),
         };
         println!("  access token will expire in:   {expires}");
@@ -305,14 +275,11 @@ fn print_views(views: &[ConnectionView]) {
         println!(
             "  authorized at:                 {}",
             view.authorized_at
-                .map(emsg_store::format_utc)
+                .map(format_utc)
                 .unwrap_or_else(|| "-".to_owned())
         );
         if let Some(at) = view.authorization_expires_at {
-            println!(
-                "  authorization expires on:      {}",
-                emsg_store::format_utc(at)
-            );
+            println!("  authorization expires on:      {}", format_utc(at));
         }
         if let Some(error) = &view.last_error {
             println!("  last error:                    {error}");

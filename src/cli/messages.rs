@@ -5,12 +5,11 @@
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
-use anyhow::{Context as _, anyhow};
-use emsg_messages::{Messenger, Origin, SendError, SendRequest, Sent, Vendor};
-use emsg_store::messages::{self, MessageFilter, MessageStatus};
-use emsg_store::{format_utc, web_services};
+use anyhow::anyhow;
+use emsg_use_cases::messages::{self, SendError, SendRequest, Sent, batch_origin};
+use emsg_use_cases::{Actor, Context, MessageId, MessageStatus, format_utc};
 
-use crate::context::{Global, Opened, runtime};
+use crate::context::{Global, runtime};
 
 #[derive(Debug, clap::Args)]
 pub struct Send {
@@ -52,27 +51,15 @@ pub enum Services {
     List,
 }
 
-fn messenger(opened: &Opened, global: &Global) -> anyhow::Result<Messenger> {
-    let engine = opened.engine(global)?;
-    let pool = emsg_store::db::pool(&opened.url, 4).context("opening the database pool")?;
-    Ok(Messenger::new(engine, pool, vendor_from_env()?))
-}
-
-fn user(opened: &mut Opened, name: Option<&str>) -> anyhow::Result<Option<(i64, String)>> {
-    name.map(|name| {
-        let user = crate::cli::users::acting(opened, name)?;
-        Ok((user.id, user.name))
-    })
-    .transpose()
-}
-
-fn batch_origin(user_name: Option<String>) -> Origin {
-    // The device ID is filled in from the database by the messenger.
-    Origin::BatchProcessDirect(emsg_messages::fraud::this_machine(
-        String::new(),
-        user_name,
-        emsg_store::now() * 1000,
-    ))
+/// The id and name of the user named `name`, who must be enabled.
+async fn user(ctx: &Context, name: Option<&str>) -> anyhow::Result<Option<(i64, String)>> {
+    match name {
+        Some(name) => {
+            let user = crate::cli::users::acting(ctx, name).await?;
+            Ok(Some((user.id, user.name)))
+        }
+        None => Ok(None),
+    }
 }
 
 pub fn send(global: &Global, args: Send) -> anyhow::Result<ExitCode> {
@@ -88,9 +75,11 @@ pub fn send(global: &Global, args: Send) -> anyhow::Result<ExitCode> {
             return Err(anyhow!("the field `{name}` is given twice; give it once"));
         }
     }
-    let mut opened = global.open()?;
-    let user = user(&mut opened, args.user.as_deref())?;
-    let messenger = messenger(&opened, global)?;
+    let opened = global.open()?;
+    let ctx = opened.use_cases(global)?;
+    let runtime = runtime()?;
+    let user = runtime.block_on(user(&ctx, args.user.as_deref()))?;
+    let ctx = opened.with_messenger(ctx)?;
     let request = SendRequest {
         service: args.service,
         fields,
@@ -98,7 +87,7 @@ pub fn send(global: &Global, args: Send) -> anyhow::Result<ExitCode> {
         user: user.as_ref().map(|(id, _)| *id),
         origin: batch_origin(user.map(|(_, name)| name)),
     };
-    report(runtime()?.block_on(messenger.send(request)))
+    report(runtime.block_on(messages::send(&ctx, &Actor::operator(), request))?)
 }
 
 fn report(result: Result<Sent, SendError>) -> anyhow::Result<ExitCode> {
@@ -129,20 +118,18 @@ fn report(result: Result<Sent, SendError>) -> anyhow::Result<ExitCode> {
 }
 
 pub fn run(global: &Global, args: Messages) -> anyhow::Result<ExitCode> {
-    let mut opened = global.open()?;
+    let opened = global.open()?;
+    let ctx = opened.use_cases(global)?;
+    let operator = Actor::operator();
+    let runtime = runtime()?;
     match args {
         Messages::List {
             service,
             status,
             limit,
         } => {
-            let filter = MessageFilter {
-                service,
-                status: status.map(|s| s.parse()).transpose()?,
-                limit,
-                ..MessageFilter::default()
-            };
-            let found = messages::search(&mut opened.conn, &filter)?;
+            let found =
+                runtime.block_on(messages::list(&ctx, &operator, service, status, limit))?;
             if found.is_empty() {
                 println!("no messages");
             }
@@ -158,9 +145,11 @@ pub fn run(global: &Global, args: Messages) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Messages::Show { id } => {
-            let message = messages::get(&mut opened.conn, id)?.ok_or_else(|| {
-                anyhow!("there is no message {id}; `emsg messages list` shows them")
-            })?;
+            let (message, events) = runtime
+                .block_on(messages::with_events(&ctx, &operator, MessageId::new(id)))?
+                .ok_or_else(|| {
+                    anyhow!("there is no message {id}; `emsg messages list` shows them")
+                })?;
             println!("message {}: {}", message.id, message.service_name);
             println!("status: {}", message.status().label());
             println!("company: {}", message.company);
@@ -169,7 +158,7 @@ pub fn run(global: &Global, args: Messages) -> anyhow::Result<ExitCode> {
             }
             println!("fields: {}", message.fields);
             println!("history:");
-            for event in messages::events(&mut opened.conn, id)? {
+            for event in events {
                 println!(
                     "  {}  {:<18}  {}",
                     format_utc(event.at),
@@ -207,27 +196,31 @@ pub fn run(global: &Global, args: Messages) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Messages::Resend { id, user } => {
-            let user = self::user(&mut opened, user.as_deref())?;
-            let messenger = messenger(&opened, global)?;
+            let user = runtime.block_on(self::user(&ctx, user.as_deref()))?;
+            let ctx = opened.with_messenger(ctx)?;
             let origin = batch_origin(user.as_ref().map(|(_, name)| name.clone()));
-            report(runtime()?.block_on(messenger.resend(id, user.map(|(id, _)| id), origin)))
+            report(runtime.block_on(messages::resend_batch(
+                &ctx,
+                &operator,
+                MessageId::new(id),
+                user.map(|(id, _)| id),
+                origin,
+            ))?)
         }
     }
 }
 
 fn print_headers(json: Option<&str>) {
-    let headers: Vec<(String, String)> = json
-        .and_then(|j| serde_json::from_str(j).ok())
-        .unwrap_or_default();
-    for (name, value) in headers {
+    for (name, value) in messages::header_pairs(json) {
         println!("  {name}: {value}");
     }
 }
 
 pub fn services(global: &Global, args: Services) -> anyhow::Result<ExitCode> {
     let Services::List = args;
-    let mut opened = global.open()?;
-    let all = web_services::list(&mut opened.conn)?;
+    let opened = global.open()?;
+    let ctx = opened.use_cases(global)?;
+    let all = runtime()?.block_on(messages::services(&ctx, &Actor::operator()))?;
     if all.is_empty() {
         println!("no web services; add them under `web_services:` in web-apps.yaml and import it");
     }
@@ -252,19 +245,4 @@ pub fn services(global: &Global, args: Services) -> anyhow::Result<ExitCode> {
         println!("    fields: {}", fields.join(", "));
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The vendor details for fraud-prevention headers: `EMSG_PUBLIC_IP` when set.
-pub fn vendor_from_env() -> anyhow::Result<Vendor> {
-    let mut vendor = Vendor::default();
-    if let Ok(ip) = std::env::var("EMSG_PUBLIC_IP")
-        && !ip.trim().is_empty()
-    {
-        vendor.public_ip = Some(
-            ip.trim()
-                .parse()
-                .with_context(|| format!("EMSG_PUBLIC_IP `{ip}` is not an IP address"))?,
-        );
-    }
-    Ok(vendor)
 }

@@ -73,7 +73,7 @@ pub fn run(global: &Global, args: Serve) -> anyhow::Result<ExitCode> {
     let messenger = emsg_messages::Messenger::new(
         engine.clone(),
         db.clone(),
-        crate::cli::messages::vendor_from_env()?,
+        crate::context::vendor_from_env()?,
     );
     let state =
         emsg_web::AppState::new(db, ring, engine.clone(), options)?.with_messenger(messenger);

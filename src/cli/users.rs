@@ -1,18 +1,17 @@
 //! `emsg users add NAME --role …`, `emsg users list`, the per-user API keys
 //! (`emsg users api-key NAME [--list | --revoke PREFIX]`) and what an administrator does with a
 //! user: `passwd`, `disable`, `enable`, `remove`, `role`, `logout-everywhere`. Each change is
-//! audited and ends the sessions and API keys it must (see `emsg_store::users`).
+//! audited and ends the sessions and API keys it must (see `emsg_use_cases::users`).
 
 use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 use emsg_seal::Secret;
-use emsg_store::StoreError;
-use emsg_store::audit::{self, Actor, AuditAction, NewAuditEntry};
-use emsg_store::users::{self, Role};
+use emsg_use_cases::users::{self, AccountChange, User, api_keys};
+use emsg_use_cases::{Actor, Context, Role, format_utc};
 
-use crate::context::Global;
+use crate::context::{Global, runtime};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Users {
@@ -76,7 +75,12 @@ pub enum Users {
 }
 
 pub fn run(global: &Global, args: Users) -> anyhow::Result<ExitCode> {
-    let mut opened = global.open()?;
+    let opened = global.open()?;
+    let ctx = opened.use_cases(global)?;
+    runtime()?.block_on(act(&ctx, &Actor::operator(), args))
+}
+
+async fn act(ctx: &Context, operator: &Actor, args: Users) -> anyhow::Result<ExitCode> {
     match args {
         Users::Add {
             name,
@@ -86,27 +90,13 @@ pub fn run(global: &Global, args: Users) -> anyhow::Result<ExitCode> {
             let role: Role = role.parse()?;
             if password_stdin {
                 let password = read_password()?;
-                let user = audit::with_entry(
-                    &mut opened.conn,
-                    |conn| users::add(conn, &name, role, &password),
-                    |user| {
-                        operator_entry(
-                            AuditAction::AddUser,
-                            format!("user {} added with role {}", user.name, user.role),
-                        )
-                    },
-                )?;
+                let user = users::add_with_password(ctx, operator, name, role, password).await?;
                 println!(
                     "added user {} (id {}) with role {}",
                     user.name, user.id, user.role
                 );
             } else {
-                let (user, password) = users::add_with_one_time_password(
-                    &mut opened.conn,
-                    &name,
-                    role,
-                    &Actor::Operator,
-                )?;
+                let (user, password) = users::add(ctx, operator, name, role.as_str()).await?;
                 println!(
                     "added user {} (id {}) with role {}",
                     user.name, user.id, user.role
@@ -120,7 +110,7 @@ pub fn run(global: &Global, args: Users) -> anyhow::Result<ExitCode> {
             }
         }
         Users::List => {
-            for user in users::list(&mut opened.conn)? {
+            for user in users::list(ctx, operator).await? {
                 let state = if user.disabled {
                     "disabled"
                 } else if user.must_change_password {
@@ -130,9 +120,7 @@ pub fn run(global: &Global, args: Users) -> anyhow::Result<ExitCode> {
                 };
                 println!(
                     "{:>4}  {:24}  {:13}  {state}",
-                    user.id,
-                    user.name,
-                    user.role.as_str()
+                    user.id, user.name, user.role
                 );
             }
         }
@@ -141,114 +129,79 @@ pub fn run(global: &Global, args: Users) -> anyhow::Result<ExitCode> {
             password_stdin,
             revoke_api_keys,
         } => {
-            let user = users::find_or_err(&mut opened.conn, &name)?;
-            let (password, one_time) = if password_stdin {
-                (read_password()?, false)
+            // The user first: no password is asked for a name no one has.
+            let name = users::named(ctx, operator, name).await?.name;
+            let password = if password_stdin {
+                Some(read_password()?)
             } else {
-                (users::generate_password()?, true)
+                None
             };
-            let ended = users::set_password(
-                &mut opened.conn,
-                user.id,
-                &password,
-                one_time,
+            let change = AccountChange::Password {
+                password,
                 revoke_api_keys,
-                &Actor::Operator,
-            )?;
-            println!("new password for {}; {ended}", user.name);
-            if one_time {
+            };
+            let done = users::apply(ctx, operator, name, change).await?;
+            println!("new password for {}; {}", done.user.name, done.ended);
+            if let Some(password) = done.one_time_password {
                 // Printed once, to the terminal only; it is stored only as a hash.
                 println!("password: {}", password.expose());
                 println!(
                     "it is a one-time password: {} must choose their own at the next log-in",
-                    user.name
+                    done.user.name
                 );
             }
         }
         Users::Disable { name } => {
-            let user = users::find_or_err(&mut opened.conn, &name)?;
-            let ended = users::disable(&mut opened.conn, user.id, &Actor::Operator)?;
-            println!("disabled {}; {ended}", user.name);
+            let done = users::apply(ctx, operator, name, AccountChange::Disable).await?;
+            println!("disabled {}; {}", done.user.name, done.ended);
         }
         Users::Enable { name } => {
-            let user = users::find_or_err(&mut opened.conn, &name)?;
-            users::enable(&mut opened.conn, user.id, &Actor::Operator)?;
-            println!("enabled {}: they can log in again", user.name);
+            let done = users::apply(ctx, operator, name, AccountChange::Enable).await?;
+            println!("enabled {}: they can log in again", done.user.name);
         }
         Users::Remove { name } => {
-            let user = users::find_or_err(&mut opened.conn, &name)?;
-            let ended = users::remove(&mut opened.conn, user.id, &Actor::Operator)?;
-            println!("removed {}; {ended}", user.name);
+            let done = users::apply(ctx, operator, name, AccountChange::Remove).await?;
+            println!("removed {}; {}", done.user.name, done.ended);
         }
         Users::Role { name, role } => {
             let role: Role = role.parse()?;
-            let user = users::find_or_err(&mut opened.conn, &name)?;
-            let ended = users::set_role(&mut opened.conn, user.id, role, &Actor::Operator)?;
-            println!("{} is now {role}; {ended}", user.name);
+            let done = users::apply(ctx, operator, name, AccountChange::Role(role)).await?;
+            println!("{} is now {role}; {}", done.user.name, done.ended);
         }
         Users::LogoutEverywhere {
             name,
             revoke_api_keys,
         } => {
-            let user = users::find_or_err(&mut opened.conn, &name)?;
-            let ended = users::log_out_everywhere(
-                &mut opened.conn,
-                user.id,
-                revoke_api_keys,
-                &Actor::Operator,
-            )?;
-            println!("logged {} out everywhere; {ended}", user.name);
+            let change = AccountChange::LogOutEverywhere { revoke_api_keys };
+            let done = users::apply(ctx, operator, name, change).await?;
+            println!("logged {} out everywhere; {}", done.user.name, done.ended);
         }
         Users::ApiKey { name, list, revoke } => {
-            use emsg_store::api_keys;
-            let user = users::find(&mut opened.conn, &name)?.with_context(|| {
-                format!("there is no user named `{name}`: `emsg users list` shows the names")
-            })?;
-            let now = emsg_store::now();
+            let user = users::find(ctx, operator, name.clone())
+                .await?
+                .with_context(|| {
+                    format!("there is no user named `{name}`: `emsg users list` shows the names")
+                })?;
             if list {
-                for key in api_keys::list(&mut opened.conn, user.id)? {
+                for key in api_keys::list(ctx, operator, &user).await? {
                     println!(
                         "{}…  made {}  last used {}  {}",
                         key.prefix,
-                        emsg_store::format_utc(key.created_at),
+                        format_utc(key.created_at),
                         key.last_used_at
-                            .map_or_else(|| "never".to_owned(), emsg_store::format_utc),
+                            .map_or_else(|| "never".to_owned(), format_utc),
                         key.revoked_at.map_or_else(
                             || "live".to_owned(),
-                            |at| format!("revoked {}", emsg_store::format_utc(at))
+                            |at| format!("revoked {}", format_utc(at))
                         ),
                     );
                 }
             } else if let Some(prefix) = revoke {
-                let prefix = prefix.trim_end_matches('…');
-                let revoked = audit::with_entry(
-                    &mut opened.conn,
-                    |conn| match api_keys::revoke(conn, user.id, prefix, now)? {
-                        0 => Err(StoreError::Invalid(format!(
-                            "{} has no live API key `{prefix}`: `emsg users api-key {} --list` shows them",
-                            user.name, user.name
-                        ))),
-                        revoked => Ok(revoked),
-                    },
-                    |revoked| {
-                        operator_entry(
-                            AuditAction::RevokeApiKey,
-                            format!("{revoked} API key(s) of {} revoked ({prefix})", user.name),
-                        )
-                    },
-                )?;
+                let prefix = prefix.trim_end_matches('…').to_owned();
+                let revoked = api_keys::revoke(ctx, operator, &user, prefix).await?;
                 println!("revoked {revoked} API key(s) of {}", user.name);
             } else {
-                let (key, info) = audit::with_entry(
-                    &mut opened.conn,
-                    |conn| api_keys::create(conn, user.id, now),
-                    |(_, info)| {
-                        operator_entry(
-                            AuditAction::MakeApiKey,
-                            format!("API key {}… made for {}", info.prefix, user.name),
-                        )
-                    },
-                )?;
+                let (key, info) = api_keys::make(ctx, operator, &user).await?;
                 println!(
                     "API key for {} ({}); shown once, only its hash is kept:",
                     user.name, user.role
@@ -278,14 +231,10 @@ fn read_password() -> anyhow::Result<Secret> {
     Ok(Secret::new(line.trim_end_matches(['\r', '\n'])))
 }
 
-/// The entry of what the operator did on the command line.
-fn operator_entry(action: AuditAction, detail: String) -> NewAuditEntry {
-    NewAuditEntry::ok(Actor::Operator, action, detail)
-}
-
 /// The user a command acts for (`--user NAME`): an enabled user, or an error saying what to do.
-pub fn acting(opened: &mut crate::context::Opened, name: &str) -> anyhow::Result<users::User> {
-    let user = users::find(&mut opened.conn, name)?
+pub async fn acting(ctx: &Context, name: &str) -> anyhow::Result<User> {
+    let user = users::find(ctx, &Actor::operator(), name.to_owned())
+        .await?
         .with_context(|| format!("no user is named `{name}`; `emsg users list` shows the users"))?;
     if user.disabled {
         anyhow::bail!(
