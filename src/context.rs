@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use emsg_seal::{KeyRing, SharedKeyRing};
+use emsg_seal::SharedKeyRing;
 use emsg_store::db::{self, DatabaseUrl, DbConnection};
 use emsg_store::key_watch::KeyWatch;
 use emsg_store::master_key::{self, KeyEvents, KeySource};
@@ -239,11 +239,4 @@ pub struct Opened {
     pub source: KeySource,
     /// Follows rotations while this process runs; stops (and deregisters) when dropped.
     pub watch: Option<KeyWatch>,
-}
-
-impl Opened {
-    /// The key ring as it is now.
-    pub fn ring(&self) -> std::sync::Arc<KeyRing> {
-        self.ring.load()
-    }
 }

@@ -4,12 +4,10 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use emsg_store::audit::{self, Actor, AuditAction, NewAuditEntry};
-use emsg_store::master_key::{self, KeySource};
-use emsg_store::rotation::{self, RotationOptions, Unopenable};
-use emsg_store::{key_ring, key_ring_nodes};
+use emsg_use_cases::Actor;
+use emsg_use_cases::keys::{self, KeySource, RotationOptions};
 
-use crate::context::Global;
+use crate::context::{Global, runtime};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Keys {
@@ -42,7 +40,7 @@ fn rotate(global: &Global, new_key_file: Option<PathBuf>, wait: &str) -> anyhow:
     let wait = emsg_webapps::Lifetime::parse(wait.trim())
         .map_err(|e| anyhow::anyhow!("--wait {wait}: {e}"))?
         .as_duration();
-    let mut opened = global.open_unwatched()?;
+    let opened = global.open_unwatched()?;
     // A hook for the interrupted-rotation test; not a documented setting.
     let fail_after = std::env::var("EMSG_TEST_FAIL_ROTATION_AFTER")
         .ok()
@@ -57,26 +55,21 @@ fn rotate(global: &Global, new_key_file: Option<PathBuf>, wait: &str) -> anyhow:
         fail_after,
         pause_before_reseal,
     };
-    let report = master_key::rotate_to_new_key(
-        &mut opened.conn,
-        &opened.ring,
-        &opened.source,
-        new_key_file.as_deref(),
-        &options,
-    )?;
+    let ctx = opened.use_cases(global)?;
+    let report = runtime()?.block_on(keys::rotate(
+        &ctx,
+        &Actor::operator(),
+        opened.source.clone(),
+        new_key_file.clone(),
+        options,
+    ))?;
     if let Some(earlier) = &report.finished_earlier {
-        record(
-            &mut opened.conn,
-            earlier,
-            "finished the interrupted rotation: ",
-        )?;
         println!(
             "finished an interrupted rotation: re-sealed {} values under master key {}",
             earlier.values, earlier.new_key_id
         );
     }
     let rotation = &report.rotation;
-    record(&mut opened.conn, rotation, "")?;
     println!(
         "re-sealed {} values under the new master key {}",
         rotation.values, rotation.new_key_id
@@ -101,45 +94,23 @@ fn rotate(global: &Global, new_key_file: Option<PathBuf>, wait: &str) -> anyhow:
     Ok(ExitCode::SUCCESS)
 }
 
-fn record(
-    conn: &mut emsg_store::db::DbConnection,
-    rotation: &rotation::Rotation,
-    prefix: &str,
-) -> anyhow::Result<()> {
-    audit::record(
-        conn,
-        &[NewAuditEntry::ok(
-            Actor::Operator,
-            AuditAction::KeysRotate,
-            format!(
-                "{prefix}re-sealed {} values under master key {}; {} values no key opens",
-                rotation.values,
-                rotation.new_key_id,
-                rotation.unopenable.len()
-            ),
-        )],
-    )?;
-    Ok(())
-}
-
 fn status(global: &Global) -> anyhow::Result<ExitCode> {
-    let mut opened = global.open_unwatched()?;
-    let ring = opened.ring();
-    let conn = &mut opened.conn;
-    println!("sealing with master key {}", ring.current_id());
-    let held: Vec<String> = ring.key_ids().iter().map(ToString::to_string).collect();
-    println!("keys loaded: {}", held.join(", "));
+    let opened = global.open_unwatched()?;
+    let ctx = opened.use_cases(global)?;
+    let status = runtime()?.block_on(keys::status(&ctx, &Actor::operator()))?;
+    println!("sealing with master key {}", status.current);
+    println!("keys loaded: {}", status.loaded.join(", "));
     println!("values per master key:");
-    for (key, count) in rotation::values_per_key(conn, &ring)? {
+    for (key, count) in status.values_per_key {
         let key = key.unwrap_or_else(|| "(too short to name a key)".to_owned());
-        let note = if held.contains(&key) {
+        let note = if status.loaded.contains(&key) {
             "loaded"
         } else {
             "NOT LOADED"
         };
         println!("  {key}: {count} ({note})");
     }
-    if let Some(unfinished) = key_ring::unfinished(conn)? {
+    if let Some(unfinished) = status.unfinished {
         println!(
             "a rotation to master key {} is unfinished ({}): run `emsg keys rotate` to finish it",
             unfinished.next.as_deref().unwrap_or("?"),
@@ -150,10 +121,9 @@ fn status(global: &Global) -> anyhow::Result<ExitCode> {
             }
         );
     }
-    let nodes = key_ring_nodes::live(conn)?;
-    if !nodes.is_empty() {
+    if !status.nodes.is_empty() {
         println!("running emsg processes:");
-        for node in nodes {
+        for node in status.nodes {
             println!(
                 "  {} (node {}): seals with {}, holds {}",
                 node.description,
@@ -163,14 +133,13 @@ fn status(global: &Global) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    let lost = rotation::unopenable(conn, &ring)?;
-    if lost.is_empty() {
+    if status.unopenable.is_empty() {
         println!("every stored value opens");
         return Ok(ExitCode::SUCCESS);
     }
-    println!("{} values no loaded key opens:", lost.len());
-    for value in &lost {
-        println!("  {}", describe(conn, value)?);
+    println!("{} values no loaded key opens:", status.unopenable.len());
+    for value in &status.unopenable {
+        println!("  {value}");
     }
     println!(
         "If you kept a copy of the key they name (a key file replaced by a rotation), pass it as \
@@ -179,41 +148,4 @@ fn status(global: &Global) -> anyhow::Result<ExitCode> {
          again and set the client secrets again."
     );
     Ok(ExitCode::from(2))
-}
-
-/// One unopenable value in the words of the admin page: which connection or record it is.
-fn describe(conn: &mut emsg_store::db::DbConnection, value: &Unopenable) -> anyhow::Result<String> {
-    let key = value.key_id.as_deref().unwrap_or("no key");
-    let what = match value.table.as_str() {
-        "connections" => match emsg_store::connections::by_id(conn, value.row)? {
-            Some(connection) => {
-                let record =
-                    emsg_store::web_applications::name_of(conn, connection.web_application_id)?
-                        .unwrap_or_else(|| format!("record {}", connection.web_application_id));
-                let user = match connection.user_key {
-                    0 => String::new(),
-                    id => match emsg_store::users::get(conn, id)? {
-                        Some(user) => format!(", user {}", user.name),
-                        None => format!(", user {id}"),
-                    },
-                };
-                format!(
-                    "connection {} of {record} (company {}{user}): authorize it again (Get authorization code, then Obtain access token)",
-                    value.row, connection.company
-                )
-            }
-            None => format!("connection {}", value.row),
-        },
-        "web_applications" => {
-            let name = emsg_store::web_applications::name_of(conn, value.row)?
-                .unwrap_or_else(|| format!("record {}", value.row));
-            format!("the client secret of {name}: set it again on its page")
-        }
-        "pending_authorizations" => format!(
-            "a started authorization ({}): it expires by itself; get a new code",
-            value.row
-        ),
-        _ => format!("{}.{} of row {}", value.table, value.column, value.row),
-    };
-    Ok(format!("{what} [{}, sealed with {key}]", value.column))
 }
