@@ -2,9 +2,9 @@
 
 use std::process::ExitCode;
 
-use emsg_store::web_applications as records;
+use emsg_use_cases::{Actor, web_applications};
 
-use crate::context::Global;
+use crate::context::{Global, runtime};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Apps {
@@ -18,10 +18,12 @@ pub enum Apps {
 }
 
 pub fn run(global: &Global, args: Apps) -> anyhow::Result<ExitCode> {
-    let mut opened = global.open()?;
+    let opened = global.open()?;
+    let ctx = opened.use_cases(global)?;
+    let operator = Actor::operator();
     match args {
         Apps::List => {
-            let all = records::list(&mut opened.conn)?;
+            let all = runtime()?.block_on(web_applications::summaries(&ctx, &operator))?;
             if all.is_empty() {
                 println!("no web applications yet: run `emsg import web-apps.yaml`");
             }
@@ -32,9 +34,9 @@ pub fn run(global: &Global, args: Apps) -> anyhow::Result<ExitCode> {
                 .unwrap_or(4)
                 .max(4);
             for record in &all {
-                let secret = if record.is_exchange() {
+                let secret = if record.exchange {
                     "exchange"
-                } else if record.client_secret_is_set() {
+                } else if record.client_secret_set {
                     "secret set"
                 } else {
                     "secret not set"
@@ -43,14 +45,12 @@ pub fn run(global: &Global, args: Apps) -> anyhow::Result<ExitCode> {
             }
         }
         Apps::Show { name } => {
-            let all = records::list(&mut opened.conn)?;
-            let names = records::names_by_id(&all);
-            let record = records::get(&mut opened.conn, &name)?;
-            let spec = record.to_spec(&names);
-            print!("{}", emsg_webapps::export(std::slice::from_ref(&spec)));
+            let record =
+                runtime()?.block_on(web_applications::export_one(&ctx, &operator, name))?;
+            print!("{}", record.yaml);
             println!(
                 "# client secret: {}",
-                if record.client_secret_is_set() {
+                if record.client_secret_set {
                     "set"
                 } else {
                     "not set"

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use emsg_use_cases::import::{ImportFile, Importer, import};
+use emsg_use_cases::{Actor, web_applications};
 
 use crate::context::{Global, runtime};
 
@@ -48,8 +49,9 @@ pub fn run(global: &Global, args: Import) -> anyhow::Result<ExitCode> {
 }
 
 pub fn export(global: &Global, args: Export) -> anyhow::Result<ExitCode> {
-    let mut opened = global.open()?;
-    let yaml = emsg_store::import::export(&mut opened.conn)?;
+    let opened = global.open()?;
+    let ctx = opened.use_cases(global)?;
+    let yaml = runtime()?.block_on(web_applications::export(&ctx, &Actor::operator()))?;
     match args.out {
         Some(path) => {
             std::fs::write(&path, yaml).with_context(|| format!("writing {}", path.display()))?
