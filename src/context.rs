@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use emsg_seal::SharedKeyRing;
-use emsg_store::db::{self, DatabaseUrl, DbConnection};
+use emsg_store::db::{self, DatabaseUrl};
 use emsg_store::key_watch::KeyWatch;
 use emsg_store::master_key::{self, KeyEvents, KeySource};
 
@@ -113,7 +113,6 @@ impl Global {
         log_key_events(&events);
         Ok(Opened {
             url,
-            conn,
             ring: SharedKeyRing::new(ring),
             source,
             watch: None,
@@ -233,7 +232,6 @@ pub fn duration_from_env(var: &str) -> anyhow::Result<Option<std::time::Duration
 
 pub struct Opened {
     pub url: DatabaseUrl,
-    pub conn: DbConnection,
     /// Shared with the key watcher, which swaps in the keys of a rotation run elsewhere.
     pub ring: SharedKeyRing,
     pub source: KeySource,

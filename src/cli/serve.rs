@@ -5,11 +5,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use emsg_store::audit::Actor;
-use emsg_store::users::{self, Role};
-use emsg_store::web_applications as records;
+use emsg_use_cases::first_run::{self, FirstImport};
+use emsg_use_cases::import::ImportFile;
 
-use crate::context::Global;
+use crate::context::{Global, runtime};
 
 #[derive(Debug, clap::Args)]
 pub struct Serve {
@@ -51,8 +50,8 @@ fn parse_lifetime(text: &str) -> Result<std::time::Duration, String> {
 pub fn run(global: &Global, args: Serve) -> anyhow::Result<ExitCode> {
     let page_env_vars =
         emsg_webapps::PageEnvVars::parse(&args.page_env_vars).map_err(anyhow::Error::msg)?;
-    let mut opened = global.open()?;
-    first_run(global, &args, &mut opened)?;
+    let opened = global.open()?;
+    first_run(global, &args, &opened)?;
     let pool =
         emsg_store::db::pool(&opened.url, args.pool_size).context("opening the database pool")?;
     // One gate in front of the pool for the engine, the messenger and the pages together.
@@ -106,74 +105,36 @@ pub fn run(global: &Global, args: Serve) -> anyhow::Result<ExitCode> {
 }
 
 /// Imports web-apps.yaml into an empty database and creates the first administrator.
-fn first_run(
-    global: &Global,
-    args: &Serve,
-    opened: &mut crate::context::Opened,
-) -> anyhow::Result<()> {
-    let _ = global;
-    if records::list(&mut opened.conn)?.is_empty() && args.web_apps.exists() {
+fn first_run(global: &Global, args: &Serve, opened: &crate::context::Opened) -> anyhow::Result<()> {
+    let ctx = opened.use_cases(global)?;
+    let runtime = runtime()?;
+    if !runtime.block_on(first_run::has_web_applications(&ctx))? && args.web_apps.exists() {
         let shown = args.web_apps.display().to_string();
         let bytes = std::fs::read(&args.web_apps).with_context(|| format!("reading {shown}"))?;
-        let templates = crate::context::templates_beside(&args.web_apps);
-        let parsed = emsg_webapps::parse_bytes_with(&shown, &bytes, &templates)
-            .map_err(|errors| anyhow::anyhow!("{errors}"))?;
         // The file the operator named: its references are the operator's choice.
-        let env = |var: &str| std::env::var(var).ok();
-        let ctx = emsg_store::import::ImportContext::command_line(&env, global.url_rules());
+        let file = ImportFile {
+            name: shown.clone(),
+            bytes,
+            templates: crate::context::templates_beside(&args.web_apps),
+        };
         // Nodes starting together on an empty database: one imports, the others find the
-        // records there (SQLite may also refuse a second writer at once: try again shortly).
-        let mut attempt = 0;
-        loop {
-            let imported = emsg_store::import::import(
-                &mut opened.conn,
-                &opened.ring.load(),
-                &parsed,
-                &ctx,
-                &Actor::System,
-                false,
-            );
-            match imported {
-                Ok(report) => {
-                    for warning in &report.warnings {
-                        tracing::warn!("{warning}");
-                    }
-                    tracing::info!(records = report.records.len(), file = %shown, "imported the web applications into the empty database");
-                    break;
+        // records there.
+        match runtime
+            .block_on(first_run::import_into_empty(&ctx, file))?
+            .map_err(|errors| anyhow::anyhow!("{errors}"))?
+        {
+            FirstImport::Imported(report) => {
+                for warning in &report.warnings {
+                    tracing::warn!("{warning}");
                 }
-                Err(_) if !records::list(&mut opened.conn)?.is_empty() => {
-                    tracing::info!(file = %shown, "another node imported the web applications first");
-                    break;
-                }
-                Err(e) if attempt >= 50 => {
-                    return Err(anyhow::anyhow!("importing {shown}: {e}"));
-                }
-                Err(_) => {
-                    attempt += 1;
-                    std::thread::sleep(std::time::Duration::from_millis(100));
-                }
+                tracing::info!(records = report.records.len(), file = %shown, "imported the web applications into the empty database");
+            }
+            FirstImport::ByAnotherNode => {
+                tracing::info!(file = %shown, "another node imported the web applications first");
             }
         }
     }
-    let mut attempt = 0;
-    while users::count(&mut opened.conn)? == 0 {
-        let added = users::add_with_one_time_password(
-            &mut opened.conn,
-            "admin",
-            Role::Administrator,
-            &Actor::System,
-        );
-        let (user, password) = match added {
-            Ok(added) => added,
-            // Another node starting at the same moment made the first administrator (and
-            // printed its password on its own terminal), or holds SQLite's write lock now.
-            Err(e) if attempt >= 50 => return Err(e.into()),
-            Err(_) => {
-                attempt += 1;
-                std::thread::sleep(std::time::Duration::from_millis(100));
-                continue;
-            }
-        };
+    if let Some((user, password)) = runtime.block_on(first_run::first_administrator(&ctx))? {
         // Shown once on the terminal, never logged: it exists only as a hash from now on.
         println!(
             "created the first administrator `{}`; one-time password: {}",
