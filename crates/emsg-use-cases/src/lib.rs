@@ -11,9 +11,13 @@ mod context;
 mod error;
 pub mod import;
 pub mod messages;
+pub mod time;
 pub mod users;
 pub mod views;
 pub mod web_applications;
 
 pub use context::{Actor, Context};
+/// What the engine and the store answer when they refuse, as a [`UseCaseError`] carries them.
+pub use emsg_engine::EngineError;
+pub use emsg_store::StoreError;
 pub use error::UseCaseError;

@@ -4,9 +4,11 @@
 
 use emsg_seal::Secret;
 use emsg_store::audit::Actor as AuditActor;
+use emsg_store::users;
 /// What a password change or a removal ended: sessions and API keys.
 pub use emsg_store::users::Ended;
-use emsg_store::users::{self, Role, User};
+/// A user, their role, and the shortest password a user may choose.
+pub use emsg_store::users::{MIN_PASSWORD_CHARS, Role, User};
 use serde::Serialize;
 
 use crate::{Actor, Context, UseCaseError};

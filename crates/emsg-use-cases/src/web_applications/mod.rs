@@ -10,3 +10,6 @@ pub use actions::{Action, ActionInput, Outcome, run_action};
 pub use list::{all_views, connections};
 pub use set_secret::set_client_secret;
 pub use show::{Chosen, chosen, show};
+
+/// A web application as stored (its client secret sealed).
+pub use emsg_store::web_applications::WebApplication;
