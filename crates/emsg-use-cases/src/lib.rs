@@ -11,6 +11,7 @@ mod context;
 mod error;
 pub mod import;
 pub mod messages;
+pub mod my_connections;
 pub mod time;
 pub mod users;
 pub mod views;
