@@ -1,15 +1,18 @@
 //! The Web applications page's use cases: list the records, show one with the connection the
-//! actor acts on, edit it, set its client secret, run an action of the action pane.
+//! actor acts on, edit it, set its client secret, run an action of the action pane, and make
+//! the actor's access token valid for a sender.
 
 mod actions;
 mod edit;
+mod ensure_valid;
 mod list;
 mod set_secret;
 mod show;
 
 pub use actions::{Action, ActionInput, Outcome, run_action};
 pub use edit::{Edit, Edited, Editing, edit, editing, exported};
-pub use list::{all_views, connections};
+pub use ensure_valid::ensure_valid;
+pub use list::{NAMES_PER_PAGE, all_views, connections, names_page};
 pub use set_secret::set_client_secret;
 pub use show::{Chosen, chosen, show};
 
