@@ -1,15 +1,17 @@
 //! The use cases of emsg, between the faces (the pages, the JSON API, the command line) and what
-//! they stand on (the store, the engine, the messenger): show a record, set its client secret,
-//! run an action, import a file, take the provider's answer after sign-in, find and send
-//! messages, manage users, read the audit log. Each takes a [`Context`] and the [`Actor`] who
-//! asks, checks that they may, and returns a view; the faces only read their input and render
-//! the answer.
+//! they stand on (the store, the engine, the messenger): show, edit and list records, set a
+//! client secret, run an action, connect and disconnect one's own connections, import a file
+//! (and keep it for Confirm), take the provider's answer after sign-in, check a log-in, find
+//! and send messages, manage users, read the audit log. Each takes a [`Context`] and the
+//! [`Actor`] who asks, checks that they may, and returns a view; the faces only read their input
+//! and render the answer, in the words this crate re-exports.
 
 pub mod audit;
 pub mod callback;
 mod context;
 mod error;
 pub mod import;
+pub mod log_in;
 pub mod messages;
 pub mod my_connections;
 pub mod time;
