@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use emsg_seal::Secret;
+use emsg_use_cases::time::{format_remaining, format_utc, now};
 use emsg_use_cases::web_applications::on_behalf::{self, CallbackParams, ConnectionView};
-use emsg_use_cases::{Actor, Context, Status, format_remaining, format_utc, now};
+use emsg_use_cases::{Actor, Context, Status};
 
 use crate::context::Global;
 

@@ -7,7 +7,9 @@ use std::process::ExitCode;
 
 use anyhow::anyhow;
 use emsg_use_cases::messages::{self, SendError, SendRequest, Sent, batch_origin};
-use emsg_use_cases::{Actor, Context, MessageId, MessageStatus, format_utc};
+use emsg_use_cases::messages::{MessageId, MessageStatus};
+use emsg_use_cases::time::format_utc;
+use emsg_use_cases::{Actor, Context};
 
 use crate::context::{Global, runtime};
 

@@ -8,8 +8,10 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use emsg_seal::Secret;
+use emsg_use_cases::time::format_utc;
+use emsg_use_cases::users::Role;
 use emsg_use_cases::users::{self, AccountChange, User, api_keys};
-use emsg_use_cases::{Actor, Context, Role, format_utc};
+use emsg_use_cases::{Actor, Context};
 
 use crate::context::{Global, runtime};
 

@@ -2,8 +2,12 @@
 //! who started the flow, or — when it reaches a browser without a session — parked, sealed,
 //! until that user logs in, then resumed by a random key that never carries the code.
 
-use emsg_engine::{CallbackOutcome, CallbackParams, EngineError};
-use emsg_store::parked_callbacks::{self, Answer, Parked, Taken};
+use emsg_engine::CallbackParams;
+/// What the engine made of the provider's answer, or why it refused it.
+pub use emsg_engine::{CallbackOutcome, EngineError};
+use emsg_store::parked_callbacks::{self, Taken};
+/// The provider's answer, and whether it was kept for its user's log-in.
+pub use emsg_store::parked_callbacks::{Answer, Parked};
 
 use crate::{Actor, Context, UseCaseError};
 

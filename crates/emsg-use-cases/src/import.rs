@@ -3,7 +3,9 @@
 //! `emsg import`; they differ in who imports and which environment variables `{env: …}` may read.
 
 use emsg_store::audit::Actor as AuditActor;
-use emsg_store::import::{ImportContext, ImportReport};
+use emsg_store::import::ImportContext;
+/// What an import did or would do, record by record.
+pub use emsg_store::import::{ImportReport, RecordChange, RecordOutcome};
 use emsg_webapps::{ImportErrors, PageEnvVars, TemplateSource};
 
 use crate::{Actor, Context, UseCaseError};
@@ -70,4 +72,62 @@ pub async fn import<T: TemplateSource + Send + 'static>(
         Err(emsg_store::StoreError::Refused(errors)) => Ok(Err(errors)),
         Err(e) => Err(e.into()),
     }
+}
+
+/// How long a checked file waits for the administrator's Confirm.
+pub const PENDING_FOR: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// A checked file kept, sealed, for the session `session_id` under the random `key` (replacing
+/// the session's earlier one) until Confirm or [`PENDING_FOR`]: in the database, so Confirm may
+/// reach another server node, and never sent back in the page.
+pub async fn keep_pending(
+    ctx: &Context,
+    actor: &Actor,
+    session_id: String,
+    key: String,
+    file_name: String,
+    content: Vec<u8>,
+) -> Result<(), UseCaseError> {
+    actor.require_admin("Importing web applications")?;
+    let ring = ctx.ring();
+    ctx.run(move |conn| {
+        let now = emsg_store::now();
+        let keep_for = i64::try_from(PENDING_FOR.as_secs()).unwrap_or(600);
+        emsg_store::pending_imports::keep(
+            conn,
+            &ring,
+            &emsg_store::pending_imports::NewImport {
+                key: &key,
+                session_id: &session_id,
+                file_name: &file_name,
+                content: &content,
+                created_at: now,
+                expires_at: now + keep_for,
+            },
+        )?;
+        Ok(())
+    })
+    .await
+}
+
+/// The file kept under `key` for the session `session_id`, taken (once): its name and bytes,
+/// or `None` when it expired, was taken, or is another session's.
+pub async fn take_pending(
+    ctx: &Context,
+    actor: &Actor,
+    session_id: String,
+    key: String,
+) -> Result<Option<(String, Vec<u8>)>, UseCaseError> {
+    actor.require_admin("Importing web applications")?;
+    let ring = ctx.ring();
+    ctx.run(move |conn| {
+        Ok(emsg_store::pending_imports::take(
+            conn,
+            &ring,
+            &key,
+            &session_id,
+            emsg_store::now(),
+        )?)
+    })
+    .await
 }

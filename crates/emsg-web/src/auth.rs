@@ -5,6 +5,9 @@
 //! A user who logged in with a one-time password reaches nothing but the password change: every
 //! extractor here refuses them ([`PageError::PasswordChange`], `password_change_required` on the
 //! API) except [`AccountUser`] and [`ApiAccountUser`], which the password change takes.
+//!
+//! A page's session is read on the database connection of the page's own task (hence the
+//! store's connection type here): the session is this face's, the API key's user a use case.
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
@@ -195,15 +198,7 @@ impl FromRequest for ApiAccountUser {
                     .app_data::<web::Data<AppState>>()
                     .ok_or_else(|| WebError::Internal("no application state".to_owned()))?
                     .clone();
-                let user = state
-                    .with_conn(move |conn| {
-                        Ok(emsg_store::api_keys::authenticate(
-                            conn,
-                            &key,
-                            emsg_store::now(),
-                        )?)
-                    })
-                    .await?;
+                let user = emsg_use_cases::log_in::api_key_user(&state.ctx, key).await?;
                 return user
                     .map(|u| Self(SessionUser::from_api_key(u)))
                     .ok_or(WebError::BadApiKey);

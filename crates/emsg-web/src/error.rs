@@ -3,14 +3,14 @@
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, ResponseError};
-use emsg_engine::EngineError;
+use emsg_use_cases::{EngineError, StoreError, UseCaseError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WebError {
     #[error("{0}")]
-    Store(#[from] emsg_store::StoreError),
+    Store(StoreError),
     #[error("{0}")]
-    Engine(#[from] EngineError),
+    Engine(EngineError),
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -42,9 +42,9 @@ pub enum WebError {
     Internal(String),
 }
 
-impl From<emsg_use_cases::UseCaseError> for WebError {
-    fn from(e: emsg_use_cases::UseCaseError) -> Self {
-        use emsg_use_cases::UseCaseError as E;
+impl From<UseCaseError> for WebError {
+    fn from(e: UseCaseError) -> Self {
+        use UseCaseError as E;
         match e {
             E::Store(e) => Self::Store(e),
             E::Engine(e) => Self::Engine(e),
@@ -56,14 +56,28 @@ impl From<emsg_use_cases::UseCaseError> for WebError {
     }
 }
 
+/// The store's and the engine's own refusals (the session and throttle code reaches the store
+/// itself) read as the use cases read them.
+impl From<StoreError> for WebError {
+    fn from(e: StoreError) -> Self {
+        UseCaseError::from(e).into()
+    }
+}
+
+impl From<EngineError> for WebError {
+    fn from(e: EngineError) -> Self {
+        UseCaseError::from(e).into()
+    }
+}
+
 impl WebError {
     /// A send error: the user's mistakes as 4xx answers, the rest as they are.
-    pub(crate) fn from_send(error: emsg_messages::SendError) -> Self {
-        use emsg_messages::SendError;
+    pub(crate) fn from_send(error: emsg_use_cases::messages::SendError) -> Self {
+        use emsg_use_cases::messages::SendError;
         match error {
-            SendError::Store(emsg_store::StoreError::UnknownWebService(name)) => Self::NotFound(
-                format!("there is no web service named `{name}`; /messages/new lists them"),
-            ),
+            SendError::Store(StoreError::UnknownWebService(name)) => Self::NotFound(format!(
+                "there is no web service named `{name}`; /messages/new lists them"
+            )),
             SendError::Store(e) => Self::Store(e),
             SendError::Internal(e) => Self::Internal(e),
             e @ (SendError::Fields(_) | SendError::Setup(_) | SendError::Refused(_)) => {
@@ -74,14 +88,11 @@ impl WebError {
 
     pub fn code(&self) -> &str {
         match self {
-            Self::Store(
-                emsg_store::StoreError::UnknownWebApplication(_)
-                | emsg_store::StoreError::UnknownUser(_),
-            )
+            Self::Store(StoreError::UnknownWebApplication(_) | StoreError::UnknownUser(_))
             | Self::NotFound(_) => "not_found",
-            Self::Store(emsg_store::StoreError::LastAdministrator(_)) => "last_administrator",
-            Self::Store(emsg_store::StoreError::WrongPassword) => "wrong_password",
-            Self::Store(emsg_store::StoreError::DuplicateUser(_)) => "duplicate_user",
+            Self::Store(StoreError::LastAdministrator(_)) => "last_administrator",
+            Self::Store(StoreError::WrongPassword) => "wrong_password",
+            Self::Store(StoreError::DuplicateUser(_)) => "duplicate_user",
             Self::Store(_) => "storage_error",
             Self::PasswordChangeRequired => "password_change_required",
             Self::Engine(e) => e.code(),
@@ -98,24 +109,18 @@ impl WebError {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::Store(
-                emsg_store::StoreError::UnknownWebApplication(_)
-                | emsg_store::StoreError::UnknownUser(_),
-            )
+            Self::Store(StoreError::UnknownWebApplication(_) | StoreError::UnknownUser(_))
             | Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::Store(
-                emsg_store::StoreError::LastAdministrator(_)
-                | emsg_store::StoreError::DuplicateUser(_),
-            ) => StatusCode::CONFLICT,
-            Self::Store(emsg_store::StoreError::WrongPassword) => StatusCode::FORBIDDEN,
+            Self::Store(StoreError::LastAdministrator(_) | StoreError::DuplicateUser(_)) => {
+                StatusCode::CONFLICT
+            }
+            Self::Store(StoreError::WrongPassword) => StatusCode::FORBIDDEN,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unauthenticated | Self::BadApiKey => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) | Self::Csrf | Self::PasswordChangeRequired => StatusCode::FORBIDDEN,
             Self::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Engine(e) => match e {
-                EngineError::Store(emsg_store::StoreError::UnknownWebApplication(_)) => {
-                    StatusCode::NOT_FOUND
-                }
+                EngineError::Store(StoreError::UnknownWebApplication(_)) => StatusCode::NOT_FOUND,
                 EngineError::NotConfigured(_)
                 | EngineError::WrongKind(_)
                 | EngineError::Refused(_)
@@ -168,15 +173,15 @@ pub enum PageError {
     Web(#[from] WebError),
 }
 
-impl From<emsg_use_cases::UseCaseError> for PageError {
-    fn from(e: emsg_use_cases::UseCaseError) -> Self {
+impl From<UseCaseError> for PageError {
+    fn from(e: UseCaseError) -> Self {
         Self::Web(e.into())
     }
 }
 
-impl From<emsg_store::StoreError> for PageError {
-    fn from(e: emsg_store::StoreError) -> Self {
-        Self::Web(e.into())
+impl From<StoreError> for PageError {
+    fn from(e: StoreError) -> Self {
+        Self::Web(UseCaseError::from(e).into())
     }
 }
 

@@ -5,7 +5,6 @@ mod auth;
 mod client_address;
 mod error;
 mod names_cache;
-mod nino;
 mod origin;
 mod pages;
 mod record_form;

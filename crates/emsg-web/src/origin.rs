@@ -4,8 +4,7 @@
 //! and what the server saw of the connection.
 
 use actix_web::{HttpRequest, web};
-use emsg_messages::Origin;
-use emsg_messages::fraud::{BrowserData, Hop, WebClient, is_device_id};
+use emsg_use_cases::messages::{BrowserData, Hop, Origin, WebClient, is_device_id};
 
 use crate::auth;
 use crate::client_address::client_chain;

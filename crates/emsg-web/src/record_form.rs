@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use emsg_store::web_applications::WebApplication;
+use emsg_use_cases::web_applications::WebApplication;
 use emsg_webapps::{FieldValue, KEYS, Key, Kind, Kinds, WebApplicationSpec, Widget};
 use serde_json::{Value as Json, json};
 use serde_yaml::{Mapping, Value};

@@ -4,13 +4,17 @@
 //! so sessions survive a restart and every `serve` node on the database accepts them. A session
 //! ends after [`IDLE_EXPIRY`] without a request and, however busy, after its absolute lifetime
 //! ([`DEFAULT_LIFETIME`] unless `--session-lifetime` says otherwise).
+//!
+//! The sessions' table is read and written here rather than through a use case: a session and
+//! its cookie are how this face recognises a person, which the command line and an API key do
+//! not share.
 
 use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use emsg_store::sessions::Limits;
-use emsg_store::users::{Role, User};
+use emsg_use_cases::users::{Role, User};
 use serde::Serialize;
 
 use crate::error::WebError;

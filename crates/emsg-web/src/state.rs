@@ -113,19 +113,6 @@ impl AppState {
         (*self.page_env_vars).clone()
     }
 
-    /// How imports and edits from the pages treat `{env: …}` references and outbound URLs:
-    /// only the variables the operator allowed, and the engine's URL rules.
-    pub(crate) fn page_import_context<'a>(
-        &self,
-        lookup: &'a dyn Fn(&str) -> Option<String>,
-    ) -> emsg_store::import::ImportContext<'a> {
-        emsg_store::import::ImportContext::page(
-            (*self.page_env_vars).clone(),
-            lookup,
-            self.engine.config().urls,
-        )
-    }
-
     /// Runs blocking database work off the async workers.
     pub async fn with_conn<T, F>(&self, work: F) -> Result<T, WebError>
     where

@@ -9,6 +9,10 @@
 //! easily spread over. A typed name never reaches the table or the log: both get a keyed hash
 //! of it (the key is made once per installation and kept in the settings table), because a
 //! password typed into the name field is a password.
+//!
+//! The counts are read and written here rather than through a use case: throttling is how this
+//! face defends its log-in form, and the check of the password itself is the use case
+//! (`emsg_use_cases::log_in`).
 
 use std::net::IpAddr;
 use std::sync::OnceLock;

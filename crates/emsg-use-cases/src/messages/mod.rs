@@ -3,9 +3,19 @@
 
 use std::collections::HashMap;
 
-use emsg_store::messages::{self, Message, MessageEvent, MessageFilter, MessageStatus};
-use emsg_store::web_services::{self, WebService};
-use emsg_store::{MessageId, users};
+/// Where a message comes from, for HMRC's fraud-prevention headers: what a person's browser
+/// reported and what the server saw of their connection.
+pub use emsg_messages::fraud::{BrowserData, Hop, WebClient, is_device_id};
+/// Sending: the request, what was sent, why nothing was, and a field's refusal.
+pub use emsg_messages::{FieldError, Origin, SendError, SendRequest, Sent};
+pub use emsg_store::MessageId;
+use emsg_store::messages::{self, MessageFilter};
+/// A message as stored, its history and its status.
+pub use emsg_store::messages::{Message, MessageEvent, MessageStatus};
+use emsg_store::users;
+use emsg_store::web_services;
+/// A web service a message is sent with, and its fields' specification.
+pub use emsg_store::web_services::WebService;
 use serde::Deserialize;
 
 use crate::{Actor, Context, UseCaseError};
@@ -14,7 +24,6 @@ mod batch;
 mod list;
 
 pub use batch::{batch_origin, resend_batch};
-pub use emsg_messages::{Origin, SendError, SendRequest, Sent};
 pub use list::{list, with_events};
 
 /// Messages per page of the list.

@@ -3,10 +3,11 @@
 //! change. Each change ends the sessions and API keys it must and is audited in the store.
 
 use emsg_seal::Secret;
+use emsg_store::users;
 /// What a password change or a removal ended: sessions and API keys.
 pub use emsg_store::users::Ended;
-pub use emsg_store::users::User;
-use emsg_store::users::{self, Role};
+/// A user, their role, and the shortest password a user may choose.
+pub use emsg_store::users::{MIN_PASSWORD_CHARS, Role, User};
 use serde::Serialize;
 
 use crate::{Actor, Context, UseCaseError};

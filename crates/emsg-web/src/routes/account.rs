@@ -67,7 +67,7 @@ fn page(
         json!({
             "must_change": user.must_change_password,
             "error": error,
-            "min_chars": emsg_store::users::MIN_PASSWORD_CHARS,
+            "min_chars": emsg_use_cases::users::MIN_PASSWORD_CHARS,
         }),
     )?;
     Ok(html(status, body))

@@ -6,9 +6,8 @@ use std::collections::BTreeMap;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use emsg_engine::Acting;
 use emsg_seal::Secret;
-use emsg_store::UserId;
+use emsg_use_cases::time;
 use emsg_use_cases::views::ConnectionPanel;
 use emsg_use_cases::web_applications::{self as use_cases, Action, ActionInput, Outcome};
 use serde::Deserialize;
@@ -79,7 +78,7 @@ async fn show(
     if let Some(object) = body.as_object_mut() {
         object.insert(
             "connection".to_owned(),
-            json!(connection.map(|c| ConnectionPanel::new(&c, emsg_store::now()))),
+            json!(connection.map(|c| ConnectionPanel::new(&c, time::now()))),
         );
     }
     Ok(HttpResponse::Ok().json(body))
@@ -89,7 +88,7 @@ async fn show(
 async fn connections(state: web::Data<AppState>, _user: ApiUser) -> Result<HttpResponse, WebError> {
     let all = use_cases::connections(&state.ctx).await?;
     Ok(HttpResponse::Ok().json(json!({
-        "company": state.engine.config().default_company,
+        "company": state.ctx.company(),
         "connections": all,
     })))
 }
@@ -137,7 +136,7 @@ async fn action(
     };
     let outcome = use_cases::run_action(&state.ctx, &user.actor(), &name, action, input).await?;
     let message = outcome.message(action);
-    let now = emsg_store::now();
+    let now = time::now();
     Ok(HttpResponse::Ok().json(match outcome {
         Outcome::Redirect { url, expires_at } => json!({
             "message": message,
@@ -167,14 +166,10 @@ async fn ensure_valid(
     name: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
     user.check_csrf(csrf_header(&req))?;
-    user.require_actions()?;
-    let view = state
-        .engine
-        .ensure_valid(&name.into_inner(), None, Acting::User(UserId::new(user.id)))
-        .await?;
+    let connection = use_cases::ensure_valid(&state.ctx, &user.actor(), &name.into_inner()).await?;
     Ok(HttpResponse::Ok().json(json!({
         "message": "The access token is valid.",
-        "connection": ConnectionPanel::new(&view, emsg_store::now()),
+        "connection": connection,
     })))
 }
 

@@ -4,15 +4,14 @@
 //!
 //! Parking is bounded: the request's size is limited before anything is read, and only an
 //! answer to a live pending authorization is kept — in the database, sealed, one per flow, for
-//! the flow's lifetime (`emsg_store::parked_callbacks`) — so any `serve` node resumes it and
+//! the flow's lifetime (`emsg_use_cases::callback::park`) — so any `serve` node resumes it and
 //! anonymous requests cannot fill memory or the table. The code never appears in a URL or page
 //! of ours: the browser carries a random resume key instead.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use emsg_seal::Secret;
-use emsg_store::parked_callbacks::{self, Parked};
-use emsg_use_cases::callback as answer;
+use emsg_use_cases::callback::{self as answer, Answer, CallbackOutcome, EngineError, Parked};
 use serde_json::json;
 
 use crate::auth;
@@ -59,7 +58,7 @@ async fn callback(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
 struct Query {
     state: String,
     resume: Option<String>,
-    answer: parked_callbacks::Answer,
+    answer: Answer,
 }
 
 /// Whether a query carries a provider's answer (or the key of a parked one): such a request is
@@ -207,7 +206,7 @@ async fn park(
 fn outcome(
     state: &AppState,
     user: &SessionUser,
-    result: Result<emsg_engine::CallbackOutcome, emsg_engine::EngineError>,
+    result: Result<CallbackOutcome, EngineError>,
 ) -> Result<HttpResponse, PageError> {
     match result {
         Ok(outcome) => {

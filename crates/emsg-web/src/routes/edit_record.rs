@@ -4,12 +4,10 @@
 //! errors name the field and what to do, and nothing is written until everything is right. The
 //! client secret is write-only: a typed one replaces the stored one, a blank field keeps it.
 
-use std::collections::HashMap;
-
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use emsg_seal::Secret;
-use emsg_store::web_applications::{self as records, WebApplication};
+use emsg_use_cases::web_applications::{self as use_cases, Edit, Edited, Editing};
 use serde_json::json;
 use serde_yaml::{Mapping, Value};
 
@@ -69,20 +67,14 @@ fn page(
 }
 
 /// The record and its form as stored.
-async fn load(state: &AppState, name: String) -> Result<(WebApplication, Typed), WebError> {
-    state
-        .with_conn(move |conn| {
-            let record = records::get(conn, &name)?;
-            let mut names = HashMap::new();
-            if let Some(id) = record.exchange_source_id
-                && let Some(source) = records::name_of(conn, id)?
-            {
-                names.insert(id, source);
-            }
-            let stored = record_form::from_record(&record, &record.to_spec(&names));
-            Ok((record, stored))
-        })
-        .await
+async fn load(
+    state: &AppState,
+    user: &SessionUser,
+    name: String,
+) -> Result<(Editing, Typed), WebError> {
+    let editing = use_cases::editing(&state.ctx, &user.actor(), name).await?;
+    let stored = record_form::from_record(&editing.record, &editing.spec);
+    Ok((editing, stored))
 }
 
 async fn form(
@@ -90,8 +82,7 @@ async fn form(
     PageUser(user): PageUser,
     name: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
-    user.require_admin("Editing a web application")?;
-    let (record, stored) = load(&state, name.into_inner()).await?;
+    let (Editing { record, .. }, stored) = load(&state, &user, name.into_inner()).await?;
     let shown = Shown {
         current_name: &record.name,
         inputs: Inputs {
@@ -107,26 +98,12 @@ async fn form(
 /// source as stored (the rules want the source in the same file).
 async fn document(
     state: &AppState,
+    user: &SessionUser,
     record: Mapping,
     source: Option<String>,
 ) -> Result<String, WebError> {
     let source_yaml = match source {
-        Some(source) => {
-            state
-                .with_conn(move |conn| {
-                    let Some(found) = records::find(conn, &source)? else {
-                        return Ok(None);
-                    };
-                    let names = match found.exchange_source_id {
-                        Some(id) => records::name_of(conn, id)?
-                            .map(|n| HashMap::from([(id, n)]))
-                            .unwrap_or_default(),
-                        None => HashMap::new(),
-                    };
-                    Ok(Some(emsg_webapps::export(&[found.to_spec(&names)])))
-                })
-                .await?
-        }
+        Some(source) => use_cases::exported(&state.ctx, &user.actor(), source).await?,
         None => None,
     };
     let mut list = vec![Value::Mapping(record)];
@@ -156,8 +133,7 @@ async fn submit(
 ) -> Result<HttpResponse, PageError> {
     let typed = form.into_inner();
     user.check_csrf(typed.get("csrf").map(String::as_str))?;
-    user.require_admin("Editing a web application")?;
-    let (record, stored) = load(&state, name.into_inner()).await?;
+    let (Editing { record, .. }, stored) = load(&state, &user, name.into_inner()).await?;
     let shown = Shown {
         current_name: &record.name,
         inputs: Inputs {
@@ -195,7 +171,7 @@ async fn submit(
         .and_then(|exchange| exchange.get("source"))
         .and_then(Value::as_str)
         .map(str::to_owned);
-    let text = document(&state, mapping, source).await?;
+    let text = document(&state, &user, mapping, source).await?;
     let spec = match emsg_webapps::parse("the edit form", &text) {
         Ok(mut parsed) if !parsed.applications.is_empty() => parsed.applications.swap_remove(0),
         Ok(_) => return Err(WebError::Internal("the form held no record".to_owned()).into()),
@@ -205,76 +181,37 @@ async fn submit(
             )?);
         }
     };
-    let secret = (!new_secret.is_empty()).then(|| Secret::new(new_secret));
-    let (id, actor) = (record.id, user.id);
-    let ring_state = state.clone();
     let new_name = spec.name.clone();
-    // Ticked after the page said what moving the endpoints to another host drops.
-    let move_confirmed = typed.contains_key("confirm_move");
-    let result = state
-        .with_conn(move |conn| {
-            let env = |var: &str| std::env::var(var).ok();
-            let ctx = ring_state.page_import_context(&env);
-            Ok(emsg_store::import::edit(
-                conn,
-                &ring_state.ring(),
-                id,
-                &spec,
-                secret.as_ref(),
-                &ctx,
-                &emsg_store::audit::Actor::User { id: actor },
-                move_confirmed,
-            ))
-        })
-        .await?;
-    let report = match result {
-        Ok(report) if report.needs_confirmation => {
-            let explained = report
-                .moved
-                .as_ref()
-                .map(emsg_store::moved::MovedEndpoints::explain)
-                .unwrap_or_default();
+    let edit = Edit {
+        id: record.id,
+        spec,
+        new_secret: (!new_secret.is_empty()).then(|| Secret::new(new_secret)),
+        env_vars: state.page_env_vars(),
+        // Ticked after the page said what moving the endpoints to another host drops.
+        move_confirmed: typed.contains_key("confirm_move"),
+    };
+    let (changed, text) = match use_cases::edit(&state.ctx, &user.actor(), edit).await? {
+        Edited::Saved { changed, message } => (changed, message),
+        Edited::NeedsConfirmation { moved } => {
             return Ok(page(
                 &state,
                 &user,
                 StatusCode::CONFLICT,
                 &shown,
                 &[],
-                Some(&explained),
+                Some(&moved),
             )?);
         }
-        Ok(report) => report,
-        Err(emsg_store::StoreError::Refused(errors)) => {
+        Edited::Refused(errors) => {
             return Ok(refuse(
                 errors.iter().map(record_form::field_error).collect(),
             )?);
         }
-        Err(emsg_store::StoreError::Invalid(message)) => {
-            let (field, message) = match message.split_once(": ") {
-                Some(("name", rest)) => ("name", rest.to_owned()),
-                Some(("exchange source", rest)) => ("exchange.source", rest.to_owned()),
-                Some(("exchange", rest)) => ("exchange", rest.to_owned()),
-                _ => ("record", message.clone()),
-            };
+        Edited::FieldRefused { field, message } => {
             return Ok(refuse(vec![FieldError::new(field, message)])?);
         }
-        Err(e) => return Err(WebError::from(e).into()),
     };
-    tracing::info!(app = %new_name, user = %user.name, changed = ?report.changed, "web application edited");
-    let mut text = if report.changed.is_empty() {
-        "Nothing changed: the record already says that.".to_owned()
-    } else {
-        format!("Saved. Changed: {}.", report.changed.join(", "))
-    };
-    if let Some(moved) = &report.moved {
-        text.push(' ');
-        text.push_str(&moved.explain());
-        text.push('.');
-    }
-    for warning in &report.warnings {
-        text.push(' ');
-        text.push_str(warning);
-    }
+    tracing::info!(app = %new_name, user = %user.name, ?changed, "web application edited");
     state
         .sessions
         .set_flash(&user.session_id, Flash::success(text))

@@ -1,17 +1,17 @@
 //! `/import` (administrators): upload a web-apps YAML file → a dry run of what would be added,
 //! changed (which fields), left unchanged and not in the file, with warnings → Confirm → the
 //! result. Errors are listed with line and column and nothing is written. The uploaded text
-//! waits in the database (sealed, `emsg_store::pending_imports`) for 10 minutes under a random
+//! waits in the database (sealed, `emsg_use_cases::import::keep_pending`) for 10 minutes under a random
 //! key bound to the session, so Confirm may reach another `serve` node; it is never sent back in
 //! the page.
-
-use std::time::Duration;
 
 use actix_multipart::Multipart;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
-use emsg_store::import::{ImportReport, RecordChange, RecordOutcome};
-use emsg_use_cases::import::{ImportFile, Importer, import};
+use emsg_use_cases::import::{
+    ImportFile, ImportReport, Importer, RecordChange, RecordOutcome, import, keep_pending,
+    take_pending,
+};
 use futures_util::StreamExt as _;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -25,8 +25,6 @@ use crate::state::AppState;
 
 /// The largest file accepted.
 pub const MAX_UPLOAD: usize = 1024 * 1024;
-/// How long a checked file waits for Confirm.
-pub const KEEP_FOR: Duration = Duration::from_secs(600);
 
 /// Keeps a checked file for the session (replacing its earlier one); returns the key for Confirm.
 async fn keep(
@@ -36,26 +34,16 @@ async fn keep(
     bytes: Vec<u8>,
 ) -> Result<String, WebError> {
     let key = random_token()?;
-    let (state2, session_id, key2) = (state.clone(), user.session_id.clone(), key.clone());
-    state
-        .with_conn(move |conn| {
-            let now = emsg_store::now();
-            let keep_for = i64::try_from(KEEP_FOR.as_secs()).unwrap_or(600);
-            emsg_store::pending_imports::keep(
-                conn,
-                &state2.ring(),
-                &emsg_store::pending_imports::NewImport {
-                    key: &key2,
-                    session_id: &session_id,
-                    file_name: &file,
-                    content: &bytes,
-                    created_at: now,
-                    expires_at: now + keep_for,
-                },
-            )?;
-            Ok(())
-        })
-        .await?;
+    let session_id = user.session_id.clone();
+    keep_pending(
+        &state.ctx,
+        &user.actor(),
+        session_id,
+        key.clone(),
+        file,
+        bytes,
+    )
+    .await?;
     Ok(key)
 }
 
@@ -65,18 +53,8 @@ async fn take(
     user: &SessionUser,
     key: String,
 ) -> Result<Option<(String, Vec<u8>)>, WebError> {
-    let (state2, session_id) = (state.clone(), user.session_id.clone());
-    state
-        .with_conn(move |conn| {
-            Ok(emsg_store::pending_imports::take(
-                conn,
-                &state2.ring(),
-                &key,
-                &session_id,
-                emsg_store::now(),
-            )?)
-        })
-        .await
+    let session_id = user.session_id.clone();
+    Ok(take_pending(&state.ctx, &user.actor(), session_id, key).await?)
 }
 
 pub fn config(cfg: &mut web::ServiceConfig) {

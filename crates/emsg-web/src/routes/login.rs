@@ -5,6 +5,9 @@
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use emsg_seal::Secret;
+use emsg_use_cases::log_in::{check_password, known_user};
+use emsg_use_cases::time;
+use emsg_use_cases::users::User;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -153,7 +156,7 @@ async fn form(
 
 /// What the check of a log-in found.
 enum Checked {
-    Right(emsg_store::users::User),
+    Right(User),
     Wrong {
         known: Option<i64>,
         tag: String,
@@ -203,27 +206,27 @@ async fn submit(
     let password = Secret::new(password);
     let lookup = name.clone();
     let throttle = state.throttle.clone();
-    let now = emsg_store::now();
+    let now = time::now();
     // One database task: the attempt is counted before the password is checked (parallel
     // attempts cannot all pass a check made before any was counted), and given back when right.
     let checked = state
         .with_conn(move |conn| {
             let attempt = throttle.attempt(conn, &lookup, address)?;
             if let Err(until) = throttle.reserve(conn, &attempt, now)? {
-                let known = emsg_store::users::find(conn, &lookup)?.map(|u| u.id);
+                let known = known_user(conn, &lookup)?;
                 return Ok(Checked::Locked {
                     until,
                     known,
                     tag: attempt.name_tag,
                 });
             }
-            match emsg_store::users::verify_password(conn, &lookup, &password)? {
+            match check_password(conn, &lookup, &password)? {
                 Some(user) => {
                     throttle.succeeded(conn, &attempt, now)?;
                     Ok(Checked::Right(user))
                 }
                 None => {
-                    let known = emsg_store::users::find(conn, &lookup)?.map(|u| u.id);
+                    let known = known_user(conn, &lookup)?;
                     Ok(Checked::Wrong {
                         known,
                         tag: attempt.name_tag,

@@ -10,12 +10,11 @@ use std::collections::BTreeMap;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use emsg_messages::{FieldError, SendError, SendRequest, Sent};
-use emsg_store::MessageId;
-use emsg_store::format_utc;
-use emsg_store::messages::{Message, MessageStatus};
-use emsg_store::web_services::WebService;
-use emsg_use_cases::messages::{self as use_cases, ListQuery, given};
+use emsg_use_cases::messages::{
+    self as use_cases, FieldError, ListQuery, Message, MessageId, MessageStatus, SendError,
+    SendRequest, Sent, WebService, given,
+};
+use emsg_use_cases::time::format_utc;
 use emsg_webapps::{FieldKind, FieldSpec};
 use serde::Deserialize;
 use serde_json::{Value, json};

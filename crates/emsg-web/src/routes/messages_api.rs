@@ -8,10 +8,11 @@ use std::collections::{BTreeMap, HashMap};
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
-use emsg_messages::{SendError, SendRequest, Sent};
-use emsg_store::MessageId;
-use emsg_store::messages::{Message, MessageEvent};
-use emsg_use_cases::messages::{self as use_cases, ListQuery};
+use emsg_use_cases::StoreError;
+use emsg_use_cases::messages::{
+    self as use_cases, ListQuery, Message, MessageEvent, MessageId, Origin, SendError, SendRequest,
+    Sent,
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -155,7 +156,7 @@ fn origin(
     req: &HttpRequest,
     user: &crate::session::SessionUser,
     browser: Option<Value>,
-) -> Result<emsg_messages::Origin, WebError> {
+) -> Result<Origin, WebError> {
     let text = browser.map(|b| b.to_string());
     let browser = crate::origin::browser_data(text.as_deref())
         .map_err(|e| WebError::BadRequest(format!("browser_data: {e}")))?;
@@ -175,7 +176,7 @@ fn send_error(error: SendError) -> Result<HttpResponse, WebError> {
                 })));
         }
         SendError::Setup(_) | SendError::Refused(_) => StatusCode::CONFLICT,
-        SendError::Store(emsg_store::StoreError::UnknownWebService(_)) => StatusCode::NOT_FOUND,
+        SendError::Store(StoreError::UnknownWebService(_)) => StatusCode::NOT_FOUND,
         SendError::Store(_) | SendError::Internal(_) => {
             return Err(WebError::from_send(error));
         }

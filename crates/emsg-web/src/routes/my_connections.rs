@@ -4,20 +4,12 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
-use emsg_engine::Acting;
-use emsg_engine::CodeRequest;
-use emsg_store::UserId;
-use emsg_store::connections::Status;
-use emsg_store::web_applications::{self as records, WebApplication};
-use emsg_use_cases::views::status_text;
-use emsg_use_cases::web_applications::{Action, Outcome};
-use emsg_webapps::Capture;
+use emsg_use_cases::my_connections::{self as use_cases, Connecting, NinoProblem};
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::auth::PageUser;
 use crate::error::{PageError, WebError};
-use crate::nino;
 use crate::pages::render;
 use crate::respond::{encode_segment, html, see_other};
 use crate::session::{Flash, SessionUser};
@@ -34,63 +26,28 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         );
 }
 
-/// Whether connecting to `record` asks for the user's National Insurance number: when the
-/// record says it captures one (`captures: [nino]`, the HMRC Income Tax records).
-fn asks_for_nino(record: &WebApplication) -> bool {
-    record.captures().contains(&Capture::Nino)
-}
-
-/// A refused NINO, shown next to the record it was typed for.
-struct NinoProblem {
-    record: String,
-    message: String,
-    typed: String,
-}
-
-async fn user_specific_records(state: &AppState) -> Result<Vec<WebApplication>, WebError> {
-    state
-        .with_conn(|conn| {
-            Ok(records::list(conn)?
-                .into_iter()
-                .filter(|r| r.user_specific)
-                .collect())
-        })
-        .await
-}
-
 async fn show(
     state: &AppState,
     user: &SessionUser,
     problem: Option<NinoProblem>,
 ) -> Result<HttpResponse, PageError> {
-    let now = emsg_store::now();
     let mut rows = Vec::new();
-    for record in user_specific_records(state).await? {
-        let connection = state
-            .engine
-            .connection(&record.name, None, user.id)
-            .await
-            .map_err(WebError::from)?
-            .filter(|c| c.status != Status::Disconnected);
-        let status_text = match connection.as_ref().map(|c| c.status) {
-            None | Some(Status::Disconnected) => "Not connected",
-            Some(status) => status_text(status),
-        };
-        let problem = problem.as_ref().filter(|p| p.record == record.name);
-        let segment = encode_segment(&record.name);
+    for row in use_cases::list(&state.ctx, &user.actor()).await? {
+        let problem = problem.as_ref().filter(|p| p.record == row.name);
+        let segment = encode_segment(&row.name);
         rows.push(json!({
-            "name": record.name,
-            "description": record.description,
-            "status": connection.as_ref().map_or("not_connected", |c| c.status.as_str()),
-            "status_text": status_text,
-            "connected": connection.is_some(),
-            "authorized_at": connection.as_ref().and_then(|c| c.authorized_at).map(emsg_store::format_utc),
-            "access_expires_at": connection.as_ref().and_then(|c| c.access_expires_at),
-            "access_expires_on": connection.as_ref().and_then(|c| c.access_expires_at).map(emsg_store::format_utc),
-            "expires_in": connection.as_ref().and_then(|c| c.expires_in(now)).map(emsg_store::format_remaining),
-            "nino": connection.as_ref().and_then(|c| c.taxpayer_id.as_deref()).map(nino::masked),
-            "asks_nino": asks_for_nino(&record),
-            "is_exchange": record.is_exchange(),
+            "name": row.name,
+            "description": row.description,
+            "status": row.status,
+            "status_text": row.status_text,
+            "connected": row.connected,
+            "authorized_at": row.authorized_at,
+            "access_expires_at": row.access_expires_at,
+            "access_expires_on": row.access_expires_on,
+            "expires_in": row.expires_in,
+            "nino": row.nino,
+            "asks_nino": row.asks_nino,
+            "is_exchange": row.is_exchange,
             "connect": format!("/my-connections/{segment}/connect"),
             "disconnect": format!("/my-connections/{segment}/disconnect"),
             "nino_error": problem.map(|p| p.message.clone()),
@@ -133,21 +90,6 @@ struct DisconnectForm {
     csrf: Option<String>,
 }
 
-/// The user-specific record named `name`; shared records are not "my" connections.
-async fn user_specific_record(state: &AppState, name: String) -> Result<WebApplication, WebError> {
-    let record = state
-        .with_conn(move |conn| Ok(records::get(conn, &name)?))
-        .await?;
-    if record.user_specific {
-        Ok(record)
-    } else {
-        Err(WebError::NotFound(format!(
-            "{} is shared by the company, not connected per user: use the Web applications page",
-            record.name
-        )))
-    }
-}
-
 /// Engine errors the user can act on go back to the page as a message; the rest are pages.
 async fn back_with_error(
     state: &AppState,
@@ -180,35 +122,11 @@ async fn connect(
 ) -> Result<HttpResponse, PageError> {
     let form = form.into_inner();
     user.check_csrf(form.csrf.as_deref())?;
-    user.require_actions()?;
-    let record = user_specific_record(&state, name.into_inner()).await?;
-    // The NINO is checked before anything is started: a refused one leaves no trace.
-    let taxpayer_id = if asks_for_nino(&record) {
-        let typed = form.nino.unwrap_or_default();
-        match nino::normalise(&typed) {
-            Ok(normalised) => Some(normalised),
-            Err(message) => {
-                let problem = NinoProblem {
-                    record: record.name.clone(),
-                    message: format!("National Insurance number not accepted: {message}."),
-                    typed,
-                };
-                return show(&state, &user, Some(problem)).await;
-            }
-        }
-    } else {
-        None
-    };
-    let request = CodeRequest {
-        taxpayer_id,
-        ..Default::default()
-    };
-    match state
-        .engine
-        .get_authorization_code(&record.name, None, user.id, request)
-        .await
-    {
-        Ok(start) => Ok(see_other(&start.url)),
+    let connecting =
+        use_cases::connect(&state.ctx, &user.actor(), name.into_inner(), form.nino).await?;
+    match connecting {
+        Ok(Connecting::SignIn { url }) => Ok(see_other(&url)),
+        Ok(Connecting::NinoRefused(problem)) => show(&state, &user, Some(problem)).await,
         Err(e) => back_with_error(&state, &user, e.into()).await,
     }
 }
@@ -220,15 +138,8 @@ async fn disconnect(
     form: web::Form<DisconnectForm>,
 ) -> Result<HttpResponse, PageError> {
     user.check_csrf(form.csrf.as_deref())?;
-    user.require_actions()?;
-    let record = user_specific_record(&state, name.into_inner()).await?;
-    match state
-        .engine
-        .disconnect(&record.name, None, Acting::User(UserId::new(user.id)))
-        .await
-    {
-        Ok(done) => {
-            let message = Outcome::Disconnected(done).message(Action::Disconnect);
+    match use_cases::disconnect(&state.ctx, &user.actor(), name.into_inner()).await? {
+        Ok(message) => {
             state
                 .sessions
                 .set_flash(&user.session_id, Flash::success(message))

@@ -2,7 +2,7 @@
 //! once), give a new one-time password, change the role, disable, enable, remove, log out
 //! everywhere. The JSON API's `/api/v1/users…` ([`super::users_api`]) runs the same changes
 //! ([`change`], [`add`]); each ends the sessions and API keys it must and is audited in the
-//! store ([`emsg_store::users`]).
+//! store (through [`emsg_use_cases::users`]).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};

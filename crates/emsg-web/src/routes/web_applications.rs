@@ -6,10 +6,11 @@ use std::collections::BTreeMap;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use emsg_seal::Secret;
-use emsg_store::web_applications::{self as records, WebApplication};
+use emsg_use_cases::time;
 use emsg_use_cases::views::ConnectionPanel;
 use emsg_use_cases::web_applications::{
-    Action, ActionInput, Chosen, Outcome, chosen, run_action, set_client_secret as set_secret,
+    Action, ActionInput, Chosen, NAMES_PER_PAGE as PAGE_SIZE, Outcome, WebApplication, chosen,
+    names_page, run_action, set_client_secret as set_secret,
 };
 use serde::Deserialize;
 use serde_json::json;
@@ -18,7 +19,7 @@ use crate::auth::{PageSession, PageUser};
 use crate::error::{PageError, WebError};
 use crate::pages::render;
 use crate::respond::{encode_segment, html, see_other};
-use crate::session::{Flash, SessionUser};
+use crate::session::Flash;
 use crate::state::AppState;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
@@ -34,9 +35,6 @@ pub fn config(cfg: &mut web::ServiceConfig) {
 fn href(name: &str) -> String {
     format!("/web-applications/{}", encode_segment(name))
 }
-
-/// Names shown per page of the list.
-pub(crate) const PAGE_SIZE: i64 = 100;
 
 /// `?q=` (names containing it, ignoring case) and `?page=` (from 1) of the list.
 #[derive(Deserialize, Default)]
@@ -107,36 +105,13 @@ async fn record_page(
     show(&state, session, Some(name.into_inner()), query).await
 }
 
-/// One page of the list: an unfiltered page from memory while the names' generation read with
-/// the session holds, otherwise from the database.
-fn names_page(
-    cache: &crate::names_cache::NamesCache,
-    conn: &mut emsg_store::db::PooledConnection,
-    user: &SessionUser,
-    filter: Option<&str>,
-    page: i64,
-) -> Result<(std::sync::Arc<Vec<String>>, i64), WebError> {
-    let cacheable = user.names_generation.filter(|_| filter.is_none());
-    if let Some(generation) = cacheable
-        && let Some(kept) = cache.get(generation, page)
-    {
-        return Ok(kept);
-    }
-    let (names, total) = records::names_page(conn, filter, (page - 1) * PAGE_SIZE, PAGE_SIZE)?;
-    let names = std::sync::Arc::new(names);
-    if let Some(generation) = cacheable {
-        cache.put(generation, page, names.clone(), total);
-    }
-    Ok((names, total))
-}
-
 async fn show(
     state: &AppState,
     session: PageSession,
     selected: Option<String>,
     query: ListQuery,
 ) -> Result<HttpResponse, PageError> {
-    let company = state.engine.config().default_company.clone();
+    let company = state.ctx.company().to_owned();
     let page = query.page()?;
     let filter = query.filter().map(str::to_owned);
     let names_cache = state.names.clone();
@@ -147,7 +122,21 @@ async fn show(
                 Ok(user) => user,
                 Err(login) => return Ok(Err(login)),
             };
-            let (names, total) = names_page(&names_cache, conn, &user, filter.as_deref(), page)?;
+            // An unfiltered page from memory while the names' generation read with the
+            // session holds, otherwise from the database.
+            let cacheable = user.names_generation.filter(|_| filter.is_none());
+            let kept = cacheable.and_then(|generation| names_cache.get(generation, page));
+            let (names, total) = match kept {
+                Some(kept) => kept,
+                None => {
+                    let (names, total) = names_page(conn, filter.as_deref(), page)?;
+                    let names = std::sync::Arc::new(names);
+                    if let Some(generation) = cacheable {
+                        names_cache.put(generation, page, names.clone(), total);
+                    }
+                    (names, total)
+                }
+            };
             let wanted = selected.or_else(|| names.first().cloned());
             let chosen = match &wanted {
                 Some(name) => {
@@ -173,7 +162,7 @@ async fn show(
             waiting,
             connection,
         }) => {
-            let now = emsg_store::now();
+            let now = time::now();
             let kind = if record.is_exchange() {
                 emsg_webapps::Kind::Exchange
             } else {
