@@ -97,11 +97,11 @@ pub fn run(global: &Global, args: Auth) -> anyhow::Result<ExitCode> {
     crate::context::runtime()?.block_on(act(&mut opened, &engine, args))
 }
 
-fn user_id(opened: &mut Opened, name: &str) -> anyhow::Result<i64> {
-    Ok(crate::cli::users::acting(opened, name)?.id)
+fn user_id(opened: &mut Opened, name: &str) -> anyhow::Result<UserId> {
+    Ok(UserId::new(crate::cli::users::acting(opened, name)?.id))
 }
 
-fn optional_user(opened: &mut Opened, name: Option<&str>) -> anyhow::Result<Option<i64>> {
+fn optional_user(opened: &mut Opened, name: Option<&str>) -> anyhow::Result<Option<UserId>> {
     name.map(|n| user_id(opened, n)).transpose()
 }
 
@@ -182,7 +182,7 @@ async fn act(opened: &mut Opened, engine: &Engine, args: Auth) -> anyhow::Result
             if_due: true,
             ..
         } => {
-            let user = optional_user(opened, user.as_deref())?.unwrap_or(0);
+            let user = optional_user(opened, user.as_deref())?;
             let token = engine.valid_token(&app, None, user).await?;
             let expires = token
                 .expires_at
@@ -199,13 +199,7 @@ async fn act(opened: &mut Opened, engine: &Engine, args: Auth) -> anyhow::Result
         } => {
             let user = optional_user(opened, user.as_deref())?;
             print_views(&[engine
-                .refresh_access_token(
-                    &app,
-                    None,
-                    Acting::Operator {
-                        for_user: user.map(UserId::new),
-                    },
-                )
+                .refresh_access_token(&app, None, Acting::Operator { for_user: user })
                 .await?]);
         }
         Auth::Refresh { app: None, .. } => {
@@ -239,18 +233,12 @@ async fn act(opened: &mut Opened, engine: &Engine, args: Auth) -> anyhow::Result
         }
         Auth::Exchange { app, user } => {
             let user = user_id(opened, &user)?;
-            print_views(&[engine.exchange(&app, None, user).await?]);
+            print_views(&[engine.exchange(&app, None, Some(user)).await?]);
         }
         Auth::Disconnect { app, user } => {
             let user = optional_user(opened, user.as_deref())?;
             let done = engine
-                .disconnect(
-                    &app,
-                    None,
-                    Acting::Operator {
-                        for_user: user.map(UserId::new),
-                    },
-                )
+                .disconnect(&app, None, Acting::Operator { for_user: user })
                 .await?;
             println!(
                 "{} is disconnected; its tokens were deleted",

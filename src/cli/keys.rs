@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use emsg_store::audit::{self, Actor, AuditAction, NewAuditEntry};
 use emsg_store::master_key::{self, KeySource};
 use emsg_store::rotation::{self, RotationOptions, Unopenable};
-use emsg_store::{key_ring, key_ring_nodes};
+use emsg_store::{ConnectionId, WebApplicationId, key_ring, key_ring_nodes};
 
 use crate::context::Global;
 
@@ -185,28 +185,31 @@ fn status(global: &Global) -> anyhow::Result<ExitCode> {
 fn describe(conn: &mut emsg_store::db::DbConnection, value: &Unopenable) -> anyhow::Result<String> {
     let key = value.key_id.as_deref().unwrap_or("no key");
     let what = match value.table.as_str() {
-        "connections" => match emsg_store::connections::by_id(conn, value.row)? {
-            Some(connection) => {
-                let record =
-                    emsg_store::web_applications::name_of(conn, connection.web_application_id)?
-                        .unwrap_or_else(|| format!("record {}", connection.web_application_id));
-                let user = match connection.user_key {
-                    0 => String::new(),
-                    id => match emsg_store::users::get(conn, id)? {
-                        Some(user) => format!(", user {}", user.name),
-                        None => format!(", user {id}"),
-                    },
-                };
-                format!(
-                    "connection {} of {record} (company {}{user}): authorize it again (Get authorization code, then Obtain access token)",
-                    value.row, connection.company
-                )
+        "connections" => {
+            match emsg_store::connections::by_id(conn, ConnectionId::new(value.row))? {
+                Some(connection) => {
+                    let record =
+                        emsg_store::web_applications::name_of(conn, connection.web_application_id)?
+                            .unwrap_or_else(|| format!("record {}", connection.web_application_id));
+                    let user = match connection.user_key {
+                        0 => String::new(),
+                        id => match emsg_store::users::get(conn, id)? {
+                            Some(user) => format!(", user {}", user.name),
+                            None => format!(", user {id}"),
+                        },
+                    };
+                    format!(
+                        "connection {} of {record} (company {}{user}): authorize it again (Get authorization code, then Obtain access token)",
+                        value.row, connection.company
+                    )
+                }
+                None => format!("connection {}", value.row),
             }
-            None => format!("connection {}", value.row),
-        },
+        }
         "web_applications" => {
-            let name = emsg_store::web_applications::name_of(conn, value.row)?
-                .unwrap_or_else(|| format!("record {}", value.row));
+            let name =
+                emsg_store::web_applications::name_of(conn, WebApplicationId::new(value.row))?
+                    .unwrap_or_else(|| format!("record {}", value.row));
             format!("the client secret of {name}: set it again on its page")
         }
         "pending_authorizations" => format!(

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::{Context as _, anyhow};
 use emsg_messages::{Messenger, Origin, SendError, SendRequest, Sent, Vendor};
 use emsg_store::messages::{self, MessageFilter, MessageStatus};
-use emsg_store::{format_utc, web_services};
+use emsg_store::{UserId, format_utc, web_services};
 
 use crate::context::{Global, Opened, runtime};
 
@@ -58,10 +58,10 @@ fn messenger(opened: &Opened, global: &Global) -> anyhow::Result<Messenger> {
     Ok(Messenger::new(engine, pool, vendor_from_env()?))
 }
 
-fn user(opened: &mut Opened, name: Option<&str>) -> anyhow::Result<Option<(i64, String)>> {
+fn user(opened: &mut Opened, name: Option<&str>) -> anyhow::Result<Option<(UserId, String)>> {
     name.map(|name| {
         let user = crate::cli::users::acting(opened, name)?;
-        Ok((user.id, user.name))
+        Ok((UserId::new(user.id), user.name))
     })
     .transpose()
 }

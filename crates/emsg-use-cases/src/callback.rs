@@ -70,7 +70,7 @@ pub async fn resume(
                 conn,
                 &ring,
                 &key_hash,
-                user_id,
+                user_id.get(),
                 emsg_store::now(),
             )?)
         })

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use emsg_engine::Engine;
 use emsg_messages::Messenger;
 use emsg_seal::{KeyRing, SharedKeyRing};
+use emsg_store::UserId;
 use emsg_store::db::{Gateway, PooledConnection};
 use emsg_store::users::Role;
 
@@ -15,7 +16,7 @@ use crate::UseCaseError;
 /// line acting as a user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
-    pub id: i64,
+    pub id: UserId,
     pub name: String,
     pub role: Role,
 }

@@ -3,6 +3,7 @@
 //! change. Each change ends the sessions and API keys it must and is audited in the store.
 
 use emsg_seal::Secret;
+use emsg_store::UserId;
 use emsg_store::audit::Actor as AuditActor;
 /// What a password change or a removal ended: sessions and API keys.
 pub use emsg_store::users::Ended;
@@ -73,7 +74,7 @@ pub async fn change(
     change: Change,
 ) -> Result<Changed, UseCaseError> {
     admin.require_admin("Managing users")?;
-    let actor = AuditActor::User { id: admin.id };
+    let actor = AuditActor::User { id: admin.id.get() };
     let by = admin.name.clone();
     ctx
         .run(move |conn| {
@@ -138,7 +139,7 @@ pub async fn add(
 ) -> Result<(User, Secret), UseCaseError> {
     admin.require_admin("Adding users")?;
     let role: Role = role.parse().map_err(UseCaseError::input)?;
-    let actor = AuditActor::User { id: admin.id };
+    let actor = AuditActor::User { id: admin.id.get() };
     ctx.run(move |conn| {
         users::add_with_one_time_password(conn, name.trim(), role, &actor)
             .map_err(UseCaseError::input)
@@ -151,7 +152,7 @@ pub async fn add(
 pub struct UserView {
     /// For telling the actor's own row; not shown.
     #[serde(skip)]
-    pub id: i64,
+    pub id: UserId,
     pub name: String,
     pub role: &'static str,
     pub created: String,
@@ -162,7 +163,7 @@ pub struct UserView {
 impl UserView {
     pub fn new(u: &User) -> Self {
         Self {
-            id: u.id,
+            id: UserId::new(u.id),
             name: u.name.clone(),
             role: u.role.as_str(),
             created: emsg_store::format_utc(u.created_at),
@@ -191,7 +192,7 @@ pub async fn change_own_password(
     keep_session: Option<String>,
     revoke_api_keys: bool,
 ) -> Result<Ended, UseCaseError> {
-    let id = actor.id;
+    let id = actor.id.get();
     let ended = ctx
         .run(move |conn| {
             users::change_own_password(

@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use emsg_engine::Acting;
 use emsg_engine::{CodeRequest, ConnectionView, Disconnected};
 use emsg_seal::Secret;
-use emsg_store::UserId;
 use emsg_store::web_applications as records;
 
 use crate::{Actor, Context, UseCaseError};
@@ -170,16 +169,14 @@ pub async fn run_action(
         )),
         Action::Refresh => Outcome::Connection(Box::new(
             engine
-                .refresh_access_token(app, None, Acting::User(UserId::new(user.id)))
+                .refresh_access_token(app, None, Acting::User(user.id))
                 .await?,
         )),
         Action::Exchange => {
-            Outcome::Connection(Box::new(engine.exchange(app, None, user.id).await?))
+            Outcome::Connection(Box::new(engine.exchange(app, None, Some(user.id)).await?))
         }
-        Action::Disconnect => Outcome::Disconnected(
-            engine
-                .disconnect(app, None, Acting::User(UserId::new(user.id)))
-                .await?,
-        ),
+        Action::Disconnect => {
+            Outcome::Disconnected(engine.disconnect(app, None, Acting::User(user.id)).await?)
+        }
     })
 }

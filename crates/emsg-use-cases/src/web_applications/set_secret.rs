@@ -29,7 +29,7 @@ pub async fn set_client_secret(
             &ring,
             record.id,
             &secret,
-            &emsg_store::audit::Actor::User { id: actor },
+            &emsg_store::audit::Actor::User { id: actor.get() },
             "client secret set on the Web applications page",
         )?;
         Ok(())

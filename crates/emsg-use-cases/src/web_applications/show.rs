@@ -34,7 +34,7 @@ pub fn chosen(
     };
     let record = found.record;
     let mut names = std::collections::HashMap::new();
-    if let Some(source) = record.exchange_source_id
+    if let Some(source) = record.exchange_source_id()
         && let Some(source_name) = records::name_of(conn, source)?
     {
         names.insert(source, source_name);

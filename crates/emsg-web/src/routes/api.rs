@@ -8,7 +8,6 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use emsg_engine::Acting;
 use emsg_seal::Secret;
-use emsg_store::UserId;
 use emsg_use_cases::views::ConnectionPanel;
 use emsg_use_cases::web_applications::{self as use_cases, Action, ActionInput, Outcome};
 use serde::Deserialize;
@@ -170,7 +169,7 @@ async fn ensure_valid(
     user.require_actions()?;
     let view = state
         .engine
-        .ensure_valid(&name.into_inner(), None, Acting::User(UserId::new(user.id)))
+        .ensure_valid(&name.into_inner(), None, Acting::User(user.id))
         .await?;
     Ok(HttpResponse::Ok().json(json!({
         "message": "The access token is valid.",

@@ -74,7 +74,7 @@ async fn load(state: &AppState, name: String) -> Result<(WebApplication, Typed),
         .with_conn(move |conn| {
             let record = records::get(conn, &name)?;
             let mut names = HashMap::new();
-            if let Some(id) = record.exchange_source_id
+            if let Some(id) = record.exchange_source_id()
                 && let Some(source) = records::name_of(conn, id)?
             {
                 names.insert(id, source);
@@ -117,7 +117,7 @@ async fn document(
                     let Some(found) = records::find(conn, &source)? else {
                         return Ok(None);
                     };
-                    let names = match found.exchange_source_id {
+                    let names = match found.exchange_source_id() {
                         Some(id) => records::name_of(conn, id)?
                             .map(|n| HashMap::from([(id, n)]))
                             .unwrap_or_default(),
@@ -222,7 +222,7 @@ async fn submit(
                 &spec,
                 secret.as_ref(),
                 &ctx,
-                &emsg_store::audit::Actor::User { id: actor },
+                &emsg_store::audit::Actor::User { id: actor.get() },
                 move_confirmed,
             ))
         })

@@ -6,7 +6,6 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use emsg_engine::Acting;
 use emsg_engine::CodeRequest;
-use emsg_store::UserId;
 use emsg_store::connections::Status;
 use emsg_store::web_applications::{self as records, WebApplication};
 use emsg_use_cases::views::status_text;
@@ -224,7 +223,7 @@ async fn disconnect(
     let record = user_specific_record(&state, name.into_inner()).await?;
     match state
         .engine
-        .disconnect(&record.name, None, Acting::User(UserId::new(user.id)))
+        .disconnect(&record.name, None, Acting::User(user.id))
         .await
     {
         Ok(done) => {
