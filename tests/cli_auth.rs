@@ -147,7 +147,7 @@ fn the_hmrc_flow_runs_from_the_command_line(backend: Backend) {
         let source = emsg_store::master_key::KeySource::File(emsg.key_file());
         let (ring, _) = emsg_store::master_key::open_ring(&mut conn, &source).unwrap();
         let record = emsg_store::web_applications::get(&mut conn, "HMRC VAT loopback").unwrap();
-        let key = emsg_store::connections::ConnectionKey::new(record.id, "default", false, 0);
+        let key = emsg_store::connections::ConnectionKey::new(record.id, "default", false, None);
         let connection = emsg_store::connections::find(&mut conn, &key)
             .unwrap()
             .unwrap();

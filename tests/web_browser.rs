@@ -309,7 +309,7 @@ fn stored_tokens(emsg: &Emsg, app: &str) -> Vec<String> {
     let source = emsg_store::master_key::KeySource::File(emsg.key_file());
     let (ring, _) = emsg_store::master_key::open_ring(&mut conn, &source).unwrap();
     let record = emsg_store::web_applications::get(&mut conn, app).unwrap();
-    let key = emsg_store::connections::ConnectionKey::new(record.id, "default", false, 0);
+    let key = emsg_store::connections::ConnectionKey::new(record.id, "default", false, None);
     let Some(connection) = emsg_store::connections::find(&mut conn, &key).unwrap() else {
         return Vec::new();
     };

@@ -76,7 +76,12 @@ fn setup(backend: Backend) -> Setup {
 }
 
 /// The stored tokens of a connection, to search every output for them.
-fn stored_tokens(emsg: &Emsg, app: &str, user_specific: bool, user: i64) -> (String, String) {
+fn stored_tokens(
+    emsg: &Emsg,
+    app: &str,
+    user_specific: bool,
+    user: Option<emsg_store::UserId>,
+) -> (String, String) {
     let mut conn = emsg.db.connect();
     let source = emsg_store::master_key::KeySource::File(emsg.key_file());
     let (ring, _) = emsg_store::master_key::open_ring(&mut conn, &source).unwrap();
@@ -201,7 +206,7 @@ fn a_finance_user_connects_through_the_pages(backend: Backend) {
                 .contains("successfully obtained")
         );
 
-        let (access, refresh) = stored_tokens(&emsg, "HMRC VAT loopback", false, 0);
+        let (access, refresh) = stored_tokens(&emsg, "HMRC VAT loopback", false, None);
         secrets.extend([access, refresh]);
         let refreshed = browser
             .post_form(&format!("{RECORD}/refresh"), &[("csrf", &csrf)])
@@ -214,7 +219,7 @@ fn a_finance_user_connects_through_the_pages(backend: Backend) {
                 .body
                 .contains("Access token was successfully refreshed.")
         );
-        let (access, refresh) = stored_tokens(&emsg, "HMRC VAT loopback", false, 0);
+        let (access, refresh) = stored_tokens(&emsg, "HMRC VAT loopback", false, None);
         secrets.extend([access, refresh]);
         assert_eq!(peer.counts().await.unwrap().get("refresh_token", "ok"), 1);
 
@@ -277,7 +282,7 @@ fn a_finance_user_connects_through_the_pages(backend: Backend) {
             .await;
         assert_eq!(api.status, 200, "{}", api.body);
         assert!(api.body.contains("Access token was successfully obtained."));
-        let (access, refresh) = stored_tokens(&emsg, "HMRC VAT loopback", false, 0);
+        let (access, refresh) = stored_tokens(&emsg, "HMRC VAT loopback", false, None);
         secrets.extend([access, refresh]);
         let again = browser
             .post_json(
@@ -373,7 +378,12 @@ fn another_users_connection_of_a_user_specific_record_is_not_theirs_to_use() {
                 .unwrap()
                 .id;
             drop(conn);
-            stored_tokens(&emsg, "HMRC ITSA loopback", true, fiona_id)
+            stored_tokens(
+                &emsg,
+                "HMRC ITSA loopback",
+                true,
+                Some(emsg_store::UserId::new(fiona_id)),
+            )
         };
 
         // Bob sees no connection of his, and cannot refresh or disconnect Fiona's.

@@ -9,6 +9,7 @@ mod support;
 use std::sync::Arc;
 
 use emsg_engine::{Engine, EngineConfig};
+use emsg_store::UserId;
 use emsg_test_db::{Backend, TestDb, on_both_backends};
 use emsg_testkit::{OidcPeer, PeerClient, Profile};
 use support::*;
@@ -51,15 +52,17 @@ fn file(issuer: &str, redirect: &str) -> String {
     )
 }
 
-fn user_id(emsg: &Emsg, name: &str) -> i64 {
+fn user_id(emsg: &Emsg, name: &str) -> UserId {
     let mut conn = emsg.db.connect();
-    emsg_store::users::find(&mut conn, name)
-        .unwrap()
-        .unwrap()
-        .id
+    UserId::new(
+        emsg_store::users::find(&mut conn, name)
+            .unwrap()
+            .unwrap()
+            .id,
+    )
 }
 
-fn pending_exists(emsg: &Emsg, user: i64) -> bool {
+fn pending_exists(emsg: &Emsg, user: UserId) -> bool {
     let mut conn = emsg.db.connect();
     let record = emsg_store::web_applications::get(&mut conn, ITSA).unwrap();
     emsg_store::pending::latest(&mut conn, record.id, "default", user)

@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use emsg_seal::Secret;
 use emsg_use_cases::time::{format_remaining, format_utc, now};
 use emsg_use_cases::web_applications::on_behalf::{self, CallbackParams, ConnectionView};
-use emsg_use_cases::{Actor, Context, Status};
+use emsg_use_cases::{Actor, Context, Status, UserId};
 
 use crate::context::Global;
 
@@ -97,11 +97,11 @@ pub fn run(global: &Global, args: Auth) -> anyhow::Result<ExitCode> {
     crate::context::runtime()?.block_on(act(&ctx, &Actor::operator(), args))
 }
 
-async fn user_id(ctx: &Context, name: &str) -> anyhow::Result<i64> {
-    Ok(crate::cli::users::acting(ctx, name).await?.id)
+async fn user_id(ctx: &Context, name: &str) -> anyhow::Result<UserId> {
+    Ok(UserId::new(crate::cli::users::acting(ctx, name).await?.id))
 }
 
-async fn optional_user(ctx: &Context, name: Option<&str>) -> anyhow::Result<Option<i64>> {
+async fn optional_user(ctx: &Context, name: Option<&str>) -> anyhow::Result<Option<UserId>> {
     match name {
         Some(name) => Ok(Some(user_id(ctx, name).await?)),
         None => Ok(None),
@@ -174,7 +174,7 @@ async fn act(ctx: &Context, operator: &Actor, args: Auth) -> anyhow::Result<Exit
             if_due: true,
             ..
         } => {
-            let user = optional_user(ctx, user.as_deref()).await?.unwrap_or(0);
+            let user = optional_user(ctx, user.as_deref()).await?;
             let token = on_behalf::valid_token(ctx, operator, &app, user).await?;
             let expires = token.expires_at.map(|at| format_remaining(at - now()));
             println!(

@@ -9,7 +9,7 @@ use anyhow::anyhow;
 use emsg_use_cases::messages::{self, SendError, SendRequest, Sent, batch_origin};
 use emsg_use_cases::messages::{MessageId, MessageStatus};
 use emsg_use_cases::time::format_utc;
-use emsg_use_cases::{Actor, Context};
+use emsg_use_cases::{Actor, Context, UserId};
 
 use crate::context::{Global, runtime};
 
@@ -54,11 +54,11 @@ pub enum Services {
 }
 
 /// The id and name of the user named `name`, who must be enabled.
-async fn user(ctx: &Context, name: Option<&str>) -> anyhow::Result<Option<(i64, String)>> {
+async fn user(ctx: &Context, name: Option<&str>) -> anyhow::Result<Option<(UserId, String)>> {
     match name {
         Some(name) => {
             let user = crate::cli::users::acting(ctx, name).await?;
-            Ok(Some((user.id, user.name)))
+            Ok(Some((UserId::new(user.id), user.name)))
         }
         None => Ok(None),
     }

@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 use common::{CpuTimes, Fixture, TokenEndpoint, company, label, rate, stats};
 use emsg_engine::Engine;
 use emsg_store::connections::Status;
+use emsg_store::{ConnectionId, WebApplicationId};
 use emsg_test_db::Backend;
 
 const TARGET_RATIO: f64 = 1.2;
@@ -249,7 +250,7 @@ fn phases(
     use emsg_store::connections::{self, ConnectionKey, Tokens};
     use emsg_store::web_applications as records;
 
-    let refresh_entry = |app: i64, connection: i64| {
+    let refresh_entry = |app: WebApplicationId, connection: ConnectionId| {
         NewAuditEntry::ok(
             Actor::System,
             AuditAction::Refresh,
@@ -307,7 +308,7 @@ fn phases(
     let mut conn = fixture.connect();
     let ring = Arc::clone(&fixture.ring);
     let app = records::get(&mut conn, common::APP).expect("record");
-    let ids: Vec<i64> = connections::list(&mut conn, None)
+    let ids: Vec<ConnectionId> = connections::list(&mut conn, None)
         .expect("list")
         .iter()
         .map(|c| c.id)
@@ -327,7 +328,7 @@ fn phases(
         records::get(&mut conn, common::APP).expect("get");
     });
     time("connections::find", 1.0, &mut |i| {
-        let key = ConnectionKey::new(app.id, &company(i), false, 0);
+        let key = ConnectionKey::new(app.id, &company(i), false, None);
         connections::find(&mut conn, &key).expect("find");
     });
     time("connections::by_id", 0.0, &mut |i| {

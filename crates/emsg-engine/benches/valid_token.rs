@@ -1,4 +1,4 @@
-//! valid_token benchmark: lookups per second of `engine.valid_token(app, None, user)` for a
+//! valid_token benchmark: lookups per second of `engine.valid_token(app, None, Some(user))` for a
 //! fresh token, many concurrent callers on a multi-thread runtime, on SQLite and PostgreSQL.
 //!
 //! Run: `cargo bench -p emsg-engine --bench valid_token`
@@ -185,7 +185,7 @@ async fn run(
                     .as_ref()
                     .map_or(1, |next| next.fetch_add(1, Ordering::Relaxed));
                 let token = engine
-                    .valid_token(common::APP, None, user)
+                    .valid_token(common::APP, None, Some(emsg_store::UserId::new(user)))
                     .await
                     .unwrap_or_else(|e| panic!("valid_token failed: {e}"));
                 assert_eq!(token.token.expose(), &*expected, "the connection's token");

@@ -33,7 +33,9 @@ impl Engine {
         let entry = concluded(entry, result);
         // The audited action may have changed its connection: that connection's cached token goes.
         if let Some(id) = entry.connection_id {
-            self.inner.tokens.invalidate(id);
+            self.inner
+                .tokens
+                .invalidate(emsg_store::ConnectionId::new(id));
         }
         let engine = self.clone();
         async move { engine.write_audit(entry).await }
@@ -49,7 +51,7 @@ impl Engine {
         &self,
         entry: &mut Option<NewAuditEntry>,
         mut change: impl FnMut(&mut DbConnection, &KeyRing) -> emsg_store::Result<T> + Send + 'static,
-        connection_of: impl Fn(&T) -> Option<i64> + Send + 'static,
+        connection_of: impl Fn(&T) -> Option<emsg_store::ConnectionId> + Send + 'static,
     ) -> Result<T, EngineError>
     where
         T: Send + 'static,
@@ -72,7 +74,9 @@ impl Engine {
             .await;
         match committed {
             Ok((changed, unwritten, connection)) => {
-                if let Some(id) = connection.or(entry.connection_id) {
+                if let Some(id) =
+                    connection.or(entry.connection_id.map(emsg_store::ConnectionId::new))
+                {
                     self.inner.tokens.invalidate(id);
                 }
                 if let Some(unwritten) = unwritten {

@@ -13,6 +13,7 @@ use tokio::task::JoinSet;
 use emsg_store::audit::{Actor, AuditAction, NewAuditEntry};
 use emsg_store::connections::{self, Connection, Status};
 use emsg_store::web_applications as records;
+use emsg_store::{ConnectionId, WebApplicationId};
 
 use crate::Engine;
 use crate::actions::refresh::{AuditWhen, Need, refresh_entry};
@@ -136,7 +137,7 @@ impl Engine {
         &self,
         config: &SchedulerConfig,
         progress: Option<Arc<dyn Fn(usize, usize) + Send + Sync>>,
-        warned: &Arc<Mutex<HashSet<(i64, i64)>>>,
+        warned: &Arc<Mutex<HashSet<(ConnectionId, i64)>>>,
     ) -> Result<SweepReport, EngineError> {
         self.sweep_until(config, progress, warned, None).await
     }
@@ -151,7 +152,7 @@ impl Engine {
         &self,
         config: &SchedulerConfig,
         progress: Option<Arc<dyn Fn(usize, usize) + Send + Sync>>,
-        warned: &Arc<Mutex<HashSet<(i64, i64)>>>,
+        warned: &Arc<Mutex<HashSet<(ConnectionId, i64)>>>,
         stop: Option<watch::Receiver<bool>>,
     ) -> Result<SweepReport, EngineError> {
         let (all, apps) = self
@@ -160,7 +161,7 @@ impl Engine {
         let now = emsg_store::now();
         self.warn_expiring_authorizations(&all, &apps, now, config, warned)
             .await;
-        let apps: HashMap<i64, Arc<records::WebApplication>> =
+        let apps: HashMap<WebApplicationId, Arc<records::WebApplication>> =
             apps.into_iter().map(|r| (r.id, Arc::new(r))).collect();
         let due: Vec<(Arc<records::WebApplication>, Connection)> = all
             .into_iter()
@@ -226,7 +227,7 @@ impl Engine {
     ) -> Result<(), EngineError> {
         let result = if record.is_exchange() {
             let user = connection.authorized_by.unwrap_or(connection.user_key);
-            Box::pin(self.exchange(&record.name, Some(&connection.company), user))
+            Box::pin(self.exchange_for(&record.name, Some(&connection.company), user))
                 .await
                 .map(|_| ())
         } else {
@@ -242,7 +243,7 @@ impl Engine {
             .map(|_| ())
         };
         if let Err(error) = &result {
-            tracing::warn!(app = %record.name, connection = connection.id, %error, "background refresh failed");
+            tracing::warn!(app = %record.name, connection = connection.id.get(), %error, "background refresh failed");
         }
         result
     }
@@ -253,7 +254,7 @@ impl Engine {
         apps: &[records::WebApplication],
         now: i64,
         config: &SchedulerConfig,
-        warned: &Arc<Mutex<HashSet<(i64, i64)>>>,
+        warned: &Arc<Mutex<HashSet<(ConnectionId, i64)>>>,
     ) {
         let window =
             i64::try_from(config.warn_before_authorization_ends.as_secs()).unwrap_or(2_592_000);
@@ -281,7 +282,7 @@ impl Engine {
                 "the authorization of {name} ends on {} (in {days} days): authorize again with Get authorization code before then",
                 emsg_store::format_utc(ends)
             );
-            tracing::warn!(connection = connection.id, "{detail}");
+            tracing::warn!(connection = connection.id.get(), "{detail}");
             let entry =
                 NewAuditEntry::ok(Actor::System, AuditAction::AuthorizationExpiring, detail)
                     .on_web_application(connection.web_application_id)

@@ -5,13 +5,15 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use emsg_store::ConnectionId;
+
 #[derive(Default)]
 pub struct Flights {
-    locks: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
+    locks: Mutex<HashMap<ConnectionId, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl Flights {
-    pub fn lock_for(&self, connection_id: i64) -> Arc<tokio::sync::Mutex<()>> {
+    pub fn lock_for(&self, connection_id: ConnectionId) -> Arc<tokio::sync::Mutex<()>> {
         let mut locks = self
             .locks
             .lock()

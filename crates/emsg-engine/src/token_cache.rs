@@ -10,6 +10,7 @@
 //! connection (records that are not user-specific), so tokens live per connection and keys map
 //! to connection ids: an invalidation drops exactly the affected connection.
 
+use emsg_store::ConnectionId;
 use std::collections::HashMap;
 use std::sync::RwLock;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -33,8 +34,8 @@ struct Slot {
 
 #[derive(Default)]
 struct Entries {
-    connections: HashMap<Key, i64>,
-    tokens: HashMap<i64, Slot>,
+    connections: HashMap<Key, ConnectionId>,
+    tokens: HashMap<ConnectionId, Slot>,
 }
 
 #[derive(Default)]
@@ -109,7 +110,7 @@ impl TokenCache {
     }
 
     /// Drops the cached token of one connection (it was refreshed, disconnected, re-authorized).
-    pub fn invalidate(&self, connection_id: i64) {
+    pub fn invalidate(&self, connection_id: ConnectionId) {
         let mut entries = self
             .entries
             .write()
@@ -134,7 +135,7 @@ mod tests {
             token: Secret::new(value),
             token_type: "Bearer".to_owned(),
             expires_at: None,
-            connection_id,
+            connection_id: ConnectionId::new(connection_id),
         }
     }
 
@@ -150,7 +151,7 @@ mod tests {
         let started = cache.read_started();
         cache.put("app", "default", 1, &token(10, "a"), started);
         cache.put("app", "default", 2, &token(20, "b"), started);
-        cache.invalidate(10);
+        cache.invalidate(ConnectionId::new(10));
         assert_eq!(value(&cache, 1), None);
         assert_eq!(value(&cache, 2).as_deref(), Some("b"));
     }
@@ -161,7 +162,7 @@ mod tests {
         let started = cache.read_started();
         cache.put("app", "default", 1, &token(10, "a"), started);
         cache.put("app", "default", 2, &token(10, "a"), started);
-        cache.invalidate(10);
+        cache.invalidate(ConnectionId::new(10));
         assert_eq!(value(&cache, 1), None);
         assert_eq!(value(&cache, 2), None);
     }
@@ -170,7 +171,7 @@ mod tests {
     fn a_read_that_started_before_an_invalidation_is_not_cached() {
         let cache = TokenCache::default();
         let started = cache.read_started();
-        cache.invalidate(10);
+        cache.invalidate(ConnectionId::new(10));
         cache.put("app", "default", 1, &token(10, "old"), started);
         assert_eq!(value(&cache, 1), None);
         cache.put("app", "default", 1, &token(10, "new"), cache.read_started());

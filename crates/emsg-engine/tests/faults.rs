@@ -50,7 +50,7 @@ async fn vat_connected(env: &Env) -> emsg_engine::ConnectionView {
     .await
 }
 
-fn last_error(env: &Env, app: &str, user: i64) -> String {
+fn last_error(env: &Env, app: &str, user: UserId) -> String {
     env.connection(app, user)
         .expect("the connection exists")
         .last_error
@@ -68,7 +68,7 @@ on_both_backends! {
                 .then(MockResponse::token("access-2", Some("refresh-2"), Some(7200)))
                 .mount();
 
-            let view = env.ok(env.engine.refresh_access_token(VAT, None, Acting::User(UserId::new(env.alice))).await);
+            let view = env.ok(env.engine.refresh_access_token(VAT, None, Acting::User(env.alice)).await);
 
             assert_eq!(view.status, Status::Connected);
             assert_eq!(view.last_error, None);
@@ -82,7 +82,7 @@ on_both_backends! {
                 (Some("access-2".to_owned()), Some("refresh-2".to_owned()))
             );
             assert!(view.access_expires_at > before.access_expires_at);
-            let token = env.ok(env.engine.valid_token(VAT, None, env.alice).await);
+            let token = env.ok(env.engine.valid_token(VAT, None, Some(env.alice)).await);
             assert_eq!(token.token.expose(), "access-2");
             assert_eq!(env.refreshes(VAT_TOKEN).len(), 3, "a fresh token needs no refresh");
             Ok(())
@@ -94,7 +94,7 @@ on_both_backends! {
             vat_connected(env).await;
             env.mock.on("POST", VAT_TOKEN).respond(MockResponse::text(503, "busy")).mount();
 
-            let error = env.err(env.engine.refresh_access_token(VAT, None, Acting::User(UserId::new(env.alice))).await);
+            let error = env.err(env.engine.refresh_access_token(VAT, None, Acting::User(env.alice)).await);
 
             assert_eq!(kind(&error), Some(ProviderFailureKind::Transient));
             assert_eq!(env.refreshes(VAT_TOKEN).len(), 3, "exactly `attempts` requests");
@@ -109,7 +109,7 @@ on_both_backends! {
             );
 
             // Still an hour to live: handed out without asking the provider.
-            let token = env.ok(env.engine.valid_token(VAT, None, env.alice).await);
+            let token = env.ok(env.engine.valid_token(VAT, None, Some(env.alice)).await);
             assert_eq!(token.token.expose(), "access-1");
             assert_eq!(env.refreshes(VAT_TOKEN).len(), 3);
 
@@ -117,7 +117,7 @@ on_both_backends! {
             // still serves senders. (A second engine: the first one caches the token for 1 s.)
             env.set_access_expiry(connection.id, Some(now() + 30));
             let sender = env.engine_with_timeout(Duration::from_millis(500));
-            let token = env.ok(sender.valid_token(VAT, None, env.alice).await);
+            let token = env.ok(sender.valid_token(VAT, None, Some(env.alice)).await);
             assert_eq!(token.token.expose(), "access-1");
             assert_eq!(env.refreshes(VAT_TOKEN).len(), 6);
             assert_eq!(env.connection(VAT, env.alice).unwrap().status(), Status::RefreshFailing);
@@ -132,7 +132,7 @@ on_both_backends! {
             let engine = env.engine_with_timeout(Duration::from_millis(300));
 
             let started = Instant::now();
-            let error = env.err(engine.refresh_access_token(VAT, None, Acting::User(UserId::new(env.alice))).await);
+            let error = env.err(engine.refresh_access_token(VAT, None, Acting::User(env.alice)).await);
             let took = started.elapsed();
 
             assert_eq!(kind(&error), Some(ProviderFailureKind::Transient));
@@ -155,7 +155,7 @@ on_both_backends! {
                 .then(MockResponse::token("access-2", Some("refresh-2"), Some(3600)))
                 .mount();
 
-            let view = env.ok(env.engine.refresh_access_token(VAT, None, Acting::User(UserId::new(env.alice))).await);
+            let view = env.ok(env.engine.refresh_access_token(VAT, None, Acting::User(env.alice)).await);
 
             assert_eq!(view.status, Status::Connected);
             assert_eq!(env.refreshes(VAT_TOKEN).len(), 3);
@@ -163,7 +163,7 @@ on_both_backends! {
 
             // Resets forever: refresh_failing after exactly `attempts` more requests.
             env.mock.on("POST", VAT_TOKEN).respond(MockResponse::Reset).mount();
-            let error = env.err(env.engine.refresh_access_token(VAT, None, Acting::User(UserId::new(env.alice))).await);
+            let error = env.err(env.engine.refresh_access_token(VAT, None, Acting::User(env.alice)).await);
             assert_eq!(kind(&error), Some(ProviderFailureKind::Transient));
             assert_eq!(env.refreshes(VAT_TOKEN).len(), 6);
             assert_eq!(env.connection(VAT, env.alice).unwrap().status(), Status::RefreshFailing);
@@ -182,7 +182,7 @@ on_both_backends! {
             let body = r#"{"access_token":"leaky-partial-token","refresh_token":"#;
             env.mock.on("POST", VAT_TOKEN).respond(raw_json(200, body)).mount();
 
-            let error = env.err(env.engine.refresh_access_token(VAT, None, Acting::User(UserId::new(env.alice))).await);
+            let error = env.err(env.engine.refresh_access_token(VAT, None, Acting::User(env.alice)).await);
 
             assert_eq!(kind(&error), Some(ProviderFailureKind::Transient));
             assert_eq!(env.refreshes(VAT_TOKEN).len(), 3, "retried as transient");
@@ -197,7 +197,7 @@ on_both_backends! {
                 assert!(!text.contains("leaky-partial-token"), "{text}");
                 assert!(!text.contains("{\"access_token\""), "{text}");
             }
-            let token = env.ok(env.engine.valid_token(VAT, None, env.alice).await);
+            let token = env.ok(env.engine.valid_token(VAT, None, Some(env.alice)).await);
             assert_eq!(token.token.expose(), "access-1");
             Ok(())
         })
@@ -214,7 +214,7 @@ on_both_backends! {
                 ))
                 .mount();
 
-            let error = env.err(env.engine.refresh_access_token(VAT, None, Acting::User(UserId::new(env.alice))).await);
+            let error = env.err(env.engine.refresh_access_token(VAT, None, Acting::User(env.alice)).await);
 
             assert_eq!(kind(&error), Some(ProviderFailureKind::Dead));
             assert_eq!(error.code(), "invalid_grant");
@@ -235,7 +235,7 @@ on_both_backends! {
                 .respond(MockResponse::oauth_error(400, "invalid_grant", "Bad refresh token"))
                 .mount();
 
-            let error = env.err(env.engine.refresh_access_token(VAT, None, Acting::User(UserId::new(env.alice))).await);
+            let error = env.err(env.engine.refresh_access_token(VAT, None, Acting::User(env.alice)).await);
 
             assert_eq!(kind(&error), Some(ProviderFailureKind::Dead));
             assert_eq!(env.refreshes(VAT_TOKEN).len(), 1);
@@ -246,16 +246,16 @@ on_both_backends! {
 
             // Expired now: asking for a token does not go to the provider again.
             env.set_access_expiry(vat.connection_id, Some(now() - 10));
-            let error = env.err(env.engine.valid_token(VAT, None, env.alice).await);
+            let error = env.err(env.engine.valid_token(VAT, None, Some(env.alice)).await);
             assert!(error.to_string().contains("Get authorization code"), "{error}");
-            let _ = env.err(env.engine.valid_token(VAT, None, env.alice).await);
+            let _ = env.err(env.engine.valid_token(VAT, None, Some(env.alice)).await);
             assert_eq!(env.refreshes(VAT_TOKEN).len(), 1);
 
             // The other record's connection is as it was.
             let other = env.connection(OTHER, env.alice).unwrap();
             assert_eq!(other.status(), Status::Connected);
             assert_eq!(other.last_error, None);
-            let token = env.ok(env.engine.valid_token(OTHER, None, env.alice).await);
+            let token = env.ok(env.engine.valid_token(OTHER, None, Some(env.alice)).await);
             assert_eq!(token.token.expose(), "other-access-1");
             assert!(env.refreshes(OTHER_TOKEN).is_empty());
             Ok(())
@@ -273,7 +273,7 @@ on_both_backends! {
                 )
                 .mount();
 
-            let error = env.err(env.engine.refresh_access_token(VAT, None, Acting::User(UserId::new(env.alice))).await);
+            let error = env.err(env.engine.refresh_access_token(VAT, None, Acting::User(env.alice)).await);
 
             assert_eq!(kind(&error), Some(ProviderFailureKind::Rejected));
             assert_eq!(error.code(), "invalid_client");
@@ -302,7 +302,7 @@ on_both_backends! {
                 .then(MockResponse::token("access-2", Some("refresh-2"), Some(14_400)))
                 .mount();
 
-            let view = env.ok(env.engine.refresh_access_token(VAT, None, Acting::User(UserId::new(env.alice))).await);
+            let view = env.ok(env.engine.refresh_access_token(VAT, None, Acting::User(env.alice)).await);
 
             assert_eq!(view.status, Status::Connected);
             assert_eq!(env.refreshes(VAT_TOKEN).len(), 2);
@@ -323,14 +323,14 @@ on_both_backends! {
                 .then(MockResponse::token("access-3", None, Some(3600)))
                 .mount();
 
-            let view = env.ok(env.engine.refresh_access_token(VAT, None, Acting::User(UserId::new(env.alice))).await);
+            let view = env.ok(env.engine.refresh_access_token(VAT, None, Acting::User(env.alice)).await);
             assert!(view.has_refresh_token);
             assert_eq!(
                 env.stored_tokens(VAT, env.alice),
                 (Some("access-2".to_owned()), Some("refresh-1".to_owned()))
             );
 
-            env.ok(env.engine.refresh_access_token(VAT, None, Acting::User(UserId::new(env.alice))).await);
+            env.ok(env.engine.refresh_access_token(VAT, None, Acting::User(env.alice)).await);
             let refreshes = env.refreshes(VAT_TOKEN);
             assert_eq!(refreshes.len(), 2);
             assert_eq!(form_value(&refreshes[1], "refresh_token").as_deref(), Some("refresh-1"));
@@ -350,10 +350,10 @@ on_both_backends! {
                 .then(MockResponse::token("access-3", Some("refresh-3"), Some(3600)))
                 .mount();
 
-            env.ok(env.engine.refresh_access_token(VAT, None, Acting::User(UserId::new(env.alice))).await);
+            env.ok(env.engine.refresh_access_token(VAT, None, Acting::User(env.alice)).await);
             assert_eq!(env.stored_tokens(VAT, env.alice).1.as_deref(), Some("refresh-1"));
 
-            env.ok(env.engine.refresh_access_token(VAT, None, Acting::User(UserId::new(env.alice))).await);
+            env.ok(env.engine.refresh_access_token(VAT, None, Acting::User(env.alice)).await);
             let refreshes = env.refreshes(VAT_TOKEN);
             assert_eq!(form_value(&refreshes[1], "refresh_token").as_deref(), Some("refresh-1"));
             Ok(())
@@ -367,7 +367,7 @@ on_both_backends! {
             assert_eq!(env.connection(VAT, env.alice).unwrap().access_expires_at, None);
 
             for _ in 0..2 {
-                let token = env.ok(env.engine.valid_token(VAT, None, env.alice).await);
+                let token = env.ok(env.engine.valid_token(VAT, None, Some(env.alice)).await);
                 assert_eq!(token.token.expose(), "access-1");
                 assert_eq!(token.expires_at, None);
             }
@@ -426,7 +426,7 @@ on_both_backends! {
             assert_eq!(URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())), challenge);
 
             env.mock.on("POST", VAT_TOKEN).respond(MockResponse::token("access-2", Some("refresh-2"), Some(3600))).mount();
-            env.ok(env.engine.refresh_access_token(VAT, None, Acting::User(UserId::new(env.alice))).await);
+            env.ok(env.engine.refresh_access_token(VAT, None, Acting::User(env.alice)).await);
             let refresh = &env.refreshes(VAT_TOKEN)[0];
             assert_eq!(form_value(refresh, "client_secret").as_deref(), Some(VAT_SECRET));
             assert_eq!(refresh.basic_auth(), None);
@@ -449,7 +449,7 @@ on_both_backends! {
             assert_eq!(form_value(request, "redirect_uri").as_deref(), Some(OTHER_REDIRECT));
 
             env.mock.on("POST", OTHER_TOKEN).respond(MockResponse::token("access-3", Some("refresh-3"), Some(3600))).mount();
-            env.ok(env.engine.refresh_access_token(OTHER, None, Acting::User(UserId::new(env.alice))).await);
+            env.ok(env.engine.refresh_access_token(OTHER, None, Acting::User(env.alice)).await);
             let refresh = &env.refreshes(OTHER_TOKEN)[0];
             assert_eq!(
                 refresh.basic_auth(),
@@ -520,7 +520,7 @@ on_both_backends! {
             vat_connected(env).await;
             env.mock.on("POST", VAT_REVOKE).respond(MockResponse::text(200, "")).mount();
 
-            let done = env.ok(env.engine.disconnect(VAT, None, Acting::User(UserId::new(env.alice))).await);
+            let done = env.ok(env.engine.disconnect(VAT, None, Acting::User(env.alice)).await);
 
             assert_eq!(done.revoked_at_provider, Some(true));
             assert_eq!(done.revocation_error, None);
@@ -538,12 +538,12 @@ on_both_backends! {
             let connection = env.connection(VAT, env.alice).unwrap();
             assert_eq!(connection.status(), Status::Disconnected);
             assert_eq!(env.stored_tokens(VAT, env.alice), (None, None));
-            let _ = env.err(env.engine.valid_token(VAT, None, env.alice).await);
+            let _ = env.err(env.engine.valid_token(VAT, None, Some(env.alice)).await);
 
             // The revocation endpoint is down: the local tokens go all the same.
             vat_connected(env).await;
             env.mock.on("POST", VAT_REVOKE).respond(MockResponse::text(503, "down")).mount();
-            let done = env.ok(env.engine.disconnect(VAT, None, Acting::User(UserId::new(env.alice))).await);
+            let done = env.ok(env.engine.disconnect(VAT, None, Acting::User(env.alice)).await);
             assert_eq!(done.revoked_at_provider, Some(false));
             let why = done.revocation_error.clone().expect("the revocation failure is reported");
             env.remember_text(why.clone());
@@ -560,7 +560,7 @@ on_both_backends! {
             // A record without a revocation URL: nothing is sent.
             env.connect(OTHER, OTHER_TOKEN, env.alice, "other-access-1", Some("other-refresh-1"), Some(3600)).await;
             let before = env.mock.requests().len();
-            let done = env.ok(env.engine.disconnect(OTHER, None, Acting::User(UserId::new(env.alice))).await);
+            let done = env.ok(env.engine.disconnect(OTHER, None, Acting::User(env.alice)).await);
             assert_eq!(done.revoked_at_provider, None);
             assert_eq!(env.mock.requests().len(), before);
             assert_eq!(env.stored_tokens(OTHER, env.alice), (None, None));
@@ -573,12 +573,12 @@ on_both_backends! {
             let source = env.connect(IDP, IDP_TOKEN, env.alice, "idp-access-1", Some("idp-refresh-1"), Some(3600)).await;
 
             env.mock.on("GET", EXCHANGE).respond(MockResponse::text(401, "unauthorized")).mount();
-            let error = env.err(env.engine.exchange(ALTINN, None, env.alice).await);
+            let error = env.err(env.engine.exchange(ALTINN, None, Some(env.alice)).await);
             assert!(error.to_string().contains("401"), "{error}");
             assert!(env.connection(ALTINN, env.alice).is_none(), "nothing stored");
 
             env.mock.on("GET", EXCHANGE).respond(MockResponse::text(200, "altinn-plain-token-1\n")).mount();
-            let view = env.ok(env.engine.exchange(ALTINN, None, env.alice).await);
+            let view = env.ok(env.engine.exchange(ALTINN, None, Some(env.alice)).await);
             assert_eq!(view.status, Status::Connected);
             assert_eq!(env.stored_tokens(ALTINN, env.alice).0.as_deref(), Some("altinn-plain-token-1"));
             assert_eq!(view.access_expires_at, source.access_expires_at, "lives as long as the source");
@@ -588,11 +588,11 @@ on_both_backends! {
                 assert_eq!(request.method, "GET");
                 assert_eq!(request.header("authorization"), Some("Bearer idp-access-1"));
             }
-            let token = env.ok(env.engine.valid_token(ALTINN, None, env.alice).await);
+            let token = env.ok(env.engine.valid_token(ALTINN, None, Some(env.alice)).await);
             assert_eq!(token.token.expose(), "altinn-plain-token-1");
 
             env.mock.on("GET", EXCHANGE).respond(MockResponse::json(200, json!("altinn-quoted-token-2"))).mount();
-            env.ok(env.engine.exchange(ALTINN, None, env.alice).await);
+            env.ok(env.engine.exchange(ALTINN, None, Some(env.alice)).await);
             assert_eq!(env.stored_tokens(ALTINN, env.alice).0.as_deref(), Some("altinn-quoted-token-2"));
 
             let exp = now() + 5000;
@@ -603,7 +603,7 @@ on_both_backends! {
             );
             env.add_secret(&jwt);
             env.mock.on("GET", EXCHANGE).respond(MockResponse::text(200, &jwt)).mount();
-            let view = env.ok(env.engine.exchange(ALTINN, None, env.alice).await);
+            let view = env.ok(env.engine.exchange(ALTINN, None, Some(env.alice)).await);
             assert_eq!(view.access_expires_at, Some(exp));
             assert_eq!(env.stored_tokens(ALTINN, env.alice).0.as_deref(), Some(jwt.as_str()));
             Ok(())
@@ -668,11 +668,11 @@ on_both_backends! {
         run(db, async |env: &Env| {
             env.connect(IDP, IDP_TOKEN, env.alice, "idp-access-1", Some("idp-refresh-1"), Some(3600)).await;
             env.mock.on("GET", EXCHANGE).respond(MockResponse::text(200, "altinn-plain-token-1")).mount();
-            env.ok(env.engine.exchange(ALTINN, None, env.alice).await);
+            env.ok(env.engine.exchange(ALTINN, None, Some(env.alice)).await);
 
             // The exchange service's own lookup failed: a bare 401. Try again later; kept.
             env.mock.on("GET", EXCHANGE).respond(MockResponse::text(401, "")).mount();
-            let error = env.err(env.engine.exchange(ALTINN, None, env.alice).await);
+            let error = env.err(env.engine.exchange(ALTINN, None, Some(env.alice)).await);
             assert_eq!(kind(&error), Some(ProviderFailureKind::Transient), "{error}");
             assert!(error.to_string().contains("Try again later"), "{error}");
             assert_eq!(env.connection(ALTINN, env.alice).unwrap().status(), Status::Connected);
@@ -680,7 +680,7 @@ on_both_backends! {
 
             // A 503 likewise.
             env.mock.on("GET", EXCHANGE).respond(MockResponse::text(503, "down")).mount();
-            let error = env.err(env.engine.exchange(ALTINN, None, env.alice).await);
+            let error = env.err(env.engine.exchange(ALTINN, None, Some(env.alice)).await);
             assert_eq!(kind(&error), Some(ProviderFailureKind::Transient), "{error}");
             assert_eq!(env.connection(ALTINN, env.alice).unwrap().status(), Status::Connected);
 
@@ -694,7 +694,7 @@ on_both_backends! {
                 body: Vec::new(),
                 delay: None,
             }).mount();
-            let error = env.err(env.engine.exchange(ALTINN, None, env.alice).await);
+            let error = env.err(env.engine.exchange(ALTINN, None, Some(env.alice)).await);
             assert_eq!(kind(&error), Some(ProviderFailureKind::Dead), "{error}");
             assert!(error.to_string().contains(&format!("Authorize {IDP} again")), "{error}");
             let connection = env.connection(ALTINN, env.alice).unwrap();
@@ -708,21 +708,21 @@ on_both_backends! {
         run(db, async |env: &Env| {
             env.connect(IDP, IDP_TOKEN, env.alice, "idp-access-1", Some("idp-refresh-1"), Some(3600)).await;
 
-            let error = env.err(env.engine.valid_token(IDP, None, env.bob).await);
+            let error = env.err(env.engine.valid_token(IDP, None, Some(env.bob)).await);
             let text = error.to_string();
             assert!(matches!(error, EngineError::NotConnected(_)), "{error:?}");
             assert!(text.contains("alice"), "{text}");
             assert!(text.contains("Authorize it yourself first"), "{text}");
 
-            let error = env.err(env.engine.valid_token(ALTINN, None, env.bob).await);
+            let error = env.err(env.engine.valid_token(ALTINN, None, Some(env.bob)).await);
             assert!(error.to_string().contains("alice"), "{error}");
             assert_eq!(env.mock.count("GET", EXCHANGE), 0);
 
-            let error = env.err(env.engine.refresh_access_token(IDP, None, Acting::User(UserId::new(env.bob))).await);
+            let error = env.err(env.engine.refresh_access_token(IDP, None, Acting::User(env.bob)).await);
             assert!(error.to_string().contains("alice"), "{error}");
             assert!(env.refreshes(IDP_TOKEN).is_empty());
 
-            let token = env.ok(env.engine.valid_token(IDP, None, env.alice).await);
+            let token = env.ok(env.engine.valid_token(IDP, None, Some(env.alice)).await);
             assert_eq!(token.token.expose(), "idp-access-1");
             Ok(())
         })
@@ -738,7 +738,7 @@ on_both_backends! {
                 )
                 .mount();
 
-            let error = env.err(env.engine.refresh_access_token(VAT, None, Acting::User(UserId::new(env.alice))).await);
+            let error = env.err(env.engine.refresh_access_token(VAT, None, Acting::User(env.alice)).await);
 
             assert_eq!(env.refreshes(VAT_TOKEN).len(), 1, "retrying cannot fix the credentials");
             assert_eq!(kind(&error), Some(ProviderFailureKind::Rejected));
@@ -779,10 +779,10 @@ on_both_backends! {
             let engine = env.engine_with_timeout(Duration::from_millis(2000));
 
             let (a, b, c, d) = tokio::join!(
-                engine.valid_token(VAT, None, env.alice),
-                engine.valid_token(VAT, None, env.alice),
-                other_node.valid_token(VAT, None, env.alice),
-                other_node.valid_token(VAT, None, env.alice),
+                engine.valid_token(VAT, None, Some(env.alice)),
+                engine.valid_token(VAT, None, Some(env.alice)),
+                other_node.valid_token(VAT, None, Some(env.alice)),
+                other_node.valid_token(VAT, None, Some(env.alice)),
             );
 
             for result in [a, b, c, d] {
@@ -805,18 +805,18 @@ on_both_backends! {
                 .then(MockResponse::token("access-2", Some("refresh-2"), Some(3600)))
                 .then(raw_json(200, r#"{"access_token":"leaky-partial-token"#))
                 .mount();
-            env.ok(env.engine.refresh_access_token(VAT, None, Acting::User(UserId::new(env.alice))).await);
-            env.err(env.engine.refresh_access_token(VAT, None, Acting::User(UserId::new(env.alice))).await);
+            env.ok(env.engine.refresh_access_token(VAT, None, Acting::User(env.alice)).await);
+            env.err(env.engine.refresh_access_token(VAT, None, Acting::User(env.alice)).await);
             env.mock
                 .on("POST", VAT_TOKEN)
                 .respond(MockResponse::oauth_error(400, "invalid_grant", "Bad refresh token"))
                 .mount();
-            env.err(env.engine.refresh_access_token(VAT, None, Acting::User(UserId::new(env.alice))).await);
+            env.err(env.engine.refresh_access_token(VAT, None, Acting::User(env.alice)).await);
             env.mock.on("GET", EXCHANGE).respond(MockResponse::text(200, "altinn-plain-token-1")).mount();
-            env.ok(env.engine.exchange(ALTINN, None, env.alice).await);
-            env.ok(env.engine.valid_token(ALTINN, None, env.alice).await);
+            env.ok(env.engine.exchange(ALTINN, None, Some(env.alice)).await);
+            env.ok(env.engine.valid_token(ALTINN, None, Some(env.alice)).await);
             env.mock.on("POST", VAT_REVOKE).respond(MockResponse::text(503, "down")).mount();
-            let done = env.ok(env.engine.disconnect(VAT, None, Acting::User(UserId::new(env.alice))).await);
+            let done = env.ok(env.engine.disconnect(VAT, None, Acting::User(env.alice)).await);
             env.remember_text(done.revocation_error.unwrap_or_default());
             env.ok(env.engine.status(None, None).await);
 
@@ -845,28 +845,28 @@ on_both_backends! {
             vat_connected(env).await;
             env.connect(OTHER, OTHER_TOKEN, env.alice, "other-access-1", Some("other-refresh-1"), Some(3600)).await;
             let node = &env.engine;
-            assert_eq!(env.ok(node.valid_token(VAT, None, env.alice).await).token.expose(), "access-1");
-            assert_eq!(env.ok(node.valid_token(OTHER, None, env.alice).await).token.expose(), "other-access-1");
+            assert_eq!(env.ok(node.valid_token(VAT, None, Some(env.alice)).await).token.expose(), "access-1");
+            assert_eq!(env.ok(node.valid_token(OTHER, None, Some(env.alice)).await).token.expose(), "other-access-1");
 
             // A refresh on this node: its connection's entry goes at once, the other one stays.
             env.mock
                 .on("POST", VAT_TOKEN)
                 .respond(MockResponse::token("access-2", Some("refresh-2"), Some(3600)))
                 .mount();
-            env.ok(node.refresh_access_token(VAT, None, Acting::User(UserId::new(env.alice))).await);
-            assert_eq!(env.ok(node.valid_token(VAT, None, env.alice).await).token.expose(), "access-2");
+            env.ok(node.refresh_access_token(VAT, None, Acting::User(env.alice)).await);
+            assert_eq!(env.ok(node.valid_token(VAT, None, Some(env.alice)).await).token.expose(), "access-2");
             env.mock.on("POST", OTHER_TOKEN).respond(MockResponse::text(503, "no call expected")).mount();
-            assert_eq!(env.ok(node.valid_token(OTHER, None, env.alice).await).token.expose(), "other-access-1");
+            assert_eq!(env.ok(node.valid_token(OTHER, None, Some(env.alice)).await).token.expose(), "other-access-1");
             assert!(env.refreshes(OTHER_TOKEN).is_empty());
 
             // A disconnect on another node: this node may serve its cached token for at most
             // a second (`token_cache::MAX_AGE`), then sees the disconnect.
             let other_node = env.engine_with_timeout(Duration::from_millis(500));
             env.mock.on("POST", VAT_REVOKE).respond(MockResponse::text(200, "")).mount();
-            env.ok(other_node.disconnect(VAT, None, Acting::User(UserId::new(env.alice))).await);
+            env.ok(other_node.disconnect(VAT, None, Acting::User(env.alice)).await);
             let started = Instant::now();
             loop {
-                match node.valid_token(VAT, None, env.alice).await {
+                match node.valid_token(VAT, None, Some(env.alice)).await {
                     Ok(token) => {
                         assert_eq!(token.token.expose(), "access-2");
                         assert!(started.elapsed() < Duration::from_millis(1100), "served a disconnected token after the cache bound");

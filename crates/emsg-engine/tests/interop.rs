@@ -8,7 +8,6 @@
 mod interop_support;
 
 use emsg_engine::Acting;
-use emsg_store::UserId;
 use std::time::Duration;
 
 use anyhow::ensure;
@@ -170,7 +169,7 @@ async fn an_id_porten_authorization_is_obtained_refreshed_exchanged_and_revoked(
     for round in 1..=2 {
         let refreshed = h
             .engine
-            .refresh_access_token(IDPORTEN_APP, None, Acting::User(UserId::new(fiona)))
+            .refresh_access_token(IDPORTEN_APP, None, Acting::User(fiona))
             .await;
         let view = h.expect_ok(refreshed, "Refresh access token")?;
         assert_eq!(view.status, Status::Connected, "round {round}");
@@ -194,7 +193,7 @@ async fn an_id_porten_authorization_is_obtained_refreshed_exchanged_and_revoked(
     // ... and the engine's newest pair still works.
     let refreshed = h
         .engine
-        .refresh_access_token(IDPORTEN_APP, None, Acting::User(UserId::new(fiona)))
+        .refresh_access_token(IDPORTEN_APP, None, Acting::User(fiona))
         .await;
     h.expect_ok(refreshed, "the third refresh")?;
     let (access3, refresh3) = h.tokens(IDPORTEN_APP, fiona)?;
@@ -210,7 +209,7 @@ async fn an_id_porten_authorization_is_obtained_refreshed_exchanged_and_revoked(
     let source = h.connection(IDPORTEN_APP, fiona)?.unwrap();
 
     // Exchange: the Altinn-like token, stored with the JWT's own expiry.
-    let exchanged = h.engine.exchange(ALTINN_APP, None, fiona).await;
+    let exchanged = h.engine.exchange(ALTINN_APP, None, Some(fiona)).await;
     let exchanged = h.expect_ok(exchanged, "Exchange")?;
     assert_eq!(exchanged.status, Status::Connected);
     let (altinn, none) = h.tokens(ALTINN_APP, fiona)?;
@@ -229,12 +228,12 @@ async fn an_id_porten_authorization_is_obtained_refreshed_exchanged_and_revoked(
         "JWT exp {exp} vs source {source_exp}"
     );
     assert_eq!(exchanged.authorized_by.as_deref(), Some("fiona"));
-    let token = h.engine.valid_token(ALTINN_APP, None, fiona).await;
+    let token = h.engine.valid_token(ALTINN_APP, None, Some(fiona)).await;
     let token = h.expect_ok(token, "valid_token of the exchange record")?;
     assert_eq!(token.token.expose(), altinn);
     assert_eq!(token.expires_at, Some(exp));
     assert_eq!(token.connection_id, exchanged.connection_id);
-    let token = h.engine.valid_token(IDPORTEN_APP, None, fiona).await;
+    let token = h.engine.valid_token(IDPORTEN_APP, None, Some(fiona)).await;
     let token = h.expect_ok(token, "valid_token of the source record")?;
     assert_eq!(token.token.expose(), access3);
 
@@ -242,7 +241,7 @@ async fn an_id_porten_authorization_is_obtained_refreshed_exchanged_and_revoked(
     assert!(is_active(&h.peer, &client, ClientAuth::Basic, &access3).await?);
     let disconnected = h
         .engine
-        .disconnect(IDPORTEN_APP, None, Acting::User(UserId::new(fiona)))
+        .disconnect(IDPORTEN_APP, None, Acting::User(fiona))
         .await;
     let disconnected = h.expect_ok(disconnected, "Disconnect")?;
     assert_eq!(
@@ -261,14 +260,14 @@ async fn an_id_porten_authorization_is_obtained_refreshed_exchanged_and_revoked(
         "{body}"
     );
     assert!(!is_active(&h.peer, &client, ClientAuth::Basic, &access3).await?);
-    let gone = h.engine.valid_token(IDPORTEN_APP, None, fiona).await;
+    let gone = h.engine.valid_token(IDPORTEN_APP, None, Some(fiona)).await;
     let gone = h.expect_err(gone, "valid_token after disconnect")?;
     assert!(lower(&gone).contains("get authorization code"), "{gone}");
 
     let outcomes: Vec<(String, String)> = h
         .audit()?
         .into_iter()
-        .filter(|e| e.user_id == Some(fiona))
+        .filter(|e| e.user_id == Some(fiona.get()))
         .map(|e| (e.action, e.outcome))
         .collect();
     let ok = |a: &str| (a.to_owned(), "ok".to_owned());
@@ -363,7 +362,7 @@ async fn an_hmrc_vat_authorization_is_obtained_refreshed_and_disconnected(
     for actor in [fiona, george] {
         let refreshed = h
             .engine
-            .refresh_access_token(VAT_APP, None, Acting::User(UserId::new(actor)))
+            .refresh_access_token(VAT_APP, None, Acting::User(actor))
             .await;
         let view = h.expect_ok(refreshed, "Refresh access token")?;
         assert_eq!(view.status, Status::Connected);
@@ -383,7 +382,7 @@ async fn an_hmrc_vat_authorization_is_obtained_refreshed_and_disconnected(
     assert_eq!(counts.get("authorization_code", "ok"), 1, "{counts:?}");
     assert_eq!(counts.get("refresh_token", "ok"), 2, "{counts:?}");
     assert_eq!(counts.total("refresh_token"), 2, "{counts:?}");
-    let token = h.engine.valid_token(VAT_APP, None, george).await;
+    let token = h.engine.valid_token(VAT_APP, None, Some(george)).await;
     let token = h.expect_ok(token, "valid_token for the company")?;
     assert_eq!(token.token.expose(), access);
     assert_eq!(
@@ -395,18 +394,18 @@ async fn an_hmrc_vat_authorization_is_obtained_refreshed_and_disconnected(
     // Disconnect: no revocation URL, so only the local tokens go.
     let disconnected = h
         .engine
-        .disconnect(VAT_APP, None, Acting::User(UserId::new(fiona)))
+        .disconnect(VAT_APP, None, Acting::User(fiona))
         .await;
     let disconnected = h.expect_ok(disconnected, "Disconnect")?;
     assert_eq!(disconnected.revoked_at_provider, None);
     let stored = h.connection(VAT_APP, fiona)?.unwrap();
     assert_eq!(stored.status(), Status::Disconnected);
     assert!(!stored.has_access_token() && !stored.has_refresh_token());
-    let gone = h.engine.valid_token(VAT_APP, None, fiona).await;
+    let gone = h.engine.valid_token(VAT_APP, None, Some(fiona)).await;
     h.expect_err(gone, "valid_token after disconnect")?;
     let gone = h
         .engine
-        .refresh_access_token(VAT_APP, None, Acting::User(UserId::new(fiona)))
+        .refresh_access_token(VAT_APP, None, Acting::User(fiona))
         .await;
     h.expect_err(gone, "refresh after disconnect")?;
     assert_eq!(h.peer.counts().await?.total("refresh_token"), 2);
@@ -465,9 +464,9 @@ async fn an_hmrc_landlord_is_connected_on_callback_and_only_they_may_use_it(
         "code received; access token obtained"
     );
 
-    let token = h.engine.valid_token(ITSA_APP, None, fiona).await;
+    let token = h.engine.valid_token(ITSA_APP, None, Some(fiona)).await;
     assert_eq!(h.expect_ok(token, "fiona's token")?.token.expose(), access);
-    let refused = h.engine.valid_token(ITSA_APP, None, george).await;
+    let refused = h.engine.valid_token(ITSA_APP, None, Some(george)).await;
     let refused = h.expect_err(refused, "george's token")?;
     assert!(
         matches!(refused, EngineError::NotConnected(_)),
@@ -478,7 +477,7 @@ async fn an_hmrc_landlord_is_connected_on_callback_and_only_they_may_use_it(
     assert!(text.contains("authorize it yourself first"), "{refused}");
     let refused = h
         .engine
-        .refresh_access_token(ITSA_APP, None, Acting::User(UserId::new(george)))
+        .refresh_access_token(ITSA_APP, None, Acting::User(george))
         .await;
     let refused = h.expect_err(refused, "george refreshing fiona's connection")?;
     assert!(lower(&refused).contains("authorized by fiona"), "{refused}");
@@ -488,12 +487,12 @@ async fn an_hmrc_landlord_is_connected_on_callback_and_only_they_may_use_it(
     h.connect(ITSA_APP, george, "landlord-george").await?;
     let (george_access, _) = h.tokens(ITSA_APP, george)?;
     assert_ne!(george_access, access);
-    let token = h.engine.valid_token(ITSA_APP, None, george).await;
+    let token = h.engine.valid_token(ITSA_APP, None, Some(george)).await;
     assert_eq!(
         h.expect_ok(token, "george's token")?.token.expose(),
         george_access
     );
-    let token = h.engine.valid_token(ITSA_APP, None, fiona).await;
+    let token = h.engine.valid_token(ITSA_APP, None, Some(fiona)).await;
     assert_eq!(h.expect_ok(token, "fiona's token")?.token.expose(), access);
     assert_eq!(h.all_connections()?.len(), 2);
     h.assert_no_leaks()
@@ -551,8 +550,11 @@ async fn a_refused_consent_is_reported_audited_and_stores_nothing(
         assert_eq!(entry.error_code.as_deref(), Some(refused.code()));
         assert_eq!(entry.error_code.as_deref(), Some("access_denied"));
         assert!(entry.detail.contains("access_denied"), "{entry:?}");
-        assert_eq!(entry.user_id, Some(fiona));
-        assert_eq!(entry.web_application_id, Some(h.record(IDPORTEN_APP)?.id));
+        assert_eq!(entry.user_id, Some(fiona.get()));
+        assert_eq!(
+            entry.web_application_id,
+            Some(h.record(IDPORTEN_APP)?.id.get())
+        );
 
         // Obtain access token has nothing to obtain, and says why.
         let nothing = h
@@ -759,7 +761,7 @@ async fn a_grant_revoked_at_the_provider_requires_reauthorization_after_one_refr
     // Refresh access token, pressed on the page.
     let dead = h
         .engine
-        .refresh_access_token(VAT_APP, None, Acting::User(UserId::new(fiona)))
+        .refresh_access_token(VAT_APP, None, Acting::User(fiona))
         .await;
     let dead = h.expect_err(dead, "refreshing a revoked grant")?;
     assert_eq!(dead.code(), "invalid_grant");
@@ -806,7 +808,7 @@ async fn a_grant_revoked_at_the_provider_requires_reauthorization_after_one_refr
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     for round in 0..2 {
-        let refused = h.engine.valid_token(VAT_APP, None, fiona).await;
+        let refused = h.engine.valid_token(VAT_APP, None, Some(fiona)).await;
         let refused = h.expect_err(refused, "valid_token of a dead grant")?;
         assert!(
             lower(&refused).contains("get authorization code"),
@@ -821,7 +823,7 @@ async fn a_grant_revoked_at_the_provider_requires_reauthorization_after_one_refr
 
     // The sender is the first to meet the revoked grant: one refresh, then none.
     for round in 0..2 {
-        let refused = h.engine.valid_token(ITSA_APP, None, fiona).await;
+        let refused = h.engine.valid_token(ITSA_APP, None, Some(fiona)).await;
         let refused = h.expect_err(refused, "valid_token of a revoked grant")?;
         assert!(lower(&refused).contains("authoriz"), "{round}: {refused}");
         let stored = h.connection(ITSA_APP, fiona)?.unwrap();
@@ -875,7 +877,7 @@ async fn an_expired_altinn_token_is_exchanged_again_after_refreshing_its_source(
     .await?;
     let fiona = h.fiona;
     h.connect(IDPORTEN_APP, fiona, "alice").await?;
-    let exchanged = h.engine.exchange(ALTINN_APP, None, fiona).await;
+    let exchanged = h.engine.exchange(ALTINN_APP, None, Some(fiona)).await;
     let first = h.expect_ok(exchanged, "Exchange")?;
     let (altinn0, _) = h.tokens(ALTINN_APP, fiona)?;
     let (source0, _) = h.tokens(IDPORTEN_APP, fiona)?;
@@ -885,7 +887,7 @@ async fn an_expired_altinn_token_is_exchanged_again_after_refreshing_its_source(
     }
     h.peer.reset_counts().await?;
 
-    let token = h.engine.valid_token(ALTINN_APP, None, fiona).await;
+    let token = h.engine.valid_token(ALTINN_APP, None, Some(fiona)).await;
     let token = h.expect_ok(token, "valid_token of an expired exchanged token")?;
     let (altinn1, _) = h.tokens(ALTINN_APP, fiona)?;
     let (source1, _) = h.tokens(IDPORTEN_APP, fiona)?;
@@ -954,7 +956,7 @@ async fn concurrent_senders_on_two_nodes_cause_one_refresh_at_the_provider(
         } else {
             other_node.clone()
         };
-        senders.spawn(async move { engine.valid_token(VAT_APP, None, fiona).await });
+        senders.spawn(async move { engine.valid_token(VAT_APP, None, Some(fiona)).await });
     }
     let mut served = Vec::new();
     while let Some(joined) = senders.join_next().await {
@@ -1018,13 +1020,13 @@ async fn client_credentials_and_redirect_uris_with_reserved_characters_are_sent_
     h.expect_ok(obtained, "Obtain access token with basic authentication")?;
     let refreshed = h
         .engine
-        .refresh_access_token(IDPORTEN_APP, None, Acting::User(UserId::new(fiona)))
+        .refresh_access_token(IDPORTEN_APP, None, Acting::User(fiona))
         .await;
     h.expect_ok(refreshed, "Refresh with basic authentication")?;
     let (_, refresh) = h.tokens(IDPORTEN_APP, fiona)?;
     let disconnected = h
         .engine
-        .disconnect(IDPORTEN_APP, None, Acting::User(UserId::new(fiona)))
+        .disconnect(IDPORTEN_APP, None, Acting::User(fiona))
         .await;
     let disconnected = h.expect_ok(disconnected, "Disconnect")?;
     assert_eq!(
@@ -1065,7 +1067,7 @@ async fn client_credentials_and_redirect_uris_with_reserved_characters_are_sent_
     h.connect(VAT_APP, fiona, "vat-company").await?;
     let refreshed = h
         .engine
-        .refresh_access_token(VAT_APP, None, Acting::User(UserId::new(fiona)))
+        .refresh_access_token(VAT_APP, None, Acting::User(fiona))
         .await;
     h.expect_ok(refreshed, "Refresh with post authentication")?;
     h.tokens(VAT_APP, fiona)?;

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
 use emsg_engine::SchedulerConfig;
+use emsg_store::ConnectionId;
 use emsg_store::connections::Status;
 use emsg_store::schema::connections as connections_table;
 use emsg_test_db::on_both_backends;
@@ -44,9 +45,9 @@ async fn eventually(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
 }
 
 /// Makes the back-off pause of a failing connection look spent (its last failure an hour ago).
-fn back_off_spent(env: &Env, connection_id: i64) {
+fn back_off_spent(env: &Env, connection_id: ConnectionId) {
     let mut conn = env.pool.get().unwrap();
-    diesel::update(connections_table::table.find(connection_id))
+    diesel::update(connections_table::table.find(connection_id.get()))
         .set(connections_table::updated_at.eq(now() - 3600))
         .execute(&mut *conn)
         .unwrap();
@@ -79,7 +80,7 @@ on_both_backends! {
                 (Some("access-1".to_owned()), Some("refresh-1".to_owned())),
                 "the pair is kept"
             );
-            let token = env.ok(env.engine.valid_token(VAT, None, env.alice).await);
+            let token = env.ok(env.engine.valid_token(VAT, None, Some(env.alice)).await);
             assert_eq!(token.token.expose(), "access-1", "senders keep using the current token");
 
             // Many sweeps later, the back-off (30 s after the first failure) holds the provider off.
@@ -161,7 +162,7 @@ on_both_backends! {
             let entries = emsg_store::audit::recent(&mut env.pool.get().unwrap(), 100).unwrap();
             let failures: Vec<_> = entries
                 .iter()
-                .filter(|e| e.action == "refresh" && e.connection_id == Some(vat.connection_id))
+                .filter(|e| e.action == "refresh" && e.connection_id == Some(vat.connection_id.get()))
                 .collect();
             assert_eq!(failures.len(), 1, "one audit entry for the dead grant");
             assert_eq!(failures[0].outcome, "error");

@@ -76,8 +76,8 @@ async fn two_nodes_refresh_once_for_two_hundred_concurrent_requests(backend: Bac
             Role::Finance,
             &Secret::new("a long enough password"),
         )
+        .map(|u| emsg_store::UserId::new(u.id))
         .unwrap()
-        .id
     };
     let (node_a, node_b) = (engine(&db, &ring), engine(&db, &ring));
 
@@ -118,7 +118,7 @@ async fn two_nodes_refresh_once_for_two_hundred_concurrent_requests(backend: Bac
 
     for round in 1..=ROUNDS {
         // Expire the access token; the provider answers slowly so that every request overlaps.
-        diesel::update(connections::table.find(connection_id))
+        diesel::update(connections::table.find(connection_id.get()))
             .set(connections::access_expires_at.eq(Some(emsg_store::now() - 10)))
             .execute(&mut db.connect())
             .unwrap();
@@ -141,7 +141,7 @@ async fn two_nodes_refresh_once_for_two_hundred_concurrent_requests(backend: Bac
                 node_b.clone()
             };
             tasks.spawn(async move {
-                node.valid_token("HMRC VAT mock", None, 0)
+                node.valid_token("HMRC VAT mock", None, None)
                     .await
                     .map(|t| t.token.expose().to_owned())
             });

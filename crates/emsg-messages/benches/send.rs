@@ -19,6 +19,7 @@ use emsg_engine::{CallbackParams, CodeRequest, Engine, EngineConfig};
 use emsg_messages::fraud::{self, BrowserData, WebClient};
 use emsg_messages::{Messenger, Origin, SendRequest, Vendor};
 use emsg_seal::{KeyRing, MasterKey, Secret};
+use emsg_store::UserId;
 use emsg_store::audit::Actor;
 use emsg_store::messages::MessageStatus;
 use emsg_store::users::{self, Role};
@@ -142,7 +143,7 @@ fn origin() -> Origin {
 struct World {
     _db: TestDb,
     messenger: Messenger,
-    user: i64,
+    user: UserId,
 }
 
 async fn world(backend: Backend, base: &str) -> World {
@@ -172,8 +173,8 @@ async fn world(backend: Backend, base: &str) -> World {
             Role::Finance,
             &Secret::new("a long enough password"),
         )
+        .map(|u| UserId::new(u.id))
         .expect("user")
-        .id
     };
     let engine = Engine::new(
         pool.clone(),
@@ -219,7 +220,7 @@ async fn world(backend: Backend, base: &str) -> World {
     }
 }
 
-fn request(user: i64) -> SendRequest {
+fn request(user: UserId) -> SendRequest {
     let fields: BTreeMap<String, String> =
         [("vrn", VRN), ("from", "2026-01-01"), ("to", "2026-12-31")]
             .into_iter()

@@ -11,7 +11,7 @@ use emsg_store::db::{DbConnection, Gateway, GatewayError};
 use emsg_store::messages::{self, MessageStatus, NewMessage, Outcome, ReceivedResponse};
 use emsg_store::web_applications::{self as records, WebApplication};
 use emsg_store::web_services::{self, WebService};
-use emsg_store::{StoreError, settings};
+use emsg_store::{StoreError, UserId, settings};
 use emsg_webapps::FraudPrevention;
 
 use crate::fields::{self, FieldErrors, Values};
@@ -38,7 +38,7 @@ pub struct SendRequest {
     pub fields: BTreeMap<String, String>,
     pub company: Option<String>,
     /// Who sends it; for user-specific web applications also whose connection is used.
-    pub user: Option<i64>,
+    pub user: Option<UserId>,
     pub origin: Origin,
 }
 
@@ -128,7 +128,7 @@ impl Messenger {
     pub async fn resend(
         &self,
         id: i64,
-        user: Option<i64>,
+        user: Option<UserId>,
         origin: Origin,
     ) -> Result<Sent, SendError> {
         let original = self
@@ -154,7 +154,7 @@ impl Messenger {
             service: original.service_name.clone(),
             fields,
             company: Some(original.company.clone()),
-            user: user.or(original.user_id),
+            user: user.or(original.user_id.map(UserId::new)),
             origin,
         };
         self.send_as(request, Some(id)).await
@@ -178,11 +178,11 @@ impl Messenger {
             .map(|_| request.origin.connection_method());
         let (service_name, record_id, user) = (
             prepared.service.name.clone(),
-            prepared.record.id,
-            request.user,
+            prepared.record.id.get(),
+            request.user.map(UserId::get),
         );
         let app = prepared.record.name.clone();
-        let subject = request.user.unwrap_or(0);
+        let subject = request.user;
         let token = self.engine.valid_token(&app, Some(&company), subject).await;
         let leaving = token.is_ok().then(|| LeavingRequest::of(&prepared));
         let company_for_db = company.clone();
@@ -331,7 +331,7 @@ impl Messenger {
         id: i64,
         prepared: &Prepared,
         company: &str,
-        user: i64,
+        user: Option<UserId>,
         token: AccessToken,
     ) -> Result<(MessageStatus, String), SendError> {
         let app = prepared.record.name.clone();

@@ -223,7 +223,7 @@ fn phases(
     });
     time(format!("seal {n} secrets, in memory"), &mut || {
         for row in &stored {
-            let aad = Aad::new("web_applications", "client_secret_sealed", row.id);
+            let aad = Aad::new("web_applications", "client_secret_sealed", row.id.get());
             std::hint::black_box(ring.seal_secret(&secret, &aad));
         }
     });

@@ -11,7 +11,7 @@ use emsg_seal::{Aad, KeyRing, Secret};
 use crate::audit::{self, NewAuditEntry};
 use crate::db::{DbConnection, in_transaction, write_transaction};
 use crate::error::{Result, StoreError};
-use crate::ids::{Subject, UserId};
+use crate::ids::{ConnectionId, Subject, UserId, WebApplicationId};
 use crate::reused::reused;
 use crate::schema::connections;
 use crate::web_applications::WebApplication;
@@ -64,17 +64,23 @@ impl fmt::Display for Status {
 /// Which connection: the record, the company, and the user for user-specific records (else 0).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ConnectionKey {
-    pub web_application_id: i64,
+    pub web_application_id: WebApplicationId,
     pub company: String,
     pub user_key: i64,
 }
 
 impl ConnectionKey {
-    pub fn new(web_application_id: i64, company: &str, user_specific: bool, user_id: i64) -> Self {
-        let subject = if user_specific && user_id > 0 {
-            Subject::User(UserId::new(user_id))
-        } else {
-            Subject::Company
+    /// The connection `user` acts on: their own on a user-specific record, the company's
+    /// otherwise (and when nobody is named).
+    pub fn new(
+        web_application_id: WebApplicationId,
+        company: &str,
+        user_specific: bool,
+        user: Option<UserId>,
+    ) -> Self {
+        let subject = match user {
+            Some(id) if user_specific => Subject::User(id),
+            _ => Subject::Company,
         };
         Self {
             web_application_id,
@@ -89,8 +95,8 @@ impl ConnectionKey {
 #[derive(Clone, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = connections)]
 pub struct Connection {
-    pub id: i64,
-    pub web_application_id: i64,
+    pub id: ConnectionId,
+    pub web_application_id: WebApplicationId,
     pub company: String,
     pub user_key: i64,
     status: String,
@@ -135,8 +141,8 @@ impl fmt::Debug for Connection {
 
 const TABLE: &str = "connections";
 
-fn aad(column: &'static str, id: i64) -> Aad<'static> {
-    Aad::new(TABLE, column, id)
+fn aad(column: &'static str, id: ConnectionId) -> Aad<'static> {
+    Aad::new(TABLE, column, id.get())
 }
 
 impl Connection {
@@ -180,7 +186,7 @@ fn open(
     ring: &KeyRing,
     sealed: Option<&[u8]>,
     column: &'static str,
-    id: i64,
+    id: ConnectionId,
 ) -> Result<Option<Secret>> {
     sealed
         .map(|s| ring.open_secret(s, &aad(column, id)))
@@ -226,7 +232,7 @@ pub fn find_named_with_record(
     conn: &mut DbConnection,
     name: &str,
     company: &str,
-    user: i64,
+    user: Option<UserId>,
 ) -> Result<Option<(WebApplication, Option<NamedConnection>)>> {
     use crate::schema::{users, web_applications};
     diesel::alias!(users as owner: Owner, users as authorizer: Authorizer);
@@ -256,11 +262,12 @@ pub fn find_named_with_record(
 /// The join condition of a web application (in the query) and its connection for `company`
 /// and `user`: the user's own for a user-specific record, the company's (user key 0)
 /// otherwise.
-pub(crate) fn of_record_for(company: &str, user: i64) -> OfRecordFor {
+pub(crate) fn of_record_for(company: &str, user: Option<UserId>) -> OfRecordFor {
     use crate::schema::web_applications;
     use diesel::dsl::case_when;
     use diesel::sql_types::BigInt;
-    let user_key = case_when(web_applications::user_specific, user.into_sql::<BigInt>())
+    let named = user.map_or(Subject::Company, Subject::User).user_key();
+    let user_key = case_when(web_applications::user_specific, named.into_sql::<BigInt>())
         .otherwise(0_i64.into_sql::<BigInt>());
     connections::web_application_id
         .eq(web_applications::id)
@@ -317,7 +324,7 @@ pub fn find_named(conn: &mut DbConnection, key: &ConnectionKey) -> Result<Option
         .optional()?)
 }
 
-pub fn by_id(conn: &mut DbConnection, id: i64) -> Result<Option<Connection>> {
+pub fn by_id(conn: &mut DbConnection, id: ConnectionId) -> Result<Option<Connection>> {
     Ok(connections::table
         .find(id)
         .select(Connection::as_select())
@@ -328,7 +335,7 @@ pub fn by_id(conn: &mut DbConnection, id: i64) -> Result<Option<Connection>> {
 /// Every connection of a record in a company (all users), oldest first.
 pub fn of_application(
     conn: &mut DbConnection,
-    web_application_id: i64,
+    web_application_id: WebApplicationId,
     company: &str,
 ) -> Result<Vec<Connection>> {
     Ok(connections::table
@@ -415,7 +422,7 @@ pub fn store_authorization(
 pub fn store_refreshed(
     conn: &mut DbConnection,
     ring: &KeyRing,
-    id: i64,
+    id: ConnectionId,
     expected_version: i64,
     lease_owner: &str,
     tokens: &Tokens,
@@ -479,7 +486,7 @@ pub enum Refreshed {
 pub fn finish_refresh(
     conn: &mut DbConnection,
     ring: &KeyRing,
-    id: i64,
+    id: ConnectionId,
     expected_version: i64,
     lease_owner: &str,
     tokens: &Tokens,
@@ -532,7 +539,7 @@ pub fn finish_refresh(
 fn finish_refresh_statement(
     conn: &mut diesel::PgConnection,
     ring: &KeyRing,
-    id: i64,
+    id: ConnectionId,
     expected_version: i64,
     lease_owner: &str,
     tokens: &Tokens,
@@ -584,7 +591,7 @@ fn finish_refresh_statement(
 #[allow(clippy::too_many_arguments)]
 pub fn finish_refresh_failed(
     conn: &mut DbConnection,
-    id: i64,
+    id: ConnectionId,
     lease_owner: &str,
     status: Status,
     message: &str,
@@ -603,7 +610,7 @@ pub fn finish_refresh_failed(
 /// Records a failed refresh or exchange; the tokens stay as they are.
 pub fn record_failure(
     conn: &mut DbConnection,
-    id: i64,
+    id: ConnectionId,
     status: Status,
     message: &str,
     code: Option<&str>,
@@ -622,7 +629,7 @@ pub fn record_failure(
 }
 
 /// Deletes both tokens and marks the connection disconnected.
-pub fn disconnect(conn: &mut DbConnection, id: i64, now: i64) -> Result<()> {
+pub fn disconnect(conn: &mut DbConnection, id: ConnectionId, now: i64) -> Result<()> {
     diesel::update(connections::table.find(id))
         .set((
             connections::status.eq(Status::Disconnected.as_str()),
@@ -654,7 +661,7 @@ pub fn disconnect(conn: &mut DbConnection, id: i64, now: i64) -> Result<()> {
 /// written plainly and commits as that transaction does.
 pub fn take_lease(
     conn: &mut DbConnection,
-    id: i64,
+    id: ConnectionId,
     owner: &str,
     now: i64,
     until: i64,
@@ -665,7 +672,7 @@ pub fn take_lease(
 
 fn lease_update(
     conn: &mut DbConnection,
-    id: i64,
+    id: ConnectionId,
     owner: &str,
     now: i64,
     until: i64,
@@ -702,7 +709,7 @@ fn lease_update(
 /// [`take_lease`] without the row.
 pub fn try_lease(
     conn: &mut DbConnection,
-    id: i64,
+    id: ConnectionId,
     owner: &str,
     now: i64,
     until: i64,
@@ -710,7 +717,7 @@ pub fn try_lease(
     Ok(take_lease(conn, id, owner, now, until)?.is_some())
 }
 
-pub fn release_lease(conn: &mut DbConnection, id: i64, owner: &str) -> Result<()> {
+pub fn release_lease(conn: &mut DbConnection, id: ConnectionId, owner: &str) -> Result<()> {
     diesel::update(
         connections::table
             .find(id)
@@ -730,11 +737,11 @@ pub fn release_lease(conn: &mut DbConnection, id: i64, owner: &str) -> Result<()
 /// the caller's transaction.
 pub fn require_reauthorization(
     conn: &mut DbConnection,
-    web_application_id: i64,
+    web_application_id: WebApplicationId,
     message: &str,
     now: i64,
-) -> Result<Vec<i64>> {
-    let ids: Vec<i64> = connections::table
+) -> Result<Vec<ConnectionId>> {
+    let ids: Vec<ConnectionId> = connections::table
         .filter(connections::web_application_id.eq(web_application_id))
         .filter(
             connections::status
@@ -764,7 +771,10 @@ pub fn require_reauthorization(
 }
 
 /// How many connections of record `id` [`require_reauthorization`] would change.
-pub fn count_authorized(conn: &mut DbConnection, web_application_id: i64) -> Result<i64> {
+pub fn count_authorized(
+    conn: &mut DbConnection,
+    web_application_id: WebApplicationId,
+) -> Result<i64> {
     Ok(connections::table
         .filter(connections::web_application_id.eq(web_application_id))
         .filter(

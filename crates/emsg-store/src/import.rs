@@ -14,6 +14,7 @@ use crate::audit::{self, Actor, AuditAction, NewAuditEntry};
 use crate::clock::now;
 use crate::db::{DbConnection, write_transaction};
 use crate::error::{Result, StoreError};
+use crate::ids::WebApplicationId;
 use crate::moved::{self, MovedEndpoints};
 use crate::web_applications::{self as records, WebApplication, name_key};
 use crate::web_services::{self as services, WebService};
@@ -374,7 +375,7 @@ pub fn import(
 /// in the file: otherwise one user's token of the source would become the company's.
 fn check_exchanges_after(
     stored: &[WebApplication],
-    names: &HashMap<i64, String>,
+    names: &HashMap<WebApplicationId, String>,
     parsed: &ParsedFile,
 ) -> Result<()> {
     // name key → (name, user-specific, the source's name key), as the import would leave them.
@@ -382,7 +383,7 @@ fn check_exchanges_after(
         .iter()
         .map(|r| {
             let source = r
-                .exchange_source_id
+                .exchange_source_id()
                 .and_then(|id| names.get(&id))
                 .map(|n| name_key(n));
             (
@@ -480,7 +481,7 @@ fn compare(
     row: &WebApplication,
     spec: &WebApplicationSpec,
     resolved: &Resolved,
-    names: &HashMap<i64, String>,
+    names: &HashMap<WebApplicationId, String>,
     ring: &KeyRing,
 ) -> Result<RecordChange> {
     let mut fields: Vec<String> = changed_fields(&row.to_spec(names), spec)
@@ -522,7 +523,7 @@ fn write(
     ring: &KeyRing,
     plan: &[Planned<'_>],
     actor: &Actor,
-) -> Result<HashMap<String, i64>> {
+) -> Result<HashMap<String, WebApplicationId>> {
     let now = now();
     let mut ids = HashMap::with_capacity(plan.len());
     for item in plan {
@@ -562,7 +563,7 @@ fn write(
         if source.is_some()
             || item
                 .existing
-                .is_some_and(|r| r.exchange_source_id.is_some())
+                .is_some_and(|r| r.exchange_source_id().is_some())
         {
             records::set_exchange_source(conn, id, source)?;
         }
@@ -624,7 +625,7 @@ fn plan_services<'a>(
 fn write_services(
     conn: &mut DbConnection,
     plan: &[PlannedService<'_>],
-    record_ids: &HashMap<String, i64>,
+    record_ids: &HashMap<String, WebApplicationId>,
     actor: &Actor,
 ) -> Result<()> {
     let now = now();
@@ -682,7 +683,7 @@ pub struct EditReport {
 pub fn edit(
     conn: &mut DbConnection,
     ring: &KeyRing,
-    id: i64,
+    id: WebApplicationId,
     spec: &WebApplicationSpec,
     new_secret: Option<&Secret>,
     ctx: &ImportContext<'_>,
@@ -778,7 +779,7 @@ pub fn edit(
             }
         }
         let mut names = HashMap::new();
-        if let Some(old_source) = row.exchange_source_id
+        if let Some(old_source) = row.exchange_source_id()
             && let Some(name) = records::name_of(conn, old_source)?
         {
             names.insert(old_source, name);
@@ -812,7 +813,7 @@ pub fn edit(
             _ => Vec::new(),
         };
         // A new source record under the same name is a change `to_spec` cannot see.
-        if source.as_ref().map(|s| s.id) != row.exchange_source_id
+        if source.as_ref().map(|s| s.id) != row.exchange_source_id()
             && !changed.iter().any(|f| f == "exchange")
         {
             changed.push("exchange".to_owned());

@@ -35,4 +35,4 @@ pub mod web_services;
 
 pub use clock::{format_iso_millis, format_remaining, format_utc, now};
 pub use error::{Result, StoreError};
-pub use ids::{MessageId, Subject, UserId};
+pub use ids::{ConnectionId, MessageId, Subject, UserId, WebApplicationId};

@@ -9,6 +9,7 @@ use diesel::prelude::*;
 use crate::clock::now;
 use crate::db::{DbConnection, write_transaction};
 use crate::error::{Result, StoreError};
+use crate::ids::WebApplicationId;
 use crate::schema::{message_events, messages};
 
 /// Where a message is: New → Sent → Response received | Business error | Technical error.
@@ -84,7 +85,7 @@ impl FromStr for MessageStatus {
 pub struct Message {
     pub id: i64,
     pub service_name: String,
-    pub web_application_id: i64,
+    pub web_application_id: WebApplicationId,
     pub company: String,
     pub user_id: Option<i64>,
     pub connection_method: Option<String>,

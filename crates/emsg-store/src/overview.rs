@@ -9,6 +9,7 @@ use diesel::prelude::*;
 use crate::connections::{Connection, of_record_for};
 use crate::db::DbConnection;
 use crate::error::Result;
+use crate::ids::UserId;
 use crate::schema::{connections, pending_authorizations as pending, users, web_applications};
 use crate::web_applications::{WebApplication, name_key};
 
@@ -34,12 +35,12 @@ type OverviewRow = (
 // The same table again, for the subquery that finds the latest flow.
 diesel::alias!(pending as flows: Flows);
 
-/// The overview of the record named `name` (ignoring case) for `user_id` in `company`.
+/// The overview of the record named `name` (ignoring case) for `user` in `company`.
 pub fn find(
     conn: &mut DbConnection,
     name: &str,
     company: &str,
-    user_id: i64,
+    user: UserId,
     now: i64,
 ) -> Result<Option<RecordOverview>> {
     // The user's latest flow for the record (ids grow with every flow started).
@@ -50,7 +51,7 @@ pub fn find(
                 .eq(web_applications::id),
         )
         .filter(flows.field(pending::company).eq(company.to_owned()))
-        .filter(flows.field(pending::user_id).eq(user_id))
+        .filter(flows.field(pending::user_id).eq(user))
         .select(max(flows.field(pending::id)))
         .single_value();
     let waiting = pending::code_sealed
@@ -58,7 +59,7 @@ pub fn find(
         .and(pending::used_at.is_null())
         .and(pending::expires_at.gt(now));
     let found: Option<OverviewRow> = web_applications::table
-        .left_join(connections::table.on(of_record_for(company, user_id)))
+        .left_join(connections::table.on(of_record_for(company, Some(user))))
         .left_join(users::table.on(connections::authorized_by.eq(users::id.nullable())))
         .left_join(pending::table.on(pending::id.nullable().eq(latest_flow).and(waiting)))
         .filter(web_applications::name_key.eq(name_key(name)))

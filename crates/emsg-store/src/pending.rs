@@ -7,6 +7,7 @@ use emsg_seal::{Aad, KeyRing, Secret};
 
 use crate::db::{DbConnection, write_transaction};
 use crate::error::{Result, StoreError};
+use crate::ids::{UserId, WebApplicationId};
 use crate::schema::pending_authorizations as pending;
 
 #[derive(Clone, Queryable, Selectable)]
@@ -14,9 +15,9 @@ use crate::schema::pending_authorizations as pending;
 pub struct PendingAuthorization {
     pub id: i64,
     pub state_hash: String,
-    pub web_application_id: i64,
+    pub web_application_id: WebApplicationId,
     pub company: String,
-    pub user_id: i64,
+    pub user_id: UserId,
     pub scope: String,
     pub redirect_uri: String,
     verifier_sealed: Option<Vec<u8>>,
@@ -72,9 +73,9 @@ impl PendingAuthorization {
 #[derive(Debug)]
 pub struct NewPending<'a> {
     pub state_hash: &'a str,
-    pub web_application_id: i64,
+    pub web_application_id: WebApplicationId,
     pub company: &'a str,
-    pub user_id: i64,
+    pub user_id: UserId,
     pub scope: &'a str,
     pub redirect_uri: &'a str,
     pub verifier: Option<&'a Secret>,
@@ -126,14 +127,14 @@ pub fn by_state_hash(
 /// The newest flow this user started for this record and company.
 pub fn latest(
     conn: &mut DbConnection,
-    web_application_id: i64,
+    web_application_id: WebApplicationId,
     company: &str,
-    user_id: i64,
+    user: UserId,
 ) -> Result<Option<PendingAuthorization>> {
     let query = pending::table
         .filter(pending::web_application_id.eq(web_application_id))
         .filter(pending::company.eq(company))
-        .filter(pending::user_id.eq(user_id))
+        .filter(pending::user_id.eq(user))
         // Ids follow the order flows were started in on the database, whatever the clocks of
         // the nodes that started them.
         .order(pending::id.desc())
@@ -227,9 +228,10 @@ pub fn mark_used(conn: &mut DbConnection, id: i64, now: i64) -> Result<bool> {
 
 /// Deletes every pending authorization of record `id` (its endpoints moved: a code obtained
 /// from the old provider must not be sent to the new one). Part of the caller's transaction.
-pub fn forget_record(conn: &mut DbConnection, web_application_id: i64) -> Result<usize> {
-    Ok(
-        diesel::delete(pending::table.filter(pending::web_application_id.eq(web_application_id)))
-            .execute(conn)?,
-    )
+pub fn forget_record(
+    conn: &mut DbConnection,
+    web_application_id: WebApplicationId,
+) -> Result<usize> {
+    let of_record = pending::web_application_id.eq(web_application_id);
+    Ok(diesel::delete(pending::table.filter(of_record)).execute(conn)?)
 }

@@ -11,6 +11,7 @@ use emsg_webapps::{
 use crate::audit::{self, Actor, AuditAction, NewAuditEntry};
 use crate::db::DbConnection;
 use crate::error::{Result, StoreError};
+use crate::ids::WebApplicationId;
 use crate::schema::web_applications;
 
 /// One web application. The sealed client secret is private: read it with
@@ -18,7 +19,7 @@ use crate::schema::web_applications;
 #[derive(Clone, Queryable, Selectable)]
 #[diesel(table_name = web_applications)]
 pub struct WebApplication {
-    pub id: i64,
+    pub id: WebApplicationId,
     pub name: String,
     pub name_key: String,
     pub description: String,
@@ -42,7 +43,8 @@ pub struct WebApplication {
     pub user_specific: bool,
     pub obtain_token_on_callback: bool,
     pub issuer: Option<String>,
-    pub exchange_source_id: Option<i64>,
+    #[diesel(column_name = exchange_source_id)]
+    exchange_source: Option<i64>,
     pub exchange_url: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
@@ -72,8 +74,8 @@ impl std::fmt::Debug for WebApplication {
 pub const CLIENT_SECRET_AAD_TABLE: &str = "web_applications";
 pub const CLIENT_SECRET_AAD_COLUMN: &str = "client_secret_sealed";
 
-pub(crate) fn client_secret_aad(id: i64) -> Aad<'static> {
-    Aad::new(CLIENT_SECRET_AAD_TABLE, CLIENT_SECRET_AAD_COLUMN, id)
+pub(crate) fn client_secret_aad(id: WebApplicationId) -> Aad<'static> {
+    Aad::new(CLIENT_SECRET_AAD_TABLE, CLIENT_SECRET_AAD_COLUMN, id.get())
 }
 
 /// The name as compared for uniqueness: trimmed, lower case.
@@ -82,6 +84,11 @@ pub fn name_key(name: &str) -> String {
 }
 
 impl WebApplication {
+    /// An exchange record's source: the record whose token it exchanges.
+    pub fn exchange_source_id(&self) -> Option<WebApplicationId> {
+        self.exchange_source.map(WebApplicationId::new)
+    }
+
     pub fn client_secret_is_set(&self) -> bool {
         self.client_secret_sealed.is_some()
     }
@@ -133,7 +140,7 @@ impl WebApplication {
     }
 
     /// The record as the file would say it: secrets only as their environment reference.
-    pub fn to_spec(&self, names_by_id: &HashMap<i64, String>) -> WebApplicationSpec {
+    pub fn to_spec(&self, names_by_id: &HashMap<WebApplicationId, String>) -> WebApplicationSpec {
         WebApplicationSpec {
             name: self.name.clone(),
             description: self.description.clone(),
@@ -164,7 +171,7 @@ impl WebApplication {
             obtain_token_on_callback: self.obtain_token_on_callback,
             captures: self.captures(),
             issuer: self.issuer.clone(),
-            exchange: match (self.exchange_source_id, &self.exchange_url) {
+            exchange: match (self.exchange_source_id(), &self.exchange_url) {
                 (Some(source), Some(url)) => Some(Exchange {
                     source: names_by_id.get(&source).cloned().unwrap_or_default(),
                     url: url.clone(),
@@ -297,7 +304,7 @@ fn escape_like(text: &str) -> String {
 }
 
 /// The name of the record with this id (an exchange record's source), if it exists.
-pub fn name_of(conn: &mut DbConnection, id: i64) -> Result<Option<String>> {
+pub fn name_of(conn: &mut DbConnection, id: WebApplicationId) -> Result<Option<String>> {
     Ok(web_applications::table
         .find(id)
         .select(web_applications::name)
@@ -322,7 +329,7 @@ pub fn get(conn: &mut DbConnection, name: &str) -> Result<WebApplication> {
     find(conn, name)?.ok_or_else(|| StoreError::UnknownWebApplication(name.to_owned()))
 }
 
-pub fn by_id(conn: &mut DbConnection, id: i64) -> Result<Option<WebApplication>> {
+pub fn by_id(conn: &mut DbConnection, id: WebApplicationId) -> Result<Option<WebApplication>> {
     Ok(web_applications::table
         .find(id)
         .select(WebApplication::as_select())
@@ -330,18 +337,18 @@ pub fn by_id(conn: &mut DbConnection, id: i64) -> Result<Option<WebApplication>>
         .optional()?)
 }
 
-pub fn names_by_id(records: &[WebApplication]) -> HashMap<i64, String> {
+pub fn names_by_id(records: &[WebApplication]) -> HashMap<WebApplicationId, String> {
     records.iter().map(|r| (r.id, r.name.clone())).collect()
 }
 
 /// The columns a spec sets (everything but the id, the secret and the exchange source).
 pub(crate) fn write_spec(
     conn: &mut DbConnection,
-    id: Option<i64>,
+    id: Option<WebApplicationId>,
     spec: &WebApplicationSpec,
     client_id: Option<&str>,
     now: i64,
-) -> Result<i64> {
+) -> Result<WebApplicationId> {
     use web_applications as w;
     let json =
         |value: serde_json::Result<String>| value.map_err(|e| StoreError::Invalid(e.to_string()));
@@ -403,8 +410,8 @@ pub(crate) fn write_spec(
 
 pub(crate) fn set_exchange_source(
     conn: &mut DbConnection,
-    id: i64,
-    source: Option<i64>,
+    id: WebApplicationId,
+    source: Option<WebApplicationId>,
 ) -> Result<()> {
     diesel::update(web_applications::table.find(id))
         .set(web_applications::exchange_source_id.eq(source))
@@ -415,7 +422,7 @@ pub(crate) fn set_exchange_source(
 /// Clears the sealed client secret of record `id` (`None`), without a key ring.
 pub(crate) fn set_client_secret_sealed(
     conn: &mut DbConnection,
-    id: i64,
+    id: WebApplicationId,
     sealed: Option<Vec<u8>>,
 ) -> Result<()> {
     diesel::update(web_applications::table.find(id))
@@ -429,7 +436,7 @@ pub(crate) fn set_client_secret_sealed(
 pub fn set_client_secret(
     conn: &mut DbConnection,
     ring: &KeyRing,
-    id: i64,
+    id: WebApplicationId,
     secret: &Secret,
     actor: &Actor,
     detail: &str,
@@ -449,7 +456,7 @@ pub fn set_client_secret(
 pub fn seal_client_secret(
     conn: &mut DbConnection,
     ring: &KeyRing,
-    id: i64,
+    id: WebApplicationId,
     secret: Option<&Secret>,
 ) -> Result<()> {
     let sealed = secret.map(|s| ring.seal_secret(s, &client_secret_aad(id)));

@@ -7,6 +7,7 @@ use emsg_webapps::WebServiceSpec;
 
 use crate::db::DbConnection;
 use crate::error::{Result, StoreError};
+use crate::ids::WebApplicationId;
 use crate::schema::web_services;
 use crate::web_applications::name_key;
 
@@ -16,7 +17,7 @@ struct Row {
     id: i64,
     name: String,
     name_key: String,
-    web_application_id: i64,
+    web_application_id: WebApplicationId,
     spec: String,
     body: Option<String>,
     updated_at: i64,
@@ -28,7 +29,7 @@ pub struct WebService {
     pub id: i64,
     pub name: String,
     pub name_key: String,
-    pub web_application_id: i64,
+    pub web_application_id: WebApplicationId,
     /// The spec with its body template's text in `body`.
     pub spec: WebServiceSpec,
     pub updated_at: i64,
@@ -92,7 +93,7 @@ pub(crate) fn write_spec(
     conn: &mut DbConnection,
     existing: Option<i64>,
     spec: &WebServiceSpec,
-    web_application_id: i64,
+    web_application_id: WebApplicationId,
     now: i64,
 ) -> Result<i64> {
     let json = spec_json(spec)?;

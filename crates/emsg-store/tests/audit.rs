@@ -18,7 +18,7 @@ use common::*;
 const NO_SUCH_USER: Actor = Actor::User { id: 987_654 };
 
 /// A record holding the client secret `s3cret-before`; its id.
-fn record_with_secret(conn: &mut DbConnection, ring: &KeyRing) -> i64 {
+fn record_with_secret(conn: &mut DbConnection, ring: &KeyRing) -> emsg_store::WebApplicationId {
     import_text(
         conn,
         ring,
@@ -56,7 +56,7 @@ on_both_backends! {
         let newest = entries(&mut conn).remove(0);
         assert_eq!(
             (newest.action.as_str(), newest.actor.as_str(), newest.user_id, newest.web_application_id, newest.outcome.as_str(), newest.detail.as_str()),
-            ("set-client-secret", "user", Some(fiona.id), Some(id), "ok", "client secret set on the page")
+            ("set-client-secret", "user", Some(fiona.id), Some(id.get()), "ok", "client secret set on the page")
         );
     }
 
@@ -114,7 +114,7 @@ on_both_backends! {
         let mut conn = db.connect();
         let written: Vec<NewAuditEntry> = AuditAction::ALL
             .into_iter()
-            .map(|action| NewAuditEntry::ok(Actor::System, action, action.as_str()).on_connection(7))
+            .map(|action| NewAuditEntry::ok(Actor::System, action, action.as_str()).on_connection(emsg_store::ConnectionId::new(7)))
             .chain([NewAuditEntry::ok(Actor::Operator, AuditAction::Refresh, "refused").failed("invalid_grant", "the grant is dead")])
             .collect();
         audit::record(&mut conn, &written).unwrap();

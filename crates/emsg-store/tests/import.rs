@@ -20,7 +20,7 @@ on_both_backends! {
             assert!(names.contains(&name.to_owned()), "{name} missing from {names:?}");
         }
         let altinn = records::get(&mut conn, "NO Altinn test").unwrap();
-        let source = records::by_id(&mut conn, altinn.exchange_source_id.unwrap()).unwrap().unwrap();
+        let source = records::by_id(&mut conn, altinn.exchange_source_id().unwrap()).unwrap().unwrap();
         assert_eq!(source.name, "NO ID-Porten test");
         assert!(report.warnings.iter().any(|w| w.contains("HMRC_VAT_CLIENT_SECRET")), "unset variables are named: {:?}", report.warnings);
     }

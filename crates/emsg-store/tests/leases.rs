@@ -6,6 +6,7 @@
 mod common;
 
 use emsg_seal::Secret;
+use emsg_store::ConnectionId;
 use emsg_store::audit::{self, Actor, AuditAction, NewAuditEntry};
 use emsg_store::connections::{self, Authorization, ConnectionKey, Refreshed, Tokens};
 use emsg_store::web_applications as records;
@@ -23,7 +24,7 @@ fn tokens(access: &str, refresh: &str) -> Tokens {
     }
 }
 
-fn entry(connection_id: i64) -> NewAuditEntry {
+fn entry(connection_id: ConnectionId) -> NewAuditEntry {
     NewAuditEntry::ok(
         Actor::System,
         AuditAction::Refresh,
@@ -33,7 +34,7 @@ fn entry(connection_id: i64) -> NewAuditEntry {
 }
 
 /// A connection holding `access-0`/`refresh-0`; its id.
-fn connected(conn: &mut emsg_store::db::DbConnection, ring: &emsg_seal::KeyRing) -> i64 {
+fn connected(conn: &mut emsg_store::db::DbConnection, ring: &emsg_seal::KeyRing) -> ConnectionId {
     import_text(
         conn,
         ring,
@@ -41,7 +42,7 @@ fn connected(conn: &mut emsg_store::db::DbConnection, ring: &emsg_seal::KeyRing)
         &no_env,
     );
     let app = records::get(conn, "Lease App").unwrap();
-    let key = ConnectionKey::new(app.id, "default", false, 0);
+    let key = ConnectionKey::new(app.id, "default", false, None);
     let fiona = emsg_store::users::add(
         conn,
         "fiona",
@@ -132,7 +133,7 @@ on_both_backends! {
         let entries = audit::recent(&mut conn, 1000).unwrap();
         assert_eq!(entries.len(), before + 1);
         let refresh = entries.iter().find(|e| e.action == "refresh").unwrap();
-        assert_eq!(refresh.connection_id, Some(id));
+        assert_eq!(refresh.connection_id, Some(id.get()));
         if db.backend() == emsg_test_db::Backend::Postgres {
             // One statement: the entry carries the refresh's own time.
             assert_eq!(refresh.at, refreshed_at);
@@ -224,7 +225,7 @@ on_both_backends! {
         })
         .unwrap();
         let entries = audit::recent(&mut conn, 10).unwrap();
-        assert!(entries.iter().any(|e| e.web_application_id == Some(app.id)));
+        assert!(entries.iter().any(|e| e.web_application_id == Some(app.id.get())));
     }
 
     fn an_audit_entry_that_cannot_be_written_does_not_cost_the_new_pair(db) {

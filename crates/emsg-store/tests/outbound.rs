@@ -49,7 +49,11 @@ fn refused(result: Result<import::ImportReport, StoreError>) -> String {
     }
 }
 
-fn connect(conn: &mut emsg_store::db::DbConnection, ring: &emsg_seal::KeyRing, app: i64) -> i64 {
+fn connect(
+    conn: &mut emsg_store::db::DbConnection,
+    ring: &emsg_seal::KeyRing,
+    app: emsg_store::WebApplicationId,
+) -> emsg_store::ConnectionId {
     let fiona = emsg_store::users::add(
         conn,
         "fiona",
@@ -70,7 +74,7 @@ fn connect(conn: &mut emsg_store::db::DbConnection, ring: &emsg_seal::KeyRing, a
         authorization_expires_at: None,
         taxpayer_id: None,
     };
-    let key = ConnectionKey::new(app, "default", false, 0);
+    let key = ConnectionKey::new(app, "default", false, None);
     connections::store_authorization(conn, ring, &key, &tokens, &authorization, emsg_store::now())
         .unwrap()
         .id
@@ -173,7 +177,7 @@ on_both_backends! {
         assert_eq!(after.status(), Status::ReauthorizationRequired);
         assert!(!after.has_access_token() && !after.has_refresh_token());
         let entries = audit::recent(&mut conn, 20).unwrap();
-        assert!(entries.iter().any(|e| e.action == "endpoints_moved" && e.connection_id == Some(connection)), "{entries:?}");
+        assert!(entries.iter().any(|e| e.action == "endpoints_moved" && e.connection_id == Some(connection.get())), "{entries:?}");
         assert!(entries.iter().any(|e| e.action == "endpoints_moved" && e.connection_id.is_none() && e.detail.contains("collector.example.net")));
         for entry in &entries {
             assert!(!entry.detail.contains("s3cret-alpha") && !entry.detail.contains("xyz"));

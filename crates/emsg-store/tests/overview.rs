@@ -6,6 +6,7 @@
 mod common;
 
 use emsg_seal::{KeyRing, Secret};
+use emsg_store::UserId;
 use emsg_store::connections::{self, Authorization, ConnectionKey, Tokens};
 use emsg_store::db::DbConnection;
 use emsg_store::overview;
@@ -18,7 +19,7 @@ use common::*;
 
 const COMPANY: &str = "default";
 
-fn setup(conn: &mut DbConnection, ring: &KeyRing) -> (i64, i64) {
+fn setup(conn: &mut DbConnection, ring: &KeyRing) -> (UserId, UserId) {
     let specific = format!(
         "{}    user_specific: true\n",
         record("Landlord App", "s3cret-l")
@@ -32,12 +33,12 @@ fn setup(conn: &mut DbConnection, ring: &KeyRing) -> (i64, i64) {
     let password = Secret::new("a long enough password");
     let fiona = users::add(conn, "fiona", Role::Finance, &password).unwrap();
     let lars = users::add(conn, "lars", Role::Finance, &password).unwrap();
-    (fiona.id, lars.id)
+    (UserId::new(fiona.id), UserId::new(lars.id))
 }
 
-fn connect(conn: &mut DbConnection, ring: &KeyRing, app: &str, user: i64, company: &str) {
+fn connect(conn: &mut DbConnection, ring: &KeyRing, app: &str, user: UserId, company: &str) {
     let record = records::get(conn, app).unwrap();
-    let key = ConnectionKey::new(record.id, company, record.user_specific, user);
+    let key = ConnectionKey::new(record.id, company, record.user_specific, Some(user));
     let tokens = Tokens {
         access_token: Secret::new("access-overview"),
         refresh_token: Some(Secret::new("refresh-overview")),
@@ -46,7 +47,7 @@ fn connect(conn: &mut DbConnection, ring: &KeyRing, app: &str, user: i64, compan
         access_expires_at: Some(emsg_store::now() + 3600),
     };
     let authorization = Authorization {
-        authorized_by: user,
+        authorized_by: user.get(),
         authorized_at: emsg_store::now(),
         authorization_expires_at: None,
         taxpayer_id: None,
@@ -60,7 +61,7 @@ fn flow(
     conn: &mut DbConnection,
     ring: &KeyRing,
     app: &str,
-    user: i64,
+    user: UserId,
     state: &str,
     at: i64,
 ) -> i64 {
@@ -112,7 +113,7 @@ on_both_backends! {
         connect(&mut conn, &ring, "Landlord App", fiona, COMPANY);
 
         let hers = overview::find(&mut conn, "Landlord App", COMPANY, fiona, now).unwrap().unwrap();
-        assert_eq!(hers.connection.unwrap().user_key, fiona);
+        assert_eq!(hers.connection.unwrap().user_key, fiona.get());
         assert_eq!(hers.authorized_by.as_deref(), Some("fiona"));
         let his = overview::find(&mut conn, "Landlord App", COMPANY, lars, now).unwrap().unwrap();
         assert!(his.connection.is_none(), "lars has not connected");
@@ -120,7 +121,7 @@ on_both_backends! {
 
         connect(&mut conn, &ring, "Landlord App", lars, COMPANY);
         let his = overview::find(&mut conn, "Landlord App", COMPANY, lars, now).unwrap().unwrap();
-        assert_eq!(his.connection.unwrap().user_key, lars);
+        assert_eq!(his.connection.unwrap().user_key, lars.get());
         assert_eq!(his.authorized_by.as_deref(), Some("lars"));
     }
 
@@ -130,8 +131,8 @@ on_both_backends! {
         let (fiona, lars) = setup(&mut conn, &ring);
         connect(&mut conn, &ring, "Shared App", fiona, COMPANY);
         connect(&mut conn, &ring, "Landlord App", lars, COMPANY);
-        let named = |conn: &mut DbConnection, app: &str, user: i64| {
-            connections::find_named_with_record(conn, app, COMPANY, user).unwrap()
+        let named = |conn: &mut DbConnection, app: &str, user: UserId| {
+            connections::find_named_with_record(conn, app, COMPANY, Some(user)).unwrap()
         };
 
         let (record, found) = named(&mut conn, "shared app", lars).unwrap();
@@ -141,7 +142,7 @@ on_both_backends! {
 
         let (_, found) = named(&mut conn, "Landlord App", lars).unwrap();
         let (c, user, by) = found.unwrap();
-        assert_eq!((c.user_key, user.as_deref(), by.as_deref()), (lars, Some("lars"), Some("lars")));
+        assert_eq!((c.user_key, user.as_deref(), by.as_deref()), (lars.get(), Some("lars"), Some("lars")));
         let (_, found) = named(&mut conn, "Landlord App", fiona).unwrap();
         assert!(found.is_none(), "fiona has no connection of her own");
         assert!(named(&mut conn, "No Such App", fiona).is_none());
@@ -152,7 +153,7 @@ on_both_backends! {
         let ring = ring();
         let (fiona, lars) = setup(&mut conn, &ring);
         let now = emsg_store::now();
-        let waiting = |conn: &mut DbConnection, user: i64, at: i64| {
+        let waiting = |conn: &mut DbConnection, user: UserId, at: i64| {
             overview::find(conn, "Shared App", COMPANY, user, at).unwrap().unwrap().code_waiting_since
         };
         assert_eq!(waiting(&mut conn, fiona, now), None, "no flow yet");

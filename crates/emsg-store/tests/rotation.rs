@@ -18,7 +18,7 @@ use emsg_store::rotation::{self, RotationOptions};
 use emsg_store::sealed_columns::{SealedColumn, sealed_columns};
 use emsg_store::users::{self, Role};
 use emsg_store::web_applications as records;
-use emsg_store::{key_ring, key_ring_nodes};
+use emsg_store::{ConnectionId, UserId, key_ring, key_ring_nodes};
 use emsg_test_db::on_both_backends;
 
 const ACCESS: &str = "access-token-rotation-test";
@@ -28,7 +28,7 @@ const CODE: &str = "authorization-code-rotation-test";
 
 /// A record with a secret, a connected connection and a pending authorization with a code.
 struct World {
-    connection: i64,
+    connection: ConnectionId,
     pending: i64,
 }
 
@@ -51,7 +51,7 @@ fn world(conn: &mut DbConnection, ring: &KeyRing) -> World {
     let connection = connections::store_authorization(
         conn,
         ring,
-        &ConnectionKey::new(record.id, "default", false, user.id),
+        &ConnectionKey::new(record.id, "default", false, Some(UserId::new(user.id))),
         &Tokens {
             access_token: Secret::new(ACCESS),
             refresh_token: Some(Secret::new(REFRESH)),
@@ -76,7 +76,7 @@ fn world(conn: &mut DbConnection, ring: &KeyRing) -> World {
             state_hash: "state-hash",
             web_application_id: record.id,
             company: "default",
-            user_id: user.id,
+            user_id: UserId::new(user.id),
             scope: "read write",
             redirect_uri: "http://127.0.0.1:8080/oauth/callback",
             verifier: Some(&Secret::new(VERIFIER)),
@@ -163,7 +163,7 @@ on_both_backends! {
         let blob = match conn { DbConnection::Postgres(_) => "BYTEA", DbConnection::Sqlite(_) => "BLOB" };
         diesel::RunQueryDsl::execute(diesel::sql_query(format!("ALTER TABLE connections ADD COLUMN id_token_sealed {blob}")), &mut conn).unwrap();
         let column = SealedColumn { table: "connections".to_owned(), column: "id_token_sealed".to_owned() };
-        let aad = Aad::new("connections", "id_token_sealed", world.connection);
+        let aad = Aad::new("connections", "id_token_sealed", world.connection.get());
         let value = old.seal(b"an id token", &aad);
         // The column is empty: fill it the way a store function would.
         let (first, second) = match conn { DbConnection::Postgres(_) => ("$1", "$2"), DbConnection::Sqlite(_) => ("?", "?") };
@@ -176,7 +176,7 @@ on_both_backends! {
         let new = MasterKey::generate();
         let done = rotation::rotate(&mut conn, &SharedKeyRing::new(old), new.clone(), &quick()).unwrap();
         assert_eq!(done.values, 7);
-        let stored = column.load_one(&mut conn, world.connection).unwrap().unwrap();
+        let stored = column.load_one(&mut conn, world.connection.get()).unwrap().unwrap();
         assert_eq!(&*KeyRing::new(new).open(&stored, &aad).unwrap(), b"an id token");
     }
 
@@ -185,14 +185,14 @@ on_both_backends! {
         let ring = ring();
         let world = world(&mut conn, &ring);
         let column = SealedColumn { table: "connections".to_owned(), column: "refresh_token_sealed".to_owned() };
-        let read = column.load_one(&mut conn, world.connection).unwrap().unwrap();
+        let read = column.load_one(&mut conn, world.connection.get()).unwrap().unwrap();
         // A refresh stores a new pair between the rotation's read and its write.
-        let aad = Aad::new("connections", "refresh_token_sealed", world.connection);
+        let aad = Aad::new("connections", "refresh_token_sealed", world.connection.get());
         let refreshed = ring.seal(b"the refreshed token", &aad);
-        assert!(column.replace(&mut conn, world.connection, &read, &refreshed).unwrap());
+        assert!(column.replace(&mut conn, world.connection.get(), &read, &refreshed).unwrap());
         let stale = ring.seal(REFRESH.as_bytes(), &aad);
-        assert!(!column.replace(&mut conn, world.connection, &read, &stale).unwrap(), "the stale write is refused");
-        let now = column.load_one(&mut conn, world.connection).unwrap().unwrap();
+        assert!(!column.replace(&mut conn, world.connection.get(), &read, &stale).unwrap(), "the stale write is refused");
+        let now = column.load_one(&mut conn, world.connection.get()).unwrap().unwrap();
         assert_eq!(&*ring.open(&now, &aad).unwrap(), b"the refreshed token");
     }
 
@@ -209,7 +209,7 @@ on_both_backends! {
         let now_theirs = theirs.load();
         assert_eq!(now_theirs.current_id(), new.id(), "the running process seals with the new key");
         // What it seals from now on opens with the new key alone.
-        let aad = Aad::new("connections", "access_token_sealed", world.connection);
+        let aad = Aad::new("connections", "access_token_sealed", world.connection.get());
         let sealed = now_theirs.seal(b"x", &aad);
         assert!(KeyRing::new(new).open(&sealed, &aad).is_ok());
         drop(watch);

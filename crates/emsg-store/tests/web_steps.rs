@@ -64,7 +64,7 @@ fn flow(
             state_hash,
             web_application_id: record.id,
             company: "default",
-            user_id: user.id,
+            user_id: emsg_store::UserId::new(user.id),
             scope: "read",
             redirect_uri: "http://127.0.0.1/oauth/callback",
             verifier: None,

@@ -53,7 +53,7 @@ fn authorized(conn: &mut DbConnection, ring: &KeyRing) -> (ConnectionKey, Author
         &Secret::new("a long enough password"),
     )
     .unwrap();
-    let key = ConnectionKey::new(app.id, "default", false, 0);
+    let key = ConnectionKey::new(app.id, "default", false, None);
     let authorization = Authorization {
         authorized_by: fiona.id,
         authorized_at: emsg_store::now(),

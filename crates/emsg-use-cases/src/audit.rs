@@ -82,7 +82,7 @@ pub async fn search(ctx: &Context, query: AuditQuery) -> Result<AuditPage, UseCa
         .run(move |conn| {
             let all = records::list(conn)?;
             let record_names: HashMap<i64, String> =
-                all.iter().map(|r| (r.id, r.name.clone())).collect();
+                all.iter().map(|r| (r.id.get(), r.name.clone())).collect();
             let people = emsg_store::users::list(conn)?;
             let user_names: HashMap<i64, String> =
                 people.iter().map(|u| (u.id, u.name.clone())).collect();
@@ -90,7 +90,7 @@ pub async fn search(ctx: &Context, query: AuditQuery) -> Result<AuditPage, UseCa
             let web_application_id = record2.as_ref().map(|name| {
                 all.iter()
                     .find(|r| r.name_key == records::name_key(name))
-                    .map_or(0, |r| r.id)
+                    .map_or(0, |r| r.id.get())
             });
             let user_id = user2.as_ref().map(|name| {
                 people

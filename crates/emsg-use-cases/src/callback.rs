@@ -30,7 +30,13 @@ pub async fn receive(
     state: String,
     answer: Answer,
 ) -> Result<CallbackOutcome, EngineError> {
-    ctx.engine().callback(actor.id, params(state, answer)).await
+    let Some(user) = actor.user_id() else {
+        return Err(EngineError::Refused(
+            "a sign-in answer belongs to the user who started the sign-in; log in as them"
+                .to_owned(),
+        ));
+    };
+    ctx.engine().callback(user, params(state, answer)).await
 }
 
 /// Keeps an answer that arrived without a session under `resume_key` until its user logs in,
@@ -66,7 +72,8 @@ pub async fn resume(
     actor: &Actor,
     resume_key: &str,
 ) -> Result<Result<CallbackOutcome, EngineError>, UseCaseError> {
-    let (key_hash, user_id) = (emsg_store::sessions::hash(resume_key), actor.id);
+    let user = actor.require_user("Taking a sign-in answer")?;
+    let (key_hash, user_id) = (emsg_store::sessions::hash(resume_key), user);
     let ring = ctx.ring();
     let taken = ctx
         .run(move |conn| {
@@ -74,7 +81,7 @@ pub async fn resume(
                 conn,
                 &ring,
                 &key_hash,
-                user_id,
+                user_id.get(),
                 emsg_store::now(),
             )?)
         })
@@ -93,6 +100,6 @@ pub async fn resume(
     };
     Ok(ctx
         .engine()
-        .callback_for_state_hash(actor.id, state_hash, params)
+        .callback_for_state_hash(user, state_hash, params)
         .await)
 }

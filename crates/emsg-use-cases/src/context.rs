@@ -6,21 +6,47 @@ use std::sync::Arc;
 use emsg_engine::Engine;
 use emsg_messages::Messenger;
 use emsg_seal::{KeyRing, SharedKeyRing};
+use emsg_store::UserId;
 use emsg_store::db::{Gateway, PooledConnection};
 use emsg_store::users::Role;
 
 use crate::UseCaseError;
 
 /// Who runs a use case: a logged-in user, an API key's user, or the operator at the command
-/// line acting as a user.
+/// line ([`Actor::operator`]), who is no user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
-    pub id: i64,
+    /// None for the operator.
+    pub(crate) user: Option<UserId>,
     pub name: String,
     pub role: Role,
 }
 
 impl Actor {
+    /// A user who logged in (or whose API key was shown).
+    pub fn user(id: UserId, name: String, role: Role) -> Self {
+        Self {
+            user: Some(id),
+            name,
+            role,
+        }
+    }
+
+    /// The user who acts; none for the operator.
+    pub fn user_id(&self) -> Option<UserId> {
+        self.user
+    }
+
+    /// The user who acts, for what only a user can do (their own connections and password,
+    /// a sign-in they started).
+    pub fn require_user(&self, what: &str) -> Result<UserId, UseCaseError> {
+        self.user.ok_or_else(|| {
+            UseCaseError::Forbidden(format!(
+                "{what} is done by a user who logged in; the operator at the command line is no user"
+            ))
+        })
+    }
+
     pub fn is_admin(&self) -> bool {
         self.role == Role::Administrator
     }

@@ -50,7 +50,7 @@ pub async fn import<T: TemplateSource + Send + 'static>(
             let (import_ctx, audit_actor) = match importer {
                 Importer::Administrator { actor, env_vars } => (
                     ImportContext::page(env_vars, &env, urls),
-                    AuditActor::User { id: actor.id },
+                    actor.audit_actor(),
                 ),
                 Importer::Operator => (
                     ImportContext::command_line(&env, urls),

@@ -11,7 +11,8 @@ pub use emsg_store::master_key::{KeySource, RotationReport};
 use emsg_store::rotation::Unopenable;
 pub use emsg_store::rotation::{Rotation, RotationOptions};
 use emsg_store::{
-    connections, key_ring, key_ring_nodes, master_key, rotation, users, web_applications,
+    ConnectionId, WebApplicationId, connections, key_ring, key_ring_nodes, master_key, rotation,
+    users, web_applications,
 };
 
 use crate::{Actor, Context, UseCaseError};
@@ -86,7 +87,7 @@ pub async fn status(ctx: &Context, admin: &Actor) -> Result<KeyStatus, UseCaseEr
 fn describe(conn: &mut DbConnection, value: &Unopenable) -> Result<String, UseCaseError> {
     let key = value.key_id.as_deref().unwrap_or("no key");
     let what = match value.table.as_str() {
-        "connections" => match connections::by_id(conn, value.row)? {
+        "connections" => match connections::by_id(conn, ConnectionId::new(value.row))? {
             Some(connection) => {
                 let record = web_applications::name_of(conn, connection.web_application_id)?
                     .unwrap_or_else(|| format!("record {}", connection.web_application_id));
@@ -105,7 +106,7 @@ fn describe(conn: &mut DbConnection, value: &Unopenable) -> Result<String, UseCa
             None => format!("connection {}", value.row),
         },
         "web_applications" => {
-            let name = web_applications::name_of(conn, value.row)?
+            let name = web_applications::name_of(conn, WebApplicationId::new(value.row))?
                 .unwrap_or_else(|| format!("record {}", value.row));
             format!("the client secret of {name}: set it again on its page")
         }

@@ -8,42 +8,34 @@ use emsg_store::users::Role;
 
 use crate::Actor;
 
-/// The operator's id: no user has it (user ids begin at 1; 0 is the company's place in a
-/// connection).
-const OPERATOR: i64 = 0;
-
 impl Actor {
     /// The operator running `emsg` at the command line: every use case is open to them.
     pub fn operator() -> Self {
         Self {
-            id: OPERATOR,
+            user: None,
             name: "the operator".to_owned(),
             role: Role::Administrator,
         }
     }
 
     pub fn is_operator(&self) -> bool {
-        self.id == OPERATOR
+        self.user.is_none()
     }
 
     /// Who the audit log names for what this actor does.
     pub fn audit_actor(&self) -> AuditActor {
-        if self.is_operator() {
-            AuditActor::Operator
-        } else {
-            AuditActor::User { id: self.id }
+        match self.user {
+            Some(id) => AuditActor::User { id: id.get() },
+            None => AuditActor::Operator,
         }
     }
 
     /// Who the engine acts for: a user about their own connection, or the operator about
     /// `for_user`'s connection (the company's when none).
-    pub fn acting(&self, for_user: Option<i64>) -> Acting {
-        if self.is_operator() {
-            Acting::Operator {
-                for_user: for_user.map(UserId::new),
-            }
-        } else {
-            Acting::User(UserId::new(self.id))
+    pub fn acting(&self, for_user: Option<UserId>) -> Acting {
+        match self.user {
+            Some(id) => Acting::User(id),
+            None => Acting::Operator { for_user },
         }
     }
 }

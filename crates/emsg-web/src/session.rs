@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use emsg_store::UserId;
 use emsg_store::sessions::Limits;
 use emsg_use_cases::users::{Role, User};
 use serde::Serialize;
@@ -53,7 +54,7 @@ impl Flash {
 #[derive(Clone)]
 pub struct SessionUser {
     pub session_id: String,
-    pub id: i64,
+    pub id: UserId,
     pub name: String,
     pub role: Role,
     pub csrf: String,
@@ -81,11 +82,7 @@ impl std::fmt::Debug for SessionUser {
 impl SessionUser {
     /// Who acts, for the use cases.
     pub fn actor(&self) -> emsg_use_cases::Actor {
-        emsg_use_cases::Actor {
-            id: self.id,
-            name: self.name.clone(),
-            role: self.role,
-        }
+        emsg_use_cases::Actor::user(self.id, self.name.clone(), self.role)
     }
 
     pub fn is_admin(&self) -> bool {
@@ -106,7 +103,7 @@ impl SessionUser {
     pub fn from_api_key(user: User) -> Self {
         Self {
             session_id: String::new(),
-            id: user.id,
+            id: UserId::new(user.id),
             name: user.name,
             role: user.role,
             csrf: String::new(),
@@ -152,7 +149,7 @@ pub fn find(
     let found = emsg_store::sessions::find(conn, id, limits, emsg_store::now(), take_flash)?;
     Ok(found.map(|s| SessionUser {
         session_id: id.to_owned(),
-        id: s.user.id,
+        id: UserId::new(s.user.id),
         name: s.user.name,
         role: s.user.role,
         csrf: s.csrf,

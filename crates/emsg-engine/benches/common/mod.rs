@@ -37,6 +37,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use emsg_engine::{Engine, EngineConfig};
 use emsg_seal::{KeyRing, MasterKey, Secret};
+use emsg_store::WebApplicationId;
 use emsg_store::audit::Actor;
 use emsg_store::connections::{self, Authorization, ConnectionKey, Tokens};
 use emsg_store::db::DbConnection;
@@ -181,7 +182,7 @@ pub struct Fixture {
     pub ring: Arc<KeyRing>,
     /// The master key (base64), for a child process that opens the same database.
     pub key: Secret,
-    pub app_id: i64,
+    pub app_id: WebApplicationId,
     pub user: i64,
 }
 
@@ -258,7 +259,7 @@ impl Fixture {
         let now = emsg_store::now();
         conn.transaction::<_, emsg_store::StoreError, _>(|conn| {
             for (i, name) in companies.iter().enumerate() {
-                let key = ConnectionKey::new(self.app_id, name, false, 0);
+                let key = ConnectionKey::new(self.app_id, name, false, None);
                 connections::store_authorization(
                     conn,
                     &self.ring,

@@ -4,6 +4,7 @@
 //! `iss` is refused when the issuer's discovery says it always sends one.
 
 use emsg_seal::Secret;
+use emsg_store::UserId;
 use emsg_store::audit::{Actor, AuditAction, NewAuditEntry};
 use emsg_store::pending::{self, PendingAuthorization};
 use tracing::Instrument as _;
@@ -37,7 +38,7 @@ impl Engine {
     /// Handles the callback for `user`, the user whose session (or `--user`) it arrived in.
     pub async fn callback(
         &self,
-        user: i64,
+        user: UserId,
         params: CallbackParams,
     ) -> Result<CallbackOutcome, EngineError> {
         let state_hash = random::state_hash(&params.state);
@@ -48,10 +49,11 @@ impl Engine {
     /// while its user logged in): `params.state` is not read.
     pub async fn callback_for_state_hash(
         &self,
-        user: i64,
+        user: UserId,
         state_hash: String,
         params: CallbackParams,
     ) -> Result<CallbackOutcome, EngineError> {
+        let user = user.get();
         let found = self
             .db(move |conn, _| Ok(pending::by_state_hash(conn, &state_hash)?))
             .await?;
@@ -130,7 +132,7 @@ impl Engine {
                 )));
             }
         }
-        if flow.user_id != user {
+        if flow.user_id.get() != user {
             return Err(EngineError::Refused(format!(
                 "this sign-in for {app} was started by another user; only they can complete it. {again}"
             )));
@@ -184,7 +186,7 @@ impl Engine {
         }
         let connection = if obtain_at_once {
             Some(
-                self.obtain_access_token(app, Some(&flow.company), user, None)
+                self.obtain_access_token(app, Some(&flow.company), UserId::new(user), None)
                     .await?,
             )
         } else {

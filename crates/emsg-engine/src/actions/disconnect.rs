@@ -41,7 +41,7 @@ impl Engine {
                 record.name
             )));
         };
-        let span = tracing::info_span!("disconnect", app = %record.name, connection = connection.id, user = actor.unwrap_or(0));
+        let span = tracing::info_span!("disconnect", app = %record.name, connection = connection.id.get(), user = actor.unwrap_or(0));
         let mut entry = Some(
             NewAuditEntry::ok(
                 Actor::user_or_system(actor),

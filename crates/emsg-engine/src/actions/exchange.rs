@@ -12,6 +12,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use tracing::Instrument as _;
 
 use emsg_seal::Secret;
+use emsg_store::UserId;
 use emsg_store::audit::{Actor, AuditAction, NewAuditEntry};
 use emsg_store::connections::{self, Authorization, Status, Tokens};
 use emsg_store::web_applications::WebApplication;
@@ -23,7 +24,19 @@ use crate::error::{EngineError, ProviderFailure, ProviderFailureKind};
 use crate::http::HttpFailure;
 
 impl Engine {
+    /// Exchanges the source record's token of `user` (the company's when none is named) for
+    /// this record's.
     pub async fn exchange(
+        &self,
+        app: &str,
+        company: Option<&str>,
+        user: Option<UserId>,
+    ) -> Result<ConnectionView, EngineError> {
+        self.exchange_for(app, company, user.map_or(0, UserId::get))
+            .await
+    }
+
+    pub(crate) async fn exchange_for(
         &self,
         app: &str,
         company: Option<&str>,
@@ -58,7 +71,8 @@ impl Engine {
         user: i64,
         entry: &mut Option<NewAuditEntry>,
     ) -> Result<ConnectionView, EngineError> {
-        let (Some(source_id), Some(url)) = (record.exchange_source_id, record.exchange_url.clone())
+        let (Some(source_id), Some(url)) =
+            (record.exchange_source_id(), record.exchange_url.clone())
         else {
             return Err(EngineError::WrongKind(format!(
                 "{} is not an exchange-type record: use Get authorization code and Obtain access token",
@@ -71,7 +85,7 @@ impl Engine {
             .check_destination(&url)
             .map_err(EngineError::Refused)?;
         let source = self.record_by_id(source_id).await?;
-        let source_token = Box::pin(self.valid_token(&source.name, Some(company), user))
+        let source_token = Box::pin(self.valid_token_for(&source.name, Some(company), user))
             .await
             .map_err(|error| {
                 EngineError::NotConnected(format!(

@@ -7,6 +7,7 @@ use oauth2::{CsrfToken, PkceCodeChallenge, Scope};
 use tracing::Instrument as _;
 
 use emsg_seal::Secret;
+use emsg_store::UserId;
 use emsg_store::audit::{Actor, AuditAction, NewAuditEntry};
 use emsg_store::pending::{self, NewPending};
 use emsg_store::web_applications as records;
@@ -41,9 +42,10 @@ impl Engine {
         &self,
         app: &str,
         company: Option<&str>,
-        user: i64,
+        user: UserId,
         request: CodeRequest,
     ) -> Result<AuthorizationStart, EngineError> {
+        let user = user.get();
         let record = self.record(app).await?;
         let company = self.company(company).to_owned();
         let span = tracing::info_span!("get-code", app = %record.name, user);
@@ -139,7 +141,7 @@ impl Engine {
                         state_hash: &state_hash,
                         web_application_id: app_id,
                         company: &company,
-                        user_id: user,
+                        user_id: UserId::new(user),
                         scope: &scope,
                         redirect_uri: &redirect_uri,
                         verifier: verifier.as_ref(),

@@ -10,9 +10,9 @@ pub mod rejected;
 pub mod status;
 pub mod valid_token;
 
-use emsg_store::UserId;
 use emsg_store::connections::ConnectionKey;
 use emsg_store::web_applications::{self as records, WebApplication};
+use emsg_store::{UserId, WebApplicationId};
 
 use crate::Engine;
 use crate::error::EngineError;
@@ -51,7 +51,10 @@ impl Engine {
         self.db(move |conn, _| Ok(records::get(conn, &name)?)).await
     }
 
-    pub(crate) async fn record_by_id(&self, id: i64) -> Result<WebApplication, EngineError> {
+    pub(crate) async fn record_by_id(
+        &self,
+        id: WebApplicationId,
+    ) -> Result<WebApplication, EngineError> {
         self.db(move |conn, _| {
             records::by_id(conn, id)?
                 .ok_or_else(|| EngineError::Internal(format!("web application {id} vanished")))
@@ -78,8 +81,10 @@ impl Engine {
         }
     }
 
+    /// `user` as the engine's user-keyed calls take it (0: nobody named).
     pub(crate) fn key(record: &WebApplication, company: &str, user: i64) -> ConnectionKey {
-        ConnectionKey::new(record.id, company, record.user_specific, user)
+        let named = (user > 0).then_some(UserId::new(user));
+        ConnectionKey::new(record.id, company, record.user_specific, named)
     }
 }
 

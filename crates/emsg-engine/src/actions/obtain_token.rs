@@ -4,6 +4,7 @@ use oauth2::{AuthorizationCode, PkceCodeVerifier};
 use tracing::Instrument as _;
 
 use emsg_seal::Secret;
+use emsg_store::UserId;
 use emsg_store::audit::{Actor, AuditAction, NewAuditEntry};
 use emsg_store::connections::{self, Authorization};
 use emsg_store::pending;
@@ -23,13 +24,14 @@ impl Engine {
         &self,
         app: &str,
         company: Option<&str>,
-        user: i64,
+        user: UserId,
         pasted_code: Option<Secret>,
     ) -> Result<ConnectionView, EngineError> {
         let record = self.record(app).await?;
         if record.is_exchange() {
-            return self.exchange(app, company, user).await;
+            return self.exchange(app, company, Some(user)).await;
         }
+        let user = user.get();
         let company = self.company(company).to_owned();
         let span = tracing::info_span!("obtain-token", app = %record.name, user);
         let mut entry = Some(
@@ -62,7 +64,14 @@ impl Engine {
         let name = record.name.clone();
         let (app_id, company_owned) = (record.id, company.to_owned());
         let flow = self
-            .db(move |conn, _| Ok(pending::latest(conn, app_id, &company_owned, user)?))
+            .db(move |conn, _| {
+                Ok(pending::latest(
+                    conn,
+                    app_id,
+                    &company_owned,
+                    UserId::new(user),
+                )?)
+            })
             .await?;
         let Some(flow) = flow else {
             return Err(EngineError::Refused(format!(
@@ -173,7 +182,7 @@ impl Engine {
                 |stored: &connections::Connection| Some(stored.id),
             )
             .await?;
-        tracing::info!(connection = stored.id, "access token obtained");
+        tracing::info!(connection = stored.id.get(), "access token obtained");
         self.view(stored).await
     }
 

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use oauth2::RefreshToken;
 use tracing::Instrument as _;
 
-use emsg_store::UserId;
+use emsg_store::ConnectionId;
 use emsg_store::audit::{Actor, AuditAction, NewAuditEntry};
 use emsg_store::connections::{self, Connection, Status, Tokens};
 use emsg_store::db::DbConnection;
@@ -59,7 +59,7 @@ impl Engine {
         // the same database task, the lease when nobody else in this process is refreshing.
         let (record, user, found, leased) = self
             .db(move |conn, _| {
-                let asked = acting.named_user().map_or(0, UserId::get);
+                let asked = acting.named_user();
                 let (record, found) =
                     connections::find_named_with_record(conn, &name, &company_name, asked)?
                         .ok_or_else(|| {
@@ -84,7 +84,7 @@ impl Engine {
             })
             .await?;
         if record.is_exchange() {
-            return self.exchange(app, company, user).await;
+            return self.exchange_for(app, company, user).await;
         }
         let Some((connection, names)) = found.filter(|(c, _)| c.has_access_token()) else {
             return Err(self
@@ -102,7 +102,7 @@ impl Engine {
                 }),
             ));
         }
-        let span = tracing::info_span!("refresh", app = %record.name, connection = connection.id, user = actor.unwrap_or(0));
+        let span = tracing::info_span!("refresh", app = %record.name, connection = connection.id.get(), user = actor.unwrap_or(0));
         let after = self
             .refresh_connection(
                 &record,
@@ -132,7 +132,7 @@ impl Engine {
     ) -> Result<ConnectionView, EngineError> {
         let record = self.record(app).await?;
         let user = Self::subject(&record, acting)?;
-        self.valid_token(app, company, user).await?;
+        self.valid_token_for(app, company, user).await?;
         let key = Self::key(&record, self.company(company), user);
         let found = self
             .db(move |conn, _| {
@@ -164,7 +164,11 @@ impl Engine {
     /// the lease, on the database connection of the task that read the row: a refresh then
     /// costs one trip through the blocking pool less. `None` when another caller of this
     /// process holds the flight (it queues in [`Self::refresh_connection`]).
-    pub(crate) fn lease_at_once(&self, conn: &mut DbConnection, id: i64) -> Option<Leased> {
+    pub(crate) fn lease_at_once(
+        &self,
+        conn: &mut DbConnection,
+        id: ConnectionId,
+    ) -> Option<Leased> {
         let flight = self.inner.flights.lock_for(id).try_lock_owned().ok()?;
         let now = now();
         let owner = &self.inner.node_id;
@@ -276,7 +280,7 @@ impl Engine {
         result
     }
 
-    async fn release_lease(&self, id: i64) {
+    async fn release_lease(&self, id: ConnectionId) {
         let owner = self.inner.node_id.clone();
         if let Err(error) = self
             .db(move |conn, _| Ok(connections::release_lease(conn, id, &owner)?))
@@ -348,7 +352,7 @@ impl Engine {
                 let failed: Result<Connection, EngineError> = Err(error);
                 let audited = concluded(entry.clone(), &failed);
                 let now = now();
-                tracing::warn!(connection = id, status = %status, "{message}");
+                tracing::warn!(connection = id.get(), status = %status, "{message}");
                 let recorded = self
                     .db(move |conn, _| {
                         Ok(connections::finish_refresh_failed(

@@ -2,6 +2,7 @@
 //! — unless another caller already replaced it — and hand out the new one. The sender retries
 //! once with it; it never loops.
 
+use emsg_store::UserId;
 use emsg_store::connections::{self, Connection};
 
 use super::refresh::{AuditWhen, Need, refresh_entry};
@@ -15,9 +16,10 @@ impl Engine {
         &self,
         app: &str,
         company: Option<&str>,
-        user: i64,
+        user: Option<UserId>,
         rejected: &AccessToken,
     ) -> Result<AccessToken, EngineError> {
+        let user = user.map_or(0, UserId::get);
         let company = self.company(company).to_owned();
         let record = self.record(app).await?;
         let key = Self::key(&record, &company, user);
@@ -37,7 +39,7 @@ impl Engine {
             return token_of(self, &connection);
         }
         if record.is_exchange() {
-            self.exchange(app, Some(&company), user).await?;
+            self.exchange_for(app, Some(&company), user).await?;
         } else {
             self.refresh_connection(
                 &record,

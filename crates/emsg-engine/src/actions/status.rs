@@ -3,6 +3,7 @@
 use emsg_store::connections::{self, Connection, Status};
 use emsg_store::users;
 use emsg_store::web_applications::{self as records, WebApplication};
+use emsg_store::{ConnectionId, UserId};
 
 use super::now;
 use crate::Engine;
@@ -10,7 +11,7 @@ use crate::error::EngineError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectionView {
-    pub connection_id: i64,
+    pub connection_id: ConnectionId,
     pub web_application: String,
     pub company: String,
     /// The user of a user-specific connection.
@@ -156,10 +157,10 @@ impl Engine {
         &self,
         app: &str,
         company: Option<&str>,
-        user: i64,
+        user: UserId,
     ) -> Result<Option<ConnectionView>, EngineError> {
         let record = self.record(app).await?;
-        let key = Self::key(&record, self.company(company), user);
+        let key = Self::key(&record, self.company(company), user.get());
         let found = self
             .db(move |conn, _| Ok(connections::find(conn, &key)?))
             .await?;

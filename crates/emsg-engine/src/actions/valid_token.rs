@@ -3,6 +3,7 @@
 
 use emsg_seal::Secret;
 use emsg_store::connections::{self, Connection};
+use emsg_store::{ConnectionId, UserId};
 
 use super::now;
 use super::refresh::{AuditWhen, Need, refresh_entry};
@@ -15,11 +16,23 @@ pub struct AccessToken {
     pub token: Secret,
     pub token_type: String,
     pub expires_at: Option<i64>,
-    pub connection_id: i64,
+    pub connection_id: ConnectionId,
 }
 
 impl Engine {
+    /// A usable access token of `user`'s connection to `app` (the company's on records that
+    /// are not user-specific, or when nobody is named), refreshed or exchanged when it must be.
     pub async fn valid_token(
+        &self,
+        app: &str,
+        company: Option<&str>,
+        user: Option<UserId>,
+    ) -> Result<AccessToken, EngineError> {
+        self.valid_token_for(app, company, user.map_or(0, UserId::get))
+            .await
+    }
+
+    pub(crate) async fn valid_token_for(
         &self,
         app: &str,
         company: Option<&str>,
@@ -63,7 +76,7 @@ impl Engine {
         let connection = match found {
             Some(c) if c.has_access_token() => c,
             _ if record.is_exchange() => {
-                self.exchange(app, Some(&company), user).await?;
+                self.exchange_for(app, Some(&company), user).await?;
                 return self
                     .current_token(&record.name, &Self::key(&record, &company, user))
                     .await;
@@ -77,7 +90,9 @@ impl Engine {
             return token_of(self, &connection);
         }
         let refreshed = if record.is_exchange() {
-            self.exchange(app, Some(&company), user).await.map(|_| None)
+            self.exchange_for(app, Some(&company), user)
+                .await
+                .map(|_| None)
         } else {
             // 0: no user (the company's connection asked for from the command line).
             let user = (user > 0).then_some(user);

@@ -22,6 +22,7 @@ use emsg_store::db::Pool;
 use emsg_store::pending;
 use emsg_store::users::Role;
 use emsg_store::web_applications::{self as records, WebApplication};
+use emsg_store::{ConnectionId, UserId};
 use emsg_test_db::{Backend, TestDb};
 use emsg_testkit::{OidcPeer, PeerClient, PeerOptions, Profile};
 
@@ -221,8 +222,8 @@ pub struct Harness {
     pub engine: Engine,
     pub pool: Pool,
     pub ring: Arc<KeyRing>,
-    pub fiona: i64,
-    pub george: i64,
+    pub fiona: UserId,
+    pub george: UserId,
     pub peer: OidcPeer,
     /// Every secret seen in the test: tokens, codes, verifiers, client secrets.
     secrets: BTreeSet<String>,
@@ -273,8 +274,8 @@ impl Harness {
             engine,
             pool,
             ring,
-            fiona,
-            george,
+            fiona: UserId::new(fiona),
+            george: UserId::new(george),
             peer,
             secrets,
             texts: Vec::new(),
@@ -292,9 +293,9 @@ impl Harness {
 
     /// The stored connection of `app` for `user` (the company's when the record is not
     /// user-specific).
-    pub fn connection(&self, app: &str, user: i64) -> anyhow::Result<Option<Connection>> {
+    pub fn connection(&self, app: &str, user: UserId) -> anyhow::Result<Option<Connection>> {
         let record = self.record(app)?;
-        let key = ConnectionKey::new(record.id, COMPANY, record.user_specific, user);
+        let key = ConnectionKey::new(record.id, COMPANY, record.user_specific, Some(user));
         Ok(connections::find(&mut *self.conn()?, &key)?)
     }
 
@@ -303,7 +304,7 @@ impl Harness {
     }
 
     /// The stored access and refresh tokens, opened with the ring and remembered as secrets.
-    pub fn tokens(&mut self, app: &str, user: i64) -> anyhow::Result<(String, Option<String>)> {
+    pub fn tokens(&mut self, app: &str, user: UserId) -> anyhow::Result<(String, Option<String>)> {
         let connection = self
             .connection(app, user)?
             .ok_or_else(|| anyhow!("{app} has no connection for user {user}"))?;
@@ -323,7 +324,7 @@ impl Harness {
     }
 
     /// The PKCE verifier of `user`'s newest authorization of `app`, remembered as a secret.
-    pub fn verifier(&mut self, app: &str, user: i64) -> anyhow::Result<Option<String>> {
+    pub fn verifier(&mut self, app: &str, user: UserId) -> anyhow::Result<Option<String>> {
         let record = self.record(app)?;
         let flow = pending::latest(&mut *self.conn()?, record.id, COMPANY, user)?
             .ok_or_else(|| anyhow!("no authorization of {app} started by {user}"))?;
@@ -392,7 +393,7 @@ impl Harness {
     pub async fn authorize(
         &mut self,
         app: &str,
-        user: i64,
+        user: UserId,
         request: CodeRequest,
         account: &str,
     ) -> anyhow::Result<(Url, Url)> {
@@ -423,7 +424,7 @@ impl Harness {
     /// The callback as `user` with the parameters of the redirect back from the provider.
     pub async fn callback(
         &mut self,
-        user: i64,
+        user: UserId,
         back: &Url,
     ) -> Result<emsg_engine::CallbackOutcome, EngineError> {
         self.engine.callback(user, callback_params(back)).await
@@ -433,7 +434,7 @@ impl Harness {
     pub async fn connect(
         &mut self,
         app: &str,
-        user: i64,
+        user: UserId,
         account: &str,
     ) -> anyhow::Result<emsg_engine::ConnectionView> {
         let (_, back) = self
@@ -458,16 +459,16 @@ impl Harness {
         use emsg_store::schema::pending_authorizations as p;
         let id = self.record(app)?.id;
         Ok(
-            diesel::update(p::table.filter(p::web_application_id.eq(id)))
+            diesel::update(p::table.filter(p::web_application_id.eq(id.get())))
                 .set(p::nonce.eq(nonce))
                 .execute(&mut *self.conn()?)?,
         )
     }
 
     /// Moves the access-token expiry of a connection.
-    pub fn set_access_expiry(&self, connection_id: i64, at: i64) -> anyhow::Result<()> {
+    pub fn set_access_expiry(&self, connection_id: ConnectionId, at: i64) -> anyhow::Result<()> {
         use emsg_store::schema::connections as c;
-        diesel::update(c::table.find(connection_id))
+        diesel::update(c::table.find(connection_id.get()))
             .set(c::access_expires_at.eq(Some(at)))
             .execute(&mut *self.conn()?)?;
         Ok(())

@@ -20,6 +20,7 @@ use emsg_store::pending::{self, PendingAuthorization};
 use emsg_store::schema::{connections as connections_table, pending_authorizations};
 use emsg_store::users::{self, Role};
 use emsg_store::web_applications::{self as records, WebApplication};
+use emsg_store::{ConnectionId, UserId};
 use emsg_test_db::TestDb;
 pub use emsg_testkit::log::LogBuffer;
 use emsg_testkit::mock::{MockResponse, MockServer, RecordedRequest};
@@ -151,8 +152,8 @@ pub struct Env {
     pub ring: Arc<KeyRing>,
     pub engine: Engine,
     pub mock: MockServer,
-    pub alice: i64,
-    pub bob: i64,
+    pub alice: UserId,
+    pub bob: UserId,
     pub log: LogBuffer,
     /// Display and Debug of every result the scenario produced through [`Env::ok`] / [`Env::err`].
     shown: RefCell<Vec<String>>,
@@ -220,8 +221,8 @@ impl Env {
                 false,
             )?;
             let password = Secret::new("a long enough password");
-            let alice = users::add(&mut conn, "alice", Role::Finance, &password)?.id;
-            let bob = users::add(&mut conn, "bob", Role::Finance, &password)?.id;
+            let alice = UserId::new(users::add(&mut conn, "alice", Role::Finance, &password)?.id);
+            let bob = UserId::new(users::add(&mut conn, "bob", Role::Finance, &password)?.id);
             (alice, bob)
         };
         let engine = Engine::new(
@@ -301,19 +302,19 @@ impl Env {
         records::get(&mut conn, name).expect("the record exists")
     }
 
-    pub fn key(&self, app: &str, user: i64) -> ConnectionKey {
+    pub fn key(&self, app: &str, user: UserId) -> ConnectionKey {
         let record = self.record(app);
-        ConnectionKey::new(record.id, COMPANY, record.user_specific, user)
+        ConnectionKey::new(record.id, COMPANY, record.user_specific, Some(user))
     }
 
     /// The stored connection of `app` for `user`, straight from the database.
-    pub fn connection(&self, app: &str, user: i64) -> Option<Connection> {
+    pub fn connection(&self, app: &str, user: UserId) -> Option<Connection> {
         let key = self.key(app, user);
         let mut conn = self.pool.get().expect("a pooled connection");
         connections::find(&mut conn, &key).expect("reading the connection")
     }
 
-    pub fn stored_tokens(&self, app: &str, user: i64) -> (Option<String>, Option<String>) {
+    pub fn stored_tokens(&self, app: &str, user: UserId) -> (Option<String>, Option<String>) {
         let Some(connection) = self.connection(app, user) else {
             return (None, None);
         };
@@ -330,15 +331,15 @@ impl Env {
     }
 
     /// The newest pending authorization `user` started for `app`.
-    pub fn pending(&self, app: &str, user: i64) -> Option<PendingAuthorization> {
+    pub fn pending(&self, app: &str, user: UserId) -> Option<PendingAuthorization> {
         let record = self.record(app);
         let mut conn = self.pool.get().expect("a pooled connection");
         pending::latest(&mut conn, record.id, COMPANY, user).expect("reading pending")
     }
 
-    pub fn set_access_expiry(&self, connection_id: i64, at: Option<i64>) {
+    pub fn set_access_expiry(&self, connection_id: ConnectionId, at: Option<i64>) {
         let mut conn = self.pool.get().expect("a pooled connection");
-        let n = diesel::update(connections_table::table.find(connection_id))
+        let n = diesel::update(connections_table::table.find(connection_id.get()))
             .set(connections_table::access_expires_at.eq(at))
             .execute(&mut *conn)
             .expect("updating the expiry");
@@ -370,7 +371,7 @@ impl Env {
     }
 
     /// Get authorization code as `user`; returns the authorization URL and its `state`.
-    pub async fn start_flow(&self, app: &str, user: i64) -> (url::Url, String) {
+    pub async fn start_flow(&self, app: &str, user: UserId) -> (url::Url, String) {
         let start = self.ok(self
             .engine
             .get_authorization_code(app, None, user, CodeRequest::default())
@@ -382,7 +383,7 @@ impl Env {
 
     pub async fn callback(
         &self,
-        user: i64,
+        user: UserId,
         state: &str,
         code: &str,
     ) -> Result<emsg_engine::CallbackOutcome, EngineError> {
@@ -404,7 +405,7 @@ impl Env {
         &self,
         app: &str,
         token_path: &str,
-        user: i64,
+        user: UserId,
         answer: MockResponse,
     ) -> (url::Url, ConnectionView) {
         self.mock.on("POST", token_path).respond(answer).mount();
@@ -419,7 +420,7 @@ impl Env {
         &self,
         app: &str,
         token_path: &str,
-        user: i64,
+        user: UserId,
         access: &str,
         refresh: Option<&str>,
         expires_in: Option<u64>,

@@ -14,6 +14,7 @@ use emsg_engine::{CallbackParams, CodeRequest, Engine, EngineConfig, RetryPolicy
 use emsg_messages::fraud::{BrowserData, Hop, WebClient};
 use emsg_messages::{Messenger, Origin, SendRequest, Vendor};
 use emsg_seal::{KeyRing, MasterKey, Secret};
+use emsg_store::UserId;
 use emsg_store::audit::{self, Actor};
 use emsg_store::connections::{self, Authorization, ConnectionKey, Tokens};
 use emsg_store::db::Pool;
@@ -50,8 +51,8 @@ pub struct Env {
     pub messenger: Messenger,
     pub mock: MockServer,
     pub ring: Arc<KeyRing>,
-    pub alice: i64,
-    pub bob: i64,
+    pub alice: UserId,
+    pub bob: UserId,
     pub log: LogBuffer,
 }
 
@@ -117,8 +118,8 @@ impl Env {
             );
             emsg_store::import::import(&mut conn, &ring, &parsed, &ctx, &Actor::Operator, false)?;
             let password = Secret::new("a long enough password");
-            let alice = users::add(&mut conn, "alice", Role::Finance, &password)?.id;
-            let bob = users::add(&mut conn, "bob", Role::Finance, &password)?.id;
+            let alice = UserId::new(users::add(&mut conn, "alice", Role::Finance, &password)?.id);
+            let bob = UserId::new(users::add(&mut conn, "bob", Role::Finance, &password)?.id);
             (alice, bob)
         };
         let config = EngineConfig {
@@ -192,10 +193,10 @@ impl Env {
     }
 
     /// Stores a connection of `app` for `user` as if authorized an hour ago, valid for an hour.
-    pub fn seed_connection(&self, app: &str, user: i64, access_token: &str) {
+    pub fn seed_connection(&self, app: &str, user: UserId, access_token: &str) {
         let mut conn = self.pool.get().expect("conn");
         let record = emsg_store::web_applications::get(&mut conn, app).expect("record");
-        let key = ConnectionKey::new(record.id, "default", record.user_specific, user);
+        let key = ConnectionKey::new(record.id, "default", record.user_specific, Some(user));
         let now = emsg_store::now();
         connections::store_authorization(
             &mut conn,
@@ -209,7 +210,7 @@ impl Env {
                 access_expires_at: Some(now + 3600),
             },
             &Authorization {
-                authorized_by: user,
+                authorized_by: user.get(),
                 authorized_at: now - 3600,
                 authorization_expires_at: None,
                 taxpayer_id: None,

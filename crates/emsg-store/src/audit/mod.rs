@@ -10,6 +10,7 @@ pub(crate) mod row;
 
 use crate::db::{DbConnection, write_transaction};
 use crate::error::Result;
+use crate::ids::{ConnectionId, WebApplicationId};
 
 pub use action::AuditAction;
 pub use read::{AuditEntry, AuditFilter, kinds, recent, search};
@@ -72,18 +73,18 @@ impl NewAuditEntry {
 
     /// The entry concerns web application (record) `id`.
     #[must_use]
-    pub fn on_web_application(self, id: impl Into<Option<i64>>) -> Self {
+    pub fn on_web_application(self, id: impl Into<Option<WebApplicationId>>) -> Self {
         Self {
-            web_application_id: id.into(),
+            web_application_id: id.into().map(WebApplicationId::get),
             ..self
         }
     }
 
     /// The entry concerns connection `id`.
     #[must_use]
-    pub fn on_connection(self, id: impl Into<Option<i64>>) -> Self {
+    pub fn on_connection(self, id: impl Into<Option<ConnectionId>>) -> Self {
         Self {
-            connection_id: id.into(),
+            connection_id: id.into().map(ConnectionId::get),
             ..self
         }
     }

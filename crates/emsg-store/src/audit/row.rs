@@ -141,8 +141,8 @@ mod tests {
             AuditAction::Refresh,
             "access token refreshed",
         )
-        .on_web_application(1)
-        .on_connection(2)
+        .on_web_application(crate::WebApplicationId::new(1))
+        .on_connection(crate::ConnectionId::new(2))
     }
 
     #[test]

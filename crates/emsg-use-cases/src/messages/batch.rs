@@ -2,7 +2,7 @@
 //! fraud-prevention headers): the command line's origin, and re-sending in a named user's name.
 
 use emsg_messages::{Origin, SendError, Sent};
-use emsg_store::MessageId;
+use emsg_store::{MessageId, UserId};
 
 use crate::{Actor, Context, UseCaseError};
 
@@ -21,7 +21,7 @@ pub async fn resend_batch(
     ctx: &Context,
     actor: &Actor,
     id: MessageId,
-    user: Option<i64>,
+    user: Option<UserId>,
     origin: Origin,
 ) -> Result<Result<Sent, SendError>, UseCaseError> {
     actor.require_actions()?;

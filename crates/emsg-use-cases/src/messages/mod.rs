@@ -233,6 +233,6 @@ pub async fn resend(
     message_with_events(ctx, id).await?;
     Ok(ctx
         .messenger()?
-        .resend(id.get(), Some(actor.id), origin)
+        .resend(id.get(), actor.user_id(), origin)
         .await)
 }

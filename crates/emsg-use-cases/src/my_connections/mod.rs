@@ -5,7 +5,6 @@
 mod nino;
 
 use emsg_engine::{Acting, CodeRequest, EngineError};
-use emsg_store::UserId;
 use emsg_store::connections::Status;
 use emsg_store::web_applications::{self as records, WebApplication};
 use emsg_webapps::Capture;
@@ -47,6 +46,7 @@ fn asks_for_nino(record: &WebApplication) -> bool {
 /// Every user-specific web application with the actor's own connection (a disconnected one
 /// shows as not connected).
 pub async fn list(ctx: &Context, actor: &Actor) -> Result<Vec<MyConnection>, UseCaseError> {
+    let user = actor.require_user("My connections")?;
     let now = emsg_store::now();
     let all = ctx
         .run(|conn| {
@@ -62,7 +62,7 @@ pub async fn list(ctx: &Context, actor: &Actor) -> Result<Vec<MyConnection>, Use
     for record in all {
         let connection = ctx
             .engine()
-            .connection(&record.name, None, actor.id)
+            .connection(&record.name, None, user)
             .await?
             .filter(|c| c.status != Status::Disconnected);
         let live = connection.as_ref();
@@ -134,6 +134,7 @@ pub async fn connect(
     nino_typed: Option<String>,
 ) -> Result<Result<Connecting, EngineError>, UseCaseError> {
     actor.require_actions()?;
+    let user = actor.require_user("Connecting on My connections")?;
     let record = user_specific_record(ctx, name).await?;
     // The NINO is checked before anything is started: a refused one leaves no trace.
     let taxpayer_id = if asks_for_nino(&record) {
@@ -157,7 +158,7 @@ pub async fn connect(
     };
     Ok(ctx
         .engine()
-        .get_authorization_code(&record.name, None, actor.id, request)
+        .get_authorization_code(&record.name, None, user, request)
         .await
         .map(|start| Connecting::SignIn { url: start.url }))
 }
@@ -170,10 +171,11 @@ pub async fn disconnect(
     name: String,
 ) -> Result<Result<String, EngineError>, UseCaseError> {
     actor.require_actions()?;
+    let user = actor.require_user("Disconnecting on My connections")?;
     let record = user_specific_record(ctx, name).await?;
     Ok(ctx
         .engine()
-        .disconnect(&record.name, None, Acting::User(UserId::new(actor.id)))
+        .disconnect(&record.name, None, Acting::User(user))
         .await
         .map(|done| Outcome::Disconnected(done).message(Action::Disconnect)))
 }

@@ -3,11 +3,11 @@
 //! change. Each change ends the sessions and API keys it must and is audited in the store.
 
 use emsg_seal::Secret;
-use emsg_store::users;
 /// What a password change or a removal ended: sessions and API keys.
 pub use emsg_store::users::Ended;
 /// A user, their role, and the shortest password a user may choose.
 pub use emsg_store::users::{MIN_PASSWORD_CHARS, Role, User};
+use emsg_store::{UserId, users};
 use serde::Serialize;
 
 use crate::{Actor, Context, UseCaseError};
@@ -157,7 +157,7 @@ pub async fn add(
 pub struct UserView {
     /// For telling the actor's own row; not shown.
     #[serde(skip)]
-    pub id: i64,
+    pub id: UserId,
     pub name: String,
     pub role: &'static str,
     pub created: String,
@@ -168,7 +168,7 @@ pub struct UserView {
 impl UserView {
     pub fn new(u: &User) -> Self {
         Self {
-            id: u.id,
+            id: UserId::new(u.id),
             name: u.name.clone(),
             role: u.role.as_str(),
             created: emsg_store::format_utc(u.created_at),
@@ -197,7 +197,7 @@ pub async fn change_own_password(
     keep_session: Option<String>,
     revoke_api_keys: bool,
 ) -> Result<Ended, UseCaseError> {
-    let id = actor.id;
+    let id = actor.require_user("Changing one's own password")?.get();
     let ended = ctx
         .run(move |conn| {
             users::change_own_password(

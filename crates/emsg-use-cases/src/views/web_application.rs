@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use emsg_store::WebApplicationId;
 use emsg_store::web_applications::WebApplication;
 use emsg_webapps::{FieldValue, KEYS, Kind, Widget};
 use serde::Serialize;
@@ -17,7 +18,7 @@ use serde_json::{Map, Value as Json, json};
 pub struct WebApplicationView(Map<String, Json>);
 
 impl WebApplicationView {
-    pub fn new(record: &WebApplication, names: &HashMap<i64, String>) -> Self {
+    pub fn new(record: &WebApplication, names: &HashMap<WebApplicationId, String>) -> Self {
         let spec = record.to_spec(names);
         let mut view = Map::new();
         for key in &KEYS {

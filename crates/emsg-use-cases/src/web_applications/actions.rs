@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use emsg_engine::Acting;
 use emsg_engine::{CodeRequest, ConnectionView, Disconnected};
 use emsg_seal::Secret;
-use emsg_store::UserId;
 use emsg_store::web_applications as records;
 
 use crate::{Actor, Context, UseCaseError};
@@ -131,7 +130,7 @@ pub async fn run_action(
     input: ActionInput,
 ) -> Result<Outcome, UseCaseError> {
     actor.require_actions()?;
-    let user = actor;
+    let user = actor.require_user("An action of the Web applications page")?;
     let engine = ctx.engine();
     let chosen: BTreeMap<String, String> = input
         .choices
@@ -156,7 +155,7 @@ pub async fn run_action(
                 taxpayer_id: None,
             };
             let start = engine
-                .get_authorization_code(app, None, user.id, request)
+                .get_authorization_code(app, None, user, request)
                 .await?;
             Outcome::Redirect {
                 url: start.url,
@@ -165,21 +164,19 @@ pub async fn run_action(
         }
         Action::ObtainToken => Outcome::Connection(Box::new(
             engine
-                .obtain_access_token(app, None, user.id, input.code)
+                .obtain_access_token(app, None, user, input.code)
                 .await?,
         )),
         Action::Refresh => Outcome::Connection(Box::new(
             engine
-                .refresh_access_token(app, None, Acting::User(UserId::new(user.id)))
+                .refresh_access_token(app, None, Acting::User(user))
                 .await?,
         )),
         Action::Exchange => {
-            Outcome::Connection(Box::new(engine.exchange(app, None, user.id).await?))
+            Outcome::Connection(Box::new(engine.exchange(app, None, Some(user)).await?))
         }
-        Action::Disconnect => Outcome::Disconnected(
-            engine
-                .disconnect(app, None, Acting::User(UserId::new(user.id)))
-                .await?,
-        ),
+        Action::Disconnect => {
+            Outcome::Disconnected(engine.disconnect(app, None, Acting::User(user)).await?)
+        }
     })
 }

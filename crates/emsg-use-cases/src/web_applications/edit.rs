@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use emsg_seal::Secret;
 use emsg_store::StoreError;
-use emsg_store::audit::Actor as AuditActor;
+use emsg_store::WebApplicationId;
 use emsg_store::import::ImportContext;
 use emsg_store::web_applications::{self as records, WebApplication};
 use emsg_webapps::{ImportErrors, PageEnvVars, WebApplicationSpec};
@@ -25,7 +25,7 @@ pub async fn editing(ctx: &Context, actor: &Actor, name: String) -> Result<Editi
     ctx.run(move |conn| {
         let record = records::get(conn, &name)?;
         let mut names = HashMap::new();
-        if let Some(id) = record.exchange_source_id
+        if let Some(id) = record.exchange_source_id()
             && let Some(source) = records::name_of(conn, id)?
         {
             names.insert(id, source);
@@ -48,7 +48,7 @@ pub async fn exported(
         let Some(found) = records::find(conn, &name)? else {
             return Ok(None);
         };
-        let names = match found.exchange_source_id {
+        let names = match found.exchange_source_id() {
             Some(id) => records::name_of(conn, id)?
                 .map(|n| HashMap::from([(id, n)]))
                 .unwrap_or_default(),
@@ -63,7 +63,7 @@ pub async fn exported(
 /// when one was typed (none keeps the stored one), the variables `{env: …}` may read, and
 /// whether the administrator confirmed moving the endpoints.
 pub struct Edit {
-    pub id: i64,
+    pub id: WebApplicationId,
     pub spec: WebApplicationSpec,
     pub new_secret: Option<Secret>,
     pub env_vars: PageEnvVars,
@@ -94,7 +94,7 @@ pub async fn edit(ctx: &Context, actor: &Actor, edit: Edit) -> Result<Edited, Us
     actor.require_admin("Editing a web application")?;
     let ring = ctx.ring();
     let urls = ctx.engine().config().urls;
-    let audit_actor = AuditActor::User { id: actor.id };
+    let audit_actor = actor.audit_actor();
     let result = ctx
         .run(move |conn| {
             let env = |var: &str| std::env::var(var).ok();

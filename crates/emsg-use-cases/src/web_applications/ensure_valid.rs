@@ -3,9 +3,6 @@
 //! for a sender that lets the server use the token; the answer is the connection's status,
 //! never the token.
 
-use emsg_engine::Acting;
-use emsg_store::UserId;
-
 use crate::views::ConnectionPanel;
 use crate::{Actor, Context, UseCaseError};
 
@@ -18,7 +15,7 @@ pub async fn ensure_valid(
     actor.require_actions()?;
     let view = ctx
         .engine()
-        .ensure_valid(name, None, Acting::User(UserId::new(actor.id)))
+        .ensure_valid(name, None, actor.acting(None))
         .await?;
     Ok(ConnectionPanel::new(&view, emsg_store::now()))
 }

@@ -11,6 +11,7 @@ pub use emsg_engine::{
 };
 use emsg_engine::{CodeRequest, SchedulerConfig};
 use emsg_seal::Secret;
+use emsg_store::UserId;
 
 use crate::{Actor, Context, UseCaseError};
 
@@ -20,7 +21,7 @@ pub async fn get_code(
     ctx: &Context,
     actor: &Actor,
     app: &str,
-    user: i64,
+    user: UserId,
     scope: Option<String>,
     params: BTreeMap<String, String>,
 ) -> Result<AuthorizationStart, UseCaseError> {
@@ -40,7 +41,7 @@ pub async fn get_code(
 pub async fn callback(
     ctx: &Context,
     actor: &Actor,
-    user: i64,
+    user: UserId,
     params: CallbackParams,
 ) -> Result<CallbackOutcome, UseCaseError> {
     actor.require_actions()?;
@@ -52,7 +53,7 @@ pub async fn obtain_token(
     ctx: &Context,
     actor: &Actor,
     app: &str,
-    user: i64,
+    user: UserId,
     code: Option<Secret>,
 ) -> Result<ConnectionView, UseCaseError> {
     actor.require_actions()?;
@@ -62,13 +63,13 @@ pub async fn obtain_token(
         .await?)
 }
 
-/// A valid access token of `user`'s connection (0: the company's), refreshed only if it is due,
-/// as a sender would have it.
+/// A valid access token of `user`'s connection (none: the company's), refreshed only if it is
+/// due, as a sender would have it.
 pub async fn valid_token(
     ctx: &Context,
     actor: &Actor,
     app: &str,
-    user: i64,
+    user: Option<UserId>,
 ) -> Result<AccessToken, UseCaseError> {
     actor.require_actions()?;
     Ok(ctx.engine().valid_token(app, None, user).await?)
@@ -79,7 +80,7 @@ pub async fn refresh(
     ctx: &Context,
     actor: &Actor,
     app: &str,
-    for_user: Option<i64>,
+    for_user: Option<UserId>,
 ) -> Result<ConnectionView, UseCaseError> {
     actor.require_actions()?;
     Ok(ctx
@@ -108,10 +109,10 @@ pub async fn exchange(
     ctx: &Context,
     actor: &Actor,
     app: &str,
-    user: i64,
+    user: UserId,
 ) -> Result<ConnectionView, UseCaseError> {
     actor.require_actions()?;
-    Ok(ctx.engine().exchange(app, None, user).await?)
+    Ok(ctx.engine().exchange(app, None, Some(user)).await?)
 }
 
 /// Disconnect `for_user`'s connection or the company's: revoke at the provider when possible,
@@ -120,7 +121,7 @@ pub async fn disconnect(
     ctx: &Context,
     actor: &Actor,
     app: &str,
-    for_user: Option<i64>,
+    for_user: Option<UserId>,
 ) -> Result<Disconnected, UseCaseError> {
     actor.require_actions()?;
     Ok(ctx

@@ -21,7 +21,7 @@ pub async fn set_client_secret(
     }
     let secret = Secret::new(secret);
     let ring = ctx.ring();
-    let actor = actor.id;
+    let actor = actor.audit_actor();
     ctx.run(move |conn| {
         let record = records::get(conn, &name)?;
         records::set_client_secret(
@@ -29,7 +29,7 @@ pub async fn set_client_secret(
             &ring,
             record.id,
             &secret,
-            &emsg_store::audit::Actor::User { id: actor },
+            &actor,
             "client secret set on the Web applications page",
         )?;
         Ok(())

@@ -29,12 +29,13 @@ pub fn chosen(
     actor: &Actor,
 ) -> Result<Option<Chosen>, UseCaseError> {
     let now = emsg_store::now();
-    let Some(found) = emsg_store::overview::find(conn, name, company, actor.id, now)? else {
+    let user = actor.require_user("A web application's page")?;
+    let Some(found) = emsg_store::overview::find(conn, name, company, user, now)? else {
         return Ok(None);
     };
     let record = found.record;
     let mut names = std::collections::HashMap::new();
-    if let Some(source) = record.exchange_source_id
+    if let Some(source) = record.exchange_source_id()
         && let Some(source_name) = records::name_of(conn, source)?
     {
         names.insert(source, source_name);
