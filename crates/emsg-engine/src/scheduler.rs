@@ -13,7 +13,7 @@ use tokio::task::JoinSet;
 use emsg_store::audit::{Actor, AuditAction, NewAuditEntry};
 use emsg_store::connections::{self, Connection, Status};
 use emsg_store::web_applications as records;
-use emsg_store::{ConnectionId, WebApplicationId};
+use emsg_store::{ConnectionId, UserId, WebApplicationId};
 
 use crate::Engine;
 use crate::actions::refresh::{AuditWhen, Need, refresh_entry};
@@ -226,8 +226,13 @@ impl Engine {
         connection: &Connection,
     ) -> Result<(), EngineError> {
         let result = if record.is_exchange() {
-            let user = connection.authorized_by.unwrap_or(connection.user_key);
-            Box::pin(self.exchange_for(&record.name, Some(&connection.company), user))
+            // The source token is the authorizer's (a user-specific record's owner's).
+            let user = connection
+                .authorized_by
+                .filter(|id| *id > 0)
+                .map(UserId::new)
+                .or(connection.subject().user());
+            Box::pin(self.exchange(&record.name, Some(&connection.company), user))
                 .await
                 .map(|_| ())
         } else {

@@ -10,7 +10,7 @@
 //! connection (records that are not user-specific), so tokens live per connection and keys map
 //! to connection ids: an invalidation drops exactly the affected connection.
 
-use emsg_store::ConnectionId;
+use emsg_store::{ConnectionId, UserId};
 use std::collections::HashMap;
 use std::sync::RwLock;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,7 +24,7 @@ pub const MAX_AGE: Duration = Duration::from_secs(1);
 const MAX_ENTRIES: usize = 100_000;
 
 /// Record name key, company, requesting user.
-type Key = (String, String, i64);
+type Key = (String, String, Option<UserId>);
 
 struct Slot {
     token: Option<(AccessToken, Instant)>,
@@ -54,7 +54,7 @@ impl TokenCache {
         &self,
         app: &str,
         company: &str,
-        user: i64,
+        user: Option<UserId>,
         fresh_until: i64,
     ) -> Option<AccessToken> {
         let entries = self
@@ -80,7 +80,7 @@ impl TokenCache {
         &self,
         app: &str,
         company: &str,
-        user: i64,
+        user: Option<UserId>,
         token: &AccessToken,
         started: ReadStarted,
     ) {
@@ -141,7 +141,7 @@ mod tests {
 
     fn value(cache: &TokenCache, user: i64) -> Option<String> {
         cache
-            .get("app", "default", user, 0)
+            .get("app", "default", Some(UserId::new(user)), 0)
             .map(|t| t.token.expose().to_owned())
     }
 
@@ -149,8 +149,20 @@ mod tests {
     fn invalidating_one_connection_keeps_the_others_cached() {
         let cache = TokenCache::default();
         let started = cache.read_started();
-        cache.put("app", "default", 1, &token(10, "a"), started);
-        cache.put("app", "default", 2, &token(20, "b"), started);
+        cache.put(
+            "app",
+            "default",
+            Some(UserId::new(1)),
+            &token(10, "a"),
+            started,
+        );
+        cache.put(
+            "app",
+            "default",
+            Some(UserId::new(2)),
+            &token(20, "b"),
+            started,
+        );
         cache.invalidate(ConnectionId::new(10));
         assert_eq!(value(&cache, 1), None);
         assert_eq!(value(&cache, 2).as_deref(), Some("b"));
@@ -160,8 +172,20 @@ mod tests {
     fn every_user_resolving_to_an_invalidated_connection_misses() {
         let cache = TokenCache::default();
         let started = cache.read_started();
-        cache.put("app", "default", 1, &token(10, "a"), started);
-        cache.put("app", "default", 2, &token(10, "a"), started);
+        cache.put(
+            "app",
+            "default",
+            Some(UserId::new(1)),
+            &token(10, "a"),
+            started,
+        );
+        cache.put(
+            "app",
+            "default",
+            Some(UserId::new(2)),
+            &token(10, "a"),
+            started,
+        );
         cache.invalidate(ConnectionId::new(10));
         assert_eq!(value(&cache, 1), None);
         assert_eq!(value(&cache, 2), None);
@@ -172,16 +196,34 @@ mod tests {
         let cache = TokenCache::default();
         let started = cache.read_started();
         cache.invalidate(ConnectionId::new(10));
-        cache.put("app", "default", 1, &token(10, "old"), started);
+        cache.put(
+            "app",
+            "default",
+            Some(UserId::new(1)),
+            &token(10, "old"),
+            started,
+        );
         assert_eq!(value(&cache, 1), None);
-        cache.put("app", "default", 1, &token(10, "new"), cache.read_started());
+        cache.put(
+            "app",
+            "default",
+            Some(UserId::new(1)),
+            &token(10, "new"),
+            cache.read_started(),
+        );
         assert_eq!(value(&cache, 1).as_deref(), Some("new"));
     }
 
     #[test]
     fn an_entry_is_served_for_at_most_max_age() {
         let cache = TokenCache::default();
-        cache.put("app", "default", 1, &token(10, "a"), cache.read_started());
+        cache.put(
+            "app",
+            "default",
+            Some(UserId::new(1)),
+            &token(10, "a"),
+            cache.read_started(),
+        );
         assert!(value(&cache, 1).is_some());
         std::thread::sleep(MAX_AGE + Duration::from_millis(50));
         assert_eq!(value(&cache, 1), None);

@@ -209,7 +209,8 @@ pub struct Tokens {
 /// Who authorized, when, and until when the grant lasts.
 #[derive(Debug, Clone)]
 pub struct Authorization {
-    pub authorized_by: i64,
+    /// Who authorized: none for an exchange that ran for the company with no user named.
+    pub authorized_by: Option<UserId>,
     pub authorized_at: i64,
     pub authorization_expires_at: Option<i64>,
     pub taxpayer_id: Option<String>,

@@ -51,7 +51,7 @@ fn connected(conn: &mut emsg_store::db::DbConnection, ring: &emsg_seal::KeyRing)
     )
     .unwrap();
     let authorization = Authorization {
-        authorized_by: fiona.id,
+        authorized_by: Some(emsg_store::UserId::new(fiona.id)),
         authorized_at: emsg_store::now(),
         authorization_expires_at: None,
         taxpayer_id: None,

@@ -69,7 +69,7 @@ fn connect(
         access_expires_at: Some(emsg_store::now() + 3600),
     };
     let authorization = Authorization {
-        authorized_by: fiona.id,
+        authorized_by: Some(emsg_store::UserId::new(fiona.id)),
         authorized_at: emsg_store::now(),
         authorization_expires_at: None,
         taxpayer_id: None,

@@ -47,7 +47,7 @@ fn connect(conn: &mut DbConnection, ring: &KeyRing, app: &str, user: UserId, com
         access_expires_at: Some(emsg_store::now() + 3600),
     };
     let authorization = Authorization {
-        authorized_by: user.get(),
+        authorized_by: Some(user),
         authorized_at: emsg_store::now(),
         authorization_expires_at: None,
         taxpayer_id: None,

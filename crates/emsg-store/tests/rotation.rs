@@ -60,7 +60,7 @@ fn world(conn: &mut DbConnection, ring: &KeyRing) -> World {
             access_expires_at: Some(emsg_store::now() + 3600),
         },
         &Authorization {
-            authorized_by: user.id,
+            authorized_by: Some(UserId::new(user.id)),
             authorized_at: emsg_store::now(),
             authorization_expires_at: None,
             taxpayer_id: None,

@@ -55,7 +55,7 @@ fn authorized(conn: &mut DbConnection, ring: &KeyRing) -> (ConnectionKey, Author
     .unwrap();
     let key = ConnectionKey::new(app.id, "default", false, None);
     let authorization = Authorization {
-        authorized_by: fiona.id,
+        authorized_by: Some(emsg_store::UserId::new(fiona.id)),
         authorized_at: emsg_store::now(),
         authorization_expires_at: None,
         taxpayer_id: None,

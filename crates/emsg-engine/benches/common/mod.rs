@@ -272,7 +272,7 @@ impl Fixture {
                         access_expires_at: Some(expires_at),
                     },
                     &Authorization {
-                        authorized_by: self.user,
+                        authorized_by: Some(emsg_store::UserId::new(self.user)),
                         authorized_at: now,
                         authorization_expires_at: None,
                         taxpayer_id: None,

@@ -53,7 +53,6 @@ impl Engine {
         state_hash: String,
         params: CallbackParams,
     ) -> Result<CallbackOutcome, EngineError> {
-        let user = user.get();
         let found = self
             .db(move |conn, _| Ok(pending::by_state_hash(conn, &state_hash)?))
             .await?;
@@ -64,7 +63,7 @@ impl Engine {
                     .to_owned(),
             ));
             let entry = NewAuditEntry::ok(
-                Actor::User { id: user },
+                Actor::User { id: user.get() },
                 AuditAction::Callback,
                 String::new(),
             );
@@ -72,7 +71,7 @@ impl Engine {
             return result;
         };
         let record = self.record_by_id(flow.web_application_id).await?;
-        let span = tracing::info_span!("callback", app = %record.name, user);
+        let span = tracing::info_span!("callback", app = %record.name, user = user.get());
         let result = self
             .accept_callback(
                 &record.name,
@@ -92,8 +91,12 @@ impl Engine {
         };
         // Written when the callback ends, whatever it did: the code it stored is a step of the
         // sign-in, and obtaining the token at once writes its own entry with the tokens.
-        let entry = NewAuditEntry::ok(Actor::User { id: user }, AuditAction::Callback, detail)
-            .on_web_application(record.id);
+        let entry = NewAuditEntry::ok(
+            Actor::User { id: user.get() },
+            AuditAction::Callback,
+            detail,
+        )
+        .on_web_application(record.id);
         self.audit(entry, &result).await;
         result
     }
@@ -103,7 +106,7 @@ impl Engine {
         app: &str,
         obtain_at_once: bool,
         issuer: Option<&str>,
-        user: i64,
+        user: UserId,
         flow: &PendingAuthorization,
         params: CallbackParams,
     ) -> Result<CallbackOutcome, EngineError> {
@@ -132,7 +135,7 @@ impl Engine {
                 )));
             }
         }
-        if flow.user_id.get() != user {
+        if flow.user_id != user {
             return Err(EngineError::Refused(format!(
                 "this sign-in for {app} was started by another user; only they can complete it. {again}"
             )));
@@ -186,7 +189,7 @@ impl Engine {
         }
         let connection = if obtain_at_once {
             Some(
-                self.obtain_access_token(app, Some(&flow.company), UserId::new(user), None)
+                self.obtain_access_token(app, Some(&flow.company), user, None)
                     .await?,
             )
         } else {

@@ -3,6 +3,7 @@
 
 use tracing::Instrument as _;
 
+use emsg_store::UserId;
 use emsg_store::audit::{Actor, AuditAction, NewAuditEntry};
 use emsg_store::connections;
 use emsg_store::web_applications::WebApplication;
@@ -41,10 +42,10 @@ impl Engine {
                 record.name
             )));
         };
-        let span = tracing::info_span!("disconnect", app = %record.name, connection = connection.id.get(), user = actor.unwrap_or(0));
+        let span = tracing::info_span!("disconnect", app = %record.name, connection = connection.id.get(), user = actor.map(UserId::get));
         let mut entry = Some(
             NewAuditEntry::ok(
-                Actor::user_or_system(actor),
+                Actor::user_or_system(actor.map(UserId::get)),
                 AuditAction::Disconnect,
                 String::new(),
             )

@@ -32,22 +32,13 @@ impl Engine {
         company: Option<&str>,
         user: Option<UserId>,
     ) -> Result<ConnectionView, EngineError> {
-        self.exchange_for(app, company, user.map_or(0, UserId::get))
-            .await
-    }
-
-    pub(crate) async fn exchange_for(
-        &self,
-        app: &str,
-        company: Option<&str>,
-        user: i64,
-    ) -> Result<ConnectionView, EngineError> {
         let record = self.record(app).await?;
         let company = self.company(company).to_owned();
-        let span = tracing::info_span!("exchange", app = %record.name, user);
+        let span =
+            tracing::info_span!("exchange", app = %record.name, user = user.map(UserId::get));
         let mut entry = Some(
             NewAuditEntry::ok(
-                Actor::User { id: user },
+                Actor::user_or_system(user.map(UserId::get)),
                 AuditAction::Exchange,
                 "token exchanged",
             )
@@ -68,7 +59,7 @@ impl Engine {
         &self,
         record: &WebApplication,
         company: &str,
-        user: i64,
+        user: Option<UserId>,
         entry: &mut Option<NewAuditEntry>,
     ) -> Result<ConnectionView, EngineError> {
         let (Some(source_id), Some(url)) =
@@ -85,7 +76,7 @@ impl Engine {
             .check_destination(&url)
             .map_err(EngineError::Refused)?;
         let source = self.record_by_id(source_id).await?;
-        let source_token = Box::pin(self.valid_token_for(&source.name, Some(company), user))
+        let source_token = Box::pin(self.valid_token(&source.name, Some(company), user))
             .await
             .map_err(|error| {
                 EngineError::NotConnected(format!(

@@ -45,13 +45,12 @@ impl Engine {
         user: UserId,
         request: CodeRequest,
     ) -> Result<AuthorizationStart, EngineError> {
-        let user = user.get();
         let record = self.record(app).await?;
         let company = self.company(company).to_owned();
-        let span = tracing::info_span!("get-code", app = %record.name, user);
+        let span = tracing::info_span!("get-code", app = %record.name, user = user.get());
         let mut entry = Some(
             NewAuditEntry::ok(
-                Actor::User { id: user },
+                Actor::User { id: user.get() },
                 AuditAction::GetCode,
                 format!("authorization started for company {company}"),
             )
@@ -72,7 +71,7 @@ impl Engine {
         &self,
         record: &records::WebApplication,
         company: &str,
-        user: i64,
+        user: UserId,
         request: CodeRequest,
         entry: &mut Option<NewAuditEntry>,
     ) -> Result<AuthorizationStart, EngineError> {
@@ -141,7 +140,7 @@ impl Engine {
                         state_hash: &state_hash,
                         web_application_id: app_id,
                         company: &company,
-                        user_id: UserId::new(user),
+                        user_id: user,
                         scope: &scope,
                         redirect_uri: &redirect_uri,
                         verifier: verifier.as_ref(),

@@ -29,9 +29,9 @@ pub enum Acting {
 
 impl Acting {
     /// The user the audit log names as having acted; none for the operator.
-    pub fn actor(self) -> Option<i64> {
+    pub fn actor(self) -> Option<UserId> {
         match self {
-            Self::User(id) => Some(id.get()),
+            Self::User(id) => Some(id),
             Self::Operator { .. } => None,
         }
     }
@@ -66,14 +66,16 @@ impl Engine {
         company.unwrap_or(&self.inner.config.default_company)
     }
 
-    /// Whose connection an action on `record` is about: the named or acting user's on
-    /// user-specific records, the company's otherwise. The number is the one the engine's
-    /// user-keyed calls take: the user's id, or that of the user who acts on a company's
-    /// connection (their flows are their own), 0 when nobody is named.
-    pub(crate) fn subject(record: &WebApplication, acting: Acting) -> Result<i64, EngineError> {
+    /// Who an action on `record` is for: the named or acting user on user-specific records
+    /// (refused when nobody is named), and on the others the user who acts, if any (the
+    /// connection is the company's; [`Engine::key`] decides that).
+    pub(crate) fn subject(
+        record: &WebApplication,
+        acting: Acting,
+    ) -> Result<Option<UserId>, EngineError> {
         match (record.user_specific, acting.named_user()) {
-            (false, user) => Ok(user.map_or(0, UserId::get)),
-            (true, Some(user)) => Ok(user.get()),
+            (false, user) => Ok(user),
+            (true, Some(user)) => Ok(Some(user)),
             (true, None) => Err(EngineError::Refused(format!(
                 "{} is user-specific: say whose connection is meant (--user NAME)",
                 record.name
@@ -81,10 +83,14 @@ impl Engine {
         }
     }
 
-    /// `user` as the engine's user-keyed calls take it (0: nobody named).
-    pub(crate) fn key(record: &WebApplication, company: &str, user: i64) -> ConnectionKey {
-        let named = (user > 0).then_some(UserId::new(user));
-        ConnectionKey::new(record.id, company, record.user_specific, named)
+    /// The connection `user` acts on: their own on a user-specific record, the company's
+    /// otherwise (and when nobody is named).
+    pub(crate) fn key(
+        record: &WebApplication,
+        company: &str,
+        user: Option<UserId>,
+    ) -> ConnectionKey {
+        ConnectionKey::new(record.id, company, record.user_specific, user)
     }
 }
 

@@ -31,12 +31,11 @@ impl Engine {
         if record.is_exchange() {
             return self.exchange(app, company, Some(user)).await;
         }
-        let user = user.get();
         let company = self.company(company).to_owned();
-        let span = tracing::info_span!("obtain-token", app = %record.name, user);
+        let span = tracing::info_span!("obtain-token", app = %record.name, user = user.get());
         let mut entry = Some(
             NewAuditEntry::ok(
-                Actor::User { id: user },
+                Actor::User { id: user.get() },
                 AuditAction::ObtainToken,
                 "access token obtained",
             )
@@ -57,21 +56,14 @@ impl Engine {
         &self,
         record: &WebApplication,
         company: &str,
-        user: i64,
+        user: UserId,
         pasted_code: Option<Secret>,
         entry: &mut Option<NewAuditEntry>,
     ) -> Result<ConnectionView, EngineError> {
         let name = record.name.clone();
         let (app_id, company_owned) = (record.id, company.to_owned());
         let flow = self
-            .db(move |conn, _| {
-                Ok(pending::latest(
-                    conn,
-                    app_id,
-                    &company_owned,
-                    UserId::new(user),
-                )?)
-            })
+            .db(move |conn, _| Ok(pending::latest(conn, app_id, &company_owned, user)?))
             .await?;
         let Some(flow) = flow else {
             return Err(EngineError::Refused(format!(
@@ -164,9 +156,9 @@ impl Engine {
             )
             .await?;
         }
-        let key = Self::key(record, company, user);
+        let key = Self::key(record, company, Some(user));
         let authorization = Authorization {
-            authorized_by: user,
+            authorized_by: Some(user),
             authorized_at: now,
             authorization_expires_at: record
                 .authorization_lifetime()

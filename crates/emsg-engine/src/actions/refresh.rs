@@ -7,11 +7,11 @@ use std::time::{Duration, Instant};
 use oauth2::RefreshToken;
 use tracing::Instrument as _;
 
-use emsg_store::ConnectionId;
 use emsg_store::audit::{Actor, AuditAction, NewAuditEntry};
 use emsg_store::connections::{self, Connection, Status, Tokens};
 use emsg_store::db::DbConnection;
 use emsg_store::web_applications::WebApplication;
+use emsg_store::{ConnectionId, UserId};
 
 use super::{Acting, now};
 use crate::Engine;
@@ -84,7 +84,7 @@ impl Engine {
             })
             .await?;
         if record.is_exchange() {
-            return self.exchange_for(app, company, user).await;
+            return self.exchange(app, company, user).await;
         }
         let Some((connection, names)) = found.filter(|(c, _)| c.has_access_token()) else {
             return Err(self
@@ -102,7 +102,7 @@ impl Engine {
                 }),
             ));
         }
-        let span = tracing::info_span!("refresh", app = %record.name, connection = connection.id.get(), user = actor.unwrap_or(0));
+        let span = tracing::info_span!("refresh", app = %record.name, connection = connection.id.get(), user = actor.map(UserId::get));
         let after = self
             .refresh_connection(
                 &record,
@@ -132,7 +132,7 @@ impl Engine {
     ) -> Result<ConnectionView, EngineError> {
         let record = self.record(app).await?;
         let user = Self::subject(&record, acting)?;
-        self.valid_token_for(app, company, user).await?;
+        self.valid_token(app, company, user).await?;
         let key = Self::key(&record, self.company(company), user);
         let found = self
             .db(move |conn, _| {
@@ -499,14 +499,18 @@ pub(crate) enum AuditWhen {
 /// The entry of a refresh of `connection` asked for by `user` (none: the system), with the
 /// words that say why it succeeded.
 pub(crate) fn refresh_entry(
-    user: Option<i64>,
+    user: Option<UserId>,
     record: &WebApplication,
     connection: &Connection,
     detail: &str,
 ) -> NewAuditEntry {
-    NewAuditEntry::ok(Actor::user_or_system(user), AuditAction::Refresh, detail)
-        .on_web_application(record.id)
-        .on_connection(connection.id)
+    NewAuditEntry::ok(
+        Actor::user_or_system(user.map(UserId::get)),
+        AuditAction::Refresh,
+        detail,
+    )
+    .on_web_application(record.id)
+    .on_connection(connection.id)
 }
 
 /// Why a refresh attempt ended without a pair, and what to record on the connection.

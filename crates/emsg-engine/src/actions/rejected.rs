@@ -19,7 +19,6 @@ impl Engine {
         user: Option<UserId>,
         rejected: &AccessToken,
     ) -> Result<AccessToken, EngineError> {
-        let user = user.map_or(0, UserId::get);
         let company = self.company(company).to_owned();
         let record = self.record(app).await?;
         let key = Self::key(&record, &company, user);
@@ -39,14 +38,14 @@ impl Engine {
             return token_of(self, &connection);
         }
         if record.is_exchange() {
-            self.exchange_for(app, Some(&company), user).await?;
+            self.exchange(app, Some(&company), user).await?;
         } else {
             self.refresh_connection(
                 &record,
                 &connection,
                 Need::Refresh,
                 refresh_entry(
-                    Some(user).filter(|u| *u != 0),
+                    user,
                     &record,
                     &connection,
                     "refreshed after the provider refused the access token on an API call",

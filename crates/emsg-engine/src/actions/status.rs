@@ -160,7 +160,7 @@ impl Engine {
         user: UserId,
     ) -> Result<Option<ConnectionView>, EngineError> {
         let record = self.record(app).await?;
-        let key = Self::key(&record, self.company(company), user.get());
+        let key = Self::key(&record, self.company(company), Some(user));
         let found = self
             .db(move |conn, _| Ok(connections::find(conn, &key)?))
             .await?;
@@ -207,7 +207,7 @@ impl Engine {
         &self,
         record: &WebApplication,
         company: &str,
-        user: i64,
+        user: Option<UserId>,
     ) -> EngineError {
         let (id, company_owned, name, user_specific) = (
             record.id,
@@ -219,7 +219,7 @@ impl Engine {
             .db(move |conn, _| {
                 let mut names = Vec::new();
                 for c in connections::of_application(conn, id, &company_owned)? {
-                    if c.user_key != user && c.has_access_token() {
+                    if c.subject().user() != user && c.has_access_token() {
                         names.extend(user_name(conn, c.authorized_by)?);
                     }
                 }

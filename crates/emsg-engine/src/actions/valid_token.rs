@@ -28,16 +28,6 @@ impl Engine {
         company: Option<&str>,
         user: Option<UserId>,
     ) -> Result<AccessToken, EngineError> {
-        self.valid_token_for(app, company, user.map_or(0, UserId::get))
-            .await
-    }
-
-    pub(crate) async fn valid_token_for(
-        &self,
-        app: &str,
-        company: Option<&str>,
-        user: i64,
-    ) -> Result<AccessToken, EngineError> {
         let company = self.company(company).to_owned();
         let skew = i64::try_from(self.inner.config.token_skew.as_secs()).unwrap_or(60);
         let app_key = emsg_store::web_applications::name_key(app);
@@ -60,7 +50,7 @@ impl Engine {
         &self,
         app: &str,
         company: &str,
-        user: i64,
+        user: Option<UserId>,
     ) -> Result<AccessToken, EngineError> {
         let company = company.to_owned();
         // The record and the connection in one database call.
@@ -76,7 +66,7 @@ impl Engine {
         let connection = match found {
             Some(c) if c.has_access_token() => c,
             _ if record.is_exchange() => {
-                self.exchange_for(app, Some(&company), user).await?;
+                self.exchange(app, Some(&company), user).await?;
                 return self
                     .current_token(&record.name, &Self::key(&record, &company, user))
                     .await;
@@ -90,12 +80,8 @@ impl Engine {
             return token_of(self, &connection);
         }
         let refreshed = if record.is_exchange() {
-            self.exchange_for(app, Some(&company), user)
-                .await
-                .map(|_| None)
+            self.exchange(app, Some(&company), user).await.map(|_| None)
         } else {
-            // 0: no user (the company's connection asked for from the command line).
-            let user = (user > 0).then_some(user);
             self.refresh_connection(
                 &record,
                 &connection,

@@ -210,7 +210,7 @@ impl Env {
                 access_expires_at: Some(now + 3600),
             },
             &Authorization {
-                authorized_by: user.get(),
+                authorized_by: Some(user),
                 authorized_at: now - 3600,
                 authorization_expires_at: None,
                 taxpayer_id: None,
