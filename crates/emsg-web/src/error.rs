@@ -75,9 +75,9 @@ impl WebError {
     pub(crate) fn from_send(error: emsg_use_cases::messages::SendError) -> Self {
         use emsg_use_cases::messages::SendError;
         match error {
-            SendError::Store(StoreError::UnknownWebService(name)) => Self::NotFound(format!(
-                "there is no web service named `{name}`; /messages/new lists them"
-            )),
+            SendError::Store(StoreError::UnknownWebService(name)) => {
+                Self::NotFound(emsg_use_cases::messages::no_service_named(&name))
+            }
             SendError::Store(e) => Self::Store(e),
             SendError::Internal(e) => Self::Internal(e),
             e @ (SendError::Fields(_) | SendError::Setup(_) | SendError::Refused(_)) => {

@@ -32,13 +32,15 @@ const PAGE_SIZE: i64 = 50;
 /// The web service named `name`, or a 404 naming where the services are listed.
 pub async fn service(ctx: &Context, name: String) -> Result<WebService, UseCaseError> {
     ctx.run(move |conn| {
-        web_services::find(conn, &name)?.ok_or_else(|| {
-            UseCaseError::NotFound(format!(
-                "there is no web service named `{name}`; /messages/new lists them"
-            ))
-        })
+        web_services::find(conn, &name)?
+            .ok_or_else(|| UseCaseError::NotFound(no_service_named(&name)))
     })
     .await
+}
+
+/// What a face answers for a web service that does not exist.
+pub fn no_service_named(name: &str) -> String {
+    format!("there is no web service named `{name}`; /messages/new lists them")
 }
 
 /// A message of this server's company, with its history.
