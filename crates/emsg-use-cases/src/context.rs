@@ -10,7 +10,7 @@ use emsg_store::UserId;
 use emsg_store::db::{Gateway, PooledConnection};
 use emsg_store::users::Role;
 
-use crate::UseCaseError;
+use crate::error::UseCaseError;
 
 /// Who runs a use case: a logged-in user, an API key's user, or the operator at the command
 /// line ([`Actor::operator`]), who is no user.
