@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use emsg_seal::Secret;
 use emsg_use_cases::time::format_utc;
 use emsg_use_cases::users::Role;
-use emsg_use_cases::users::{self, AccountChange, User, api_keys};
+use emsg_use_cases::users::{self, Change, User, api_keys};
 use emsg_use_cases::{Actor, Context};
 
 use crate::context::{Global, runtime};
@@ -138,7 +138,7 @@ async fn act(ctx: &Context, operator: &Actor, args: Users) -> anyhow::Result<Exi
             } else {
                 None
             };
-            let change = AccountChange::Password {
+            let change = Change::Password {
                 password,
                 revoke_api_keys,
             };
@@ -154,27 +154,27 @@ async fn act(ctx: &Context, operator: &Actor, args: Users) -> anyhow::Result<Exi
             }
         }
         Users::Disable { name } => {
-            let done = users::apply(ctx, operator, name, AccountChange::Disable).await?;
+            let done = users::apply(ctx, operator, name, Change::Disable).await?;
             println!("disabled {}; {}", done.user.name, done.ended);
         }
         Users::Enable { name } => {
-            let done = users::apply(ctx, operator, name, AccountChange::Enable).await?;
+            let done = users::apply(ctx, operator, name, Change::Enable).await?;
             println!("enabled {}: they can log in again", done.user.name);
         }
         Users::Remove { name } => {
-            let done = users::apply(ctx, operator, name, AccountChange::Remove).await?;
+            let done = users::apply(ctx, operator, name, Change::Remove).await?;
             println!("removed {}; {}", done.user.name, done.ended);
         }
         Users::Role { name, role } => {
             let role: Role = role.parse()?;
-            let done = users::apply(ctx, operator, name, AccountChange::Role(role)).await?;
+            let done = users::apply(ctx, operator, name, Change::Role(role)).await?;
             println!("{} is now {role}; {}", done.user.name, done.ended);
         }
         Users::LogoutEverywhere {
             name,
             revoke_api_keys,
         } => {
-            let change = AccountChange::LogOutEverywhere { revoke_api_keys };
+            let change = Change::LogOutEverywhere { revoke_api_keys };
             let done = users::apply(ctx, operator, name, change).await?;
             println!("logged {} out everywhere; {}", done.user.name, done.ended);
         }

@@ -1,28 +1,13 @@
-//! A user's account as the operator changes it: each change answers the user as stored, what
-//! it ended and the one-time password it made, for the command line to word.
+//! A user's account as an administrator or the operator changes it: each change answers the
+//! user as stored, what it ended and the one-time password it made, for the face to word.
 
 use emsg_seal::Secret;
-use emsg_store::audit::{self, AuditAction, NewAuditEntry};
+use emsg_store::audit::{self, Actor as AuditActor, AuditAction, NewAuditEntry};
+use emsg_store::db::DbConnection;
 use emsg_store::users::{self, Ended, Role, User};
 
+use super::Change;
 use crate::{Actor, Context, UseCaseError};
-
-/// One change to a user's account.
-pub enum AccountChange {
-    /// `password`, or a one-time password made here (shown once; the user must choose their
-    /// own at the next log-in). Every session ends; API keys when asked.
-    Password {
-        password: Option<Secret>,
-        revoke_api_keys: bool,
-    },
-    Role(Role),
-    Disable,
-    Enable,
-    Remove,
-    LogOutEverywhere {
-        revoke_api_keys: bool,
-    },
-}
 
 /// What a change did.
 pub struct Applied {
@@ -81,44 +66,15 @@ pub async fn apply(
     ctx: &Context,
     admin: &Actor,
     name: String,
-    change: AccountChange,
+    change: Change,
 ) -> Result<Applied, UseCaseError> {
     admin.require_admin("Managing users")?;
     let actor = admin.audit_actor();
     ctx.run(move |conn| {
-        let user = users::find_or_err(conn, &name)?;
-        let mut one_time_password = None;
-        let ended = match change {
-            AccountChange::Password {
-                password,
-                revoke_api_keys,
-            } => {
-                let (password, one_time) = match password {
-                    Some(password) => (password, false),
-                    None => (users::generate_password()?, true),
-                };
-                let ended = users::set_password(
-                    conn,
-                    user.id,
-                    &password,
-                    one_time,
-                    revoke_api_keys,
-                    &actor,
-                )?;
-                one_time_password = one_time.then_some(password);
-                ended
-            }
-            AccountChange::Role(role) => users::set_role(conn, user.id, role, &actor)?,
-            AccountChange::Disable => users::disable(conn, user.id, &actor)?,
-            AccountChange::Enable => {
-                users::enable(conn, user.id, &actor)?;
-                Ended::default()
-            }
-            AccountChange::Remove => users::remove(conn, user.id, &actor)?,
-            AccountChange::LogOutEverywhere { revoke_api_keys } => {
-                users::log_out_everywhere(conn, user.id, revoke_api_keys, &actor)?
-            }
-        };
+        let user = users::find_or_err(conn, &name).map_err(UseCaseError::input)?;
+        // The store's refusals (the last administrator, a short password) are the asker's.
+        let (ended, one_time_password) =
+            make(conn, &user, change, &actor).map_err(UseCaseError::input)?;
         Ok(Applied {
             user,
             ended,
@@ -126,4 +82,39 @@ pub async fn apply(
         })
     })
     .await
+}
+
+/// Writes `change` of `user` with its audit entry; what it ended and the one-time password it
+/// made.
+fn make(
+    conn: &mut DbConnection,
+    user: &User,
+    change: Change,
+    actor: &AuditActor,
+) -> emsg_store::Result<(Ended, Option<Secret>)> {
+    Ok(match change {
+        Change::Password {
+            password,
+            revoke_api_keys,
+        } => {
+            let (password, one_time) = match password {
+                Some(password) => (password, false),
+                None => (users::generate_password()?, true),
+            };
+            let ended =
+                users::set_password(conn, user.id, &password, one_time, revoke_api_keys, actor)?;
+            (ended, one_time.then_some(password))
+        }
+        Change::Role(role) => (users::set_role(conn, user.id, role, actor)?, None),
+        Change::Disable => (users::disable(conn, user.id, actor)?, None),
+        Change::Enable => {
+            users::enable(conn, user.id, actor)?;
+            (Ended::default(), None)
+        }
+        Change::Remove => (users::remove(conn, user.id, actor)?, None),
+        Change::LogOutEverywhere { revoke_api_keys } => (
+            users::log_out_everywhere(conn, user.id, revoke_api_keys, actor)?,
+            None,
+        ),
+    })
 }

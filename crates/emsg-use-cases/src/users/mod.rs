@@ -15,13 +15,15 @@ use crate::{Actor, Context, UseCaseError};
 mod account;
 pub mod api_keys;
 
-pub use account::{AccountChange, Applied, add_with_password, apply, find, named};
+pub use account::{Applied, add_with_password, apply, find, named};
 
-/// One change an administrator makes to a user.
-#[derive(Debug, Clone, Copy)]
+/// One change an administrator (or the operator) makes to a user.
+#[derive(Debug, Clone)]
 pub enum Change {
-    /// A new one-time password (shown once); every session ends.
+    /// `password`, or a one-time password made here (shown once; the user must choose their
+    /// own at the next log-in). Every session ends; API keys when asked.
     Password {
+        password: Option<Secret>,
         revoke_api_keys: bool,
     },
     Role(Role),
@@ -42,7 +44,10 @@ impl Change {
         revoke_api_keys: bool,
     ) -> Result<Self, UseCaseError> {
         Ok(match change {
-            "password" => Self::Password { revoke_api_keys },
+            "password" => Self::Password {
+                password: None,
+                revoke_api_keys,
+            },
             "role" => Self::Role(
                 role.ok_or_else(|| {
                     UseCaseError::Invalid("say which role: `administrator` or `finance`".to_owned())
@@ -71,68 +76,35 @@ pub struct Changed {
     pub one_time_password: Option<Secret>,
 }
 
-/// Runs `change` on the user named `name`, as `admin`.
+/// Runs `change` on the user named `name`, as `admin`: the sentence the pages show.
 pub async fn change(
     ctx: &Context,
     admin: &Actor,
     name: String,
     change: Change,
 ) -> Result<Changed, UseCaseError> {
-    admin.require_admin("Managing users")?;
-    let actor = admin.audit_actor();
     let by = admin.name.clone();
-    ctx
-        .run(move |conn| {
-            let user = users::find_or_err(conn, &name).map_err(UseCaseError::input)?;
-            let done = match change {
-                Change::Password { revoke_api_keys } => {
-                    let password = users::generate_password()?;
-                    let ended = users::set_password(
-                        conn,
-                        user.id,
-                        &password,
-                        true,
-                        revoke_api_keys,
-                        &actor,
-                    )
-                    .map_err(UseCaseError::input)?;
-                    return Ok(Changed {
-                        message: format!(
-                            "{} has a new one-time password and must choose their own at the next log-in; {ended}",
-                            user.name
-                        ),
-                        one_time_password: Some(password),
-                    });
-                }
-                Change::Role(role) => {
-                    let ended = users::set_role(conn, user.id, role, &actor).map_err(UseCaseError::input)?;
-                    format!("{} is now {role}; {ended}", user.name)
-                }
-                Change::Disable => {
-                    let ended = users::disable(conn, user.id, &actor).map_err(UseCaseError::input)?;
-                    format!("{} is disabled; {ended}", user.name)
-                }
-                Change::Enable => {
-                    users::enable(conn, user.id, &actor).map_err(UseCaseError::input)?;
-                    format!("{} can log in again", user.name)
-                }
-                Change::Remove => {
-                    let ended = users::remove(conn, user.id, &actor).map_err(UseCaseError::input)?;
-                    format!("{} was removed; {ended}", user.name)
-                }
-                Change::LogOutEverywhere { revoke_api_keys } => {
-                    let ended = users::log_out_everywhere(conn, user.id, revoke_api_keys, &actor)
-                        .map_err(UseCaseError::input)?;
-                    format!("{} was logged out everywhere; {ended}", user.name)
-                }
-            };
-            tracing::info!(user = %name, by = %by, "{done}");
-            Ok(Changed {
-                message: done,
-                one_time_password: None,
-            })
-        })
-        .await
+    let applied = apply(ctx, admin, name.clone(), change.clone()).await?;
+    let (user, ended) = (&applied.user.name, &applied.ended);
+    let message = match change {
+        Change::Password { .. } => format!(
+            "{user} has a new one-time password and must choose their own at the next log-in; {ended}"
+        ),
+        Change::Role(role) => format!("{user} is now {role}; {ended}"),
+        Change::Disable => format!("{user} is disabled; {ended}"),
+        Change::Enable => format!("{user} can log in again"),
+        Change::Remove => format!("{user} was removed; {ended}"),
+        Change::LogOutEverywhere { .. } => {
+            format!("{user} was logged out everywhere; {ended}")
+        }
+    };
+    if applied.one_time_password.is_none() {
+        tracing::info!(user = %name, by = %by, "{message}");
+    }
+    Ok(Changed {
+        message,
+        one_time_password: applied.one_time_password,
+    })
 }
 
 /// Adds a user with a one-time password, as `admin`.
