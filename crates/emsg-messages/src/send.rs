@@ -178,8 +178,8 @@ impl Messenger {
             .map(|_| request.origin.connection_method());
         let (service_name, record_id, user) = (
             prepared.service.name.clone(),
-            prepared.record.id.get(),
-            request.user.map(UserId::get),
+            prepared.record.id,
+            request.user,
         );
         let app = prepared.record.name.clone();
         let subject = request.user;

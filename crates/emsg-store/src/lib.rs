@@ -17,6 +17,7 @@ pub mod login_throttle;
 pub mod master_key;
 pub mod messages;
 pub mod moved;
+pub mod next_steps;
 pub mod overview;
 pub mod parked_callbacks;
 pub mod pending;

@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use crate::clock::now;
 use crate::db::{DbConnection, write_transaction};
 use crate::error::{Result, StoreError};
-use crate::ids::WebApplicationId;
+use crate::ids::{UserId, WebApplicationId};
 use crate::schema::{message_events, messages};
 
 /// Where a message is: New → Sent → Response received | Business error | Technical error.
@@ -128,9 +128,9 @@ pub struct MessageEvent {
 #[derive(Debug, Clone)]
 pub struct NewMessage<'a> {
     pub service_name: &'a str,
-    pub web_application_id: i64,
+    pub web_application_id: WebApplicationId,
     pub company: &'a str,
-    pub user_id: Option<i64>,
+    pub user_id: Option<UserId>,
     pub connection_method: Option<&'a str>,
     pub fields: &'a str,
     pub resent_from: Option<i64>,

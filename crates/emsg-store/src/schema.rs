@@ -160,6 +160,8 @@ diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(api_keys -> users (user_id));
 diesel::joinable!(connections -> web_applications (web_application_id));
 diesel::joinable!(pending_authorizations -> web_applications (web_application_id));
+diesel::joinable!(next_steps -> messages (message_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     web_applications,
@@ -175,7 +177,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
     generations,
     master_keys,
-    key_ring_nodes
+    key_ring_nodes,
+    next_steps
 );
 
 diesel::table! {
@@ -237,6 +240,18 @@ diesel::table! {
         role -> Text,
         wrapped_key -> Binary,
         created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    next_steps (message_id) {
+        message_id -> BigInt,
+        step -> Integer,
+        due_at_ms -> BigInt,
+        attempts -> Integer,
+        fence -> BigInt,
+        lease_owner -> Nullable<Text>,
+        lease_until_ms -> Nullable<BigInt>,
     }
 }
 
