@@ -441,6 +441,74 @@ on_both_backends! {
         assert_no_leaks(&world, &browser);
     }
 
+    fn an_erps_retry_with_the_same_idempotency_key_never_sends_a_second_message(db) {
+        let world = start(db);
+        let browser = world.runtime.block_on(async {
+            let browser = Browser::new(&world.server);
+            connect(&world, &browser).await;
+            // The stand-in answers slowly, so that a retry arrives while the first is in flight.
+            world
+                .mock
+                .on("GET", OBLIGATIONS_PATH)
+                .respond(
+                    MockResponse::json(200, json!({"obligations": []}))
+                        .with_delay(std::time::Duration::from_millis(300)),
+                )
+                .mount();
+            let csrf = browser.csrf().await;
+            let body = json!({
+                "service": OBLIGATIONS,
+                "fields": {"vrn": "123456789", "from": "2026-01-01", "to": "2026-12-31"},
+            });
+            let send = |key: &'static str, body: Value| {
+                let (browser, csrf) = (&browser, csrf.clone());
+                async move {
+                    browser
+                        .post_json_with_headers("/api/v1/messages", Some(&csrf), &body, &[("Idempotency-Key", key)])
+                        .await
+                }
+            };
+
+            // Two requests with one key at the same moment: one message, one call.
+            let (a, b) = tokio::join!(send("erp-order-4711", body.clone()), send("erp-order-4711", body.clone()));
+            let mut answers = [a, b];
+            answers.sort_by_key(|a| a.status);
+            assert_eq!(answers.iter().map(|a| a.status).collect::<Vec<_>>(), [200, 201], "{answers:?}");
+            let (replay, first) = (&answers[0], &answers[1]);
+            assert_eq!(replay.headers.get("idempotent-replayed").unwrap(), "true");
+            assert!(first.headers.get("idempotent-replayed").is_none());
+            assert_eq!(replay.location, first.location);
+            assert!(json_of(replay)["summary"].as_str().unwrap().contains("nothing was sent again"), "{}", replay.body);
+            assert_eq!(api_calls(&world.mock).len(), 1, "the stand-in saw one request");
+            assert_eq!(stored_messages(&world), 1);
+
+            // A later retry answers with the message as it is now.
+            let later = send("erp-order-4711", body.clone()).await;
+            assert_eq!(later.status, 200, "{}", later.body);
+            assert_eq!(json_of(&later)["status"], "response_received");
+            assert_eq!(json_of(&later)["id"], 1);
+
+            // The same key with another request cannot be a retry: refused, nothing stored or sent.
+            let mut other = body.clone();
+            other["fields"]["from"] = json!("2026-02-01");
+            let reused = send("erp-order-4711", other).await;
+            assert_eq!(reused.status, 422, "{}", reused.body);
+            assert_eq!(json_of(&reused)["error"], "idempotency_key_reused");
+            // A new key is a new request.
+            let fresh = send("erp-order-4712", body.clone()).await;
+            assert_eq!(fresh.status, 201, "{}", fresh.body);
+            // A key no header can carry is refused before anything happens.
+            let bad = browser
+                .post_json_with_headers("/api/v1/messages", Some(&csrf), &body, &[("Idempotency-Key", &"k".repeat(256))])
+                .await;
+            assert_eq!(bad.status, 400, "{}", bad.body);
+            assert_eq!(api_calls(&world.mock).len(), 2);
+            assert_eq!(stored_messages(&world), 2);
+            browser
+        });
+        assert_no_leaks(&world, &browser);
+    }
+
     fn behind_a_trusted_proxy_the_client_is_the_first_address_it_did_not_add(db) {
         let world = start_with(db, &["--trusted-proxy", "127.0.0.1,203.0.113.9"]);
         let browser = world.runtime.block_on(async {

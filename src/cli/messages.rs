@@ -88,6 +88,7 @@ pub fn send(global: &Global, args: Send) -> anyhow::Result<ExitCode> {
         company: Some(global.company.clone()),
         user: user.as_ref().map(|(id, _)| *id),
         origin: batch_origin(user.map(|(_, name)| name)),
+        idempotency_key: None,
     };
     report(runtime.block_on(messages::send(&ctx, &Actor::operator(), request))?)
 }

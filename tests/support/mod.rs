@@ -260,13 +260,14 @@ pub fn serve_web(emsg: &Emsg, listen: &str, web_apps: &Path, extra: &[&str]) -> 
     }
 }
 
-/// What a browser gets back: status, `Location` (redirects are not followed), cookies set and
-/// the body.
+/// What a browser gets back: status, `Location` (redirects are not followed), cookies set,
+/// every header and the body.
 #[derive(Debug)]
 pub struct Answer {
     pub status: u16,
     pub location: Option<String>,
     pub set_cookies: Vec<String>,
+    pub headers: reqwest::header::HeaderMap,
     pub body: String,
 }
 
@@ -330,12 +331,14 @@ impl Browser {
             .iter()
             .map(|v| v.to_str().unwrap().to_owned())
             .collect();
+        let headers = response.headers().clone();
         let body = response.text().await.unwrap();
         self.bodies.lock().unwrap().push_str(&body);
         Answer {
             status,
             location,
             set_cookies,
+            headers,
             body,
         }
     }
@@ -378,9 +381,23 @@ impl Browser {
         csrf: Option<&str>,
         body: &serde_json::Value,
     ) -> Answer {
+        self.post_json_with_headers(path, csrf, body, &[]).await
+    }
+
+    /// [`Browser::post_json`] with more headers.
+    pub async fn post_json_with_headers(
+        &self,
+        path: &str,
+        csrf: Option<&str>,
+        body: &serde_json::Value,
+        headers: &[(&str, &str)],
+    ) -> Answer {
         let mut request = self.client.post(self.absolute(path)).json(body);
         if let Some(token) = csrf {
             request = request.header("x-csrf-token", token);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
         }
         let response = request.send().await.unwrap();
         self.answer(response).await

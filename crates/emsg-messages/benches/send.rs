@@ -232,6 +232,7 @@ fn request(user: UserId) -> SendRequest {
         company: None,
         user: Some(user),
         origin: origin(),
+        idempotency_key: None,
     }
 }
 

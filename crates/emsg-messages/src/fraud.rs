@@ -530,7 +530,7 @@ fn non_ascii_encoded(text: &str) -> String {
     out
 }
 
-fn sha256_hex(text: &str) -> String {
+pub(crate) fn sha256_hex(text: &str) -> String {
     use sha2::{Digest as _, Sha256};
     Sha256::digest(text.as_bytes())
         .iter()

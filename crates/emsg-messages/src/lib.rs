@@ -4,6 +4,7 @@
 
 pub mod fields;
 pub mod fraud;
+pub mod idempotency;
 pub mod identifiers;
 pub mod render;
 mod response;

@@ -8,7 +8,9 @@ use tracing::Instrument as _;
 
 use emsg_engine::{AccessToken, Engine};
 use emsg_store::db::{DbConnection, Gateway, GatewayError};
-use emsg_store::messages::{self, MessageStatus, NewMessage, Outcome, ReceivedResponse};
+use emsg_store::messages::{
+    self, Idempotency, MessageStatus, NewMessage, Outcome, ReceivedResponse,
+};
 use emsg_store::web_applications::{self as records, WebApplication};
 use emsg_store::web_services::{self, WebService};
 use emsg_store::{StoreError, UserId, settings};
@@ -16,6 +18,7 @@ use emsg_webapps::FraudPrevention;
 
 use crate::fields::{self, FieldErrors, Values};
 use crate::fraud::{self, Origin, Vendor};
+use crate::idempotency::request_hash;
 use crate::render::{self, Rendered};
 use crate::response::{self, Verdict};
 
@@ -40,6 +43,8 @@ pub struct SendRequest {
     /// Who sends it; for user-specific web applications also whose connection is used.
     pub user: Option<UserId>,
     pub origin: Origin,
+    /// The API client's `Idempotency-Key` (see [`crate::idempotency`]); a user's key.
+    pub idempotency_key: Option<String>,
 }
 
 /// How a send ended; the message log holds the rest.
@@ -48,6 +53,9 @@ pub struct Sent {
     pub message_id: i64,
     pub status: MessageStatus,
     pub summary: String,
+    /// An earlier request with the same `Idempotency-Key` stored this message; nothing was
+    /// sent now.
+    pub replayed: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +68,9 @@ pub enum SendError {
     Setup(String),
     #[error("{0}")]
     Refused(String),
+    /// The `Idempotency-Key` came with another request before: nothing was stored or sent.
+    #[error("{0}")]
+    IdempotencyKeyReused(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("internal error: {0}")]
@@ -79,6 +90,7 @@ impl SendError {
             Self::Fields(_) => "invalid_fields",
             Self::Setup(_) => "setup_error",
             Self::Refused(_) => "refused",
+            Self::IdempotencyKeyReused(_) => "idempotency_key_reused",
             Self::Store(StoreError::UnknownWebService(_)) => "unknown_web_service",
             Self::Store(_) => "storage_error",
             Self::Internal(_) => "internal_error",
@@ -110,7 +122,7 @@ impl Messenger {
         }
     }
 
-    async fn db<T, F>(&self, work: F) -> Result<T, SendError>
+    pub(crate) async fn db<T, F>(&self, work: F) -> Result<T, SendError>
     where
         T: Send + 'static,
         F: FnOnce(&mut DbConnection) -> Result<T, StoreError> + Send + 'static,
@@ -156,6 +168,7 @@ impl Messenger {
             company: Some(original.company.clone()),
             user: user.or(original.user_id.map(UserId::new)),
             origin,
+            idempotency_key: None,
         };
         self.send_as(request, Some(id)).await
     }
@@ -165,6 +178,22 @@ impl Messenger {
         request: SendRequest,
         resent_from: Option<i64>,
     ) -> Result<Sent, SendError> {
+        let idempotency = match (&request.idempotency_key, request.user) {
+            (Some(key), Some(user)) => Some((user, key.clone(), request_hash(&request))),
+            (Some(_), None) => {
+                return Err(SendError::Refused(
+                    "an Idempotency-Key is a user's: send as a user (an API key) to use one"
+                        .to_owned(),
+                ));
+            }
+            (None, _) => None,
+        };
+        // A retry: the message is already stored, and nothing is sent again.
+        if let Some((user, key, hash)) = &idempotency
+            && let Some(sent) = self.replay(*user, key, hash).await?
+        {
+            return Ok(sent);
+        }
         let prepared = self.prepare(&request).await?;
         let company = request
             .company
@@ -186,7 +215,8 @@ impl Messenger {
         let token = self.engine.valid_token(&app, Some(&company), subject).await;
         let leaving = token.is_ok().then(|| LeavingRequest::of(&prepared));
         let company_for_db = company.clone();
-        let message_id = self
+        let idempotency_for_db = idempotency.clone();
+        let stored = self
             .db(move |conn| {
                 let sent = leaving.as_ref().map(LeavingRequest::request);
                 messages::create(
@@ -199,13 +229,32 @@ impl Messenger {
                         connection_method,
                         fields: &fields_json,
                         resent_from,
+                        idempotency: idempotency_for_db.as_ref().map(|(_, key, hash)| {
+                            Idempotency {
+                                key,
+                                request_hash: hash,
+                            }
+                        }),
                     },
                     sent.as_ref()
                         .zip(leaving.as_ref())
                         .map(|(r, l)| (r, l.detail.as_str())),
                 )
             })
-            .await?;
+            .await;
+        let message_id = match (stored, &idempotency) {
+            (Ok(id), _) => id,
+            // Another request with the same key stored its message a moment ago: that one is
+            // sent, this one answers with it.
+            (Err(SendError::Store(StoreError::IdempotencyKeyTaken)), Some((user, key, hash))) => {
+                return self.replay(*user, key, hash).await?.ok_or_else(|| {
+                    SendError::Internal(format!(
+                        "the message stored under the Idempotency-Key `{key}` could not be read"
+                    ))
+                });
+            }
+            (Err(error), _) => return Err(error),
+        };
         let span =
             tracing::info_span!("send", message = message_id, service = %prepared.service.name);
         let outcome = match token {
@@ -259,6 +308,7 @@ impl Messenger {
             message_id,
             status,
             summary,
+            replayed: false,
         })
     }
 

@@ -28,6 +28,9 @@ pub enum StoreError {
     UnknownWebApplication(String),
     #[error("no web service is named `{0}`; `emsg services list` shows the names")]
     UnknownWebService(String),
+    /// Another message was stored under this user's idempotency key a moment ago.
+    #[error("a message was already stored under this Idempotency-Key")]
+    IdempotencyKeyTaken,
     #[error("a user named `{0}` already exists; choose another name")]
     DuplicateUser(String),
     #[error("no user is named `{0}`; `emsg users list` shows the names")]

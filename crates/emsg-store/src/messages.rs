@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use crate::clock::now;
 use crate::db::{DbConnection, write_transaction};
 use crate::error::{Result, StoreError};
-use crate::ids::{UserId, WebApplicationId};
+use crate::ids::{MessageId, UserId, WebApplicationId};
 use crate::schema::{message_events, messages};
 
 /// Where a message is: New → Sent → Response received | Business error | Technical error.
@@ -134,6 +134,31 @@ pub struct NewMessage<'a> {
     pub connection_method: Option<&'a str>,
     pub fields: &'a str,
     pub resent_from: Option<i64>,
+    /// The sender's key for this request: a second message under the same key and user is
+    /// refused ([`StoreError::IdempotencyKeyTaken`]), and [`by_idempotency_key`] finds the first.
+    pub idempotency: Option<Idempotency<'a>>,
+}
+
+/// An API client's `Idempotency-Key`, with the hash of the request it came with.
+#[derive(Debug, Clone, Copy)]
+pub struct Idempotency<'a> {
+    pub key: &'a str,
+    pub request_hash: &'a str,
+}
+
+/// The message a user's earlier request with this key stored, and that request's hash.
+pub fn by_idempotency_key(
+    conn: &mut DbConnection,
+    user: UserId,
+    key: &str,
+) -> Result<Option<(MessageId, Option<String>)>> {
+    Ok(messages::table
+        .filter(messages::user_id.eq(user))
+        .filter(messages::idempotency_key.eq(key))
+        .select((messages::id, messages::request_hash))
+        .get_result::<(i64, Option<String>)>(conn)
+        .optional()?
+        .map(|(id, hash)| (MessageId::new(id), hash)))
 }
 
 /// The request as it left, Authorization redacted.
@@ -175,9 +200,18 @@ pub fn create(
                 messages::resent_from.eq(new.resent_from),
                 messages::created_at.eq(at),
                 messages::updated_at.eq(at),
+                messages::idempotency_key.eq(new.idempotency.map(|i| i.key)),
+                messages::request_hash.eq(new.idempotency.map(|i| i.request_hash)),
             ))
             .returning(messages::id)
-            .get_result(conn)?;
+            .get_result(conn)
+            .map_err(|error| match error {
+                diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::UniqueViolation,
+                    _,
+                ) if new.idempotency.is_some() => StoreError::IdempotencyKeyTaken,
+                other => StoreError::from(other),
+            })?;
         let detail = match new.resent_from {
             Some(from) => format!("created as a re-send of message {from}"),
             None => "created".to_owned(),

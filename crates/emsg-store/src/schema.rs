@@ -217,6 +217,8 @@ diesel::table! {
         resent_as -> Nullable<BigInt>,
         created_at -> BigInt,
         updated_at -> BigInt,
+        idempotency_key -> Nullable<Text>,
+        request_hash -> Nullable<Text>,
     }
 }
 

@@ -37,6 +37,7 @@ fn messages(conn: &mut DbConnection, n: usize) -> Vec<MessageId> {
                 connection_method: None,
                 fields: "{}",
                 resent_from: None,
+                idempotency: None,
             };
             MessageId::new(messages::create(conn, &new, None).unwrap())
         })

@@ -80,9 +80,10 @@ impl WebError {
             }
             SendError::Store(e) => Self::Store(e),
             SendError::Internal(e) => Self::Internal(e),
-            e @ (SendError::Fields(_) | SendError::Setup(_) | SendError::Refused(_)) => {
-                Self::BadRequest(e.to_string())
-            }
+            e @ (SendError::Fields(_)
+            | SendError::Setup(_)
+            | SendError::Refused(_)
+            | SendError::IdempotencyKeyReused(_)) => Self::BadRequest(e.to_string()),
         }
     }
 

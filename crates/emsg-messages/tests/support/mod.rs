@@ -253,6 +253,7 @@ impl Env {
             company: None,
             user: Some(self.alice),
             origin: self.web_origin(),
+            idempotency_key: None,
         }
     }
 

@@ -6,6 +6,8 @@ use std::collections::HashMap;
 /// Where a message comes from, for HMRC's fraud-prevention headers: what a person's browser
 /// reported and what the server saw of their connection.
 pub use emsg_messages::fraud::{BrowserData, Hop, WebClient, is_device_id};
+/// An API client's `Idempotency-Key`, checked as a header carries it.
+pub use emsg_messages::idempotency::check_key;
 /// Sending: the request, what was sent, why nothing was, and a field's refusal.
 pub use emsg_messages::{FieldError, Origin, SendError, SendRequest, Sent};
 pub use emsg_store::MessageId;

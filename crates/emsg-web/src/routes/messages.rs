@@ -489,6 +489,7 @@ async fn send_page(
         company: None,
         user: Some(user.id),
         origin: crate::origin::page_origin(&req, &user, form.browser_data.as_deref()),
+        idempotency_key: None,
     };
     match use_cases::send(&state.ctx, &user.actor(), request).await? {
         Ok(sent) => Ok(to_message(&state, &user, &sent, "Sent").await),

@@ -11,7 +11,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use emsg_use_cases::StoreError;
 use emsg_use_cases::messages::{
     self as use_cases, ListQuery, Message, MessageEvent, MessageId, Origin, SendError, SendRequest,
-    Sent,
+    Sent, check_key,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -176,6 +176,7 @@ fn send_error(error: SendError) -> Result<HttpResponse, WebError> {
                 })));
         }
         SendError::Setup(_) | SendError::Refused(_) => StatusCode::CONFLICT,
+        SendError::IdempotencyKeyReused(_) => StatusCode::UNPROCESSABLE_ENTITY,
         SendError::Store(StoreError::UnknownWebService(_)) => StatusCode::NOT_FOUND,
         SendError::Store(_) | SendError::Internal(_) => {
             return Err(WebError::from_send(error));
@@ -185,6 +186,34 @@ fn send_error(error: SendError) -> Result<HttpResponse, WebError> {
     Ok(HttpResponse::build(status)
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(json!({ "error": error.code(), "message": error.to_string() })))
+}
+
+/// The `Idempotency-Key` header, checked; none when absent.
+fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, WebError> {
+    let Some(value) = req.headers().get("Idempotency-Key") else {
+        return Ok(None);
+    };
+    let key = value.to_str().map_err(|_| {
+        WebError::BadRequest("the Idempotency-Key header must be visible ASCII".to_owned())
+    })?;
+    check_key(key).map_err(WebError::BadRequest)?;
+    Ok(Some(key.to_owned()))
+}
+
+/// A retry under an `Idempotency-Key` whose message is stored: 200 with that message as it is
+/// now, marked as a replay.
+async fn replayed(state: &AppState, sent: &Sent) -> Result<HttpResponse, WebError> {
+    let mut body = one(state, sent.message_id).await?;
+    if let Some(object) = body.as_object_mut() {
+        object.insert("summary".to_owned(), json!(sent.summary));
+    }
+    Ok(HttpResponse::Ok()
+        .insert_header(("Idempotent-Replayed", "true"))
+        .insert_header((
+            header::LOCATION,
+            format!("/api/v1/messages/{}", sent.message_id),
+        ))
+        .json(body))
 }
 
 async fn created(state: &AppState, sent: &Sent) -> Result<HttpResponse, WebError> {
@@ -224,8 +253,10 @@ async fn send(
         company: None,
         user: Some(user.id),
         origin: origin(&req, &user, body.browser_data)?,
+        idempotency_key: idempotency_key(&req)?,
     };
     match use_cases::send(&state.ctx, &user.actor(), request).await? {
+        Ok(sent) if sent.replayed => replayed(&state, &sent).await,
         Ok(sent) => created(&state, &sent).await,
         Err(error) => send_error(error),
     }
