@@ -6,6 +6,7 @@ pub mod fields;
 pub mod fraud;
 pub mod idempotency;
 pub mod identifiers;
+mod rate_limit;
 pub mod render;
 mod response;
 mod send;

@@ -14,11 +14,12 @@ use emsg_store::messages::{
 use emsg_store::web_applications::{self as records, WebApplication};
 use emsg_store::web_services::{self, WebService};
 use emsg_store::{StoreError, UserId, settings};
-use emsg_webapps::FraudPrevention;
+use emsg_webapps::{FraudPrevention, Method};
 
 use crate::fields::{self, FieldErrors, Values};
 use crate::fraud::{self, Origin, Vendor};
 use crate::idempotency::request_hash;
+use crate::rate_limit;
 use crate::render::{self, Rendered};
 use crate::response::{self, Verdict};
 
@@ -385,6 +386,7 @@ impl Messenger {
         token: AccessToken,
     ) -> Result<(MessageStatus, String), SendError> {
         let app = prepared.record.name.clone();
+        let mut token = token;
         let mut answer = self.execute(prepared, &token).await;
         if matches!(&answer, Ok(r) if r.status == 401) {
             self.db(move |conn| {
@@ -400,7 +402,10 @@ impl Messenger {
                 .token_after_rejection(&app, Some(company), user, &token)
                 .await
             {
-                Ok(fresh) => answer = self.execute(prepared, &fresh).await,
+                Ok(fresh) => {
+                    answer = self.execute(prepared, &fresh).await;
+                    token = fresh;
+                }
                 Err(error) => {
                     let message = format!(
                         "the provider refused the access token (401) and it could not be \
@@ -418,6 +423,31 @@ impl Messenger {
                     return Ok((MessageStatus::TechnicalError, message));
                 }
             }
+        }
+        let mut retries = 0;
+        while let Ok(rejected) = &answer
+            && rejected.status == 429
+        {
+            let wait = rate_limit::retry_after(&rejected.headers);
+            // Every node holds back, at most a minute: a longer wait ends this message instead.
+            self.hold(&prepared.record, wait.min(rate_limit::MAX_WAIT_SECS))
+                .await;
+            let safe = prepared.service.spec.method == Method::Get;
+            if !safe || retries == rate_limit::MAX_RETRIES || wait > rate_limit::MAX_WAIT_SECS {
+                break;
+            }
+            retries += 1;
+            let note = format!(
+                "the provider answered 429 (too many requests): sending again after {wait} s, as \
+                 it asked (retry {retries} of {})",
+                rate_limit::MAX_RETRIES
+            );
+            self.db(move |conn| messages::note(conn, id, &note)).await?;
+            if prepared.record.rate_limit().is_none() {
+                // No slot to wait for: wait here as asked.
+                tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
+            }
+            answer = self.execute(prepared, &token).await;
         }
         let answer = match answer {
             Ok(answer) => answer,
@@ -507,6 +537,7 @@ impl Messenger {
             .config()
             .urls
             .check_destination(&prepared.rendered.url)?;
+        self.wait_for_slot(&prepared.record).await?;
         let mut request = self.http.request(method, &prepared.rendered.url).header(
             reqwest::header::AUTHORIZATION,
             format!("{} {}", bearer(&token.token_type), token.token.expose()),

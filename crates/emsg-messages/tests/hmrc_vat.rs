@@ -429,3 +429,90 @@ on_both_backends! {
         });
     }
 }
+
+/// The most requests that arrived at the stand-in in one second of the clock (the fixed
+/// windows a provider counts in).
+fn busiest_second(calls: &[emsg_testkit::mock::RecordedRequest]) -> usize {
+    let mut per_second = std::collections::BTreeMap::new();
+    for call in calls {
+        let second = call
+            .received_at
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        *per_second.entry(second).or_insert(0) += 1;
+    }
+    per_second.into_values().max().unwrap_or(0)
+}
+
+on_both_backends! {
+    fn messages_sent_at_once_keep_to_hmrcs_three_requests_a_second(db) {
+        run(db, async |env| {
+            env.connect().await;
+            env.mock
+                .on("GET", "/organisations/vat/123456789/obligations")
+                .respond(MockResponse::json(200, json!({"obligations": []})))
+                .mount();
+            // Eight senders at once, through two messengers (two nodes) on one database.
+            let second = emsg_messages::Messenger::new(env.engine.clone(), env.pool.clone(), emsg_messages::Vendor::default());
+            let fields = [("vrn", VRN), ("from", "2026-01-01"), ("to", "2026-12-31"), ("status", "O")];
+            let mut sends = tokio::task::JoinSet::new();
+            for i in 0..8 {
+                let messenger = if i % 2 == 0 { env.messenger.clone() } else { second.clone() };
+                let request = env.request(OBLIGATIONS, &fields);
+                sends.spawn(async move { messenger.send(request).await });
+            }
+            while let Some(sent) = sends.join_next().await {
+                assert_eq!(sent??.status, MessageStatus::ResponseReceived);
+            }
+            let calls = env.api_calls();
+            assert_eq!(calls.len(), 8);
+            // Spaced 350 ms apart: the eight take about 2.5 s, never more than 3 in a second.
+            assert!(busiest_second(&calls) <= 3, "{} requests in one second", busiest_second(&calls));
+            Ok(())
+        })
+    }
+
+    fn a_429_holds_the_limit_back_and_a_get_is_sent_again_after_retry_after(db) {
+        run(db, async |env| {
+            env.connect().await;
+            env.mock
+                .on("GET", "/organisations/vat/123456789/obligations")
+                .respond(
+                    MockResponse::json(429, json!({"code": "MESSAGE_THROTTLED_OUT", "message": "too many requests"}))
+                        .with_header("retry-after", "2"),
+                )
+                .then(MockResponse::json(200, json!({"obligations": []})))
+                .mount();
+            let sent = env
+                .messenger
+                .send(env.request(OBLIGATIONS, &[("vrn", VRN), ("from", "2026-01-01"), ("to", "2026-12-31"), ("status", "O")]))
+                .await?;
+            assert_eq!(sent.status, MessageStatus::ResponseReceived, "{}", sent.summary);
+            let calls = env.api_calls();
+            assert_eq!(calls.len(), 2);
+            let waited = calls[1].received_at.duration_since(calls[0].received_at).unwrap();
+            assert!(waited >= std::time::Duration::from_millis(1900), "sent again after {waited:?}");
+            let events = env.events(sent.message_id);
+            assert!(events.iter().any(|e| e.detail.contains("answered 429") && e.detail.contains("after 2 s")), "{events:?}");
+            Ok(())
+        })
+    }
+
+    fn a_429_to_a_return_ends_the_message_without_sending_it_again(db) {
+        run(db, async |env| {
+            env.connect().await;
+            env.mock
+                .on("POST", RETURNS_PATH)
+                .respond(
+                    MockResponse::json(429, json!({"code": "MESSAGE_THROTTLED_OUT", "message": "too many requests"}))
+                        .with_header("retry-after", "1"),
+                )
+                .mount();
+            let sent = env.messenger.send(env.request(RETURN, &good_return())).await?;
+            assert_eq!(sent.status, MessageStatus::TechnicalError, "{}", sent.summary);
+            assert_eq!(env.api_calls().len(), 1, "a return is never sent twice on its own");
+            Ok(())
+        })
+    }
+}

@@ -45,6 +45,7 @@ diesel::table! {
         updated_at -> BigInt,
         captures -> Text,
         parameter_choices -> Text,
+        rate_limit -> Nullable<Integer>,
     }
 }
 

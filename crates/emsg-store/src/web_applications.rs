@@ -52,6 +52,7 @@ pub struct WebApplication {
     captures: String,
     /// JSON mapping of parameter names to lists of values.
     parameter_choices: String,
+    rate_limit: Option<i32>,
 }
 
 impl std::fmt::Debug for WebApplication {
@@ -107,6 +108,11 @@ impl WebApplication {
     }
 
     /// Per authorization parameter, the values Get authorization code offers.
+    /// Requests a second the provider allows the application, when it limits them.
+    pub fn rate_limit(&self) -> Option<u32> {
+        self.rate_limit.and_then(|n| u32::try_from(n).ok())
+    }
+
     pub fn parameter_choices(&self) -> BTreeMap<String, Vec<String>> {
         serde_json::from_str(&self.parameter_choices).unwrap_or_default()
     }
@@ -161,6 +167,7 @@ impl WebApplication {
             scope: self.scope.clone(),
             authorization_params: self.authorization_params(),
             parameter_choices: self.parameter_choices(),
+            rate_limit: self.rate_limit(),
             client_auth: self.client_auth(),
             pkce: self.pkce,
             accept: self.accept.clone(),
@@ -390,6 +397,7 @@ pub(crate) fn write_spec(
         w::obtain_token_on_callback.eq(spec.obtain_token_on_callback),
         w::captures.eq(captures),
         w::parameter_choices.eq(choices),
+        w::rate_limit.eq(spec.rate_limit.and_then(|n| i32::try_from(n).ok())),
         w::issuer.eq(&spec.issuer),
         w::exchange_url.eq(spec.exchange.as_ref().map(|e| e.url.as_str())),
         w::updated_at.eq(now),

@@ -248,6 +248,7 @@ async fn handle(
             })
             .collect(),
         body: body.to_vec(),
+        received_at: std::time::SystemTime::now(),
     };
     let behaviour = {
         let mut state = lock(&state);

@@ -125,6 +125,7 @@ fn blank_inputs(key: &Key) -> Typed {
 fn words(value: &FieldValue) -> String {
     match value {
         FieldValue::Text(text) => text.clone(),
+        FieldValue::Number(n) => n.to_string(),
         FieldValue::List(items) => items.join(" "),
         _ => String::new(),
     }

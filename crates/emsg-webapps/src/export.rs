@@ -68,6 +68,7 @@ fn inline(value: &FieldValue) -> String {
     match value {
         FieldValue::Null => "null".to_owned(),
         FieldValue::Text(text) => scalar(text),
+        FieldValue::Number(n) => n.to_string(),
         FieldValue::Flag(flag) => flag.to_string(),
         FieldValue::Env(var) => format!("{{env: {}}}", scalar(var)),
         FieldValue::Hidden => "null  # set on the admin page".to_owned(),

@@ -131,6 +131,8 @@ pub(crate) struct Outbound {
 pub enum FieldValue {
     Null,
     Text(String),
+    /// A whole number (`rate_limit: 3`).
+    Number(u64),
     Flag(bool),
     /// `{env: VARIABLE}`: read from the environment when imported.
     Env(String),
@@ -176,7 +178,7 @@ const CLIENT_AUTH_CHOICES: [(&str, &str); 2] = [
 
 /// Every key of a record, in the order of the format: the order of the comparison's report,
 /// of the edit form and of the pages (an export moves `exchange` up, see [`Section`]).
-pub static KEYS: [Key; 23] = [
+pub static KEYS: [Key; 24] = [
     Key {
         name: "name",
         label: "Name",
@@ -463,6 +465,22 @@ pub static KEYS: [Key; 23] = [
         section: Section::Setup,
         read: |r, k, s| s.captures = r.captures(k),
         value: |s| FieldValue::List(s.captures.iter().map(|c| c.as_str().to_owned()).collect()),
+        outbound: None,
+    },
+    Key {
+        name: "rate_limit",
+        label: "Rate limit",
+        help: "Requests a second the provider allows this application, e.g. 3 for HMRC; \
+               records with the same token host and client ID share it.",
+        kinds: Kinds::EVERY,
+        required: Kinds::NONE,
+        widget: Widget::Line,
+        section: Section::Setup,
+        read: |r, k, s| s.rate_limit = r.rate_limit(k),
+        value: |s| {
+            s.rate_limit
+                .map_or(FieldValue::Null, |n| FieldValue::Number(n.into()))
+        },
         outbound: None,
     },
     Key {

@@ -42,6 +42,9 @@ pub struct WebApplicationSpec {
     pub obtain_token_on_callback: bool,
     /// The identifiers a user gives when connecting, kept with the connection.
     pub captures: Vec<Capture>,
+    /// Requests a second the provider allows the application (HMRC: 3), held across every
+    /// node and shared by the records with the same token host and client ID.
+    pub rate_limit: Option<u32>,
     pub issuer: Option<String>,
     pub exchange: Option<Exchange>,
 }
@@ -85,6 +88,7 @@ impl Default for WebApplicationSpec {
             user_specific: false,
             obtain_token_on_callback: false,
             captures: Vec::new(),
+            rate_limit: None,
             issuer: None,
             exchange: None,
         }

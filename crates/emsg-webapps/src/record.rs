@@ -435,6 +435,30 @@ impl Record<'_> {
         choices
     }
 
+    /// Requests a second, 1 to 1000 (absent: no limit); the edit form's text too.
+    pub(crate) fn rate_limit(&mut self, key: &str) -> Option<u32> {
+        let written = match self.map.get(key)? {
+            Value::Null => return None,
+            Value::Number(n) => n.as_u64(),
+            Value::String(text) if text.trim().is_empty() => return None,
+            Value::String(text) => text.trim().parse::<u64>().ok(),
+            _ => None,
+        };
+        let problem = match written {
+            Some(n @ 1..=1000) => return u32::try_from(n).ok(),
+            Some(n) => format!(
+                "`{key}` is {n}; write the requests a second the provider allows, 1 to 1000 \
+                 (HMRC: 3)"
+            ),
+            None => format!(
+                "`{key}` must be a number of requests a second, e.g. `3`, not {}",
+                self.map.get(key).map_or_else(String::new, describe)
+            ),
+        };
+        self.problems.at_value(self.path.key(key), problem);
+        None
+    }
+
     /// The identifiers a connection captures: a list of known ones, each once.
     pub(crate) fn captures(&mut self, key: &str) -> Vec<Capture> {
         let known: Vec<&str> = Capture::ALL.iter().map(|c| c.as_str()).collect();

@@ -82,6 +82,7 @@ fn the_hmrc_sandbox_record_parses_to_the_values_written() {
         user_specific: false,
         obtain_token_on_callback: false,
         captures: Vec::new(),
+        rate_limit: None,
         issuer: None,
         exchange: None,
     };

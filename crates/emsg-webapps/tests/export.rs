@@ -40,6 +40,7 @@ fn hmrc() -> WebApplicationSpec {
         user_specific: false,
         obtain_token_on_callback: false,
         captures: Vec::new(),
+        rate_limit: None,
         issuer: None,
         exchange: None,
     }
@@ -103,6 +104,7 @@ fn tricky() -> Vec<WebApplicationSpec> {
         user_specific: true,
         obtain_token_on_callback: true,
         captures: vec![Capture::Nino],
+        rate_limit: None,
         issuer: Some("https://test.idporten.no".into()),
         exchange: None,
     };
@@ -170,6 +172,7 @@ fn exchange_defaults() -> WebApplicationSpec {
         code_lifetime: lifetime("10m"),
         obtain_token_on_callback: false,
         captures: Vec::new(),
+        rate_limit: None,
         issuer: None,
         ..hmrc()
     }
@@ -232,6 +235,7 @@ web_applications:
     user_specific: false
     obtain_token_on_callback: false
     captures: []
+    rate_limit: null
     issuer: null
 ";
     assert_eq!(export(&[hmrc()]), expected);
@@ -255,6 +259,7 @@ web_applications:
     content_type: null
     authorization_lifetime: 365d
     user_specific: true
+    rate_limit: null
     issuer: null
 ";
     assert_eq!(text, expected);

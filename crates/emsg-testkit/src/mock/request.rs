@@ -18,6 +18,9 @@ pub struct RecordedRequest {
     pub headers: Vec<(String, String)>,
     /// The request body.
     pub body: Vec<u8>,
+    /// When the stand-in had read it (the wall clock): for counting requests in the fixed
+    /// one-second windows a provider's rate limit counts in.
+    pub received_at: std::time::SystemTime,
 }
 
 impl RecordedRequest {

@@ -111,6 +111,7 @@ fn to_json(value: &FieldValue) -> Json {
     match value {
         FieldValue::Null | FieldValue::Hidden => Json::Null,
         FieldValue::Text(text) => json!(text),
+        FieldValue::Number(n) => json!(n),
         FieldValue::Flag(flag) => json!(flag),
         FieldValue::Env(var) => json!({ "env": var }),
         FieldValue::List(items) => json!(items),

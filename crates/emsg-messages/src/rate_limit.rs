@@ -1,0 +1,82 @@
+//! Providers' rate limits on the messages emsg sends: every request waits for its slot under
+//! the limit of its application, held across every node (`emsg_store::rate_limits`), so that
+//! no second holds more requests than the provider allows whichever node sends them. A `429`
+//! holds the limit back as long as its `Retry-After` asks; a safe request (GET) is then sent
+//! again, up to [`MAX_RETRIES`] times.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use emsg_store::rate_limits;
+use emsg_store::web_applications::WebApplication;
+
+use crate::send::Messenger;
+
+/// How often a safe request answered `429` is sent again before the message ends in error.
+pub(crate) const MAX_RETRIES: u32 = 3;
+
+/// The longest `Retry-After` honoured by waiting; a longer one ends the message in error (to
+/// be re-sent later) rather than hold a task.
+pub(crate) const MAX_WAIT_SECS: u64 = 60;
+
+/// The limit a record's requests count against: the provider allows so many requests a second
+/// per application registered with it, so records with the same token host and client ID
+/// share one.
+pub(crate) fn key(record: &WebApplication) -> String {
+    let url = record.token_url.as_deref().unwrap_or(&record.base_url);
+    let host = url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_default();
+    let client = record.client_id.as_deref().unwrap_or(&record.name);
+    format!("{host} {client}")
+}
+
+/// The seconds a `429` asks to wait (`Retry-After: 5`); 1 when it names none or a date.
+pub(crate) fn retry_after(headers: &[(String, String)]) -> u64 {
+    headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("retry-after"))
+        .and_then(|(_, value)| value.trim().parse().ok())
+        .unwrap_or(1)
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+impl Messenger {
+    /// Waits until this request's slot under `record`'s rate limit, if it has one.
+    pub(crate) async fn wait_for_slot(&self, record: &WebApplication) -> Result<(), String> {
+        let Some(per_second) = record.rate_limit() else {
+            return Ok(());
+        };
+        let (key, now) = (key(record), now_ms());
+        let slot = self
+            .db(move |conn| {
+                rate_limits::reserve(conn, &key, rate_limits::interval_ms(per_second), now)
+            })
+            .await
+            .map_err(|e| format!("the rate limit of {} could not be read: {e}", record.name))?;
+        if let Ok(wait) = u64::try_from(slot - now)
+            && wait > 0
+        {
+            tracing::debug!(wait_ms = wait, app = %record.name, "waiting for a rate-limit slot");
+            tokio::time::sleep(Duration::from_millis(wait)).await;
+        }
+        Ok(())
+    }
+
+    /// After a `429`: no request of `record`'s application before `secs` from now, on any node.
+    pub(crate) async fn hold(&self, record: &WebApplication, secs: u64) {
+        let key = key(record);
+        let until = now_ms().saturating_add(i64::try_from(secs.saturating_mul(1000)).unwrap_or(0));
+        if let Err(error) = self
+            .db(move |conn| rate_limits::hold_until(conn, &key, until))
+            .await
+        {
+            tracing::warn!(%error, app = %record.name, "the rate limit's hold could not be stored");
+        }
+    }
+}

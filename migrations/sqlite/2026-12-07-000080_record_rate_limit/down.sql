@@ -1,0 +1,1 @@
+ALTER TABLE web_applications DROP COLUMN rate_limit;
