@@ -6,10 +6,10 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use emsg_store::StoreError;
+use emsg_store::db::{Gateway, GatewayError};
 use emsg_store::rate_limits;
 use emsg_store::web_applications::WebApplication;
-
-use crate::send::Messenger;
 
 /// How often a safe request answered `429` is sent again before the message ends in error.
 pub(crate) const MAX_RETRIES: u32 = 3;
@@ -46,37 +46,57 @@ fn now_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-impl Messenger {
-    /// Waits until this request's slot under `record`'s rate limit, if it has one.
-    pub(crate) async fn wait_for_slot(&self, record: &WebApplication) -> Result<(), String> {
-        let Some(per_second) = record.rate_limit() else {
-            return Ok(());
-        };
-        let (key, now) = (key(record), now_ms());
-        let slot = self
-            .db(move |conn| {
-                rate_limits::reserve(conn, &key, rate_limits::interval_ms(per_second), now)
-            })
-            .await
-            .map_err(|e| format!("the rate limit of {} could not be read: {e}", record.name))?;
-        if let Ok(wait) = u64::try_from(slot - now)
-            && wait > 0
-        {
-            tracing::debug!(wait_ms = wait, app = %record.name, "waiting for a rate-limit slot");
-            tokio::time::sleep(Duration::from_millis(wait)).await;
-        }
-        Ok(())
-    }
+/// The limit's row could not be read or written.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Unread(String);
 
-    /// After a `429`: no request of `record`'s application before `secs` from now, on any node.
-    pub(crate) async fn hold(&self, record: &WebApplication, secs: u64) {
-        let key = key(record);
-        let until = now_ms().saturating_add(i64::try_from(secs.saturating_mul(1000)).unwrap_or(0));
-        if let Err(error) = self
-            .db(move |conn| rate_limits::hold_until(conn, &key, until))
-            .await
-        {
-            tracing::warn!(%error, app = %record.name, "the rate limit's hold could not be stored");
-        }
+impl From<StoreError> for Unread {
+    fn from(error: StoreError) -> Self {
+        Self(error.to_string())
+    }
+}
+
+impl From<GatewayError> for Unread {
+    fn from(error: GatewayError) -> Self {
+        Self(error.to_string())
+    }
+}
+
+/// Waits until this request's slot under `record`'s rate limit, if it has one.
+pub(crate) async fn wait_for_slot(db: &Gateway, record: &WebApplication) -> Result<(), String> {
+    let Some(per_second) = record.rate_limit() else {
+        return Ok(());
+    };
+    let (key, now) = (key(record), now_ms());
+    let slot = db
+        .run(move |conn| {
+            Ok::<_, Unread>(rate_limits::reserve(
+                conn,
+                &key,
+                rate_limits::interval_ms(per_second),
+                now,
+            )?)
+        })
+        .await
+        .map_err(|e| format!("the rate limit of {} could not be read: {e}", record.name))?;
+    if let Ok(wait) = u64::try_from(slot - now)
+        && wait > 0
+    {
+        tracing::debug!(wait_ms = wait, app = %record.name, "waiting for a rate-limit slot");
+        tokio::time::sleep(Duration::from_millis(wait)).await;
+    }
+    Ok(())
+}
+
+/// After a `429`: no request of `record`'s application before `secs` from now, on any node.
+pub(crate) async fn hold(db: &Gateway, record: &WebApplication, secs: u64) {
+    let key = key(record);
+    let until = now_ms().saturating_add(i64::try_from(secs.saturating_mul(1000)).unwrap_or(0));
+    let held = db
+        .run(move |conn| Ok::<_, Unread>(rate_limits::hold_until(conn, &key, until)?))
+        .await;
+    if let Err(error) = held {
+        tracing::warn!(%error, app = %record.name, "the rate limit's hold could not be stored");
     }
 }

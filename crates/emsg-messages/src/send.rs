@@ -18,7 +18,7 @@ use emsg_webapps::{FraudPrevention, Method};
 
 use crate::fields::{self, FieldErrors, Values};
 use crate::fraud::{self, Origin, Vendor};
-use crate::idempotency::request_hash;
+use crate::idempotency::{Earlier, earlier, request_hash};
 use crate::rate_limit;
 use crate::render::{self, Rendered};
 use crate::response::{self, Verdict};
@@ -123,7 +123,7 @@ impl Messenger {
         }
     }
 
-    pub(crate) async fn db<T, F>(&self, work: F) -> Result<T, SendError>
+    async fn db<T, F>(&self, work: F) -> Result<T, SendError>
     where
         T: Send + 'static,
         F: FnOnce(&mut DbConnection) -> Result<T, StoreError> + Send + 'static,
@@ -174,13 +174,46 @@ impl Messenger {
         self.send_as(request, Some(id)).await
     }
 
+    /// The message `user` already stored under `key`, if any, as this send's answer; an error
+    /// when it came with another request.
+    async fn replay(&self, user: UserId, key: &str, hash: &str) -> Result<Option<Sent>, SendError> {
+        let (key_owned, hash) = (key.to_owned(), hash.to_owned());
+        let found = self
+            .db(move |conn| earlier(conn, user, &key_owned, &hash))
+            .await?;
+        match found {
+            None => Ok(None),
+            Some(Earlier::Other { id }) => Err(SendError::IdempotencyKeyReused(format!(
+                "the Idempotency-Key `{key}` was used for another request (message {id}); a \
+                 retry must send the same service and fields, a new request needs a new key"
+            ))),
+            Some(Earlier::Same { id, status }) => Ok(Some(Sent {
+                message_id: id.get(),
+                status,
+                summary: format!(
+                    "message {id} was stored under this Idempotency-Key by an earlier request; it \
+                     is {}, and nothing was sent again",
+                    status.label()
+                ),
+                replayed: true,
+            })),
+        }
+    }
+
     async fn send_as(
         &self,
         request: SendRequest,
         resent_from: Option<i64>,
     ) -> Result<Sent, SendError> {
         let idempotency = match (&request.idempotency_key, request.user) {
-            (Some(key), Some(user)) => Some((user, key.clone(), request_hash(&request))),
+            (Some(key), Some(user)) => {
+                let hash = request_hash(
+                    &request.service,
+                    &request.fields,
+                    request.company.as_deref(),
+                );
+                Some((user, key.clone(), hash))
+            }
             (Some(_), None) => {
                 return Err(SendError::Refused(
                     "an Idempotency-Key is a user's: send as a user (an API key) to use one"
@@ -430,8 +463,12 @@ impl Messenger {
         {
             let wait = rate_limit::retry_after(&rejected.headers);
             // Every node holds back, at most a minute: a longer wait ends this message instead.
-            self.hold(&prepared.record, wait.min(rate_limit::MAX_WAIT_SECS))
-                .await;
+            rate_limit::hold(
+                &self.db,
+                &prepared.record,
+                wait.min(rate_limit::MAX_WAIT_SECS),
+            )
+            .await;
             let safe = prepared.service.spec.method == Method::Get;
             if !safe || retries == rate_limit::MAX_RETRIES || wait > rate_limit::MAX_WAIT_SECS {
                 break;
@@ -537,7 +574,7 @@ impl Messenger {
             .config()
             .urls
             .check_destination(&prepared.rendered.url)?;
-        self.wait_for_slot(&prepared.record).await?;
+        rate_limit::wait_for_slot(&self.db, &prepared.record).await?;
         let mut request = self.http.request(method, &prepared.rendered.url).header(
             reqwest::header::AUTHORIZATION,
             format!("{} {}", bearer(&token.token_type), token.token.expose()),
