@@ -18,10 +18,6 @@ impl Actor {
         }
     }
 
-    pub fn is_operator(&self) -> bool {
-        self.user.is_none()
-    }
-
     /// Who the audit log names for what this actor does.
     pub fn audit_actor(&self) -> AuditActor {
         match self.user {
