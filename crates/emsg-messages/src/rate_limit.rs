@@ -2,7 +2,9 @@
 //! the limit of its application, held across every node (`emsg_store::rate_limits`), so that
 //! no second holds more requests than the provider allows whichever node sends them. A `429`
 //! holds the limit back as long as its `Retry-After` asks; a safe request (GET) is then sent
-//! again, up to [`MAX_RETRIES`] times.
+//! again, up to [`MAX_RETRIES`] times. (HMRC: 3 requests a second per application, 429
+//! `MESSAGE_THROTTLED_OUT` over it, in its Developer Hub reference guide, "Rate limiting";
+//! `Retry-After` in seconds as RFC 9110 section 10.2.3 defines it.)
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

@@ -445,6 +445,14 @@ fn busiest_second(calls: &[emsg_testkit::mock::RecordedRequest]) -> usize {
     per_second.into_values().max().unwrap_or(0)
 }
 
+// The stand-in's rate-limit rules, and where they are published (neither is among the API
+// definitions in ../shared/contracts, which describe the endpoints, not the platform):
+// - HMRC Developer Hub, reference guide, "Rate limiting"
+//   (https://developer.service.hmrc.gov.uk/api-documentation/docs/reference-guide#rate-limiting):
+//   3 requests a second per application; over it, HTTP 429 with the code
+//   `MESSAGE_THROTTLED_OUT`.
+// - RFC 9110 section 10.2.3 (`Retry-After`: the seconds to wait) and RFC 6585 section 4 (429
+//   Too Many Requests, which may carry it).
 on_both_backends! {
     fn messages_sent_at_once_keep_to_hmrcs_three_requests_a_second(db) {
         run(db, async |env| {
