@@ -11,7 +11,7 @@
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Text};
 
-use crate::db::{DbConnection, write_transaction};
+use crate::db::{DbConnection, numbered, write_transaction};
 use crate::error::Result;
 use crate::ids::MessageId;
 use crate::schema::next_steps;
@@ -50,20 +50,13 @@ pub fn schedule(
     step: i32,
     due_at_ms: i64,
 ) -> Result<()> {
-    let sql = match conn {
-        DbConnection::Postgres(_) => {
-            "INSERT INTO next_steps (message_id, step, due_at_ms) VALUES ($1, $2, $3) \
-             ON CONFLICT (message_id) DO UPDATE SET step = excluded.step, \
-               due_at_ms = excluded.due_at_ms, attempts = 0, fence = next_steps.fence + 1, \
-               lease_owner = NULL, lease_until_ms = NULL"
-        }
-        DbConnection::Sqlite(_) => {
-            "INSERT INTO next_steps (message_id, step, due_at_ms) VALUES (?1, ?2, ?3) \
-             ON CONFLICT (message_id) DO UPDATE SET step = excluded.step, \
-               due_at_ms = excluded.due_at_ms, attempts = 0, fence = next_steps.fence + 1, \
-               lease_owner = NULL, lease_until_ms = NULL"
-        }
-    };
+    let sql = numbered(
+        conn,
+        "INSERT INTO next_steps (message_id, step, due_at_ms) VALUES ($1, $2, $3) \
+         ON CONFLICT (message_id) DO UPDATE SET step = excluded.step, \
+           due_at_ms = excluded.due_at_ms, attempts = 0, fence = next_steps.fence + 1, \
+           lease_owner = NULL, lease_until_ms = NULL",
+    );
     diesel::sql_query(sql)
         .bind::<BigInt, _>(message)
         .bind::<Integer, _>(step)
@@ -81,26 +74,25 @@ pub fn take_due(
     lease_ms: i64,
     limit: i64,
 ) -> Result<Vec<Taken>> {
-    let sql = match conn {
-        DbConnection::Postgres(_) => {
+    // Nodes taking at once skip each other's rows on PostgreSQL; SQLite lets one in at a time.
+    let skip_locked = match conn {
+        DbConnection::Postgres(_) => " FOR UPDATE SKIP LOCKED",
+        DbConnection::Sqlite(_) => "",
+    };
+    let sql = numbered(
+        conn,
+        &format!(
             "UPDATE next_steps SET fence = fence + 1, attempts = attempts + 1, \
                lease_owner = $1, lease_until_ms = $2 + $3 \
              WHERE message_id IN (SELECT message_id FROM next_steps \
                WHERE due_at_ms <= $2 AND (lease_until_ms IS NULL OR lease_until_ms <= $2) \
-               ORDER BY due_at_ms, message_id LIMIT $4 FOR UPDATE SKIP LOCKED) \
+               ORDER BY due_at_ms, message_id LIMIT $4{skip_locked}) \
              RETURNING message_id, step, attempts, fence"
-        }
-        DbConnection::Sqlite(_) => {
-            "UPDATE next_steps SET fence = fence + 1, attempts = attempts + 1, \
-               lease_owner = ?1, lease_until_ms = ?2 + ?3 \
-             WHERE message_id IN (SELECT message_id FROM next_steps \
-               WHERE due_at_ms <= ?2 AND (lease_until_ms IS NULL OR lease_until_ms <= ?2) \
-               ORDER BY due_at_ms, message_id LIMIT ?4) \
-             RETURNING message_id, step, attempts, fence"
-        }
-    };
+        ),
+    )
+    .into_owned();
     write_transaction(conn, |conn| {
-        let mut taken: Vec<Taken> = diesel::sql_query(sql)
+        let mut taken: Vec<Taken> = diesel::sql_query(sql.as_str())
             .bind::<Text, _>(owner)
             .bind::<BigInt, _>(now_ms)
             .bind::<BigInt, _>(lease_ms)

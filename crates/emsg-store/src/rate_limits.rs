@@ -7,7 +7,7 @@
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 
-use crate::db::DbConnection;
+use crate::db::{DbConnection, numbered};
 use crate::error::Result;
 
 #[derive(QueryableByName)]
@@ -20,20 +20,13 @@ struct Tat {
 /// requests spaced `interval_ms` apart; returns the Unix millisecond at which this request may
 /// be sent (`now_ms` when the limit is idle).
 pub fn reserve(conn: &mut DbConnection, key: &str, interval_ms: i64, now_ms: i64) -> Result<i64> {
-    let sql = match conn {
-        DbConnection::Postgres(_) => {
-            "INSERT INTO rate_limits (key, tat_ms) VALUES ($1, $2 + $3) \
-             ON CONFLICT (key) DO UPDATE SET tat_ms = \
-               CASE WHEN rate_limits.tat_ms > $2 THEN rate_limits.tat_ms ELSE $2 END + $3 \
-             RETURNING tat_ms"
-        }
-        DbConnection::Sqlite(_) => {
-            "INSERT INTO rate_limits (key, tat_ms) VALUES (?1, ?2 + ?3) \
-             ON CONFLICT (key) DO UPDATE SET tat_ms = \
-               CASE WHEN rate_limits.tat_ms > ?2 THEN rate_limits.tat_ms ELSE ?2 END + ?3 \
-             RETURNING tat_ms"
-        }
-    };
+    let sql = numbered(
+        conn,
+        "INSERT INTO rate_limits (key, tat_ms) VALUES ($1, $2 + $3) \
+         ON CONFLICT (key) DO UPDATE SET tat_ms = \
+           CASE WHEN rate_limits.tat_ms > $2 THEN rate_limits.tat_ms ELSE $2 END + $3 \
+         RETURNING tat_ms",
+    );
     let tat: Tat = diesel::sql_query(sql)
         .bind::<Text, _>(key)
         .bind::<BigInt, _>(now_ms)
@@ -45,18 +38,12 @@ pub fn reserve(conn: &mut DbConnection, key: &str, interval_ms: i64, now_ms: i64
 /// After the provider said "too many requests" (`429`, `Retry-After`): no slot of `key` before
 /// `until_ms`. An earlier hold or a later queue is kept.
 pub fn hold_until(conn: &mut DbConnection, key: &str, until_ms: i64) -> Result<()> {
-    let sql = match conn {
-        DbConnection::Postgres(_) => {
-            "INSERT INTO rate_limits (key, tat_ms) VALUES ($1, $2) \
-             ON CONFLICT (key) DO UPDATE SET tat_ms = \
-               CASE WHEN rate_limits.tat_ms > $2 THEN rate_limits.tat_ms ELSE $2 END"
-        }
-        DbConnection::Sqlite(_) => {
-            "INSERT INTO rate_limits (key, tat_ms) VALUES (?1, ?2) \
-             ON CONFLICT (key) DO UPDATE SET tat_ms = \
-               CASE WHEN rate_limits.tat_ms > ?2 THEN rate_limits.tat_ms ELSE ?2 END"
-        }
-    };
+    let sql = numbered(
+        conn,
+        "INSERT INTO rate_limits (key, tat_ms) VALUES ($1, $2) \
+         ON CONFLICT (key) DO UPDATE SET tat_ms = \
+           CASE WHEN rate_limits.tat_ms > $2 THEN rate_limits.tat_ms ELSE $2 END",
+    );
     diesel::sql_query(sql)
         .bind::<Text, _>(key)
         .bind::<BigInt, _>(until_ms)

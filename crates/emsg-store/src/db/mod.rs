@@ -4,6 +4,7 @@
 mod connection;
 mod gateway;
 mod migrate;
+mod placeholders;
 mod pool;
 mod transaction;
 mod url;
@@ -11,6 +12,7 @@ mod url;
 pub use connection::{DbConnection, MultiBackend};
 pub use gateway::{Gateway, GatewayError};
 pub use migrate::{MIGRATION_NAMES_POSTGRES, MIGRATION_NAMES_SQLITE, run_migrations};
+pub use placeholders::numbered;
 pub use pool::{Pool, PooledConnection, connect, pool};
 pub(crate) use transaction::in_transaction;
 pub use transaction::write_transaction;
