@@ -6,6 +6,7 @@ pub mod fields;
 pub mod fraud;
 pub mod idempotency;
 pub mod identifiers;
+mod processor;
 mod rate_limit;
 pub mod render;
 mod response;
@@ -13,5 +14,6 @@ mod send;
 
 pub use fields::{FieldError, FieldErrors};
 pub use fraud::{BatchClient, BrowserData, Origin, Vendor, WebClient};
+pub use processor::{DEFAULT_LEASE, Processor, StartRequest, Started};
 pub use response::{Verdict, classify};
 pub use send::{MAX_RESPONSE_BYTES, Messenger, SendError, SendRequest, Sent, new_device_id};

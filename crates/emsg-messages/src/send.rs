@@ -100,11 +100,11 @@ impl SendError {
 }
 
 /// A request ready to leave, without the token.
-struct Prepared {
-    service: WebService,
-    record: WebApplication,
+pub(crate) struct Prepared {
+    pub(crate) service: WebService,
+    pub(crate) record: WebApplication,
     values: Values,
-    rendered: Rendered,
+    pub(crate) rendered: Rendered,
     accept: Option<String>,
     content_type: Option<String>,
     fraud: fraud::FraudHeaders,
@@ -123,7 +123,7 @@ impl Messenger {
         }
     }
 
-    async fn db<T, F>(&self, work: F) -> Result<T, SendError>
+    pub(crate) async fn db<T, F>(&self, work: F) -> Result<T, SendError>
     where
         T: Send + 'static,
         F: FnOnce(&mut DbConnection) -> Result<T, StoreError> + Send + 'static,
@@ -346,7 +346,7 @@ impl Messenger {
         })
     }
 
-    async fn prepare(&self, request: &SendRequest) -> Result<Prepared, SendError> {
+    pub(crate) async fn prepare(&self, request: &SendRequest) -> Result<Prepared, SendError> {
         let name = request.service.clone();
         let (service, record) = self
             .db(move |conn| {
@@ -512,7 +512,7 @@ impl Messenger {
             answer.status,
             &prepared.service.spec.success_statuses,
             prepared.service.spec.response_type,
-            &answer.body,
+            &answer.text(),
         );
         let summary = summary(
             &prepared.record,
@@ -539,18 +539,21 @@ impl Messenger {
         let message = message.to_owned();
         self.db(move |conn| {
             let headers = answer.as_ref().map(|a| headers_json(&a.headers));
+            let body = answer.as_ref().map(Answer::text);
             messages::finish(
                 conn,
                 id,
                 &Outcome {
                     status,
-                    response: answer.as_ref().zip(headers.as_ref()).map(|(a, h)| {
-                        ReceivedResponse {
+                    response: answer
+                        .as_ref()
+                        .zip(headers.as_ref())
+                        .zip(body.as_ref())
+                        .map(|((a, h), body)| ReceivedResponse {
                             status: i32::from(a.status),
                             headers: h,
-                            body: &a.body,
-                        }
-                    }),
+                            body,
+                        }),
                     error_code: code
                         .as_deref()
                         .filter(|_| status != MessageStatus::ResponseReceived),
@@ -563,10 +566,18 @@ impl Messenger {
         .await
     }
 
+    pub(crate) fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
     async fn execute(&self, prepared: &Prepared, token: &AccessToken) -> Result<Answer, String> {
-        let spec = &prepared.service.spec;
-        let method = reqwest::Method::from_bytes(spec.method.as_str().as_bytes())
-            .map_err(|e| format!("method {}: {e}", spec.method))?;
+        self.admit(prepared).await?;
+        self.transmit(prepared, token).await
+    }
+
+    /// What must hold before a request leaves: its destination allowed, a rate-limit slot.
+    /// An error here means nothing left.
+    pub(crate) async fn admit(&self, prepared: &Prepared) -> Result<(), String> {
         // Names are checked on their addresses by the engine client's resolver; this refuses
         // IP literals and plain http that the outbound rules do not allow, before the token
         // is put on the wire.
@@ -574,7 +585,19 @@ impl Messenger {
             .config()
             .urls
             .check_destination(&prepared.rendered.url)?;
-        rate_limit::wait_for_slot(&self.db, &prepared.record).await?;
+        rate_limit::wait_for_slot(&self.db, &prepared.record).await
+    }
+
+    /// Sends an admitted request. An error means no answer came back: the request may or may
+    /// not have reached the provider.
+    pub(crate) async fn transmit(
+        &self,
+        prepared: &Prepared,
+        token: &AccessToken,
+    ) -> Result<Answer, String> {
+        let spec = &prepared.service.spec;
+        let method = reqwest::Method::from_bytes(spec.method.as_str().as_bytes())
+            .map_err(|e| format!("method {}: {e}", spec.method))?;
         let mut request = self.http.request(method, &prepared.rendered.url).header(
             reqwest::header::AUTHORIZATION,
             format!("{} {}", bearer(&token.token_type), token.token.expose()),
@@ -633,29 +656,26 @@ impl Messenger {
                 break;
             }
         }
-        let mut body = String::from_utf8_lossy(&body).into_owned();
-        if truncated {
-            body.push_str("\n[emsg: the rest of the body, beyond 1 MiB, was not kept]");
-        }
         Ok(Answer {
             status,
             headers,
             body,
+            truncated,
         })
     }
 }
 
 /// The request as it leaves, for the message log (Authorization redacted).
-struct LeavingRequest {
-    method: &'static str,
-    url: String,
-    headers: String,
-    body: Option<String>,
-    detail: String,
+pub(crate) struct LeavingRequest {
+    pub(crate) method: &'static str,
+    pub(crate) url: String,
+    pub(crate) headers: String,
+    pub(crate) body: Option<String>,
+    pub(crate) detail: String,
 }
 
 impl LeavingRequest {
-    fn of(prepared: &Prepared) -> Self {
+    pub(crate) fn of(prepared: &Prepared) -> Self {
         let detail = missing_detail(&prepared.fraud.missing);
         Self {
             method: prepared.service.spec.method.as_str(),
@@ -676,12 +696,25 @@ impl LeavingRequest {
     }
 }
 
-/// A provider's answer as kept.
+/// A provider's answer as received: the body byte for byte, up to [`MAX_RESPONSE_BYTES`].
 #[derive(Debug, Clone)]
-struct Answer {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: Vec<u8>,
+    /// The body was longer than [`MAX_RESPONSE_BYTES`]; the rest was not read.
+    pub(crate) truncated: bool,
+}
+
+impl Answer {
+    /// The body as text for the message log (not UTF-8 is shown with replacement characters).
+    pub(crate) fn text(&self) -> String {
+        let mut text = String::from_utf8_lossy(&self.body).into_owned();
+        if self.truncated {
+            text.push_str("\n[emsg: the rest of the body, beyond 1 MiB, was not kept]");
+        }
+        text
+    }
 }
 
 fn bearer(token_type: &str) -> &str {
@@ -766,7 +799,7 @@ fn request_log(prepared: &Prepared) -> String {
     headers_json(&headers)
 }
 
-fn headers_json(headers: &[(String, String)]) -> String {
+pub(crate) fn headers_json(headers: &[(String, String)]) -> String {
     serde_json::to_string(headers).unwrap_or_else(|_| "[]".to_owned())
 }
 

@@ -386,6 +386,8 @@ fn parse(pieces: &[String]) -> ParsedFile {
         lines: Vec::new(),
         services: Vec::new(),
         service_lines: Vec::new(),
+        processings: Vec::new(),
+        processing_lines: Vec::new(),
         file: "web-apps.yaml".to_owned(),
         places: Default::default(),
     };

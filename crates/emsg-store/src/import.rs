@@ -16,6 +16,7 @@ use crate::db::{DbConnection, write_transaction};
 use crate::error::{Result, StoreError};
 use crate::ids::WebApplicationId;
 use crate::moved::{self, MovedEndpoints};
+use crate::processings;
 use crate::web_applications::{self as records, WebApplication, name_key};
 use crate::web_services::{self as services, WebService};
 use diesel::prelude::*;
@@ -78,6 +79,10 @@ pub struct ImportReport {
     pub records: Vec<RecordOutcome>,
     /// The web services of the file, in its order.
     pub services: Vec<RecordOutcome>,
+    /// The processings of the file, in its order.
+    pub processings: Vec<RecordOutcome>,
+    /// Stored processings the file no longer has: removed (messages under way keep their copy).
+    pub removed_processings: Vec<String>,
     /// Things the administrator should know that did not stop the import (unset variables).
     pub warnings: Vec<String>,
     /// Stored records the file does not mention; they are left as they are.
@@ -93,10 +98,13 @@ impl ImportReport {
     }
 
     pub fn changes_anything(&self) -> bool {
-        self.records
-            .iter()
-            .chain(&self.services)
-            .any(|r| r.change != RecordChange::Unchanged)
+        !self.removed_processings.is_empty()
+            || self
+                .records
+                .iter()
+                .chain(&self.services)
+                .chain(&self.processings)
+                .any(|r| r.change != RecordChange::Unchanged)
     }
 }
 
@@ -124,6 +132,17 @@ impl fmt::Display for ImportReport {
                     writeln!(f, "  unchanged  web service {}", service.name)?
                 }
             }
+        }
+        for processing in &self.processings {
+            let word = match processing.change {
+                RecordChange::Added => "added    ",
+                RecordChange::Changed(_) => "changed  ",
+                RecordChange::Unchanged => "unchanged",
+            };
+            writeln!(f, "  {word}  processing {}", processing.name)?;
+        }
+        for name in &self.removed_processings {
+            writeln!(f, "  removed    processing {name}")?;
         }
         for name in &self.untouched {
             writeln!(f, "  not in file, left as is  {name}")?;
@@ -361,12 +380,28 @@ pub fn import(
             .map(|r| r.name.clone())
             .collect();
         let service_plan = plan_services(parsed, &stored_services, &mut report)?;
+        let processing_plan = processings::plan(conn, &parsed.processings)?;
+        report.processings = parsed
+            .processings
+            .iter()
+            .zip(&processing_plan.outcomes)
+            .map(|(spec, written)| RecordOutcome {
+                name: spec.name.clone(),
+                change: match written {
+                    processings::Written::Added => RecordChange::Added,
+                    processings::Written::Changed => RecordChange::Changed(vec!["steps".into()]),
+                    processings::Written::Unchanged => RecordChange::Unchanged,
+                },
+            })
+            .collect();
+        report.removed_processings = processing_plan.removed.clone();
         check_exchanges_after(&stored, &names, parsed)?;
         if dry_run || !report.changes_anything() {
             return Ok(report);
         }
         let ids = write(conn, ring, &plan, actor)?;
         write_services(conn, &service_plan, &ids, actor)?;
+        processings::write(conn, &parsed.processings, &processing_plan, now())?;
         Ok(report)
     })
 }

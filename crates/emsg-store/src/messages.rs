@@ -12,7 +12,10 @@ use crate::error::{Result, StoreError};
 use crate::ids::{MessageId, UserId, WebApplicationId};
 use crate::schema::{message_events, messages};
 
-/// Where a message is: New → Sent → Response received | Business error | Technical error.
+/// Where a message is. A web service sent at once: New → Sent → Response received | Business
+/// error | Technical error. A processing's message: In progress (its next step is due or
+/// running) ⇄ Awaiting confirmation | Outcome unknown → Completed | Business error | Technical
+/// error | Cancelled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MessageStatus {
     New,
@@ -20,15 +23,27 @@ pub enum MessageStatus {
     ResponseReceived,
     BusinessError,
     TechnicalError,
+    InProgress,
+    AwaitingConfirmation,
+    /// An unsafe step's request left and no answer came back, and no reconcile request
+    /// settled it: a person decides.
+    OutcomeUnknown,
+    Completed,
+    Cancelled,
 }
 
 impl MessageStatus {
-    pub const ALL: [MessageStatus; 5] = [
+    pub const ALL: [MessageStatus; 10] = [
         MessageStatus::New,
         MessageStatus::Sent,
         MessageStatus::ResponseReceived,
         MessageStatus::BusinessError,
         MessageStatus::TechnicalError,
+        MessageStatus::InProgress,
+        MessageStatus::AwaitingConfirmation,
+        MessageStatus::OutcomeUnknown,
+        MessageStatus::Completed,
+        MessageStatus::Cancelled,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -38,6 +53,11 @@ impl MessageStatus {
             Self::ResponseReceived => "response_received",
             Self::BusinessError => "business_error",
             Self::TechnicalError => "technical_error",
+            Self::InProgress => "in_progress",
+            Self::AwaitingConfirmation => "awaiting_confirmation",
+            Self::OutcomeUnknown => "outcome_unknown",
+            Self::Completed => "completed",
+            Self::Cancelled => "cancelled",
         }
     }
 
@@ -49,7 +69,24 @@ impl MessageStatus {
             Self::ResponseReceived => "Response received",
             Self::BusinessError => "Business error",
             Self::TechnicalError => "Technical error",
+            Self::InProgress => "In progress",
+            Self::AwaitingConfirmation => "Awaiting confirmation",
+            Self::OutcomeUnknown => "Outcome unknown",
+            Self::Completed => "Completed",
+            Self::Cancelled => "Cancelled",
         }
+    }
+
+    /// Whether the message has ended: nothing more runs unless a person starts it again.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            Self::ResponseReceived
+                | Self::BusinessError
+                | Self::TechnicalError
+                | Self::Completed
+                | Self::Cancelled
+        )
     }
 
     /// Whether the message can be sent again: only failed ones.
@@ -106,6 +143,14 @@ pub struct Message {
     pub resent_as: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The processing the message runs, if it is a processing's message.
+    pub processing: Option<String>,
+    /// The step (0-based) it is at.
+    pub step: Option<i32>,
+    /// Since when it is at that step (a poll's deadline counts from here), in ms.
+    pub step_since_ms: Option<i64>,
+    /// The values its steps extracted, as a JSON object.
+    pub extracted: String,
 }
 
 impl Message {
@@ -278,7 +323,7 @@ pub fn note(conn: &mut DbConnection, id: i64, detail: &str) -> Result<()> {
     event(conn, id, status, detail, now())
 }
 
-fn event(
+pub(crate) fn event(
     conn: &mut DbConnection,
     id: i64,
     status: MessageStatus,

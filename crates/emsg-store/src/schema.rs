@@ -179,7 +179,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     generations,
     master_keys,
     key_ring_nodes,
-    next_steps
+    next_steps,
+    processings,
+    message_exchanges
 );
 
 diesel::table! {
@@ -220,8 +222,47 @@ diesel::table! {
         updated_at -> BigInt,
         idempotency_key -> Nullable<Text>,
         request_hash -> Nullable<Text>,
+        processing -> Nullable<Text>,
+        processing_spec -> Nullable<Text>,
+        step -> Nullable<Integer>,
+        step_since_ms -> Nullable<BigInt>,
+        extracted -> Text,
     }
 }
+
+diesel::table! {
+    processings (id) {
+        id -> BigInt,
+        name -> Text,
+        name_key -> Text,
+        spec -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    message_exchanges (id) {
+        id -> BigInt,
+        message_id -> BigInt,
+        step -> Integer,
+        purpose -> Text,
+        state -> Text,
+        request_method -> Text,
+        request_url -> Text,
+        request_headers -> Text,
+        request_body -> Nullable<Text>,
+        response_status -> Nullable<Integer>,
+        response_headers -> Nullable<Text>,
+        response_body -> Nullable<Binary>,
+        attachment -> Nullable<Text>,
+        note -> Text,
+        started_at_ms -> BigInt,
+        ended_at_ms -> Nullable<BigInt>,
+    }
+}
+
+diesel::joinable!(message_exchanges -> messages (message_id));
 
 diesel::table! {
     message_events (id) {

@@ -9,6 +9,7 @@ pub const EXCHANGE: &str = "exchange";
 
 use crate::error::ImportError;
 use crate::lifetime::Lifetime;
+use crate::processing::ProcessingSpec;
 use crate::service::WebServiceSpec;
 use crate::source::{SecretSource, ValueSource};
 
@@ -208,6 +209,9 @@ pub struct ParsedFile {
     pub services: Vec<WebServiceSpec>,
     /// The line where each web service starts.
     pub service_lines: Vec<u32>,
+    pub processings: Vec<ProcessingSpec>,
+    /// The line where each processing starts.
+    pub processing_lines: Vec<u32>,
     /// The file's name as given to the parser, for messages about it after parsing.
     pub file: String,
     /// Where the fields checked after parsing (URLs, `{env: …}` references) are, by field path
@@ -228,6 +232,7 @@ impl ParsedFile {
             };
             let line = start("web_applications[", &self.lines)
                 .or_else(|| start("web_services[", &self.service_lines))
+                .or_else(|| start("processings[", &self.processing_lines))
                 .unwrap_or(1);
             (line, 1)
         });

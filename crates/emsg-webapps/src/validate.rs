@@ -8,6 +8,8 @@ use serde_yaml::Value;
 use crate::locate::{Anchor, Locator, Path};
 use crate::model::{ParsedFile, WebApplicationSpec};
 use crate::problems::{Problem, Problems, closest, describe};
+use crate::processing::ProcessingSpec;
+use crate::processing_read::{check_polls, check_processing, read_processing};
 use crate::read_record::read_record;
 use crate::service::WebServiceSpec;
 use crate::service_read::{check_template, read_service};
@@ -49,6 +51,7 @@ fn places(
 
 const TOP_LEVEL_KEY: &str = "web_applications";
 const SERVICES_KEY: &str = "web_services";
+const PROCESSINGS_KEY: &str = "processings";
 
 /// Reads the records of a file; `Err` holds every problem found.
 pub(crate) fn validate(
@@ -63,20 +66,29 @@ pub(crate) fn validate(
     let mut lines = Vec::new();
     let mut services = Vec::new();
     let mut service_lines = Vec::new();
+    let mut processings = Vec::new();
+    let mut processing_lines = Vec::new();
     match root {
         Value::Mapping(map) => {
             for key in map.keys() {
-                if key.as_str() != Some(TOP_LEVEL_KEY) && key.as_str() != Some(SERVICES_KEY) {
+                let known = [TOP_LEVEL_KEY, SERVICES_KEY, PROCESSINGS_KEY];
+                if !known.iter().any(|k| key.as_str() == Some(k)) {
                     let shown = key.as_str().unwrap_or("(not a plain word)");
                     problems.at_key(
                         top.key(shown),
                         format!(
                             "unknown top-level key `{shown}`; the accepted keys are \
-                             `{TOP_LEVEL_KEY}` and `{SERVICES_KEY}`"
+                             `{TOP_LEVEL_KEY}`, `{SERVICES_KEY}` and `{PROCESSINGS_KEY}`"
                         ),
                     );
                 }
             }
+            read_processings(
+                map.get(PROCESSINGS_KEY),
+                locator,
+                &mut problems,
+                (&mut processings, &mut processing_lines),
+            );
             read_services(
                 map.get(SERVICES_KEY),
                 locator,
@@ -129,6 +141,7 @@ pub(crate) fn validate(
     check_service_names(&services, &services_path, locator, &mut problems);
     check_service_applications(&services, &applications, &services_path, &mut problems);
     load_bodies(&mut services, &services_path, templates, &mut problems);
+    check_processings(&processings, &services, locator, &mut problems);
     if problems.0.is_empty() {
         let places = places(&applications, &services, locator);
         Ok(ParsedFile {
@@ -136,6 +149,8 @@ pub(crate) fn validate(
             lines,
             services,
             service_lines,
+            processings,
+            processing_lines,
             file: String::new(),
             places,
         })
@@ -173,6 +188,72 @@ fn read_services(
                 .line_of(&path)
                 .unwrap_or_else(|| locator.resolve(&path, Anchor::Value).line),
         );
+    }
+}
+
+fn read_processings(
+    value: Option<&Value>,
+    locator: &Locator,
+    problems: &mut Problems,
+    (processings, lines): (&mut Vec<ProcessingSpec>, &mut Vec<u32>),
+) {
+    let list_path = Path::root().key(PROCESSINGS_KEY);
+    let items = match value {
+        None | Some(Value::Null) => return,
+        Some(Value::Sequence(items)) => items,
+        Some(other) => {
+            problems.at_value(
+                list_path,
+                format!(
+                    "`{PROCESSINGS_KEY}` must be a list of processings (`- name: ...`), not {}",
+                    describe(other)
+                ),
+            );
+            return;
+        }
+    };
+    for (index, item) in items.iter().enumerate() {
+        let path = list_path.index(index);
+        processings.push(read_processing(item, &path, problems));
+        lines.push(
+            locator
+                .line_of(&path)
+                .unwrap_or_else(|| locator.resolve(&path, Anchor::Value).line),
+        );
+    }
+}
+
+/// Unique names, then each processing against the web services.
+fn check_processings(
+    processings: &[ProcessingSpec],
+    services: &[WebServiceSpec],
+    locator: &Locator,
+    problems: &mut Problems,
+) {
+    let list_path = Path::root().key(PROCESSINGS_KEY);
+    let mut first: HashMap<String, usize> = HashMap::new();
+    for (index, processing) in processings.iter().enumerate() {
+        let path = list_path.index(index);
+        let folded = processing.name.to_lowercase();
+        if !folded.is_empty() {
+            if let Some(&earlier) = first.get(&folded) {
+                let line = locator
+                    .resolve(&list_path.index(earlier).key("name"), Anchor::Value)
+                    .line;
+                problems.at_value(
+                    path.key("name"),
+                    format!(
+                        "duplicate processing name `{}`: line {line} already uses it; names \
+                         must be unique (case is ignored)",
+                        processing.name
+                    ),
+                );
+            } else {
+                first.insert(folded, index);
+            }
+        }
+        check_processing(processing, &path, services, problems);
+        check_polls(processing, &path, problems);
     }
 }
 

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use emsg_engine::{CallbackParams, CodeRequest, Engine, EngineConfig, RetryPolicy};
 use emsg_messages::fraud::{BrowserData, Hop, WebClient};
-use emsg_messages::{Messenger, Origin, SendRequest, Vendor};
+use emsg_messages::{Messenger, Origin, Processor, SendRequest, Vendor};
 use emsg_seal::{KeyRing, MasterKey, Secret};
 use emsg_store::UserId;
 use emsg_store::audit::{self, Actor};
@@ -49,6 +49,7 @@ pub struct Env {
     pub pool: Pool,
     pub engine: Engine,
     pub messenger: Messenger,
+    pub processor: Processor,
     pub mock: MockServer,
     pub ring: Arc<KeyRing>,
     pub alice: UserId,
@@ -80,6 +81,15 @@ pub fn run<S>(db: TestDb, scenario: S)
 where
     S: AsyncFnOnce(&Env) -> anyhow::Result<()>,
 {
+    run_with(db, "", scenario);
+}
+
+/// [`run`] with `extra` appended to the shipped web-apps.yaml (more web services at the end of
+/// its `web_services` list, a `processings` list).
+pub fn run_with<S>(db: TestDb, extra: &str, scenario: S)
+where
+    S: AsyncFnOnce(&Env) -> anyhow::Result<()>,
+{
     let log = LogBuffer::default();
     let _guard = log.capture_this_thread();
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -87,7 +97,7 @@ where
         .build()
         .expect("a runtime");
     runtime.block_on(async move {
-        let env = Env::start(db, log).await.expect("the world starts");
+        let env = Env::start(db, log, extra).await.expect("the world starts");
         if let Err(error) = scenario(&env).await {
             panic!("{error:#}");
         }
@@ -96,15 +106,15 @@ where
 }
 
 impl Env {
-    async fn start(db: TestDb, log: LogBuffer) -> anyhow::Result<Env> {
+    async fn start(db: TestDb, log: LogBuffer, extra: &str) -> anyhow::Result<Env> {
         let mock = MockServer::start().await?;
         let pool = emsg_store::db::pool(db.url(), 8)?;
         let ring = Arc::new(KeyRing::new(MasterKey::generate()));
         let (alice, bob) = {
             let mut conn = pool.get()?;
-            let parsed =
-                emsg_webapps::parse_with("web-apps.yaml", &shipped_file_on(&mock), &templates())
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let file = format!("{}\n{extra}", shipped_file_on(&mock));
+            let parsed = emsg_webapps::parse_with("web-apps.yaml", &file, &templates())
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             let env = |var: &str| match var {
                 "HMRC_VAT_SANDBOX_CLIENT_ID" => Some(CLIENT_ID.to_owned()),
                 "HMRC_VAT_SANDBOX_CLIENT_SECRET" => Some(CLIENT_SECRET.to_owned()),
@@ -141,7 +151,9 @@ impl Env {
             ..Vendor::default()
         };
         let messenger = Messenger::new(engine.clone(), pool.clone(), vendor);
+        let processor = Processor::new(messenger.clone(), "test-node");
         Ok(Env {
+            processor,
             db,
             pool,
             engine,

@@ -1,0 +1,720 @@
+//! Running one taken step and recording what follows, under the step's fence.
+//!
+//! - *request*: sent once; its answer is judged (status, then a declared verdict), values are
+//!   extracted, the message moves to the next step. A request that changes something (not GET)
+//!   and got no answer, or a 5xx, has an *unknown outcome*: it is never sent again blindly. The
+//!   next run of the step sends the declared *reconcile* request instead: if its answer shows
+//!   the request was processed, the step counts as done (with the values read from it); if it
+//!   shows it was not, the step is sent again; with no reconcile declared, the message waits
+//!   for a person (Outcome unknown).
+//! - *poll*: sent until its condition holds; each look that does not is a later due time.
+//! - *confirm*: the message waits for a person (Awaiting confirmation).
+
+use emsg_processing::Judgement;
+use emsg_store::exchanges::{self, Purpose};
+use emsg_store::messages::{self, MessageStatus};
+use emsg_store::next_steps::{Taken, Then};
+use emsg_store::runs::{self, Advance, RunState};
+use emsg_store::{StoreError, processings};
+use emsg_webapps::{Action, Call, ProcessingSpec, Step};
+
+use super::call::{Called, Party, call};
+use super::values::{self, Known};
+use super::{Processor, now_ms};
+use crate::send::SendError;
+
+/// How many times a safe request is tried when the provider does not answer or answers 5xx.
+const SAFE_ATTEMPTS: i32 = 5;
+/// The first wait after such a failure; doubled each time.
+const RETRY_BASE_MS: i64 = 2_000;
+
+/// What a run decided, before it is recorded.
+struct Outcome {
+    record: Record,
+    status: MessageStatus,
+    step: i32,
+    extracted: Known,
+    error: Option<(&'static str, String)>,
+    detail: Option<String>,
+    then: Then,
+}
+
+/// What of an outcome is recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Record {
+    /// The message and its next step.
+    Message,
+    /// Only the step row goes: the message no longer runs (cancelled, or moved on by a person).
+    RowOnly,
+    /// Nothing: another node holds the step now.
+    Nothing,
+}
+
+/// The message's state as a step sees it.
+struct Run {
+    state: RunState,
+    spec: ProcessingSpec,
+    party: Party,
+    known: Known,
+    extracted: Known,
+}
+
+pub(super) async fn run(processor: &Processor, taken: &Taken) -> Result<(), SendError> {
+    let message = taken.message;
+    let loaded = processor
+        .messenger()
+        .db(move |conn| {
+            let Some(state) = runs::state(conn, message)? else {
+                return Ok(None);
+            };
+            let row = messages::get(conn, message.get())?
+                .ok_or_else(|| StoreError::Invalid(format!("message {message} is gone")))?;
+            Ok(Some((state, row)))
+        })
+        .await?;
+    let Some((state, row)) = loaded else {
+        // Not a processing's message (or gone): nothing to run.
+        return finish(processor, taken, stray(taken)).await;
+    };
+    if state.status != MessageStatus::InProgress || state.step != taken.step {
+        return finish(processor, taken, stray(taken)).await;
+    }
+    let spec = processings::read_spec(&state.processing, &state.spec)?;
+    let extracted: Known = serde_json::from_str(&state.extracted).unwrap_or_default();
+    let known = values::known(&row.fields, &state.extracted).map_err(SendError::Internal)?;
+    let run = Run {
+        party: Party {
+            company: row.company.clone(),
+            user: row.user_id.map(emsg_store::UserId::new),
+        },
+        state,
+        spec,
+        known,
+        extracted,
+    };
+    let Some(step) = usize::try_from(taken.step)
+        .ok()
+        .and_then(|i| run.spec.steps.get(i))
+    else {
+        let outcome = failed(
+            &run,
+            "no_such_step",
+            format!(
+                "the processing has no step {}; the message cannot go on",
+                taken.step + 1
+            ),
+        );
+        return finish(processor, taken, outcome).await;
+    };
+    let outcome = match &step.action {
+        Action::Confirm(confirm) => Outcome {
+            record: Record::Message,
+            status: MessageStatus::AwaitingConfirmation,
+            step: taken.step,
+            extracted: run.extracted.clone(),
+            error: None,
+            detail: Some(format!(
+                "step {} ({}): waits for a person to review {} and agree to the declaration",
+                taken.step + 1,
+                step.name,
+                if confirm.show.is_empty() {
+                    "the message".to_owned()
+                } else {
+                    confirm.show.join(", ")
+                }
+            )),
+            then: Then::Done,
+        },
+        Action::Request(call) => request(processor, taken, &run, step, call).await?,
+        Action::Poll(call, poll) => {
+            let deadline = run.state.step_since_ms
+                + i64::try_from(poll.deadline.as_secs() * 1000).unwrap_or(i64::MAX);
+            if now_ms() > deadline {
+                failed(
+                    &run,
+                    "poll_deadline",
+                    format!(
+                        "step {} ({}): the condition did not hold within {}s; retry the step to \
+                         look again",
+                        taken.step + 1,
+                        step.name,
+                        poll.deadline.as_secs()
+                    ),
+                )
+            } else {
+                look(processor, taken, &run, step, call, poll).await?
+            }
+        }
+    };
+    finish(processor, taken, outcome).await
+}
+
+/// A step's request, or its reconcile when an earlier send's outcome is unknown.
+async fn request(
+    processor: &Processor,
+    taken: &Taken,
+    run: &Run,
+    step: &Step,
+    call_spec: &Call,
+) -> Result<Outcome, SendError> {
+    let services = processor
+        .messenger()
+        .db(emsg_store::web_services::list)
+        .await?;
+    let specs: Vec<_> = services.into_iter().map(|s| s.spec).collect();
+    let index = usize::try_from(taken.step).unwrap_or(usize::MAX);
+    let unsafe_step = run.spec.changes_something(index, &specs);
+    if unsafe_step {
+        let (message, at) = (taken.message, taken.step);
+        let last = processor
+            .messenger()
+            .db(move |conn| exchanges::last_request(conn, message, at))
+            .await?;
+        if last.is_some_and(|e| e.outcome_unknown()) {
+            return reconcile(processor, taken, run, step, call_spec).await;
+        }
+    }
+    let called = call(
+        processor,
+        taken,
+        &run.party,
+        &call_spec.service,
+        &run.known,
+        Purpose::Request,
+        unsafe_step,
+    )
+    .await?;
+    match called {
+        Called::LeaseLost => Ok(lease_lost()),
+        Called::NotSent { code, reason } => Ok(failed(run, code, step_text(taken, step, &reason))),
+        Called::NoAnswer { reason } if unsafe_step => Ok(unknown_then_reconcile(
+            run,
+            taken,
+            step,
+            &format!("no answer ({reason})"),
+        )),
+        Called::NoAnswer { reason } => Ok(retry_or_fail(run, taken, step, &reason)),
+        Called::Answered { answer, exchange } => {
+            let service = service_spec(processor, &call_spec.service).await?;
+            if answer.status == 429 {
+                let wait = crate::rate_limit::retry_after(&answer.headers);
+                return Ok(Outcome {
+                    detail: Some(step_text(
+                        taken,
+                        step,
+                        &format!(
+                            "the provider answered 429 (too many requests): the step waits {wait}s, as asked, and is sent again"
+                        ),
+                    )),
+                    then: Then::Again {
+                        due_at_ms: now_ms() + i64::try_from(wait).unwrap_or(60) * 1000,
+                    },
+                    ..same(run, taken)
+                });
+            }
+            if answer.status >= 500 && unsafe_step {
+                return Ok(unknown_then_reconcile(
+                    run,
+                    taken,
+                    step,
+                    &format!("the provider answered {}", answer.status),
+                ));
+            }
+            if answer.status >= 500 {
+                return Ok(retry_or_fail(
+                    run,
+                    taken,
+                    step,
+                    &format!("the provider answered {}", answer.status),
+                ));
+            }
+            if !service.success_statuses.contains(&answer.status) {
+                let verdict = crate::response::classify(
+                    answer.status,
+                    &service.success_statuses,
+                    service.response_type,
+                    &answer.text(),
+                );
+                let reason = match (verdict.code, verdict.message) {
+                    (Some(code), Some(text)) => format!("{code}: {text}"),
+                    (Some(one), None) | (None, Some(one)) => one,
+                    (None, None) => "no details".to_owned(),
+                };
+                return Ok(Outcome {
+                    status: verdict.status,
+                    error: Some((
+                        "provider_refused",
+                        step_text(
+                            taken,
+                            step,
+                            &format!("the provider answered {} ({reason})", answer.status),
+                        ),
+                    )),
+                    detail: None,
+                    then: Then::Done,
+                    ..same(run, taken)
+                });
+            }
+            accepted(processor, taken, run, step, call_spec, &answer, exchange).await
+        }
+    }
+}
+
+/// A poll's look: the condition holds (the step is done), or the next look is due later.
+async fn look(
+    processor: &Processor,
+    taken: &Taken,
+    run: &Run,
+    step: &Step,
+    call_spec: &Call,
+    poll: &emsg_webapps::Poll,
+) -> Result<Outcome, SendError> {
+    let called = call(
+        processor,
+        taken,
+        &run.party,
+        &call_spec.service,
+        &run.known,
+        Purpose::Poll,
+        false,
+    )
+    .await?;
+    let looks = u32::try_from(taken.attempts).unwrap_or(1);
+    let next_look = now_ms() + super::millis(poll.wait_after(looks));
+    match called {
+        Called::LeaseLost => Ok(lease_lost()),
+        Called::NotSent { code, reason } => Ok(failed(run, code, step_text(taken, step, &reason))),
+        Called::Answered { answer, exchange } if values::holds(&poll.until, &answer) => {
+            accepted(processor, taken, run, step, call_spec, &answer, exchange).await
+        }
+        // Not yet (or no answer, or a 5xx: a poll only reads, so it just looks again).
+        _ => Ok(Outcome {
+            detail: None,
+            then: Then::Again {
+                due_at_ms: next_look,
+            },
+            ..same(run, taken)
+        }),
+    }
+}
+
+/// An accepted answer: its verdict, its values, its attachment; then the next step.
+async fn accepted(
+    processor: &Processor,
+    taken: &Taken,
+    run: &Run,
+    step: &Step,
+    call_spec: &Call,
+    answer: &crate::send::Answer,
+    exchange: i64,
+) -> Result<Outcome, SendError> {
+    let mut note = Vec::new();
+    match values::judge(call_spec, answer) {
+        None => {}
+        Some(Err(reason)) => {
+            return Ok(failed(run, "no_verdict", step_text(taken, step, &reason)));
+        }
+        Some(Ok(Judgement::Refused { value, details })) => {
+            let reasons = if details.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", details.join("; "))
+            };
+            return Ok(Outcome {
+                status: MessageStatus::BusinessError,
+                error: Some((
+                    "refused",
+                    step_text(
+                        taken,
+                        step,
+                        &format!("the provider's verdict is `{value}`{reasons}"),
+                    ),
+                )),
+                detail: None,
+                then: Then::Done,
+                ..same(run, taken)
+            });
+        }
+        Some(Ok(Judgement::AcceptedWithWarnings { value, details })) => {
+            note.push(format!(
+                "verdict `{value}` with warnings: {}",
+                details.join("; ")
+            ));
+        }
+        Some(Ok(Judgement::Accepted { value })) => note.push(format!("verdict `{value}`")),
+    }
+    if answer.truncated && call_spec.attachment.is_some() {
+        return Ok(failed(
+            run,
+            "answer_too_large",
+            step_text(
+                taken,
+                step,
+                "the answer is larger than 1 MiB, so it could not be kept whole as an attachment",
+            ),
+        ));
+    }
+    let read = match values::read_all(&call_spec.extract, answer) {
+        Ok(read) => read,
+        Err(reason) => {
+            return Ok(failed(
+                run,
+                "missing_value",
+                step_text(taken, step, &reason),
+            ));
+        }
+    };
+    if !read.is_empty() {
+        note.push(format!("read {}", values::listed(&read)));
+    }
+    let attachment = call_spec.attachment.clone();
+    if let Some(file) = &attachment {
+        note.push(format!("kept the answer as {file}"));
+    }
+    let text = note.join("; ");
+    processor
+        .messenger()
+        .db(move |conn| exchanges::describe(conn, exchange, &text, attachment.as_deref()))
+        .await?;
+    Ok(next(run, taken, step, read, "done"))
+}
+
+/// The message moves past `step` with `read` added to its values.
+fn next(run: &Run, taken: &Taken, step: &Step, read: Known, how: &str) -> Outcome {
+    let mut extracted = run.extracted.clone();
+    let listed = values::listed(&read);
+    extracted.extend(read);
+    let last = i32::try_from(run.spec.steps.len()).unwrap_or(i32::MAX) - 1;
+    let detail = format!(
+        "step {} ({}) {how}{}",
+        taken.step + 1,
+        step.name,
+        if listed.is_empty() {
+            String::new()
+        } else {
+            format!(": {listed}")
+        }
+    );
+    if taken.step >= last {
+        Outcome {
+            record: Record::Message,
+            status: MessageStatus::Completed,
+            step: taken.step,
+            extracted,
+            error: None,
+            detail: Some(detail),
+            then: Then::Done,
+        }
+    } else {
+        Outcome {
+            record: Record::Message,
+            status: MessageStatus::InProgress,
+            step: taken.step + 1,
+            extracted,
+            error: None,
+            detail: Some(detail),
+            then: Then::Next {
+                step: taken.step + 1,
+                due_at_ms: now_ms(),
+            },
+        }
+    }
+}
+
+/// The unsafe step's outcome is unknown: reconcile it on the next run (soon), or wait for a
+/// person when there is nothing to reconcile with.
+fn unknown_then_reconcile(run: &Run, taken: &Taken, step: &Step, what: &str) -> Outcome {
+    Outcome {
+        detail: Some(step_text(
+            taken,
+            step,
+            &format!(
+                "{what}: the provider may or may not have processed the request, so it is not sent again; checking"
+            ),
+        )),
+        then: Then::Again {
+            due_at_ms: now_ms() + RETRY_BASE_MS,
+        },
+        ..same(run, taken)
+    }
+}
+
+/// Settles an unknown outcome with the declared reconcile request.
+async fn reconcile(
+    processor: &Processor,
+    taken: &Taken,
+    run: &Run,
+    step: &Step,
+    call_spec: &Call,
+) -> Result<Outcome, SendError> {
+    let Some(reconcile) = &call_spec.reconcile else {
+        return Ok(Outcome {
+            status: MessageStatus::OutcomeUnknown,
+            error: Some((
+                "outcome_unknown",
+                step_text(
+                    taken,
+                    step,
+                    "the request may or may not have reached the provider, and the processing \
+                     declares no reconcile request to find out; check at the provider, then \
+                     choose `Was received` or `Send again` on the message's page",
+                ),
+            )),
+            detail: None,
+            then: Then::Done,
+            ..same(run, taken)
+        });
+    };
+    let called = call(
+        processor,
+        taken,
+        &run.party,
+        &reconcile.request,
+        &run.known,
+        Purpose::Reconcile,
+        false,
+    )
+    .await?;
+    let (message, at) = (taken.message, taken.step);
+    match called {
+        Called::LeaseLost => Ok(lease_lost()),
+        Called::Answered { answer, exchange } if values::holds(&reconcile.done_when, &answer) => {
+            let read = match values::read_all(&reconcile.extract, &answer) {
+                Ok(read) => read,
+                Err(reason) => {
+                    return Ok(failed(
+                        run,
+                        "missing_value",
+                        step_text(taken, step, &reason),
+                    ));
+                }
+            };
+            let note = format!(
+                "reconciled: the provider had processed the request{}",
+                if read.is_empty() {
+                    String::new()
+                } else {
+                    format!("; read {}", values::listed(&read))
+                }
+            );
+            processor
+                .messenger()
+                .db(move |conn| {
+                    exchanges::describe(conn, exchange, &note, None)?;
+                    exchanges::settle(conn, message, at, &note)
+                })
+                .await?;
+            Ok(next(
+                run,
+                taken,
+                step,
+                read,
+                "reconciled (the provider had processed the request)",
+            ))
+        }
+        Called::Answered { answer, exchange } if answer.status < 500 && answer.status != 429 => {
+            let note = format!(
+                "reconciled: the provider has not processed the request (the reconcile request \
+                 answered {}), so it is sent again",
+                answer.status
+            );
+            let detail = step_text(taken, step, &note);
+            processor
+                .messenger()
+                .db(move |conn| {
+                    exchanges::describe(conn, exchange, &note, None)?;
+                    exchanges::settle(conn, message, at, &note)
+                })
+                .await?;
+            Ok(Outcome {
+                detail: Some(detail),
+                then: Then::Again {
+                    due_at_ms: now_ms(),
+                },
+                ..same(run, taken)
+            })
+        }
+        // No answer to the reconcile request either: look again later, then ask a person.
+        _ if taken.attempts >= SAFE_ATTEMPTS => Ok(Outcome {
+            status: MessageStatus::OutcomeUnknown,
+            error: Some((
+                "outcome_unknown",
+                step_text(
+                    taken,
+                    step,
+                    &format!(
+                        "the request may or may not have reached the provider, and the reconcile \
+                         request `{}` did not settle it in {SAFE_ATTEMPTS} tries; check at the \
+                         provider, then choose `Was received` or `Send again`",
+                        reconcile.request
+                    ),
+                ),
+            )),
+            detail: None,
+            then: Then::Done,
+            ..same(run, taken)
+        }),
+        _ => Ok(Outcome {
+            detail: None,
+            then: Then::Again {
+                due_at_ms: now_ms() + backoff(taken.attempts),
+            },
+            ..same(run, taken)
+        }),
+    }
+}
+
+/// A safe request failed without an answer (or 5xx): again later, up to [`SAFE_ATTEMPTS`].
+fn retry_or_fail(run: &Run, taken: &Taken, step: &Step, reason: &str) -> Outcome {
+    if taken.attempts >= SAFE_ATTEMPTS {
+        return failed(
+            run,
+            "no_response",
+            step_text(
+                taken,
+                step,
+                &format!(
+                    "{reason}, {SAFE_ATTEMPTS} times; retry the step when the provider works again"
+                ),
+            ),
+        );
+    }
+    let wait = backoff(taken.attempts);
+    Outcome {
+        detail: Some(step_text(
+            taken,
+            step,
+            &format!(
+                "{reason}; it only reads, so it is sent again in {}s (try {} of {SAFE_ATTEMPTS})",
+                wait / 1000,
+                taken.attempts + 1
+            ),
+        )),
+        then: Then::Again {
+            due_at_ms: now_ms() + wait,
+        },
+        ..same(run, taken)
+    }
+}
+
+fn backoff(attempts: i32) -> i64 {
+    RETRY_BASE_MS << attempts.clamp(0, 8)
+}
+
+/// Stays at the step, changing nothing.
+fn same(run: &Run, taken: &Taken) -> Outcome {
+    Outcome {
+        record: Record::Message,
+        status: MessageStatus::InProgress,
+        step: taken.step,
+        extracted: run.extracted.clone(),
+        error: None,
+        detail: None,
+        then: Then::Done,
+    }
+}
+
+fn failed(run: &Run, code: &'static str, reason: String) -> Outcome {
+    Outcome {
+        record: Record::Message,
+        status: MessageStatus::TechnicalError,
+        error: Some((code, reason)),
+        detail: None,
+        then: Then::Done,
+        step: run.state.step,
+        extracted: run.extracted.clone(),
+    }
+}
+
+/// The step row of a message that no longer runs (cancelled, or moved on by a person).
+fn stray(taken: &Taken) -> Outcome {
+    Outcome {
+        record: Record::RowOnly,
+        status: MessageStatus::InProgress,
+        step: taken.step,
+        extracted: Known::new(),
+        error: None,
+        detail: None,
+        then: Then::Done,
+    }
+}
+
+/// Nothing to record: another node holds the step now.
+fn lease_lost() -> Outcome {
+    Outcome {
+        record: Record::Nothing,
+        status: MessageStatus::InProgress,
+        step: 0,
+        extracted: Known::new(),
+        error: None,
+        detail: None,
+        then: Then::Done,
+    }
+}
+
+fn step_text(taken: &Taken, step: &Step, what: &str) -> String {
+    format!("step {} ({}): {what}", taken.step + 1, step.name)
+}
+
+async fn service_spec(
+    processor: &Processor,
+    name: &str,
+) -> Result<emsg_webapps::WebServiceSpec, SendError> {
+    let name = name.to_owned();
+    Ok(processor
+        .messenger()
+        .db(move |conn| emsg_store::web_services::get(conn, &name))
+        .await?
+        .spec)
+}
+
+/// Records the outcome if the step's fence still holds (else another node's run counts).
+async fn finish(processor: &Processor, taken: &Taken, outcome: Outcome) -> Result<(), SendError> {
+    let taken_now = taken.clone();
+    if outcome.record == Record::Nothing {
+        return Ok(());
+    }
+    if outcome.record == Record::RowOnly {
+        // Only the step row goes: the message is not this run's to change.
+        processor
+            .messenger()
+            .db(move |conn| emsg_store::next_steps::finish(conn, &taken_now, Then::Done))
+            .await?;
+        return Ok(());
+    }
+    let extracted = serde_json::to_string(&outcome.extracted)
+        .map_err(|e| SendError::Internal(e.to_string()))?;
+    let detail = outcome
+        .detail
+        .clone()
+        .or_else(|| outcome.error.as_ref().map(|(_, reason)| reason.clone()));
+    let recorded = processor
+        .messenger()
+        .db(move |conn| {
+            runs::advance(
+                conn,
+                &taken_now,
+                &Advance {
+                    status: outcome.status,
+                    step: outcome.step,
+                    extracted: &extracted,
+                    error: outcome
+                        .error
+                        .as_ref()
+                        .map(|(code, reason)| (*code, reason.as_str())),
+                    detail: detail.as_deref(),
+                    then: outcome.then,
+                    now_ms: now_ms(),
+                },
+            )
+        })
+        .await?;
+    if !recorded {
+        tracing::warn!(
+            message = %taken.message,
+            step = taken.step,
+            "the step's lease ended before its result was recorded; another node's run counts"
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,382 @@
+//! Processings run step by step against a loopback stand-in: values extracted from one answer
+//! fill later requests, a verdict read from a 200 body stops the message, a person confirms, a
+//! poll looks until its condition holds (or its deadline passes), an answer is kept byte for
+//! byte as an attachment, and an unsafe request whose outcome is unknown is reconciled, never
+//! sent again blindly. Each count is taken at the stand-in.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use emsg_messages::StartRequest;
+use emsg_store::MessageId;
+use emsg_store::exchanges;
+use emsg_store::messages::MessageStatus;
+use emsg_store::runs::Decision;
+use emsg_test_db::on_both_backends;
+use emsg_testkit::mock::MockResponse;
+use serde_json::json;
+use support::*;
+
+/// Web services of a filing shaped like Norway's (validate, create an instance, upload to its
+/// data element, wait for feedback, fetch the receipt), and the processing that chains them.
+const FILING: &str = r#"
+  - name: Filing validate
+    web_application: HMRC VAT sandbox
+    method: POST
+    url: "/filing/{{vrn}}/validate"
+    fields:
+      - {name: vrn, label: VAT registration number, type: vrn}
+  - name: Filing create instance
+    web_application: HMRC VAT sandbox
+    method: POST
+    url: "/filing/{{vrn}}/instances"
+    success_statuses: [201]
+    fields:
+      - {name: vrn, label: VAT registration number, type: vrn}
+  - name: Filing find instance
+    web_application: HMRC VAT sandbox
+    method: GET
+    url: "/filing/{{vrn}}/instances"
+    fields:
+      - {name: vrn, label: VAT registration number, type: vrn}
+  - name: Filing upload envelope
+    web_application: HMRC VAT sandbox
+    method: PUT
+    url: "/filing/instances/{{instanceId}}/data/{{dataId}}"
+    success_statuses: [201]
+    fields:
+      - {name: instanceId, type: text, max_chars: 60}
+      - {name: dataId, type: text, max_chars: 60}
+  - name: Filing status
+    web_application: HMRC VAT sandbox
+    method: GET
+    url: "/filing/instances/{{instanceId}}/status"
+    fields:
+      - {name: instanceId, type: text, max_chars: 60}
+  - name: Filing receipt
+    web_application: HMRC VAT sandbox
+    method: GET
+    url: "/filing/instances/{{instanceId}}/receipt"
+    response_type: text
+    fields:
+      - {name: instanceId, type: text, max_chars: 60}
+
+processings:
+  - name: Filing
+    description: validate, create an instance, review, upload, wait for feedback, keep the receipt
+    steps:
+      - name: Validate
+        request: Filing validate
+        verdict:
+          from: {json: /result}
+          accepted: [valid]
+          details: [{json: /errors}]
+      - name: Create instance
+        request: Filing create instance
+        extract:
+          instanceId: {json: /id}
+          dataId: {json_item: {list: /data, member: /dataType, starts_with: envelope, take: /id}}
+        RECONCILE
+      - name: Review
+        confirm:
+          show: [vrn, instanceId]
+          declaration: I declare that the information given is correct and complete.
+      - name: Upload envelope
+        request: Filing upload envelope
+      - name: Wait for feedback
+        poll: Filing status
+        until: {from: {json: /done}, equals: "true"}
+        interval: 1s
+        deadline: DEADLINE
+      - name: Receipt
+        request: Filing receipt
+        attachment: receipt.pdf
+"#;
+
+const RECONCILE: &str = r#"reconcile:
+          request: Filing find instance
+          done_when: {from: {json: /instances/0/id}}
+          extract:
+            instanceId: {json: /instances/0/id}
+            dataId: {json: /instances/0/envelopeId}"#;
+
+fn filing(reconcile: bool, deadline: &str) -> String {
+    FILING
+        .replace("RECONCILE", if reconcile { RECONCILE } else { "" })
+        .replace("DEADLINE", deadline)
+}
+
+const INSTANCE: &str = "50001-6c1a";
+const ENVELOPE: &str = "d7e1-envelope";
+/// A receipt that is not text: every byte value, so a lossy copy would show.
+fn receipt() -> Vec<u8> {
+    let mut bytes = b"%PDF-1.7\n".to_vec();
+    bytes.extend(0u8..=255);
+    bytes
+}
+
+fn instance_created() -> MockResponse {
+    MockResponse::json(
+        201,
+        json!({"id": INSTANCE, "data": [
+            {"id": "a1-attachment", "dataType": "attachments"},
+            {"id": ENVELOPE, "dataType": "envelope-v4"}]}),
+    )
+}
+
+fn mount_happy_path(env: &Env, create: MockResponse) {
+    env.mock
+        .on("POST", "/filing/123456789/validate")
+        .respond(MockResponse::json(
+            200,
+            json!({"result": "valid", "errors": []}),
+        ))
+        .mount();
+    env.mock
+        .on("POST", "/filing/123456789/instances")
+        .respond(create)
+        .mount();
+    env.mock
+        .on(
+            "PUT",
+            &format!("/filing/instances/{INSTANCE}/data/{ENVELOPE}"),
+        )
+        .respond(MockResponse::json(201, json!({"ok": true})))
+        .mount();
+    env.mock
+        .on("GET", &format!("/filing/instances/{INSTANCE}/status"))
+        .times(2, MockResponse::json(200, json!({"done": false})))
+        .then(MockResponse::json(200, json!({"done": true})))
+        .mount();
+    env.mock
+        .on("GET", &format!("/filing/instances/{INSTANCE}/receipt"))
+        .respond(MockResponse::Reply {
+            status: 200,
+            headers: vec![("content-type".into(), "application/pdf".into())],
+            body: receipt(),
+            delay: None,
+        })
+        .mount();
+}
+
+fn start_request(env: &Env) -> StartRequest {
+    StartRequest {
+        processing: "Filing".to_owned(),
+        fields: BTreeMap::from([("vrn".to_owned(), "GB123456789".to_owned())]),
+        company: None,
+        user: Some(env.alice),
+        origin: env.web_origin(),
+        idempotency_key: None,
+    }
+}
+
+/// Runs due steps until the message is `wanted` (or a minute passes).
+async fn drive(env: &Env, id: i64, wanted: MessageStatus) -> anyhow::Result<()> {
+    let started = Instant::now();
+    loop {
+        env.processor.run_due().await?;
+        let status = env.message(id).status();
+        if status == wanted {
+            return Ok(());
+        }
+        if started.elapsed() > Duration::from_secs(60) || (status.is_final() && status != wanted) {
+            anyhow::bail!(
+                "message {id} is {status} ({:?}), not {wanted}; history: {:#?}",
+                env.message(id).error_message,
+                env.events(id)
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn count(env: &Env, method: &str, path: &str) -> usize {
+    env.mock.count(method, path)
+}
+
+on_both_backends! {
+    fn a_filing_runs_through_extraction_confirm_poll_and_attachment(db) {
+        run_with(db, &filing(true, "30s"), async |env| {
+            env.connect().await;
+            mount_happy_path(env, instance_created());
+            let started = env.processor.start(start_request(env)).await?;
+            let id = started.message_id;
+            drive(env, id, MessageStatus::AwaitingConfirmation).await?;
+            // Nothing after the confirm step has left.
+            assert_eq!(count(env, "PUT", &format!("/filing/instances/{INSTANCE}/data/{ENVELOPE}")), 0);
+            let message = env.message(id);
+            assert_eq!(message.step, Some(2));
+            let extracted: BTreeMap<String, String> = serde_json::from_str(&message.extracted)?;
+            assert_eq!(extracted["instanceId"], INSTANCE);
+            assert_eq!(extracted["dataId"], ENVELOPE, "the envelope's data element, not the first");
+
+            env.processor
+                .decide(MessageId::new(id), 2, Decision::Confirm, "confirmed by alice".into())
+                .await?;
+            drive(env, id, MessageStatus::Completed).await?;
+            assert_eq!(count(env, "POST", "/filing/123456789/validate"), 1);
+            assert_eq!(count(env, "POST", "/filing/123456789/instances"), 1);
+            assert_eq!(count(env, "PUT", &format!("/filing/instances/{INSTANCE}/data/{ENVELOPE}")), 1);
+            assert_eq!(count(env, "GET", &format!("/filing/instances/{INSTANCE}/status")), 3, "polled until done");
+            let mut conn = env.pool.get()?;
+            let timeline = exchanges::of_message(&mut conn, MessageId::new(id))?;
+            let kept = timeline
+                .iter()
+                .find(|e| e.attachment.as_deref() == Some("receipt.pdf"))
+                .expect("the receipt is kept");
+            assert_eq!(kept.response_body.as_deref(), Some(receipt().as_slice()), "byte for byte");
+            for exchange in &timeline {
+                assert!(exchange.request_headers.contains("[redacted]"));
+                assert!(!exchange.request_headers.contains("access-token-1"));
+            }
+            Ok(())
+        });
+    }
+
+    fn a_refusal_in_a_200_body_stops_the_message_with_its_reasons(db) {
+        run_with(db, &filing(true, "30s"), async |env| {
+            env.connect().await;
+            env.mock
+                .on("POST", "/filing/123456789/validate")
+                .respond(MockResponse::json(200, json!({"result": "invalid",
+                    "errors": ["box 5 does not add up", "period is closed"]})))
+                .mount();
+            let id = env.processor.start(start_request(env)).await?.message_id;
+            drive(env, id, MessageStatus::BusinessError).await?;
+            let message = env.message(id);
+            let error = message.error_message.unwrap_or_default();
+            assert!(error.contains("`invalid`"), "{error}");
+            assert!(error.contains("box 5 does not add up; period is closed"), "{error}");
+            assert_eq!(count(env, "POST", "/filing/123456789/instances"), 0, "nothing after the refusal");
+            Ok(())
+        });
+    }
+
+    fn an_unknown_outcome_is_reconciled_and_never_sent_twice(db) {
+        run_with(db, &filing(true, "30s"), async |env| {
+            env.connect().await;
+            // The instance is created, but the connection drops before the answer.
+            mount_happy_path(env, MockResponse::Reset);
+            env.mock
+                .on("GET", "/filing/123456789/instances")
+                .respond(MockResponse::json(200, json!({"instances": [
+                    {"id": INSTANCE, "envelopeId": ENVELOPE}]})))
+                .mount();
+            let id = env.processor.start(start_request(env)).await?.message_id;
+            drive(env, id, MessageStatus::AwaitingConfirmation).await?;
+            assert_eq!(count(env, "POST", "/filing/123456789/instances"), 1, "never sent twice");
+            assert_eq!(count(env, "GET", "/filing/123456789/instances"), 1, "reconciled once");
+            let extracted: BTreeMap<String, String> =
+                serde_json::from_str(&env.message(id).extracted)?;
+            assert_eq!(extracted["dataId"], ENVELOPE, "read from the reconcile answer");
+            let history = format!("{:?}", env.events(id));
+            assert!(history.contains("may or may not have processed"), "{history}");
+            assert!(history.contains("reconciled"), "{history}");
+            Ok(())
+        });
+    }
+
+    fn a_reconcile_that_finds_nothing_sends_the_step_again(db) {
+        run_with(db, &filing(true, "30s"), async |env| {
+            env.connect().await;
+            env.mock
+                .on("POST", "/filing/123456789/instances")
+                .respond(MockResponse::Reset)
+                .then(instance_created())
+                .mount();
+            env.mock
+                .on("POST", "/filing/123456789/validate")
+                .respond(MockResponse::json(200, json!({"result": "valid"})))
+                .mount();
+            env.mock
+                .on("GET", "/filing/123456789/instances")
+                .respond(MockResponse::json(200, json!({"instances": []})))
+                .mount();
+            let id = env.processor.start(start_request(env)).await?.message_id;
+            drive(env, id, MessageStatus::AwaitingConfirmation).await?;
+            assert_eq!(count(env, "GET", "/filing/123456789/instances"), 1);
+            assert_eq!(count(env, "POST", "/filing/123456789/instances"), 2,
+                "sent again only after the reconcile showed the first was not processed");
+            Ok(())
+        });
+    }
+
+    fn without_a_reconcile_request_a_person_decides_an_unknown_outcome(db) {
+        run_with(db, &filing(false, "30s"), async |env| {
+            env.connect().await;
+            mount_happy_path(env, MockResponse::Reset);
+            let id = env.processor.start(start_request(env)).await?.message_id;
+            drive(env, id, MessageStatus::OutcomeUnknown).await?;
+            let message = env.message(id);
+            assert!(message.error_message.unwrap_or_default().contains("Was received"));
+            // Nothing runs by itself while it waits.
+            env.processor.run_due().await?;
+            assert_eq!(count(env, "POST", "/filing/123456789/instances"), 1);
+            // A person says it did not arrive: the step is sent again, once.
+            env.mock.reset();
+            mount_happy_path(env, instance_created());
+            env.processor
+                .decide(MessageId::new(id), 1, Decision::SendAgain, "alice: send again".into())
+                .await?;
+            drive(env, id, MessageStatus::AwaitingConfirmation).await?;
+            assert_eq!(count(env, "POST", "/filing/123456789/instances"), 1);
+            // A decision for a step the message is no longer at is refused.
+            let stale = env
+                .processor
+                .decide(MessageId::new(id), 1, Decision::WasReceived, "late".into())
+                .await;
+            assert!(stale.is_err());
+            Ok(())
+        });
+    }
+
+    fn a_poll_gives_up_at_its_deadline(db) {
+        run_with(db, &filing(true, "2s"), async |env| {
+            env.connect().await;
+            mount_happy_path(env, instance_created());
+            env.mock.reset();
+            env.mock
+                .on("POST", "/filing/123456789/validate")
+                .respond(MockResponse::json(200, json!({"result": "valid"})))
+                .mount();
+            env.mock.on("POST", "/filing/123456789/instances").respond(instance_created()).mount();
+            env.mock
+                .on("PUT", &format!("/filing/instances/{INSTANCE}/data/{ENVELOPE}"))
+                .respond(MockResponse::json(201, json!({})))
+                .mount();
+            env.mock
+                .on("GET", &format!("/filing/instances/{INSTANCE}/status"))
+                .respond(MockResponse::json(200, json!({"done": false})))
+                .mount();
+            let id = env.processor.start(start_request(env)).await?.message_id;
+            drive(env, id, MessageStatus::AwaitingConfirmation).await?;
+            env.processor
+                .decide(MessageId::new(id), 2, Decision::Confirm, "alice".into())
+                .await?;
+            drive(env, id, MessageStatus::TechnicalError).await?;
+            let error = env.message(id).error_message.unwrap_or_default();
+            assert!(error.contains("did not hold within 2s"), "{error}");
+            let looks = count(env, "GET", &format!("/filing/instances/{INSTANCE}/status"));
+            assert!((2..=4).contains(&looks), "looked {looks} times in 2 s at 1 s intervals");
+            Ok(())
+        });
+    }
+
+    fn an_idempotency_key_starts_one_filing(db) {
+        run_with(db, &filing(true, "30s"), async |env| {
+            env.connect().await;
+            let mut request = start_request(env);
+            request.idempotency_key = Some("erp-batch-7".to_owned());
+            let first = env.processor.start(request.clone()).await?;
+            let again = env.processor.start(request.clone()).await?;
+            assert_eq!(first.message_id, again.message_id);
+            assert!(again.replayed);
+            request.fields.insert("vrn".into(), "987654321".into());
+            assert!(env.processor.start(request).await.is_err(), "the key with other fields");
+            Ok(())
+        });
+    }
+}

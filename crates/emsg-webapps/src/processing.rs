@@ -1,0 +1,337 @@
+//! Processings (Dynamics 365's *electronic message processing*): a filing as an ordered list of
+//! steps whose answers feed the later ones, as written in the `processings` list of
+//! web-apps.yaml. A step calls a web service of the file once (`request`), repeatedly until a
+//! condition holds (`poll`), or waits for a person to agree to a declaration (`confirm`).
+//!
+//! A processing declares no fields of its own: what a person or an ERP fills in when a message
+//! starts is every field of its steps' web services that no earlier step extracts
+//! ([`ProcessingSpec::inputs`]), checked by that web service's rules.
+
+use std::collections::BTreeMap;
+
+use emsg_processing::{Source, Verdict};
+use serde::Deserialize;
+
+use crate::lifetime::Lifetime;
+use crate::service::{FieldSpec, Method, WebServiceSpec};
+
+/// One processing. Stored as the file wrote it (JSON) and read back with this same reader.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProcessingSpec {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub steps: Vec<Step>,
+    /// The processing as the file wrote it, as JSON: what the store keeps and reads back.
+    #[serde(skip)]
+    pub written: String,
+}
+
+/// One step: a name the timeline shows, and what it does.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(try_from = "WrittenStep")]
+pub struct Step {
+    pub name: String,
+    pub action: Action,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Calls a web service once.
+    Request(Call),
+    /// Calls a (GET) web service until `poll.until` holds or the deadline passes.
+    Poll(Call, Poll),
+    /// Waits until a person reviews the listed values and agrees to the declaration.
+    Confirm(Confirm),
+}
+
+/// A call of a web service, and what is read from its answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Call {
+    /// The web service's name in this file.
+    pub service: String,
+    /// Values read from the answer into the message, by name, for later steps.
+    pub extract: BTreeMap<String, Source>,
+    /// Where a provider that answers 200 to a refusal says so.
+    pub verdict: Option<Verdict>,
+    /// How a step that changes something at the provider is settled when its outcome is
+    /// unknown (the request left and no answer came back).
+    pub reconcile: Option<Reconcile>,
+    /// Keep the answer's body byte for byte under this file name (a receipt PDF).
+    pub attachment: Option<String>,
+}
+
+/// A safe request that tells whether an unsafe step's request reached the provider.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reconcile {
+    /// A GET web service (view the return for that period, say).
+    pub request: String,
+    /// When its answer shows the step's request was processed.
+    pub done_when: Condition,
+    /// Values read from the reconcile answer in place of the step's own extraction.
+    #[serde(default)]
+    pub extract: BTreeMap<String, Source>,
+}
+
+/// A test of an answer: its status, and a value in it (present, or equal to a text).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Condition {
+    #[serde(default)]
+    pub status: Option<u16>,
+    #[serde(default)]
+    pub from: Option<Source>,
+    #[serde(default)]
+    pub equals: Option<String>,
+}
+
+/// How often a poll looks, and for how long.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Poll {
+    pub until: Condition,
+    pub interval: Lifetime,
+    /// Each wait is the previous one times this (1 keeps the interval), up to `max_interval`.
+    pub backoff: f64,
+    pub max_interval: Lifetime,
+    /// From the first look; past it the message ends as a technical error.
+    pub deadline: Lifetime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Confirm {
+    /// The values the person reviews, by name (fields or extracted values).
+    #[serde(default)]
+    pub show: Vec<String>,
+    /// The text the person agrees to (HMRC's legal declaration).
+    pub declaration: String,
+}
+
+impl Poll {
+    /// The wait before look number `looks + 1`, after `looks` looks.
+    pub fn wait_after(&self, looks: u32) -> std::time::Duration {
+        let first = self.interval.as_secs() as f64;
+        let grown = first * self.backoff.powi(looks.saturating_sub(1).min(64) as i32);
+        let secs = grown.min(self.max_interval.as_secs() as f64).max(first);
+        std::time::Duration::from_secs_f64(secs)
+    }
+}
+
+impl Step {
+    /// The call the step makes, for request and poll steps.
+    pub fn call(&self) -> Option<&Call> {
+        match &self.action {
+            Action::Request(call) | Action::Poll(call, _) => Some(call),
+            Action::Confirm(_) => None,
+        }
+    }
+}
+
+impl ProcessingSpec {
+    /// The fields a message of this processing starts with: every field of its steps' web
+    /// services (reconcile requests included) that no earlier step extracts, first use first.
+    pub fn inputs<'a>(&self, services: &'a [WebServiceSpec]) -> Vec<&'a FieldSpec> {
+        let mut inputs: Vec<&FieldSpec> = Vec::new();
+        let mut extracted: Vec<&str> = Vec::new();
+        for step in &self.steps {
+            let Some(call) = step.call() else { continue };
+            let reconcile = call.reconcile.as_ref().map(|r| r.request.as_str());
+            for name in std::iter::once(call.service.as_str()).chain(reconcile) {
+                let Some(service) = services.iter().find(|s| s.name == name) else {
+                    continue;
+                };
+                for field in &service.fields {
+                    if !extracted.contains(&field.name.as_str())
+                        && !inputs.iter().any(|f| f.name == field.name)
+                    {
+                        inputs.push(field);
+                    }
+                }
+            }
+            extracted.extend(call.extract.keys().map(String::as_str));
+        }
+        inputs
+    }
+
+    /// Whether the step at `index` changes something at the provider (anything but GET), so
+    /// that it must never be sent twice blindly.
+    pub fn changes_something(&self, index: usize, services: &[WebServiceSpec]) -> bool {
+        self.steps
+            .get(index)
+            .and_then(Step::call)
+            .and_then(|call| services.iter().find(|s| s.name == call.service))
+            .is_some_and(|service| service.method != Method::Get)
+    }
+}
+
+/// A step as written: exactly one of `request`, `poll` and `confirm`, with the keys that go
+/// with it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WrittenStep {
+    name: String,
+    request: Option<String>,
+    poll: Option<String>,
+    confirm: Option<Confirm>,
+    #[serde(default)]
+    extract: BTreeMap<String, Source>,
+    verdict: Option<Verdict>,
+    reconcile: Option<Reconcile>,
+    attachment: Option<String>,
+    until: Option<Condition>,
+    interval: Option<String>,
+    backoff: Option<f64>,
+    max_interval: Option<String>,
+    deadline: Option<String>,
+}
+
+/// The longest wait between two looks when `max_interval` is not given.
+const DEFAULT_MAX_INTERVAL_SECS: u64 = 300;
+
+impl TryFrom<WrittenStep> for Step {
+    type Error = String;
+
+    fn try_from(w: WrittenStep) -> Result<Self, String> {
+        let call = |service: String, w: &mut WrittenStep| Call {
+            service,
+            extract: std::mem::take(&mut w.extract),
+            verdict: w.verdict.take(),
+            reconcile: w.reconcile.take(),
+            attachment: w.attachment.take(),
+        };
+        let mut w = w;
+        let action = match (w.request.take(), w.poll.take(), w.confirm.take()) {
+            (Some(service), None, None) => {
+                if let Some(key) = poll_keys(&w).first() {
+                    return Err(format!(
+                        "`{key}` belongs to a `poll` step; this step is a `request`"
+                    ));
+                }
+                Action::Request(call(service, &mut w))
+            }
+            (None, Some(service), None) => {
+                let poll = read_poll(&mut w)?;
+                if w.reconcile.is_some() {
+                    return Err(
+                        "a `poll` step only reads, so it has nothing to reconcile; remove \
+                         `reconcile`"
+                            .to_owned(),
+                    );
+                }
+                Action::Poll(call(service, &mut w), poll)
+            }
+            (None, None, Some(confirm)) => {
+                let extra = [
+                    (!w.extract.is_empty(), "extract"),
+                    (w.verdict.is_some(), "verdict"),
+                    (w.reconcile.is_some(), "reconcile"),
+                    (w.attachment.is_some(), "attachment"),
+                ];
+                if let Some((_, key)) = extra.iter().find(|(given, _)| *given) {
+                    return Err(format!(
+                        "a `confirm` step calls nothing, so `{key}` has nothing to act on; remove it"
+                    ));
+                }
+                if let Some(key) = poll_keys(&w).first() {
+                    return Err(format!("`{key}` belongs to a `poll` step, not a `confirm`"));
+                }
+                if confirm.declaration.trim().is_empty() {
+                    return Err(
+                        "`confirm.declaration` is blank; write the text a person agrees \
+                                to"
+                        .to_owned(),
+                    );
+                }
+                Action::Confirm(confirm)
+            }
+            _ => {
+                return Err(
+                    "a step has exactly one of `request: <web service>`, `poll: <web service>` \
+                     and `confirm: {show, declaration}`"
+                        .to_owned(),
+                );
+            }
+        };
+        if w.name.trim().is_empty() {
+            return Err("the step's `name` is blank; name it as the timeline should".to_owned());
+        }
+        Ok(Step {
+            name: w.name,
+            action,
+        })
+    }
+}
+
+fn poll_keys(w: &WrittenStep) -> Vec<&'static str> {
+    [
+        (w.until.is_some(), "until"),
+        (w.interval.is_some(), "interval"),
+        (w.backoff.is_some(), "backoff"),
+        (w.max_interval.is_some(), "max_interval"),
+        (w.deadline.is_some(), "deadline"),
+    ]
+    .into_iter()
+    .filter_map(|(given, key)| given.then_some(key))
+    .collect()
+}
+
+fn read_poll(w: &mut WrittenStep) -> Result<Poll, String> {
+    let duration = |key: &str, text: Option<&String>| -> Result<Option<Lifetime>, String> {
+        text.map(|t| Lifetime::parse(t).map_err(|e| format!("`{key}`: {e}")))
+            .transpose()
+    };
+    let until = w.until.take().ok_or(
+        "a `poll` step needs `until: {status: 200}` or `until: {from: {json: /pointer}, equals: \
+         \"…\"}`: when to stop looking",
+    )?;
+    let interval = duration("interval", w.interval.as_ref())?
+        .ok_or("a `poll` step needs `interval` (e.g. `10s`): how long to wait between looks")?;
+    let deadline = duration("deadline", w.deadline.as_ref())?
+        .ok_or("a `poll` step needs `deadline` (e.g. `1h`): how long to look before giving up")?;
+    let max_interval = duration("max_interval", w.max_interval.as_ref())?.unwrap_or_else(|| {
+        Lifetime::from_secs(DEFAULT_MAX_INTERVAL_SECS.max(interval.as_secs())).unwrap_or(interval)
+    });
+    let backoff = w.backoff.unwrap_or(1.0);
+    if !(1.0..=10.0).contains(&backoff) {
+        return Err(format!(
+            "`backoff` is {backoff}; it multiplies each wait, from 1 (the same wait every time) \
+             to 10"
+        ));
+    }
+    if max_interval < interval {
+        return Err("`max_interval` is shorter than `interval`; make it at least as long".into());
+    }
+    if deadline < interval {
+        return Err(
+            "`deadline` is shorter than `interval`: the poll would never look twice; \
+                    make it longer"
+                .into(),
+        );
+    }
+    Ok(Poll {
+        until,
+        interval,
+        backoff,
+        max_interval,
+        deadline,
+    })
+}
+
+impl Condition {
+    /// Whether the condition is well formed; the error says what is wrong.
+    pub fn check(&self) -> Result<(), String> {
+        if self.status.is_none() && self.from.is_none() {
+            return Err(
+                "a condition names `status: 200`, `from: {json: /pointer}` (with `equals` for a \
+                 value), or both"
+                    .to_owned(),
+            );
+        }
+        if self.equals.is_some() && self.from.is_none() {
+            return Err("`equals` needs `from`: where the value is read".to_owned());
+        }
+        self.from.as_ref().map_or(Ok(()), Source::check)
+    }
+}

@@ -1,0 +1,14 @@
+ALTER TABLE messages RENAME COLUMN status TO status_after;
+ALTER TABLE messages ADD COLUMN status TEXT NOT NULL DEFAULT 'new'
+    CHECK (status IN ('new', 'sent', 'response_received', 'business_error', 'technical_error'));
+UPDATE messages SET status = status_after;
+DROP INDEX messages_by_status;
+ALTER TABLE messages DROP COLUMN status_after;
+CREATE INDEX messages_by_status ON messages (status, created_at);
+DROP TABLE message_exchanges;
+ALTER TABLE messages DROP COLUMN extracted;
+ALTER TABLE messages DROP COLUMN step_since_ms;
+ALTER TABLE messages DROP COLUMN step;
+ALTER TABLE messages DROP COLUMN processing_spec;
+ALTER TABLE messages DROP COLUMN processing;
+DROP TABLE processings;
