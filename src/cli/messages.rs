@@ -31,7 +31,8 @@ pub enum Messages {
     List {
         #[arg(long)]
         service: Option<String>,
-        /// new, sent, response_received, business_error or technical_error.
+        /// new, sent, response_received, business_error, technical_error, in_progress,
+        /// awaiting_confirmation, outcome_unknown, completed or cancelled.
         #[arg(long)]
         status: Option<String>,
         #[arg(long, default_value_t = 50)]
@@ -54,7 +55,10 @@ pub enum Services {
 }
 
 /// The id and name of the user named `name`, who must be enabled.
-async fn user(ctx: &Context, name: Option<&str>) -> anyhow::Result<Option<(UserId, String)>> {
+pub(crate) async fn user(
+    ctx: &Context,
+    name: Option<&str>,
+) -> anyhow::Result<Option<(UserId, String)>> {
     match name {
         Some(name) => {
             let user = crate::cli::users::acting(ctx, name).await?;
@@ -64,9 +68,10 @@ async fn user(ctx: &Context, name: Option<&str>) -> anyhow::Result<Option<(UserI
     }
 }
 
-pub fn send(global: &Global, args: Send) -> anyhow::Result<ExitCode> {
+/// `--field NAME=VALUE` pairs as a map; a pair without `=` or a name given twice is refused.
+pub(crate) fn parse_fields(pairs: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
     let mut fields = BTreeMap::new();
-    for pair in &args.fields {
+    for pair in pairs {
         let (name, value) = pair.split_once('=').ok_or_else(|| {
             anyhow!("`--field {pair}` must be NAME=VALUE, e.g. --field vrn=123456789")
         })?;
@@ -77,6 +82,11 @@ pub fn send(global: &Global, args: Send) -> anyhow::Result<ExitCode> {
             return Err(anyhow!("the field `{name}` is given twice; give it once"));
         }
     }
+    Ok(fields)
+}
+
+pub fn send(global: &Global, args: Send) -> anyhow::Result<ExitCode> {
+    let fields = parse_fields(&args.fields)?;
     let opened = global.open()?;
     let ctx = opened.use_cases(global)?;
     let runtime = runtime()?;
@@ -195,6 +205,9 @@ pub fn run(global: &Global, args: Messages) -> anyhow::Result<ExitCode> {
             }
             if let Some(newer) = message.resent_as {
                 println!("re-sent as message {newer}");
+            }
+            if message.processing.is_some() {
+                crate::cli::processings::print_timeline(&runtime, &ctx, MessageId::new(id))?;
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -5,6 +5,7 @@ mod auth;
 mod import;
 mod keys;
 mod messages;
+mod processings;
 mod serve;
 mod users;
 
@@ -51,6 +52,9 @@ pub enum Command {
     /// The web services that messages are sent through.
     #[command(subcommand)]
     Services(messages::Services),
+    /// Processings: filings whose steps feed each other; list, start, decide.
+    #[command(subcommand)]
+    Processings(processings::Processings),
     /// Master-key operations.
     #[command(subcommand)]
     Keys(keys::Keys),
@@ -71,6 +75,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Send(args) => messages::send(&cli.global, args),
         Command::Messages(args) => messages::run(&cli.global, args),
         Command::Services(args) => messages::services(&cli.global, args),
+        Command::Processings(args) => processings::run(&cli.global, args),
         Command::Keys(args) => keys::run(&cli.global, args),
         Command::Users(args) => users::run(&cli.global, args),
         Command::Migrate => {

@@ -39,6 +39,25 @@ pub struct Serve {
     /// `HMRC_*,NO_*`. Default: none. emsg's own settings (EMSG_*) are never readable.
     #[arg(long, env = "EMSG_PAGE_ENV_VARS", default_value = "")]
     pub page_env_vars: String,
+    /// How long this node holds a processing's step it took (`120s`): if it dies, another node
+    /// takes the step when this ends. Longer than any step takes.
+    #[arg(long, env = "EMSG_STEP_LEASE", default_value = "120s", value_parser = parse_lifetime)]
+    pub step_lease: std::time::Duration,
+}
+
+/// How often an idle node looks for due steps: a step waits at most this long past its time.
+const STEP_IDLE: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// This node's name in the leases of the steps it takes: the host and the process.
+fn node_name() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_default();
+    format!(
+        "{}:{}",
+        if host.is_empty() { "emsg" } else { &host },
+        std::process::id()
+    )
 }
 
 fn parse_lifetime(text: &str) -> Result<std::time::Duration, String> {
@@ -74,6 +93,9 @@ pub fn run(global: &Global, args: Serve) -> anyhow::Result<ExitCode> {
         db.clone(),
         crate::context::vendor_from_env()?,
     );
+    // Every node runs the processings' due steps; the database says whose each one is.
+    let processor =
+        emsg_messages::Processor::new(messenger.clone(), node_name()).with_lease(args.step_lease);
     let state =
         emsg_web::AppState::new(db, ring, engine.clone(), options)?.with_messenger(messenger);
     let listen = args.listen;
@@ -87,6 +109,14 @@ pub fn run(global: &Global, args: Serve) -> anyhow::Result<ExitCode> {
             tracing::info!(%address, "emsg is serving: open http://{address}/");
         }
         let (stop, stopped) = tokio::sync::watch::channel(false);
+        let mut steps_stopped = stopped.clone();
+        let steps = actix_web::rt::spawn(async move {
+            processor
+                .run(STEP_IDLE, async move {
+                    let _ = steps_stopped.wait_for(|stop| *stop).await;
+                })
+                .await;
+        });
         let scheduler = actix_web::rt::spawn(async move {
             engine
                 .run_scheduler(emsg_engine::SchedulerConfig::default(), stopped)
@@ -99,6 +129,7 @@ pub fn run(global: &Global, args: Serve) -> anyhow::Result<ExitCode> {
         // Let in-flight refreshes finish (the scheduler bounds this by its shutdown grace).
         let _ = stop.send(true);
         let _ = scheduler.await;
+        let _ = steps.await;
         served
     })?;
     Ok(ExitCode::SUCCESS)

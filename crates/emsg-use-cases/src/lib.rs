@@ -19,6 +19,7 @@ pub mod log_in;
 pub mod messages;
 pub mod my_connections;
 mod operator;
+pub mod processings;
 pub mod time;
 pub mod users;
 pub mod views;

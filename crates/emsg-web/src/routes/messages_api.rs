@@ -65,6 +65,13 @@ fn message_json(
             "code": message.error_code,
             "message": message.error_message,
         })),
+        "processing": message.processing,
+        "step": message.step.map(|step| step + 1),
+        "extracted": serde_json::from_str::<Value>(&message.extracted).unwrap_or_else(|_| json!({})),
+        "decisions": emsg_use_cases::processings::decisions(status, message.processing.is_some())
+            .into_iter()
+            .map(emsg_use_cases::processings::decision_word)
+            .collect::<Vec<_>>(),
     });
     if let (Some(events), Some(object)) = (events, out.as_object_mut()) {
         object.insert(
@@ -92,7 +99,7 @@ async fn list(
     })))
 }
 
-async fn one(state: &AppState, id: i64) -> Result<Value, WebError> {
+pub(super) async fn one(state: &AppState, id: i64) -> Result<Value, WebError> {
     let (message, events) = use_cases::message_with_events(&state.ctx, MessageId::new(id)).await?;
     let names = use_cases::user_names(&state.ctx).await?;
     Ok(message_json(&message, &names, Some(&events)))
@@ -140,7 +147,7 @@ fn read_body<T: serde::de::DeserializeOwned + Default>(
 }
 
 /// Field values as text: strings as they are, numbers and booleans written out.
-fn field_text(name: &str, value: Value) -> Result<String, WebError> {
+pub(super) fn field_text(name: &str, value: Value) -> Result<String, WebError> {
     match value {
         Value::String(text) => Ok(text),
         Value::Number(n) => Ok(n.to_string()),
@@ -152,7 +159,7 @@ fn field_text(name: &str, value: Value) -> Result<String, WebError> {
     }
 }
 
-fn origin(
+pub(super) fn origin(
     req: &HttpRequest,
     user: &crate::session::SessionUser,
     browser: Option<Value>,
@@ -164,7 +171,7 @@ fn origin(
 }
 
 /// A send that stored nothing: bad fields (422, each named) or a refusal.
-fn send_error(error: SendError) -> Result<HttpResponse, WebError> {
+pub(super) fn send_error(error: SendError) -> Result<HttpResponse, WebError> {
     let status = match &error {
         SendError::Fields(errors) => {
             return Ok(HttpResponse::UnprocessableEntity()
@@ -189,7 +196,7 @@ fn send_error(error: SendError) -> Result<HttpResponse, WebError> {
 }
 
 /// The `Idempotency-Key` header, checked; none when absent.
-fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, WebError> {
+pub(super) fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, WebError> {
     let Some(value) = req.headers().get("Idempotency-Key") else {
         return Ok(None);
     };

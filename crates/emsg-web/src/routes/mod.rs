@@ -12,6 +12,7 @@ pub(crate) mod login;
 mod messages;
 mod messages_api;
 mod my_connections;
+mod processings_api;
 mod users;
 mod users_api;
 mod web_applications;
@@ -42,6 +43,7 @@ pub fn config(state: AppState) -> impl Fn(&mut web::ServiceConfig) + Clone {
         import::config(cfg);
         messages::config(cfg);
         messages_api::config(cfg);
+        processings_api::config(cfg);
         api::config(cfg);
     }
 }

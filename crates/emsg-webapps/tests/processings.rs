@@ -1,0 +1,200 @@
+//! The `processings` list: a whole processing is checked against the file's web services
+//! (each step's service exists, every value it uses exists by then, extracted names never
+//! replace given ones, polls and reconciles only read), each mistake located and explained;
+//! the fields a message starts with are derived from its steps.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use emsg_webapps::{Action, parse};
+
+const FILE: &str = "web_applications:
+  - name: HMRC VAT
+    base_url: https://api.example.test
+    authorization_url: https://www.example.test/authorize
+    token_url: https://api.example.test/token
+    redirect_url: http://127.0.0.1:8080/oauth/callback
+    client_id: c
+    client_secret: null
+    scope: read:vat
+web_services:
+  - name: Obligations
+    web_application: HMRC VAT
+    method: GET
+    url: \"/organisations/vat/{{vrn}}/obligations\"
+    fields:
+      - {name: vrn, type: vrn}
+  - name: Return
+    web_application: HMRC VAT
+    method: POST
+    url: \"/organisations/vat/{{vrn}}/returns/{{periodKey}}\"
+    success_statuses: [201]
+    fields:
+      - {name: vrn, type: vrn}
+      - {name: periodKey, type: period_key}
+      - {name: note, type: text, required: false}
+  - name: View return
+    web_application: HMRC VAT
+    method: GET
+    url: \"/organisations/vat/{{vrn}}/returns/{{periodKey}}\"
+    fields:
+      - {name: vrn, type: vrn}
+      - {name: periodKey, type: period_key}
+processings:
+  - name: VAT filing
+    description: find the open period, review, file
+    steps:
+      - name: Find the open period
+        request: Obligations
+        extract:
+          periodKey: {json: /obligations/0/periodKey}
+      - name: Review
+        confirm:
+          show: [vrn, periodKey]
+          declaration: I declare the information is true and complete.
+      - name: File
+        request: Return
+        extract:
+          receipt: {header: Receipt-ID}
+        reconcile:
+          request: View return
+          done_when: {status: 200}
+";
+
+fn refused(from: &str, to: &str) -> String {
+    assert!(FILE.contains(from), "the case changes nothing: {from}");
+    parse("f.yaml", &FILE.replace(from, to))
+        .expect_err("refused")
+        .to_string()
+}
+
+#[test]
+fn a_processing_is_read_with_the_fields_it_starts_with() {
+    let parsed = parse("f.yaml", FILE).expect("parses");
+    let processing = &parsed.processings[0];
+    assert_eq!(processing.steps.len(), 3);
+    assert!(matches!(processing.steps[1].action, Action::Confirm(_)));
+    // periodKey is extracted before the return uses it, so only vrn (and the optional note)
+    // are given when the message starts.
+    let inputs: Vec<&str> = processing
+        .inputs(&parsed.services)
+        .iter()
+        .map(|f| f.name.as_str())
+        .collect();
+    assert_eq!(inputs, ["vrn", "note"]);
+    assert!(processing.changes_something(2, &parsed.services));
+    assert!(!processing.changes_something(0, &parsed.services));
+    assert_eq!(parsed.processing_lines, [42]);
+}
+
+#[test]
+fn each_mistake_is_located_and_explained() {
+    let cases = [
+        (
+            ("request: Obligations", "request: Obligatons"),
+            "f.yaml:46:18: processings[0].steps[0].request: no web service named `Obligatons` in this file; did you mean `Obligations`?",
+        ),
+        (
+            ("show: [vrn, periodKey]", "show: [vrn, receipt]"),
+            "processings[0].steps[1].confirm.show: `receipt` is neither a field of an earlier step nor a value an earlier step extracts",
+        ),
+        (
+            (
+                "periodKey: {json: /obligations/0/periodKey}",
+                "vrn: {json: /obligations/0/vrn}",
+            ),
+            "processings[0].steps[0].extract.vrn: `vrn` is a field filled in when the message starts",
+        ),
+        (
+            ("{json: /obligations/0/periodKey}", "{json: obligations}"),
+            "is not a JSON Pointer",
+        ),
+        (
+            ("request: View return", "request: Return"),
+            "a reconcile request must only read (GET); web service `Return` is POST",
+        ),
+        (
+            (
+                "      - name: Review\n        confirm:",
+                "      - name: Review\n        poll: Return\n        confirm:",
+            ),
+            "a step has exactly one of `request: <web service>`, `poll: <web service>` and `confirm: {show, declaration}`",
+        ),
+        (
+            (
+                "        request: Return\n",
+                "        poll: Return\n        until: {status: 201}\n        interval: 5s\n        deadline: 1m\n",
+            ),
+            "a `poll` step only reads, so it has nothing to reconcile",
+        ),
+        (
+            ("      - name: Review", "      - name: find the open period"),
+            "step 2 has the same name as step 1",
+        ),
+        (
+            (
+                "          done_when: {status: 200}",
+                "          done_when: {equals: x}",
+            ),
+            "`equals` needs `from`",
+        ),
+        (
+            (
+                "  - name: VAT filing\n",
+                "  - name: VAT filing\n    colour: red\n",
+            ),
+            "unknown key `colour` in a processing",
+        ),
+    ];
+    for ((from, to), expected) in cases {
+        let message = refused(from, to);
+        assert!(
+            message.contains(expected),
+            "changing `{from}` to `{to}`:\n{message}\nshould contain:\n{expected}"
+        );
+    }
+}
+
+#[test]
+fn a_poll_needs_its_timing_and_a_read_only_service() {
+    let poll = "      - name: Wait
+        poll: Obligations
+        until: {from: {json: /obligations/0/status}, equals: F}
+        interval: 10s
+        backoff: 2
+        max_interval: 1m
+        deadline: 1h
+";
+    let file = FILE.replace(
+        "      - name: Review\n",
+        &format!("{poll}      - name: Review\n"),
+    );
+    let parsed = parse("f.yaml", &file).expect("a good poll parses");
+    let Action::Poll(_, timing) = &parsed.processings[0].steps[1].action else {
+        panic!("a poll step");
+    };
+    assert_eq!(timing.wait_after(1).as_secs(), 10);
+    assert_eq!(timing.wait_after(3).as_secs(), 40);
+    assert_eq!(
+        timing.wait_after(9).as_secs(),
+        60,
+        "never above max_interval"
+    );
+    for (from, to, expected) in [
+        ("        deadline: 1h\n", "", "needs `deadline`"),
+        (
+            "interval: 10s",
+            "interval: soon",
+            "`interval`: `soon` is not a duration",
+        ),
+        ("backoff: 2", "backoff: 20", "`backoff` is 20"),
+        (
+            "poll: Obligations",
+            "poll: Return",
+            "a poll is sent again and again, so it must only read",
+        ),
+    ] {
+        let message = parse("f.yaml", &file.replace(from, to))
+            .expect_err("refused")
+            .to_string();
+        assert!(message.contains(expected), "{to}: {message}");
+    }
+}
