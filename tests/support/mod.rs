@@ -197,6 +197,12 @@ impl WebServer {
         assert!(sent.success(), "kill -TERM failed");
     }
 
+    /// Sends SIGKILL, as a crash or an out-of-memory kill does, and reaps the process.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Waits up to `limit` for the process to exit; `None` if it is still running.
     pub fn wait_exit(&mut self, limit: std::time::Duration) -> Option<std::process::ExitStatus> {
         let started = std::time::Instant::now();

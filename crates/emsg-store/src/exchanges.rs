@@ -58,10 +58,13 @@ pub struct Exchange {
 }
 
 impl Exchange {
-    /// The request left and nothing came back (or nothing was recorded): the provider may or
-    /// may not have processed it.
+    /// The request left and nothing came back (or nothing was recorded), or a `5xx` came back
+    /// that says nothing of whether it was processed: the provider may or may not have processed
+    /// it.
     pub fn outcome_unknown(&self) -> bool {
-        self.state == "sending" || self.state == "no_answer"
+        self.state == "sending"
+            || self.state == "no_answer"
+            || (self.state == "answered" && self.response_status.is_some_and(|s| s >= 500))
     }
 }
 

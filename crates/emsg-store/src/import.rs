@@ -888,5 +888,10 @@ pub fn export(conn: &mut DbConnection) -> Result<String> {
     let services: Vec<WebServiceSpec> = services::list(conn)?.into_iter().map(|s| s.spec).collect();
     let mut text = emsg_webapps::export(&specs);
     text.push_str(&emsg_webapps::export_services(&services));
+    let processings: Vec<_> = processings::list(conn)?
+        .into_iter()
+        .map(|p| p.spec)
+        .collect();
+    text.push_str(&emsg_webapps::export_processings(&processings));
     Ok(text)
 }

@@ -26,6 +26,7 @@
 //! # }
 //! ```
 
+pub mod filing_desk;
 mod html;
 pub mod log;
 pub mod mock;

@@ -96,6 +96,26 @@ pub async fn start(
     Ok(processor(ctx)?.start(request).await)
 }
 
+/// The processing a message runs, as the message keeps it (a later import does not change it);
+/// `None` for a message sent with a web service.
+pub async fn of_message(
+    ctx: &Context,
+    id: MessageId,
+) -> Result<Option<ProcessingView>, UseCaseError> {
+    ctx.run(move |conn| {
+        let Some(state) = emsg_store::runs::state(conn, id)? else {
+            return Ok::<_, UseCaseError>(None);
+        };
+        let spec = processings::read_spec(&state.processing, &state.spec)?;
+        let services: Vec<_> = web_services::list(conn)?
+            .into_iter()
+            .map(|s| s.spec)
+            .collect();
+        Ok(Some(view(&spec, &services)))
+    })
+    .await
+}
+
 /// A message's timeline: every request its steps sent and each answer.
 pub async fn timeline(ctx: &Context, id: MessageId) -> Result<Vec<Exchange>, UseCaseError> {
     message_with_events(ctx, id).await?;

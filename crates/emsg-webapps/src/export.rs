@@ -7,6 +7,7 @@ use serde_yaml::Value;
 
 use crate::keys::{FieldValue, KEYS, Key};
 use crate::model::WebApplicationSpec;
+use crate::processing::ProcessingSpec;
 use crate::service::WebServiceSpec;
 
 /// The YAML text of `apps`, which [`crate::parse`] reads back to the same records, except that
@@ -171,6 +172,26 @@ pub fn export_services(services: &[WebServiceSpec]) -> String {
     // Serializing plain data with string keys cannot fail.
     serde_yaml::to_string(&Section {
         web_services: services,
+    })
+    .unwrap_or_default()
+}
+
+/// The `processings` list as the file wrote each one (kept as JSON, written back as YAML); empty
+/// text for none.
+pub fn export_processings(processings: &[ProcessingSpec]) -> String {
+    #[derive(serde::Serialize)]
+    struct Section {
+        processings: Vec<serde_json::Value>,
+    }
+    if processings.is_empty() {
+        return String::new();
+    }
+    let written = processings
+        .iter()
+        .filter_map(|p| serde_json::from_str(&p.written).ok())
+        .collect();
+    serde_yaml::to_string(&Section {
+        processings: written,
     })
     .unwrap_or_default()
 }

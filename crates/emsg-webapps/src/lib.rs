@@ -31,7 +31,7 @@ pub use amount::{Amount, AmountError};
 pub use compare::changed_fields;
 pub use env_access::{EnvAccess, PAGE_ENV_VARS_SETTING, PageEnvVars};
 pub use error::{ImportError, ImportErrors};
-pub use export::{export, export_services};
+pub use export::{export, export_processings, export_services};
 pub use keys::{FieldValue, KEYS, Key, Kinds, Widget, key};
 pub use lifetime::{Lifetime, LifetimeError};
 pub use model::{

@@ -160,7 +160,7 @@ fn an_unknown_top_level_key_is_refused_naming_the_accepted_key() {
         2,
         1,
         "webservices",
-        "the accepted keys are `web_applications` and `web_services`",
+        "the accepted keys are `web_applications`, `web_services` and `processings`",
     );
 }
 

@@ -82,7 +82,7 @@ fn a_processing_is_read_with_the_fields_it_starts_with() {
     assert_eq!(inputs, ["vrn", "note"]);
     assert!(processing.changes_something(2, &parsed.services));
     assert!(!processing.changes_something(0, &parsed.services));
-    assert_eq!(parsed.processing_lines, [42]);
+    assert_eq!(parsed.processing_lines, [34]);
 }
 
 #[test]
@@ -90,7 +90,7 @@ fn each_mistake_is_located_and_explained() {
     let cases = [
         (
             ("request: Obligations", "request: Obligatons"),
-            "f.yaml:46:18: processings[0].steps[0].request: no web service named `Obligatons` in this file; did you mean `Obligations`?",
+            "f.yaml:38:18: processings[0].steps[0].request: no web service named `Obligatons` in this file; did you mean `Obligations`?",
         ),
         (
             ("show: [vrn, periodKey]", "show: [vrn, receipt]"),
@@ -132,7 +132,7 @@ fn each_mistake_is_located_and_explained() {
         (
             (
                 "          done_when: {status: 200}",
-                "          done_when: {equals: x}",
+                "          done_when: {status: 200, equals: x}",
             ),
             "`equals` needs `from`",
         ),

@@ -245,7 +245,8 @@ fn the_shipped_file_and_templates_parse_and_export_back_to_the_same_services() {
     let text = std::fs::read_to_string(root.join("web-apps.yaml")).expect("shipped file");
     let templates = MessageTemplates::new(Some(root.join("templates/messages")));
     let parsed = parse_with("web-apps.yaml", &text, &templates).expect("the shipped file parses");
-    assert_eq!(parsed.services.len(), 14);
+    assert_eq!(parsed.services.len(), 16);
+    assert_eq!(parsed.processings.len(), 2);
     assert!(
         parsed
             .services
@@ -256,10 +257,16 @@ fn the_shipped_file_and_templates_parse_and_export_back_to_the_same_services() {
     let exported = format!(
         "{}{}",
         emsg_webapps::export(&parsed.applications),
-        export_services(&parsed.services)
-    );
+        export_services(&parsed.services),
+    ) + &emsg_webapps::export_processings(&parsed.processings);
     let again = parse_with("exported.yaml", &exported, &templates).expect("the export parses");
     assert_eq!(again.services, parsed.services);
+    let steps = |p: &[emsg_webapps::ProcessingSpec]| {
+        p.iter()
+            .map(|p| (p.name.clone(), p.steps.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(steps(&again.processings), steps(&parsed.processings));
     // The built-in copies are the files.
     let built_in = MessageTemplates::new(None);
     assert_eq!(

@@ -170,8 +170,23 @@ async fn request(
             .messenger()
             .db(move |conn| exchanges::last_request(conn, message, at))
             .await?;
-        if last.is_some_and(|e| e.outcome_unknown()) {
-            return reconcile(processor, taken, run, step, call_spec).await;
+        match last {
+            Some(exchange) if exchange.outcome_unknown() => {
+                return reconcile(processor, taken, run, step, call_spec).await;
+            }
+            // The provider accepted it and the node that sent it stopped before moving the
+            // message on: the recorded answer counts, the request is not sent again.
+            Some(exchange)
+                if accepted_before(
+                    &exchange,
+                    &service_spec(processor, &call_spec.service).await?,
+                ) =>
+            {
+                let answer = recorded(&exchange);
+                return accepted(processor, taken, run, step, call_spec, &answer, exchange.id)
+                    .await;
+            }
+            _ => {}
         }
     }
     let called = call(
@@ -377,6 +392,35 @@ async fn accepted(
         .db(move |conn| exchanges::describe(conn, exchange, &text, attachment.as_deref()))
         .await?;
     Ok(next(run, taken, step, read, "done"))
+}
+
+/// Whether the exchange is an answer the provider accepted the request with.
+fn accepted_before(
+    exchange: &emsg_store::exchanges::Exchange,
+    service: &emsg_webapps::WebServiceSpec,
+) -> bool {
+    exchange.state == "answered"
+        && exchange
+            .response_status
+            .and_then(|s| u16::try_from(s).ok())
+            .is_some_and(|s| service.success_statuses.contains(&s))
+}
+
+/// A recorded answer, as the step reads it.
+fn recorded(exchange: &emsg_store::exchanges::Exchange) -> crate::send::Answer {
+    crate::send::Answer {
+        status: exchange
+            .response_status
+            .and_then(|s| u16::try_from(s).ok())
+            .unwrap_or(0),
+        headers: exchange
+            .response_headers
+            .as_deref()
+            .and_then(|h| serde_json::from_str(h).ok())
+            .unwrap_or_default(),
+        body: exchange.response_body.clone().unwrap_or_default(),
+        truncated: false,
+    }
 }
 
 /// The message moves past `step` with `read` added to its values.

@@ -206,6 +206,7 @@ async fn show_page(
             "message": message.error_message,
         })
     });
+    let processing = super::message_steps::page_json(&state, &message).await?;
     let body = render(
         &state,
         "message",
@@ -240,6 +241,7 @@ async fn show_page(
             "resent_as": message.resent_as.map(|id| json!({"id": id, "href": message_href(id)})),
             "can_resend": status.can_resend() && message.resent_as.is_none(),
             "resend_action": format!("/messages/{id}/resend"),
+            "processing": processing,
         }),
     )?;
     Ok(html(StatusCode::OK, body))

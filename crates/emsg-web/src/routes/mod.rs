@@ -9,6 +9,7 @@ mod edit_record;
 mod health;
 mod import;
 pub(crate) mod login;
+mod message_steps;
 mod messages;
 mod messages_api;
 mod my_connections;
@@ -41,6 +42,7 @@ pub fn config(state: AppState) -> impl Fn(&mut web::ServiceConfig) + Clone {
         my_connections::config(cfg);
         audit::config(cfg);
         import::config(cfg);
+        message_steps::config(cfg);
         messages::config(cfg);
         messages_api::config(cfg);
         processings_api::config(cfg);
