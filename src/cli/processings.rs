@@ -132,6 +132,7 @@ pub fn run(global: &Global, args: Processings) -> anyhow::Result<ExitCode> {
                 }
                 None => Actor::operator(),
             };
+            let origin = batch_origin(actor.user_id().map(|_| actor.name.clone()));
             let ctx = opened.with_messenger(ctx)?;
             let status = runtime.block_on(processings::decide(
                 &ctx,
@@ -139,6 +140,7 @@ pub fn run(global: &Global, args: Processings) -> anyhow::Result<ExitCode> {
                 MessageId::new(id),
                 step - 1,
                 decision,
+                origin,
             ))?;
             println!("message {id}: {}", status.label());
             Ok(ExitCode::SUCCESS)

@@ -7,12 +7,12 @@
 
 use std::net::IpAddr;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::render::percent_encode;
 
 /// What the page's script reports about the browser (`assets/fraud-prevention.js`).
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BrowserData {
     #[serde(default)]
@@ -27,7 +27,7 @@ pub struct BrowserData {
     pub user_agent: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Screen {
     pub width: u32,
@@ -36,7 +36,7 @@ pub struct Screen {
     pub colour_depth: u32,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WindowSize {
     pub width: u32,
@@ -97,14 +97,14 @@ pub fn is_device_id(text: &str) -> bool {
 }
 
 /// One hop between the client and emsg (a reverse proxy, or emsg itself).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Hop {
     pub by: IpAddr,
     pub for_: IpAddr,
 }
 
 /// What the server saw of the finance user's request.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WebClient {
     pub browser: BrowserData,
     pub device_id: Option<String>,
@@ -120,7 +120,7 @@ pub struct WebClient {
 }
 
 /// This machine, for batch processes.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BatchClient {
     /// The installation's device ID (made once, kept in the database).
     pub device_id: String,
@@ -139,8 +139,10 @@ pub struct BatchClient {
     pub user_name: Option<String>,
 }
 
-/// How the message reaches emsg, which decides the header set.
-#[derive(Debug, Clone, PartialEq)]
+/// How the message reaches emsg, which decides the header set. Kept with a processing's
+/// message (no secret is in it), so that every step carries the data of the person who
+/// started or last continued it, whichever node sends it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Origin {
     WebAppViaServer(WebClient),
     BatchProcessDirect(BatchClient),

@@ -214,7 +214,7 @@ on_both_backends! {
             assert_eq!(extracted["dataId"], ENVELOPE, "the envelope's data element, not the first");
 
             env.processor
-                .decide(MessageId::new(id), 2, Decision::Confirm, "confirmed by alice".into())
+                .decide(MessageId::new(id), 2, Decision::Confirm, (Some(env.alice), &env.web_origin()), "confirmed by alice".into())
                 .await?;
             drive(env, id, MessageStatus::Completed).await?;
             assert_eq!(count(env, "POST", "/filing/123456789/validate"), 1);
@@ -319,14 +319,14 @@ on_both_backends! {
             env.mock.reset();
             mount_happy_path(env, instance_created());
             env.processor
-                .decide(MessageId::new(id), 1, Decision::SendAgain, "alice: send again".into())
+                .decide(MessageId::new(id), 1, Decision::SendAgain, (Some(env.alice), &env.web_origin()), "alice: send again".into())
                 .await?;
             drive(env, id, MessageStatus::AwaitingConfirmation).await?;
             assert_eq!(count(env, "POST", "/filing/123456789/instances"), 1);
             // A decision for a step the message is no longer at is refused.
             let stale = env
                 .processor
-                .decide(MessageId::new(id), 1, Decision::WasReceived, "late".into())
+                .decide(MessageId::new(id), 1, Decision::WasReceived, (Some(env.alice), &env.web_origin()), "late".into())
                 .await;
             assert!(stale.is_err());
             Ok(())
@@ -354,7 +354,7 @@ on_both_backends! {
             let id = env.processor.start(start_request(env)).await?.message_id;
             drive(env, id, MessageStatus::AwaitingConfirmation).await?;
             env.processor
-                .decide(MessageId::new(id), 2, Decision::Confirm, "alice".into())
+                .decide(MessageId::new(id), 2, Decision::Confirm, (Some(env.alice), &env.web_origin()), "alice".into())
                 .await?;
             drive(env, id, MessageStatus::TechnicalError).await?;
             let error = env.message(id).error_message.unwrap_or_default();
@@ -376,6 +376,108 @@ on_both_backends! {
             assert!(again.replayed);
             request.fields.insert("vrn".into(), "987654321".into());
             assert!(env.processor.start(request).await.is_err(), "the key with other fields");
+            Ok(())
+        });
+    }
+}
+
+/// A second person's browser, as the page reports it for bob.
+fn bobs_origin(env: &Env) -> emsg_messages::Origin {
+    let mut origin = env.web_origin();
+    if let emsg_messages::Origin::WebAppViaServer(client) = &mut origin {
+        client.public_ip = std::net::IpAddr::from([198, 51, 100, 99]);
+        client.forwarded.clear();
+        client.user_name = "bob".to_owned();
+    }
+    origin
+}
+
+on_both_backends! {
+    fn the_shipped_vat_filing_carries_the_device_data_of_whoever_acts(db) {
+        run(db, async |env| {
+            env.connect().await;
+            env.mock
+                .on("GET", "/organisations/vat/123456789/obligations")
+                .respond(MockResponse::json(200, json!({"obligations": [
+                    {"periodKey": "18A1", "start": "2026-01-01", "end": "2026-03-31",
+                     "due": "2026-05-07", "status": "O"}]})))
+                .mount();
+            env.mock
+                .on("POST", "/organisations/vat/123456789/returns")
+                .respond(MockResponse::json(201, json!({"processingDate": "2026-05-01T12:00:00.000Z",
+                    "formBundleNumber": "123456789012"})))
+                .mount();
+            let fields = [
+                ("vrn", "123456789"), ("from", "2026-01-01"), ("to", "2026-12-31"),
+                ("vatDueSales", "105.50"), ("vatDueAcquisitions", "-100.45"),
+                ("totalVatDue", "5.05"), ("vatReclaimedCurrPeriod", "105.15"),
+                ("netVatDue", "100.10"), ("totalValueSalesExVAT", "300"),
+                ("totalValuePurchasesExVAT", "300"), ("totalValueGoodsSuppliedExVAT", "3000"),
+                ("totalAcquisitionsExVAT", "3000"), ("finalised", "true"),
+            ];
+            let started = env
+                .processor
+                .start(StartRequest {
+                    processing: "HMRC VAT return filing sandbox".to_owned(),
+                    fields: fields.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+                    company: None,
+                    user: Some(env.alice),
+                    origin: env.web_origin(),
+                    idempotency_key: None,
+                })
+                .await?;
+            let id = started.message_id;
+            drive(env, id, MessageStatus::AwaitingConfirmation).await?;
+            env.processor
+                .decide(MessageId::new(id), 1, Decision::Confirm, (Some(env.bob), &bobs_origin(env)),
+                    "bob agreed".into())
+                .await?;
+            drive(env, id, MessageStatus::Completed).await?;
+            let calls = env.api_calls();
+            let obligations = calls.iter().find(|r| r.method == "GET").expect("obligations sent");
+            let filed = calls.iter().find(|r| r.method == "POST").expect("return sent");
+            // Every step is sent as the web app it came from, each with the data of the person
+            // who acted last: alice started it, bob confirmed it.
+            for request in [obligations, filed] {
+                assert_eq!(request.header("gov-client-connection-method"), Some("WEB_APP_VIA_SERVER"));
+            }
+            assert_eq!(obligations.header("gov-client-public-ip"), Some("198.51.100.7"));
+            assert_eq!(filed.header("gov-client-public-ip"), Some("198.51.100.99"));
+            let body: serde_json::Value = serde_json::from_slice(&filed.body)?;
+            assert_eq!(body["periodKey"], "18A1", "the period key read from the obligations");
+            let extracted: BTreeMap<String, String> =
+                serde_json::from_str(&env.message(id).extracted)?;
+            assert_eq!(extracted["formBundleNumber"], "123456789012");
+            // The token stays alice's: the shipped processing does not hand over.
+            assert_eq!(filed.header("authorization"), Some("Bearer access-token-1"));
+            Ok(())
+        });
+    }
+
+    fn a_web_service_runs_as_a_processing_of_one_step(db) {
+        run(db, async |env| {
+            env.connect().await;
+            env.mock
+                .on("GET", "/organisations/vat/123456789/obligations")
+                .respond(MockResponse::json(200, json!({"obligations": []})))
+                .mount();
+            let id = env
+                .processor
+                .start(StartRequest {
+                    processing: "HMRC VAT obligations sandbox".to_owned(),
+                    fields: [("vrn", "123456789"), ("from", "2026-01-01"), ("to", "2026-12-31")]
+                        .iter()
+                        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                        .collect(),
+                    company: None,
+                    user: Some(env.alice),
+                    origin: env.web_origin(),
+                    idempotency_key: None,
+                })
+                .await?
+                .message_id;
+            drive(env, id, MessageStatus::Completed).await?;
+            assert_eq!(env.api_calls().len(), 1);
             Ok(())
         });
     }

@@ -151,6 +151,11 @@ pub struct Message {
     pub step_since_ms: Option<i64>,
     /// The values its steps extracted, as a JSON object.
     pub extracted: String,
+    /// Who acts on it now: whose connection its user-specific steps use (the one who started
+    /// it, or who took it over).
+    pub acting_user_id: Option<i64>,
+    /// The fraud-prevention origin of the person who started or last continued it (JSON).
+    pub origin: Option<String>,
 }
 
 impl Message {

@@ -27,6 +27,8 @@ pub struct NewRun<'a> {
     pub connection_method: Option<&'a str>,
     pub fields: &'a str,
     pub idempotency: Option<Idempotency<'a>>,
+    /// The fraud-prevention origin of whoever starts it (JSON; never a secret).
+    pub origin: Option<&'a str>,
     pub now_ms: i64,
 }
 
@@ -42,6 +44,8 @@ pub fn start(conn: &mut DbConnection, new: &NewRun<'_>) -> Result<MessageId> {
                 messages::web_application_id.eq(new.web_application_id),
                 messages::company.eq(new.company),
                 messages::user_id.eq(new.user_id),
+                messages::acting_user_id.eq(new.user_id),
+                messages::origin.eq(new.origin),
                 messages::connection_method.eq(new.connection_method),
                 messages::fields.eq(new.fields),
                 messages::status.eq(MessageStatus::InProgress.as_str()),
@@ -223,18 +227,42 @@ impl Decision {
     }
 }
 
-/// Applies a person's decision at `step` (the step the page showed, so that two people acting
-/// at once cannot both move the message). `last_step` is the processing's last step index;
-/// `detail` is the history's entry (who, and for Confirm the declaration agreed to).
+/// Who decides: their fraud-prevention origin goes with the message's next steps; with
+/// `hand_over` (the processing allows it) their own connection is used from then on.
+#[derive(Debug, Clone, Copy)]
+pub struct Decider<'a> {
+    pub user: Option<UserId>,
+    pub origin: Option<&'a str>,
+    pub hand_over: bool,
+}
+
+/// A person's decision at `step` (the step the page showed, so that two people acting at once
+/// cannot both move the message). `last_step` is the processing's last step index; `detail` is
+/// the history's entry (who, and for Confirm the declaration agreed to).
+#[derive(Debug, Clone, Copy)]
+pub struct Decided<'a> {
+    pub step: i32,
+    pub last_step: i32,
+    pub decision: Decision,
+    pub decider: Decider<'a>,
+    pub detail: &'a str,
+    pub now_ms: i64,
+}
+
+/// Applies a person's decision; returns the message's status afterwards.
 pub fn decide(
     conn: &mut DbConnection,
     message: MessageId,
-    step: i32,
-    last_step: i32,
-    decision: Decision,
-    detail: &str,
-    now_ms: i64,
+    decided: &Decided<'_>,
 ) -> Result<MessageStatus> {
+    let Decided {
+        step,
+        last_step,
+        decision,
+        decider,
+        detail,
+        now_ms,
+    } = *decided;
     write_transaction(conn, |conn| {
         let (status, current): (String, Option<i32>) = messages::table
             .find(message)
@@ -276,6 +304,16 @@ pub fn decide(
                 messages::updated_at.eq(at),
             ))
             .execute(conn)?;
+        if let Some(origin) = decider.origin {
+            diesel::update(messages::table.find(message))
+                .set(messages::origin.eq(origin))
+                .execute(conn)?;
+        }
+        if let (true, Some(user)) = (decider.hand_over, decider.user) {
+            diesel::update(messages::table.find(message))
+                .set(messages::acting_user_id.eq(user))
+                .execute(conn)?;
+        }
         match next_step {
             Some(next) => next_steps::schedule(conn, message, next, now_ms)?,
             None => {

@@ -227,6 +227,8 @@ diesel::table! {
         step -> Nullable<Integer>,
         step_since_ms -> Nullable<BigInt>,
         extracted -> Text,
+        acting_user_id -> Nullable<BigInt>,
+        origin -> Nullable<Text>,
     }
 }
 

@@ -16,7 +16,7 @@ pub use emsg_webapps::FieldSpec;
 use emsg_webapps::{Action, ProcessingSpec};
 use serde::Serialize;
 
-use crate::messages::{MessageId, MessageStatus, SendError, message_with_events};
+use crate::messages::{MessageId, MessageStatus, Origin, SendError, message_with_events};
 use crate::{Actor, Context, UseCaseError};
 
 /// A processing as the pages and the API show it.
@@ -199,14 +199,16 @@ pub fn decision_word(decision: Decision) -> &'static str {
     }
 }
 
-/// A person's decision on message `id` at `step` (the step they saw). Confirming records the
-/// declaration they agreed to, with their name, in the message's history.
+/// A person's decision on message `id` at `step` (the step they saw), from `origin` (which the
+/// next steps carry in HMRC's fraud-prevention headers). Confirming records the declaration they
+/// agreed to, with their name, in the message's history.
 pub async fn decide(
     ctx: &Context,
     actor: &Actor,
     id: MessageId,
     step: i32,
     decision: Decision,
+    origin: Origin,
 ) -> Result<MessageStatus, UseCaseError> {
     actor.require_actions()?;
     let (message, _) = message_with_events(ctx, id).await?;
@@ -237,7 +239,7 @@ pub async fn decide(
         (decision, _) => format!("{}: {}", actor.name, decision.as_str()),
     };
     processor(ctx)?
-        .decide(id, step, decision, detail)
+        .decide(id, step, decision, (actor.user_id(), &origin), detail)
         .await
         .map_err(|e| match e {
             SendError::Store(emsg_store::StoreError::Invalid(message)) => {

@@ -23,6 +23,11 @@ pub struct ProcessingSpec {
     #[serde(default)]
     pub description: String,
     pub steps: Vec<Step>,
+    /// Whether a person who continues the message (confirms, decides) takes it over: its later
+    /// user-specific steps then use their own connection (in Norway the one who fills in is
+    /// often not the one with the signing right). Without it the starter's connection is used.
+    #[serde(default)]
+    pub hand_over: bool,
     /// The processing as the file wrote it, as JSON: what the store keeps and reads back.
     #[serde(skip)]
     pub written: String,

@@ -10,7 +10,7 @@ use crate::problems::{Problems, closest, describe};
 use crate::processing::{Action, Call, ProcessingSpec, Step};
 use crate::service::{FieldSpec, Method, WebServiceSpec};
 
-const KEYS: [&str; 3] = ["name", "description", "steps"];
+const KEYS: [&str; 4] = ["name", "description", "steps", "hand_over"];
 
 /// Reads one processing; its problems go to `problems`, located at `path`.
 pub(crate) fn read_processing(
@@ -22,6 +22,7 @@ pub(crate) fn read_processing(
         name: String::new(),
         description: String::new(),
         steps: Vec::new(),
+        hand_over: false,
         written: String::new(),
     };
     let Value::Mapping(map) = value else {
@@ -70,6 +71,14 @@ pub(crate) fn read_processing(
         Some(other) => problems.at_value(
             path.key("description"),
             format!("`description` must be text, not {}", describe(other)),
+        ),
+    }
+    match map.get("hand_over") {
+        None | Some(Value::Null) => {}
+        Some(Value::Bool(hand_over)) => spec.hand_over = *hand_over,
+        Some(other) => problems.at_value(
+            path.key("hand_over"),
+            format!("`hand_over` is true or false, not {}", describe(other)),
         ),
     }
     match map.get("steps") {
@@ -134,6 +143,7 @@ pub(crate) fn check_processing(
     let mut given: HashMap<&str, &FieldSpec> = HashMap::new();
     let mut extracted: HashMap<&str, usize> = HashMap::new();
     let mut step_names: HashMap<String, usize> = HashMap::new();
+    let mut confirms = Vec::new();
     for (index, step) in spec.steps.iter().enumerate() {
         let at = path.key("steps").index(index);
         if let Some(first) = step_names.insert(step.name.to_lowercase(), index + 1) {
@@ -147,18 +157,9 @@ pub(crate) fn check_processing(
         }
         match &step.action {
             Action::Confirm(confirm) => {
-                for name in &confirm.show {
-                    if !given.contains_key(name.as_str()) && !extracted.contains_key(name.as_str())
-                    {
-                        problems.at_value(
-                            at.key("confirm").key("show"),
-                            format!(
-                                "`{name}` is neither a field of an earlier step nor a value an \
-                                 earlier step extracts, so there is nothing to show"
-                            ),
-                        );
-                    }
-                }
+                // Every field is given when the message starts: checked after all steps.
+                let known_then: Vec<&str> = extracted.keys().copied().collect();
+                confirms.push((at.key("confirm").key("show"), &confirm.show, known_then));
             }
             Action::Request(call) | Action::Poll(call, _) => {
                 let key = if matches!(step.action, Action::Poll(..)) {
@@ -211,6 +212,19 @@ pub(crate) fn check_processing(
                 for name in call.extract.keys() {
                     extracted.entry(name.as_str()).or_insert(index + 1);
                 }
+            }
+        }
+    }
+    for (at, show, known_then) in confirms {
+        for name in show {
+            if !given.contains_key(name.as_str()) && !known_then.contains(&name.as_str()) {
+                problems.at_value(
+                    at.clone(),
+                    format!(
+                        "`{name}` is neither a field the message starts with nor a value an \
+                         earlier step extracts, so there is nothing to show"
+                    ),
+                );
             }
         }
     }

@@ -94,7 +94,7 @@ fn each_mistake_is_located_and_explained() {
         ),
         (
             ("show: [vrn, periodKey]", "show: [vrn, receipt]"),
-            "processings[0].steps[1].confirm.show: `receipt` is neither a field of an earlier step nor a value an earlier step extracts",
+            "processings[0].steps[1].confirm.show: `receipt` is neither a field the message starts with nor a value an earlier step extracts",
         ),
         (
             (

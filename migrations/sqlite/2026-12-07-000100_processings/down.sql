@@ -6,6 +6,8 @@ DROP INDEX messages_by_status;
 ALTER TABLE messages DROP COLUMN status_after;
 CREATE INDEX messages_by_status ON messages (status, created_at);
 DROP TABLE message_exchanges;
+ALTER TABLE messages DROP COLUMN origin;
+ALTER TABLE messages DROP COLUMN acting_user_id;
 ALTER TABLE messages DROP COLUMN extracted;
 ALTER TABLE messages DROP COLUMN step_since_ms;
 ALTER TABLE messages DROP COLUMN step;

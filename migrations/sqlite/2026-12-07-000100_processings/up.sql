@@ -10,13 +10,17 @@ CREATE TABLE processings (
 );
 
 -- A message of a processing keeps the processing as it was when the message started (an import
--- does not change a filing under way), the step it is at and since when, and the values its
--- steps extracted (identifiers and references from the providers' answers, never a secret).
+-- does not change a filing under way), the step it is at and since when, the values its steps
+-- extracted (identifiers and references from the providers' answers, never a secret), who acts
+-- on it now (whose connection user-specific steps use) and that person's originating-device
+-- data for HMRC's fraud-prevention headers (never a secret either).
 ALTER TABLE messages ADD COLUMN processing TEXT;
 ALTER TABLE messages ADD COLUMN processing_spec TEXT;
 ALTER TABLE messages ADD COLUMN step INTEGER;
 ALTER TABLE messages ADD COLUMN step_since_ms BIGINT;
 ALTER TABLE messages ADD COLUMN extracted TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE messages ADD COLUMN acting_user_id BIGINT REFERENCES users (id);
+ALTER TABLE messages ADD COLUMN origin TEXT;
 
 -- Every request a processing's step sent and what came back: the timeline of a message. A row
 -- is written as `sending` before an unsafe request leaves, so that a node that dies before the

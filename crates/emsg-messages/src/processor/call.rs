@@ -11,14 +11,17 @@ use emsg_store::runs;
 
 use super::values::Known;
 use super::{Processor, now_ms};
-use crate::fraud::{Origin, this_machine};
+use crate::fraud::Origin;
 use crate::send::{Answer, LeavingRequest, SendError, SendRequest, headers_json};
 
-/// Whom and where a message's requests are for.
+/// Whom and where a message's requests are for, and from whom they come.
 #[derive(Debug, Clone)]
 pub(crate) struct Party {
     pub(crate) company: String,
+    /// Whose connection user-specific steps use.
     pub(crate) user: Option<UserId>,
+    /// The fraud-prevention origin of the person who started or last continued the message.
+    pub(crate) origin: Origin,
 }
 
 /// How a request ended.
@@ -62,7 +65,7 @@ pub(crate) async fn call(
         fields,
         company: Some(party.company.clone()),
         user: party.user,
-        origin: Origin::BatchProcessDirect(this_machine(String::new(), None, now_ms())),
+        origin: party.origin.clone(),
         idempotency_key: None,
     };
     let prepared = match messenger.prepare(&request).await {

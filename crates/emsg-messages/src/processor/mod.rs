@@ -17,6 +17,7 @@ use emsg_store::next_steps::{self, Taken};
 use emsg_store::runs::{self, Decision};
 use emsg_store::{StoreError, processings};
 
+use crate::fraud::Origin;
 use crate::send::{Messenger, SendError};
 
 pub use start::{StartRequest, Started};
@@ -104,15 +105,20 @@ impl Processor {
     }
 
     /// A person's decision on a message that waits for one (see [`Decision`]); `step` is the
-    /// step the person saw. Returns the message's status afterwards.
+    /// step the person saw; `by` is who decides and from where (their origin goes with the next
+    /// steps). Returns the message's status afterwards.
     pub async fn decide(
         &self,
         message: MessageId,
         step: i32,
         decision: Decision,
+        by: (Option<emsg_store::UserId>, &Origin),
         detail: String,
     ) -> Result<emsg_store::messages::MessageStatus, SendError> {
-        let last_step = self
+        let (user, origin) = by;
+        let origin =
+            serde_json::to_string(origin).map_err(|e| SendError::Internal(e.to_string()))?;
+        let (last_step, hand_over) = self
             .messenger
             .db(move |conn| {
                 let state = runs::state(conn, message)?.ok_or_else(|| {
@@ -121,12 +127,32 @@ impl Processor {
                     ))
                 })?;
                 let spec = processings::read_spec(&state.processing, &state.spec)?;
-                Ok(i32::try_from(spec.steps.len()).unwrap_or(i32::MAX) - 1)
+                Ok((
+                    i32::try_from(spec.steps.len()).unwrap_or(i32::MAX) - 1,
+                    spec.hand_over,
+                ))
             })
             .await?;
         let now = now_ms();
         self.messenger
-            .db(move |conn| runs::decide(conn, message, step, last_step, decision, &detail, now))
+            .db(move |conn| {
+                runs::decide(
+                    conn,
+                    message,
+                    &runs::Decided {
+                        step,
+                        last_step,
+                        decision,
+                        decider: runs::Decider {
+                            user,
+                            origin: Some(&origin),
+                            hand_over,
+                        },
+                        detail: &detail,
+                        now_ms: now,
+                    },
+                )
+            })
             .await
     }
 

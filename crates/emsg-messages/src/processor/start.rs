@@ -43,12 +43,20 @@ impl Processor {
         let name = request.processing.clone();
         let (processing, services) = messenger
             .db(move |conn| {
-                let processing = processings::get(conn, &name)?.ok_or_else(|| {
+                let processing = match processings::get(conn, &name)? {
+                    Some(processing) => Some(processing),
+                    // A web service runs as a processing of one step: durably, and an unknown
+                    // outcome is never sent again blindly.
+                    None => web_services::find(conn, &name)?
+                        .map(|service| one_step(&service.name))
+                        .transpose()?,
+                };
+                let processing = processing.ok_or_else(|| {
                     let known: Vec<String> = processings::list(conn)
                         .map(|all| all.into_iter().map(|p| p.name).collect())
                         .unwrap_or_default();
                     StoreError::Invalid(format!(
-                        "there is no processing `{name}`; the processings are: {}",
+                        "there is no processing or web service `{name}`; the processings are: {}",
                         if known.is_empty() {
                             "(none: add them under `processings:` in web-apps.yaml)".to_owned()
                         } else {
@@ -109,6 +117,8 @@ impl Processor {
             return Ok(started);
         }
         let connection_method = Some(request.origin.connection_method());
+        let origin = serde_json::to_string(&request.origin)
+            .map_err(|e| SendError::Internal(e.to_string()))?;
         let (name, written, record) = (
             processing.name.clone(),
             processing.spec.written.clone(),
@@ -132,6 +142,7 @@ impl Processor {
                             key,
                             request_hash: hash,
                         }),
+                        origin: Some(&origin),
                         now_ms: now_ms(),
                     },
                 )
@@ -181,6 +192,20 @@ impl Processor {
             })),
         }
     }
+}
+
+/// A web service as a processing of one request step.
+fn one_step(service: &str) -> Result<processings::Processing, StoreError> {
+    let written = serde_json::json!({
+        "name": service,
+        "description": format!("the web service {service} as one step"),
+        "steps": [{"name": service, "request": service}],
+    })
+    .to_string();
+    Ok(processings::Processing {
+        name: service.to_owned(),
+        spec: processings::read_spec(service, &written)?,
+    })
 }
 
 /// The form a message of `processing` starts with: its inputs, and the checks between amounts

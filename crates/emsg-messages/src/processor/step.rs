@@ -85,7 +85,21 @@ pub(super) async fn run(processor: &Processor, taken: &Taken) -> Result<(), Send
     let run = Run {
         party: Party {
             company: row.company.clone(),
-            user: row.user_id.map(emsg_store::UserId::new),
+            user: row
+                .acting_user_id
+                .or(row.user_id)
+                .map(emsg_store::UserId::new),
+            origin: row
+                .origin
+                .as_deref()
+                .and_then(|o| serde_json::from_str(o).ok())
+                .unwrap_or_else(|| {
+                    crate::fraud::Origin::BatchProcessDirect(crate::fraud::this_machine(
+                        String::new(),
+                        None,
+                        now_ms(),
+                    ))
+                }),
         },
         state,
         spec,

@@ -84,8 +84,9 @@ where
     run_with(db, "", scenario);
 }
 
-/// [`run`] with `extra` appended to the shipped web-apps.yaml (more web services at the end of
-/// its `web_services` list, a `processings` list).
+/// [`run`] with more web services and processings in the shipped web-apps.yaml: `extra` is
+/// list items (`  - name: …`) of web services, then a line `processings:`, then list items of
+/// processings.
 pub fn run_with<S>(db: TestDb, extra: &str, scenario: S)
 where
     S: AsyncFnOnce(&Env) -> anyhow::Result<()>,
@@ -112,7 +113,12 @@ impl Env {
         let ring = Arc::new(KeyRing::new(MasterKey::generate()));
         let (alice, bob) = {
             let mut conn = pool.get()?;
-            let file = format!("{}\n{extra}", shipped_file_on(&mock));
+            let (services, processings) = extra.split_once("\nprocessings:\n").unwrap_or((extra, ""));
+            let shipped = shipped_file_on(&mock);
+            let (head, tail) = shipped
+                .split_once("\nprocessings:\n")
+                .expect("the shipped file has processings");
+            let file = format!("{head}\n{services}\nprocessings:\n{tail}\n{processings}");
             let parsed = emsg_webapps::parse_with("web-apps.yaml", &file, &templates())
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             let env = |var: &str| match var {

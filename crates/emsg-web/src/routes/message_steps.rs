@@ -3,7 +3,7 @@
 //! and the timeline of every request and answer, attachments to download.
 //! `POST /messages/{id}/decisions` and `GET /messages/{id}/attachments/{exchange}`.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use emsg_use_cases::messages::{Message, MessageId};
 use emsg_use_cases::processings as use_cases;
 use serde::Deserialize;
@@ -121,10 +121,13 @@ struct DecisionForm {
     csrf: Option<String>,
     step: i32,
     decision: String,
+    /// What the page script reports (`static/fraud-prevention.js`): the next steps carry it.
+    browser_data: Option<String>,
 }
 
 async fn decide(
     state: web::Data<AppState>,
+    req: HttpRequest,
     PageUser(user): PageUser,
     id: web::Path<i64>,
     form: web::Form<DecisionForm>,
@@ -133,12 +136,14 @@ async fn decide(
     user.check_csrf(form.csrf.as_deref())?;
     let id = id.into_inner();
     let decision = use_cases::parse_decision(&form.decision)?;
+    let origin = crate::origin::page_origin(&req, &user, form.browser_data.as_deref());
     let flash = match use_cases::decide(
         &state.ctx,
         &user.actor(),
         MessageId::new(id),
         form.step - 1,
         decision,
+        origin,
     )
     .await
     {

@@ -171,6 +171,9 @@ struct DecisionBody {
     /// The step the caller saw (1-based, as the timeline shows it).
     step: i32,
     decision: String,
+    /// What the page script reports, as for a send: the next steps carry it.
+    #[serde(default)]
+    browser_data: Option<Value>,
 }
 
 async fn decide(
@@ -189,12 +192,14 @@ async fn decide(
     })?;
     let decision = use_cases::parse_decision(&body.decision)?;
     let id = id.into_inner();
+    let origin = origin(&req, &user, body.browser_data)?;
     use_cases::decide(
         &state.ctx,
         &user.actor(),
         MessageId::new(id),
         body.step - 1,
         decision,
+        origin,
     )
     .await?;
     Ok(HttpResponse::Ok().json(one(&state, id).await?))
