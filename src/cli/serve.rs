@@ -43,6 +43,9 @@ pub struct Serve {
     /// takes the step when this ends. Longer than any step takes.
     #[arg(long, env = "EMSG_STEP_LEASE", default_value = "120s", value_parser = parse_lifetime)]
     pub step_lease: std::time::Duration,
+    /// How many processing steps this node runs at once.
+    #[arg(long, env = "EMSG_STEP_CONCURRENCY", default_value_t = emsg_messages::DEFAULT_CONCURRENCY)]
+    pub step_concurrency: usize,
 }
 
 /// How often an idle node looks for due steps: a step waits at most this long past its time.
@@ -94,8 +97,9 @@ pub fn run(global: &Global, args: Serve) -> anyhow::Result<ExitCode> {
         crate::context::vendor_from_env()?,
     );
     // Every node runs the processings' due steps; the database says whose each one is.
-    let processor =
-        emsg_messages::Processor::new(messenger.clone(), node_name()).with_lease(args.step_lease);
+    let processor = emsg_messages::Processor::new(messenger.clone(), node_name())
+        .with_lease(args.step_lease)
+        .with_concurrency(args.step_concurrency);
     let state =
         emsg_web::AppState::new(db, ring, engine.clone(), options)?.with_messenger(messenger);
     let listen = args.listen;

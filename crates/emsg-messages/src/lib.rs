@@ -14,6 +14,6 @@ mod send;
 
 pub use fields::{FieldError, FieldErrors};
 pub use fraud::{BatchClient, BrowserData, Origin, Vendor, WebClient};
-pub use processor::{DEFAULT_LEASE, Processor, StartRequest, Started};
+pub use processor::{DEFAULT_CONCURRENCY, DEFAULT_LEASE, Processor, StartRequest, Started};
 pub use response::{Verdict, classify};
 pub use send::{MAX_RESPONSE_BYTES, Messenger, SendError, SendRequest, Sent, new_device_id};

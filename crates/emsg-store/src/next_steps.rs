@@ -131,6 +131,29 @@ pub fn finish(conn: &mut DbConnection, taken: &Taken, then: Then) -> Result<bool
     Ok(changed == 1)
 }
 
+/// Moves `taken` on to `step` and keeps it for its holder (a new fence, a lease until
+/// `lease_until_ms`), if its fence is still the row's: the node that ran a step runs the next
+/// one at once instead of waiting for its next take. `None` when the lease was lost.
+pub fn continue_with(
+    conn: &mut DbConnection,
+    taken: &Taken,
+    step: i32,
+    lease_until_ms: i64,
+) -> Result<Option<Taken>> {
+    let sql = numbered(
+        conn,
+        "UPDATE next_steps SET step = $1, due_at_ms = $2, attempts = 1, fence = fence + 1,            lease_until_ms = $2          WHERE message_id = $3 AND fence = $4          RETURNING message_id, step, attempts, fence",
+    )
+    .into_owned();
+    let mut moved: Vec<Taken> = diesel::sql_query(sql)
+        .bind::<Integer, _>(step)
+        .bind::<BigInt, _>(lease_until_ms)
+        .bind::<BigInt, _>(taken.message)
+        .bind::<BigInt, _>(taken.fence)
+        .load(conn)?;
+    Ok(moved.pop())
+}
+
 /// How many steps are due at `now_ms` and not held by a lease: the queue's depth.
 pub fn due_count(conn: &mut DbConnection, now_ms: i64) -> Result<i64> {
     Ok(next_steps::table

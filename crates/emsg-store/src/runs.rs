@@ -138,16 +138,40 @@ pub struct Advance<'a> {
     /// The history's entry; `None` writes none (a poll's look that changed nothing).
     pub detail: Option<&'a str>,
     pub then: Then,
+    /// With a next step due now: keep it for this node, leased until this time (ms), and run it
+    /// at once.
+    pub keep_until_ms: Option<i64>,
     pub now_ms: i64,
 }
 
-/// Records what `taken`'s run changes, if the lease still holds; false (and nothing changed)
-/// when another node has taken the step since, or a person moved the message on.
-pub fn advance(conn: &mut DbConnection, taken: &Taken, advance: &Advance<'_>) -> Result<bool> {
+/// What became of a step's result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recorded {
+    /// Another node has taken the step since, or a person moved the message on: nothing was
+    /// changed.
+    Lost,
+    Recorded,
+    /// Recorded, and the next step is this node's to run now.
+    Continue(Taken),
+}
+
+/// Records what `taken`'s run changes, if the lease still holds.
+pub fn advance(conn: &mut DbConnection, taken: &Taken, advance: &Advance<'_>) -> Result<Recorded> {
     write_transaction(conn, |conn| {
-        if !next_steps::finish(conn, taken, advance.then)? {
-            return Ok(false);
-        }
+        let kept = match (advance.then, advance.keep_until_ms) {
+            (Then::Next { step, due_at_ms }, Some(until)) if due_at_ms <= advance.now_ms => {
+                match next_steps::continue_with(conn, taken, step, until)? {
+                    Some(next) => Some(next),
+                    None => return Ok(Recorded::Lost),
+                }
+            }
+            _ => {
+                if !next_steps::finish(conn, taken, advance.then)? {
+                    return Ok(Recorded::Lost);
+                }
+                None
+            }
+        };
         let at = now();
         let current: Option<i32> = messages::table
             .find(taken.message)
@@ -172,7 +196,7 @@ pub fn advance(conn: &mut DbConnection, taken: &Taken, advance: &Advance<'_>) ->
         if let Some(detail) = advance.detail {
             event(conn, taken.message.get(), advance.status, detail, at)?;
         }
-        Ok(true)
+        Ok(kept.map_or(Recorded::Recorded, Recorded::Continue))
     })
 }
 

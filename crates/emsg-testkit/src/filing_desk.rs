@@ -11,10 +11,14 @@
 //!   or 422 `{"code": "DUPLICATE_SUBMISSION"}` when `{ref}` is filed already
 //! - `GET  /desk/{ref}/filed`   → 200 `{"receipt": …}` or 404 `{"code": "NOT_FOUND"}`
 //! - `GET  /desk/{ref}/receipt` → 200 `{"receipt": …}` or 404
-//! - `POST /token`              → a token response (`access-desk`, one hour)
+//! - `POST /token`              → a token response (`access-desk.{client_id}`, one hour)
 //!
-//! Every request needs `Authorization: Bearer access-desk` (else 401). The filing is recorded
-//! when the request arrives, before the delay: a client killed during the delay has filed.
+//! Every request needs a token it issued (else 401); the token tells the client apart. With a
+//! limit ([`Options::per_second`]) each client may send that many requests in any fixed
+//! one-second window, as HMRC's rate limiting counts them (Developer Hub reference guide, "Rate
+//! limiting"): more are answered `429` with `Retry-After: 1` and change nothing. The filing is
+//! recorded when the request arrives, before the delay: a client killed during the delay has
+//! filed.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -38,10 +42,54 @@ pub const ACCESS_TOKEN: &str = "access-desk";
 
 #[derive(Debug, Default)]
 struct Desk {
+    options: Options,
     /// How many filing requests arrived for each reference (1 is right; more is a duplicate).
     filings: HashMap<String, u32>,
     /// Requests by `METHOD /desk/*/kind`.
     counts: HashMap<String, u64>,
+    /// Requests by client and fixed one-second window (Unix seconds).
+    windows: HashMap<(String, u64), u32>,
+    /// Requests answered 429 because their client was over its limit.
+    throttled: u64,
+    /// When the first and the last API request arrived (Unix ms).
+    first_ms: Option<u64>,
+    last_ms: u64,
+    answered: u64,
+}
+
+/// How the stand-in behaves.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// How long a filing takes to answer.
+    pub file_delay: Duration,
+    /// How long every other API request takes to answer.
+    pub delay: Duration,
+    /// Requests each client may send in a fixed one-second window; none: no limit.
+    pub per_second: Option<u32>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            file_delay: FilingDesk::file_delay(),
+            delay: Duration::ZERO,
+            per_second: None,
+        }
+    }
+}
+
+/// What the stand-in counted, for a bench's table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tally {
+    /// API requests answered (429s included).
+    pub requests: u64,
+    pub throttled: u64,
+    /// The most requests one client sent in one fixed one-second window.
+    pub busiest_window: u32,
+    /// From the first API request to the last, in ms.
+    pub span_ms: u64,
+    /// References filed more than once.
+    pub duplicates: usize,
 }
 
 /// The running stand-in; stops when dropped.
@@ -66,11 +114,19 @@ impl FilingDesk {
 
     /// Binds `127.0.0.1:0` and serves on the current tokio runtime.
     pub async fn start() -> anyhow::Result<Self> {
+        Self::start_with(Options::default()).await
+    }
+
+    /// [`FilingDesk::start`] with other delays or a per-client limit.
+    pub async fn start_with(options: Options) -> anyhow::Result<Self> {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
             .await
             .context("binding the filing desk to 127.0.0.1:0")?;
         let addr = listener.local_addr()?;
-        let desk = Arc::new(Mutex::new(Desk::default()));
+        let desk = Arc::new(Mutex::new(Desk {
+            options,
+            ..Desk::default()
+        }));
         let shared = Arc::clone(&desk);
         let acceptor = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
@@ -104,6 +160,20 @@ impl FilingDesk {
             .clone()
     }
 
+    /// What was counted so far.
+    pub fn tally(&self) -> Tally {
+        let desk = self.desk.lock().unwrap_or_else(PoisonError::into_inner);
+        Tally {
+            requests: desk.answered,
+            throttled: desk.throttled,
+            busiest_window: desk.windows.values().copied().max().unwrap_or(0),
+            span_ms: desk
+                .first_ms
+                .map_or(0, |first| desk.last_ms.saturating_sub(first)),
+            duplicates: desk.filings.values().filter(|n| **n > 1).count(),
+        }
+    }
+
     /// How many requests of `key` (`POST file`, `GET filed`, …) arrived.
     pub fn count(&self, key: &str) -> u64 {
         self.desk
@@ -132,24 +202,48 @@ async fn handle(
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let method = req.method().as_str().to_owned();
     let path = req.uri().path().to_owned();
-    if path == "/token" {
-        return Ok(reply(
-            StatusCode::OK,
-            json!({"access_token": ACCESS_TOKEN, "token_type": "Bearer", "expires_in": 3600,
-                   "refresh_token": "refresh-desk"}),
-        ));
-    }
-    let authorized = req
+    let basic_client = req
         .headers()
         .get(hyper::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        == Some(&format!("Bearer {ACCESS_TOKEN}"));
-    if !authorized {
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|b| {
+            use base64::Engine as _;
+            base64::engine::general_purpose::STANDARD.decode(b).ok()
+        })
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|pair| pair.split_once(':').map(|(id, _)| id.to_owned()));
+    let bearer = req
+        .headers()
+        .get(hyper::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_owned);
+    if path == "/token" {
+        let body = http_body_util::BodyExt::collect(req.into_body())
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        let form = String::from_utf8_lossy(&body).into_owned();
+        let client = form
+            .split('&')
+            .find_map(|pair| pair.strip_prefix("client_id="))
+            .map(str::to_owned)
+            .or(basic_client)
+            .unwrap_or_else(|| "unknown".to_owned());
+        return Ok(reply(
+            StatusCode::OK,
+            json!({"access_token": format!("{ACCESS_TOKEN}.{client}"), "token_type": "Bearer",
+                   "expires_in": 3600, "refresh_token": "refresh-desk"}),
+        ));
+    }
+    let Some(client) = bearer.as_deref().and_then(|t| t.strip_prefix(ACCESS_TOKEN)) else {
         return Ok(reply(
             StatusCode::UNAUTHORIZED,
             json!({"code": "INVALID_CREDENTIALS"}),
         ));
-    }
+    };
+    let client = client.trim_start_matches('.').to_owned();
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let ["desk", reference, kind] = parts.as_slice() else {
         return Ok(reply(
@@ -159,25 +253,59 @@ async fn handle(
     };
     let reference = (*reference).to_owned();
     let receipt = json!({"receipt": format!("R-{reference}")});
-    let (filed_before, now_filed) = {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    let (filed_before, now_filed, throttled, options) = {
         let mut desk = desk.lock().unwrap_or_else(PoisonError::into_inner);
+        desk.answered += 1;
+        desk.first_ms.get_or_insert(now);
+        desk.last_ms = desk.last_ms.max(now);
+        let window = desk.windows.entry((client, now / 1000)).or_default();
+        *window += 1;
+        let seen = *window;
+        let throttled = desk.options.per_second.is_some_and(|limit| seen > limit);
+        if throttled {
+            desk.throttled += 1;
+        }
         *desk.counts.entry(format!("{method} {kind}")).or_default() += 1;
         let before = desk.filings.get(&reference).copied().unwrap_or(0);
-        if method == "POST" && *kind == "file" {
+        if method == "POST" && *kind == "file" && !throttled {
             *desk.filings.entry(reference.clone()).or_default() += 1;
         }
-        (before, desk.filings.contains_key(&reference))
+        (
+            before,
+            desk.filings.contains_key(&reference),
+            throttled,
+            desk.options,
+        )
     };
+    if throttled {
+        let mut response = reply(
+            StatusCode::TOO_MANY_REQUESTS,
+            json!({"code": "MESSAGE_THROTTLED_OUT"}),
+        );
+        response.headers_mut().insert(
+            hyper::header::RETRY_AFTER,
+            hyper::header::HeaderValue::from_static("1"),
+        );
+        return Ok(response);
+    }
+    let delay = if method == "POST" {
+        options.file_delay
+    } else {
+        options.delay
+    };
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
     Ok(match (method.as_str(), *kind) {
         ("GET", "check") => reply(StatusCode::OK, json!({"open": true})),
         ("POST", "file") if filed_before > 0 => reply(
             StatusCode::UNPROCESSABLE_ENTITY,
             json!({"code": "DUPLICATE_SUBMISSION", "message": "already filed"}),
         ),
-        ("POST", "file") => {
-            tokio::time::sleep(FilingDesk::file_delay()).await;
-            reply(StatusCode::CREATED, receipt)
-        }
+        ("POST", "file") => reply(StatusCode::CREATED, receipt),
         ("GET", "filed" | "receipt") if now_filed => reply(StatusCode::OK, receipt),
         ("GET", "filed" | "receipt") => reply(StatusCode::NOT_FOUND, json!({"code": "NOT_FOUND"})),
         _ => reply(

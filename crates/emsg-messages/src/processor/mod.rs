@@ -26,8 +26,8 @@ pub use start::{StartRequest, Started};
 /// takes (a request's timeout, a rate-limit wait of at most a minute).
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(120);
 
-/// How many due steps a node takes at once.
-const BATCH: i64 = 16;
+/// How many steps a node runs at once by default.
+pub const DEFAULT_CONCURRENCY: usize = 32;
 
 /// Runs processings' steps; one per node, cheap to clone.
 #[derive(Clone)]
@@ -36,6 +36,7 @@ pub struct Processor {
     /// This node's name in leases (host and process).
     node: String,
     lease: Duration,
+    concurrency: usize,
 }
 
 impl Processor {
@@ -44,6 +45,7 @@ impl Processor {
             messenger,
             node: node.into(),
             lease: DEFAULT_LEASE,
+            concurrency: DEFAULT_CONCURRENCY,
         }
     }
 
@@ -53,54 +55,91 @@ impl Processor {
         self
     }
 
-    /// Takes the steps due now and runs them side by side; returns how many were taken.
-    pub async fn run_due(&self) -> Result<usize, SendError> {
+    /// How many steps this node runs at once (at least one).
+    pub fn with_concurrency(mut self, concurrency: usize) -> Self {
+        self.concurrency = concurrency.max(1);
+        self
+    }
+
+    pub(crate) fn lease(&self) -> Duration {
+        self.lease
+    }
+
+    async fn take(&self, limit: usize) -> Result<Vec<Taken>, SendError> {
         let (owner, lease_ms) = (self.node.clone(), millis(self.lease));
-        let taken = self
-            .messenger
-            .db(move |conn| next_steps::take_due(conn, &owner, now_ms(), lease_ms, BATCH))
-            .await?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.messenger
+            .db(move |conn| next_steps::take_due(conn, &owner, now_ms(), lease_ms, limit))
+            .await
+    }
+
+    /// Takes the steps due now (as many as this node runs at once) and runs them side by side,
+    /// each message on to its next step while that is due at once; returns how many were taken.
+    pub async fn run_due(&self) -> Result<usize, SendError> {
+        let taken = self.take(self.concurrency).await?;
         let count = taken.len();
-        let runs = taken.into_iter().map(|taken| {
+        let mut running = tokio::task::JoinSet::new();
+        for taken in taken {
             let this = self.clone();
-            tokio::spawn(async move { this.run_taken(taken).await })
-        });
-        for run in futures_join(runs).await {
-            if let Err(error) = run {
+            running.spawn(async move { this.run_taken(taken).await });
+        }
+        while let Some(done) = running.join_next().await {
+            if let Err(error) = done {
                 tracing::error!("a step's task ended abnormally: {error}");
             }
         }
         Ok(count)
     }
 
-    /// Runs due steps until `stop` resolves; between empty takes waits `idle` (a step that
-    /// becomes due waits at most that long).
+    /// Runs due steps until `stop` resolves, up to the node's concurrency at a time, taking more
+    /// as runs end; with nothing due it looks again after `idle` (a step that becomes due waits
+    /// at most that long). Runs under way finish before it returns.
     pub async fn run(&self, idle: Duration, stop: impl std::future::Future<Output = ()>) {
         tokio::pin!(stop);
+        let mut running = tokio::task::JoinSet::new();
         loop {
-            let taken = match self.run_due().await {
-                Ok(taken) => taken,
-                Err(error) => {
+            let room = self.concurrency.saturating_sub(running.len());
+            let taken = if room > 0 {
+                self.take(room).await.unwrap_or_else(|error| {
                     tracing::warn!("taking due steps failed: {error}");
-                    0
-                }
+                    Vec::new()
+                })
+            } else {
+                Vec::new()
             };
-            if taken > 0 {
+            let took = !taken.is_empty();
+            for taken in taken {
+                let this = self.clone();
+                running.spawn(async move { this.run_taken(taken).await });
+            }
+            if took && running.len() < self.concurrency {
                 continue;
             }
             tokio::select! {
-                () = &mut stop => return,
-                () = tokio::time::sleep(idle) => {}
+                () = &mut stop => break,
+                Some(done) = running.join_next(), if !running.is_empty() => {
+                    if let Err(error) = done {
+                        tracing::error!("a step's task ended abnormally: {error}");
+                    }
+                }
+                () = tokio::time::sleep(idle), if running.is_empty() => {}
             }
         }
+        while running.join_next().await.is_some() {}
     }
 
+    /// Runs a taken step, and the message's next ones while this node keeps them.
     async fn run_taken(&self, taken: Taken) {
-        let message = taken.message;
-        let outcome = step::run(self, &taken).await;
-        if let Err(error) = outcome {
-            // The step could not even be recorded: leave it to its lease's end and say why.
-            tracing::error!(%message, step = taken.step, "the step could not be run: {error}");
+        let mut current = Some(taken);
+        while let Some(taken) = current.take() {
+            let message = taken.message;
+            match step::run(self, &taken).await {
+                Ok(next) => current = next,
+                // The step could not even be recorded: leave it to its lease's end, say why.
+                Err(error) => {
+                    tracing::error!(%message, step = taken.step, "the step could not be run: {error}");
+                }
+            }
         }
     }
 
@@ -159,17 +198,6 @@ impl Processor {
     pub(crate) fn messenger(&self) -> &Messenger {
         &self.messenger
     }
-}
-
-/// Awaits every task (they run side by side already).
-async fn futures_join<T>(
-    handles: impl Iterator<Item = tokio::task::JoinHandle<T>>,
-) -> Vec<Result<T, tokio::task::JoinError>> {
-    let mut results = Vec::new();
-    for handle in handles.collect::<Vec<_>>() {
-        results.push(handle.await);
-    }
-    results
 }
 
 pub(crate) fn now_ms() -> i64 {

@@ -14,7 +14,7 @@ use emsg_processing::Judgement;
 use emsg_store::exchanges::{self, Purpose};
 use emsg_store::messages::{self, MessageStatus};
 use emsg_store::next_steps::{Taken, Then};
-use emsg_store::runs::{self, Advance, RunState};
+use emsg_store::runs::{self, Advance, Recorded, RunState};
 use emsg_store::{StoreError, processings};
 use emsg_webapps::{Action, Call, ProcessingSpec, Step};
 
@@ -59,7 +59,8 @@ struct Run {
     extracted: Known,
 }
 
-pub(super) async fn run(processor: &Processor, taken: &Taken) -> Result<(), SendError> {
+/// Runs `taken`; `Some` is the message's next step when this node keeps it to run at once.
+pub(super) async fn run(processor: &Processor, taken: &Taken) -> Result<Option<Taken>, SendError> {
     let message = taken.message;
     let loaded = processor
         .messenger()
@@ -726,11 +727,16 @@ async fn service_spec(
         .spec)
 }
 
-/// Records the outcome if the step's fence still holds (else another node's run counts).
-async fn finish(processor: &Processor, taken: &Taken, outcome: Outcome) -> Result<(), SendError> {
+/// Records the outcome if the step's fence still holds (else another node's run counts); a
+/// next step due now stays with this node.
+async fn finish(
+    processor: &Processor,
+    taken: &Taken,
+    outcome: Outcome,
+) -> Result<Option<Taken>, SendError> {
     let taken_now = taken.clone();
     if outcome.record == Record::Nothing {
-        return Ok(());
+        return Ok(None);
     }
     if outcome.record == Record::RowOnly {
         // Only the step row goes: the message is not this run's to change.
@@ -738,8 +744,9 @@ async fn finish(processor: &Processor, taken: &Taken, outcome: Outcome) -> Resul
             .messenger()
             .db(move |conn| emsg_store::next_steps::finish(conn, &taken_now, Then::Done))
             .await?;
-        return Ok(());
+        return Ok(None);
     }
+    let keep_until_ms = Some(now_ms() + super::millis(processor.lease()));
     let extracted = serde_json::to_string(&outcome.extracted)
         .map_err(|e| SendError::Internal(e.to_string()))?;
     let detail = outcome
@@ -762,17 +769,22 @@ async fn finish(processor: &Processor, taken: &Taken, outcome: Outcome) -> Resul
                         .map(|(code, reason)| (*code, reason.as_str())),
                     detail: detail.as_deref(),
                     then: outcome.then,
+                    keep_until_ms,
                     now_ms: now_ms(),
                 },
             )
         })
         .await?;
-    if !recorded {
-        tracing::warn!(
-            message = %taken.message,
-            step = taken.step,
-            "the step's lease ended before its result was recorded; another node's run counts"
-        );
-    }
-    Ok(())
+    Ok(match recorded {
+        Recorded::Lost => {
+            tracing::warn!(
+                message = %taken.message,
+                step = taken.step,
+                "the step's lease ended before its result was recorded; another node's run counts"
+            );
+            None
+        }
+        Recorded::Recorded => None,
+        Recorded::Continue(next) => Some(next),
+    })
 }

@@ -113,7 +113,8 @@ impl Env {
         let ring = Arc::new(KeyRing::new(MasterKey::generate()));
         let (alice, bob) = {
             let mut conn = pool.get()?;
-            let (services, processings) = extra.split_once("\nprocessings:\n").unwrap_or((extra, ""));
+            let (services, processings) =
+                extra.split_once("\nprocessings:\n").unwrap_or((extra, ""));
             let shipped = shipped_file_on(&mock);
             let (head, tail) = shipped
                 .split_once("\nprocessings:\n")
