@@ -6,6 +6,7 @@ pub mod fields;
 pub mod fraud;
 pub mod idempotency;
 pub mod identifiers;
+mod metrics;
 mod processor;
 mod rate_limit;
 pub mod render;

@@ -65,10 +65,11 @@ impl From<GatewayError> for Unread {
     }
 }
 
-/// Waits until this request's slot under `record`'s rate limit, if it has one.
-pub(crate) async fn wait_for_slot(db: &Gateway, record: &WebApplication) -> Result<(), String> {
+/// Waits until this request's slot under `record`'s rate limit, if it has one; true when it
+/// had to wait.
+pub(crate) async fn wait_for_slot(db: &Gateway, record: &WebApplication) -> Result<bool, String> {
     let Some(per_second) = record.rate_limit() else {
-        return Ok(());
+        return Ok(false);
     };
     let (key, now) = (key(record), now_ms());
     let slot = db
@@ -87,8 +88,9 @@ pub(crate) async fn wait_for_slot(db: &Gateway, record: &WebApplication) -> Resu
     {
         tracing::debug!(wait_ms = wait, app = %record.name, "waiting for a rate-limit slot");
         tokio::time::sleep(Duration::from_millis(wait)).await;
+        return Ok(true);
     }
-    Ok(())
+    Ok(false)
 }
 
 /// After a `429`: no request of `record`'s application before `secs` from now, on any node.

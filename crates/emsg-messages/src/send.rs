@@ -33,6 +33,7 @@ pub struct Messenger {
     db: Gateway,
     http: reqwest::Client,
     vendor: Vendor,
+    metrics: std::sync::Arc<crate::metrics::Metrics>,
 }
 
 /// One message to send.
@@ -120,7 +121,23 @@ impl Messenger {
             db: db.into(),
             http,
             vendor,
+            metrics: std::sync::Arc::default(),
         }
+    }
+
+    pub(crate) fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.metrics
+    }
+
+    /// The messages' part of `/metrics`: messages by status and steps due (the database's),
+    /// step latency and rate-limit waits (this process's).
+    pub async fn metrics_text(&self) -> Result<String, SendError> {
+        let now = crate::processor::now_ms();
+        let mut text = self
+            .db(move |conn| crate::metrics::render_shared(conn, now))
+            .await?;
+        self.metrics.render(&mut text);
+        Ok(text)
     }
 
     pub(crate) async fn db<T, F>(&self, work: F) -> Result<T, SendError>
@@ -585,7 +602,12 @@ impl Messenger {
             .config()
             .urls
             .check_destination(&prepared.rendered.url)?;
-        rate_limit::wait_for_slot(&self.db, &prepared.record).await
+        let started = std::time::Instant::now();
+        let waited = rate_limit::wait_for_slot(&self.db, &prepared.record).await?;
+        if waited {
+            self.metrics.record_wait(started.elapsed());
+        }
+        Ok(())
     }
 
     /// Sends an admitted request. An error means no answer came back: the request may or may

@@ -354,6 +354,14 @@ pub fn get(conn: &mut DbConnection, id: i64) -> Result<Option<Message>> {
         .optional()?)
 }
 
+/// How many messages each status has (statuses without messages left out).
+pub fn count_by_status(conn: &mut DbConnection) -> Result<Vec<(String, i64)>> {
+    Ok(messages::table
+        .group_by(messages::status)
+        .select((messages::status, diesel::dsl::count_star()))
+        .load(conn)?)
+}
+
 /// The history of a message, oldest first.
 pub fn events(conn: &mut DbConnection, id: i64) -> Result<Vec<MessageEvent>> {
     Ok(message_events::table

@@ -133,7 +133,10 @@ impl Processor {
         let mut current = Some(taken);
         while let Some(taken) = current.take() {
             let message = taken.message;
-            match step::run(self, &taken).await {
+            let started = std::time::Instant::now();
+            let ran = step::run(self, &taken).await;
+            self.messenger.metrics().record_step(started.elapsed());
+            match ran {
                 Ok(next) => current = next,
                 // The step could not even be recorded: leave it to its lease's end, say why.
                 Err(error) => {

@@ -33,7 +33,16 @@ async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
 }
 
 async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
-    let text = state.engine.metrics_text().await?;
+    let mut text = state.engine.metrics_text().await?;
+    // A server started without messages has no messenger: its metrics are the engine's.
+    if let Ok(messenger) = state.ctx.messenger() {
+        text.push_str(
+            &messenger
+                .metrics_text()
+                .await
+                .map_err(WebError::from_send)?,
+        );
+    }
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(text))
