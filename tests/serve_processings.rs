@@ -175,12 +175,22 @@ fn two_nodes_one_killed_halfway_file_every_message_once(backend: Backend) {
     // step latency.
     let metrics = runtime.block_on(async { Browser::new(&survivor).get("/metrics").await });
     assert!(
-        metrics.body.contains(&format!("emsg_messages{{status=\"completed\"}} {MESSAGES}\n")),
+        metrics.body.contains(&format!(
+            "emsg_messages{{status=\"completed\"}} {MESSAGES}\n"
+        )),
         "{}",
         metrics.body
     );
-    assert!(metrics.body.contains("emsg_steps_due 0\n"), "{}", metrics.body);
-    assert!(!metrics.body.contains("emsg_step_duration_seconds_count 0\n"));
+    assert!(
+        metrics.body.contains("emsg_steps_due 0\n"),
+        "{}",
+        metrics.body
+    );
+    assert!(
+        !metrics
+            .body
+            .contains("emsg_step_duration_seconds_count 0\n")
+    );
     // What the kill left behind: steps the survivor reconciled or took over.
     eprintln!(
         "{backend:?}: {} reconcile requests, {} checks, {} receipts for {MESSAGES} messages",

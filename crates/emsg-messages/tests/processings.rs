@@ -482,3 +482,73 @@ on_both_backends! {
         });
     }
 }
+
+const MORNING: &str = r#"
+processings:
+  - name: Morning obligations
+    schedule:
+      every: 1d
+      fields:
+        vrn: "123456789"
+        from: "{{today-30d}}"
+        to: "{{today+60d}}"
+    steps:
+      - name: Obligations
+        request: HMRC VAT obligations sandbox
+"#;
+
+on_both_backends! {
+    fn a_schedule_starts_a_batch_message_for_each_connection_once_per_period(db) {
+        run_with(db, MORNING, async |env| {
+            env.connect().await;
+            env.mock
+                .on("GET", "/organisations/vat/123456789/obligations")
+                .respond(MockResponse::json(200, json!({"obligations": []})))
+                .mount();
+            assert_eq!(env.processor.fire_schedules().await?, 1, "the one connection");
+            assert_eq!(env.processor.fire_schedules().await?, 0, "not again until tomorrow");
+            let id = env.message_count() as i64;
+            drive(env, id, MessageStatus::Completed).await?;
+            let calls = env.api_calls();
+            assert_eq!(calls.len(), 1);
+            let request = &calls[0];
+            assert_eq!(
+                request.header("gov-client-connection-method"),
+                Some("BATCH_PROCESS_DIRECT"),
+                "nobody was at a browser"
+            );
+            let today = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)?
+                .as_secs() as i64
+                / 86_400;
+            let from = emsg_webapps::Schedule::fill("{{today-30d}}", today).unwrap();
+            let to = emsg_webapps::Schedule::fill("{{today+60d}}", today).unwrap();
+            assert_eq!(request.query.as_deref(), Some(format!("from={from}&to={to}").as_str()));
+            assert_eq!(env.message(id).user_id, None, "the company's connection, nobody's");
+            Ok(())
+        });
+    }
+}
+
+#[test]
+fn schedule_dates_are_filled_for_the_day() {
+    // 2026-12-07 is day 20_794 after 1970-01-01.
+    assert_eq!(
+        emsg_webapps::Schedule::fill("{{today}}", 20_794).unwrap(),
+        "2026-12-07"
+    );
+    assert_eq!(
+        emsg_webapps::Schedule::fill("{{today-365d}}", 20_794).unwrap(),
+        "2025-12-07"
+    );
+    assert_eq!(
+        emsg_webapps::Schedule::fill("{{ today+25d }}", 20_794).unwrap(),
+        "2027-01-01"
+    );
+    assert_eq!(
+        emsg_webapps::Schedule::fill("Q{{today}}!", 0).unwrap(),
+        "Q1970-01-01!"
+    );
+    assert!(emsg_webapps::Schedule::fill("{{yesterday}}", 0).is_err());
+    assert!(emsg_webapps::Schedule::fill("{{today-3w}}", 0).is_err());
+}

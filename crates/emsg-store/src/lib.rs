@@ -28,6 +28,7 @@ pub mod rate_limits;
 mod reused;
 pub mod rotation;
 pub mod runs;
+pub mod schedules;
 pub mod schema;
 pub mod sealed_columns;
 pub mod sessions;

@@ -110,6 +110,17 @@ pub fn write(
     plan: &Plan,
     now: i64,
 ) -> Result<()> {
+    let scheduled: Vec<(String, i64)> = specs
+        .iter()
+        .filter_map(|spec| {
+            let every = spec.schedule.as_ref()?.every();
+            Some((
+                name_key(&spec.name),
+                i64::try_from(every.as_millis()).unwrap_or(i64::MAX),
+            ))
+        })
+        .collect();
+    crate::schedules::sync(conn, &scheduled, now.saturating_mul(1000))?;
     for name in &plan.removed {
         diesel::delete(processings::table.filter(processings::name_key.eq(name_key(name))))
             .execute(conn)?;

@@ -181,7 +181,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     key_ring_nodes,
     next_steps,
     processings,
-    message_exchanges
+    message_exchanges,
+    schedules
 );
 
 diesel::table! {
@@ -265,6 +266,14 @@ diesel::table! {
 }
 
 diesel::joinable!(message_exchanges -> messages (message_id));
+
+diesel::table! {
+    schedules (processing_key) {
+        processing_key -> Text,
+        every_ms -> BigInt,
+        next_due_at_ms -> BigInt,
+    }
+}
 
 diesel::table! {
     message_events (id) {

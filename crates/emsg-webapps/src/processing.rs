@@ -28,9 +28,87 @@ pub struct ProcessingSpec {
     /// often not the one with the signing right). Without it the starter's connection is used.
     #[serde(default)]
     pub hand_over: bool,
+    /// Run by the scheduler every so often for each connection of its first web application.
+    #[serde(default)]
+    pub schedule: Option<Schedule>,
     /// The processing as the file wrote it, as JSON: what the store keeps and reads back.
     #[serde(skip)]
     pub written: String,
+}
+
+/// When the scheduler starts a message of the processing, and with which fields. A value may
+/// hold `{{today}}`, `{{today-30d}}` or `{{today+90d}}`: the date (UTC) the message starts.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Schedule {
+    /// A [duration](crate::Lifetime): `24h`, `7d`; at least a minute.
+    pub every: String,
+    #[serde(default)]
+    pub fields: BTreeMap<String, String>,
+}
+
+impl Schedule {
+    /// The shortest schedule: a minute.
+    pub const MIN_SECS: u64 = 60;
+
+    /// How often it runs; the import checked it.
+    pub fn every(&self) -> std::time::Duration {
+        Lifetime::parse(&self.every)
+            .map(Lifetime::as_duration)
+            .unwrap_or(std::time::Duration::from_secs(86_400))
+    }
+
+    /// `value` with its date placeholders filled for the day `today` (days since 1970-01-01).
+    pub fn fill(value: &str, today: i64) -> Result<String, String> {
+        let mut out = String::new();
+        let mut rest = value;
+        while let Some(start) = rest.find("{{") {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + 2..];
+            let end = after
+                .find("}}")
+                .ok_or_else(|| format!("`{value}` opens `{{{{` without closing it"))?;
+            let inner = after[..end].trim();
+            let offset = match inner.strip_prefix("today") {
+                Some("") => 0,
+                Some(days) => {
+                    let (sign, number) = days.split_at(1);
+                    let number = number.strip_suffix('d').and_then(|n| n.parse::<i64>().ok());
+                    match (sign, number) {
+                        ("+", Some(n)) if n <= 36_500 => n,
+                        ("-", Some(n)) if n <= 36_500 => -n,
+                        _ => return Err(placeholder_error(inner)),
+                    }
+                }
+                None => return Err(placeholder_error(inner)),
+            };
+            out.push_str(&date_of(today + offset));
+            rest = &after[end + 2..];
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+}
+
+fn placeholder_error(inner: &str) -> String {
+    format!(
+        "`{{{{{inner}}}}}` is not a date a schedule fills in; write `{{{{today}}}}`, \
+         `{{{{today-30d}}}}` or `{{{{today+90d}}}}`"
+    )
+}
+
+/// `YYYY-MM-DD` of a day counted from 1970-01-01 (the civil calendar, proleptic Gregorian).
+fn date_of(days: i64) -> String {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
 }
 
 /// One step: a name the timeline shows, and what it does.

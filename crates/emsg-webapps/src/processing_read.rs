@@ -5,12 +5,13 @@ use std::collections::HashMap;
 
 use serde_yaml::Value;
 
+use crate::lifetime::Lifetime;
 use crate::locate::Path;
 use crate::problems::{Problems, closest, describe};
-use crate::processing::{Action, Call, ProcessingSpec, Step};
+use crate::processing::{Action, Call, ProcessingSpec, Schedule, Step};
 use crate::service::{FieldSpec, Method, WebServiceSpec};
 
-const KEYS: [&str; 4] = ["name", "description", "steps", "hand_over"];
+const KEYS: [&str; 5] = ["name", "description", "steps", "hand_over", "schedule"];
 
 /// Reads one processing; its problems go to `problems`, located at `path`.
 pub(crate) fn read_processing(
@@ -23,6 +24,7 @@ pub(crate) fn read_processing(
         description: String::new(),
         steps: Vec::new(),
         hand_over: false,
+        schedule: None,
         written: String::new(),
     };
     let Value::Mapping(map) = value else {
@@ -80,6 +82,19 @@ pub(crate) fn read_processing(
             path.key("hand_over"),
             format!("`hand_over` is true or false, not {}", describe(other)),
         ),
+    }
+    match map.get("schedule") {
+        None | Some(Value::Null) => {}
+        Some(value) => match serde_yaml::from_value::<Schedule>(value.clone()) {
+            Ok(schedule) => spec.schedule = Some(schedule),
+            Err(error) => problems.at_value(
+                path.key("schedule"),
+                format!(
+                    "`schedule` is `{{every: 24h, fields: {{name: value}}}}`: {}",
+                    serde_message(&error)
+                ),
+            ),
+        },
     }
     match map.get("steps") {
         Some(Value::Sequence(steps)) if !steps.is_empty() => {
@@ -214,6 +229,9 @@ pub(crate) fn check_processing(
                 }
             }
         }
+    }
+    if let Some(schedule) = &spec.schedule {
+        check_schedule(schedule, &path.key("schedule"), &given, problems);
     }
     for (at, show, known_then) in confirms {
         for name in show {
@@ -359,6 +377,39 @@ pub(crate) fn check_polls(spec: &ProcessingSpec, path: &Path, problems: &mut Pro
             && let Err(message) = poll.until.check()
         {
             problems.at_value(path.key("steps").index(index).key("until"), message);
+        }
+    }
+}
+
+/// A schedule runs at most every minute, and fills only fields the message starts with.
+fn check_schedule(
+    schedule: &Schedule,
+    at: &Path,
+    given: &HashMap<&str, &FieldSpec>,
+    problems: &mut Problems,
+) {
+    match Lifetime::parse(&schedule.every) {
+        Ok(every) if every.as_secs() >= Schedule::MIN_SECS => {}
+        Ok(_) => problems.at_value(
+            at.key("every"),
+            "a schedule runs at most every minute: write `1m` or longer",
+        ),
+        Err(error) => problems.at_value(at.key("every"), format!("`every`: {error}")),
+    }
+    for (name, value) in &schedule.fields {
+        if !given.contains_key(name.as_str()) {
+            let mut known: Vec<&str> = given.keys().copied().collect();
+            known.sort_unstable();
+            problems.at_key(
+                at.key("fields").key(name),
+                format!(
+                    "`{name}` is no field the message starts with; they are: {}",
+                    known.join(", ")
+                ),
+            );
+        }
+        if let Err(message) = Schedule::fill(value, 0) {
+            problems.at_value(at.key("fields").key(name), message);
         }
     }
 }

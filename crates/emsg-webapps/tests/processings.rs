@@ -198,3 +198,46 @@ fn a_poll_needs_its_timing_and_a_read_only_service() {
         assert!(message.contains(expected), "{to}: {message}");
     }
 }
+
+#[test]
+fn a_schedule_fills_only_fields_the_message_starts_with() {
+    let scheduled = FILE.replace(
+        "    description: find the open period, review, file\n",
+        "    description: find the open period, review, file\n    schedule:\n      every: 1d\n      fields:\n        vrn: \"123456789\"\n",
+    );
+    let parsed = parse("f.yaml", &scheduled).expect("a good schedule parses");
+    let schedule = parsed.processings[0].schedule.as_ref().expect("scheduled");
+    assert_eq!(schedule.every().as_secs(), 86_400);
+    for (from, to, expected) in [
+        (
+            "every: 1d",
+            "every: 30s",
+            "a schedule runs at most every minute",
+        ),
+        (
+            "every: 1d",
+            "every: daily",
+            "`every`: `daily` is not a duration",
+        ),
+        (
+            "vrn: \"123456789\"",
+            "periodKey: \"18A1\"",
+            "`periodKey` is no field the message starts with; they are: note, vrn",
+        ),
+        (
+            "vrn: \"123456789\"",
+            "vrn: \"{{yesterday}}\"",
+            "`{{yesterday}}` is not a date a schedule fills in",
+        ),
+        (
+            "      every: 1d\n",
+            "      every: 1d\n      at: 6am\n",
+            "unknown field `at`",
+        ),
+    ] {
+        let message = parse("f.yaml", &scheduled.replace(from, to))
+            .expect_err("refused")
+            .to_string();
+        assert!(message.contains(expected), "{to}: {message}");
+    }
+}

@@ -46,6 +46,14 @@ CREATE TABLE message_exchanges (
 );
 CREATE INDEX message_exchanges_of_message ON message_exchanges (message_id, id);
 
+-- When the scheduler next starts each scheduled processing (for each of its connections): one
+-- row per processing, moved on by the one node whose UPDATE takes it.
+CREATE TABLE schedules (
+    processing_key TEXT PRIMARY KEY,
+    every_ms BIGINT NOT NULL,
+    next_due_at_ms BIGINT NOT NULL
+);
+
 -- The statuses a processing's message passes through.
 ALTER TABLE messages DROP CONSTRAINT messages_status_check;
 ALTER TABLE messages ADD CONSTRAINT messages_status_check

@@ -6,6 +6,7 @@
 //! reconciled, never sent again blindly (see [`step`]).
 
 mod call;
+mod schedule;
 mod start;
 mod step;
 mod values;
@@ -25,6 +26,9 @@ pub use start::{StartRequest, Started};
 /// How long a node holds a step it took before another node may take it: longer than any step
 /// takes (a request's timeout, a rate-limit wait of at most a minute).
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(120);
+
+/// How often a node looks for scheduled processings that are due.
+const SCHEDULES_EVERY: Duration = Duration::from_secs(5);
 
 /// How many steps a node runs at once by default.
 pub const DEFAULT_CONCURRENCY: usize = 32;
@@ -97,7 +101,14 @@ impl Processor {
     pub async fn run(&self, idle: Duration, stop: impl std::future::Future<Output = ()>) {
         tokio::pin!(stop);
         let mut running = tokio::task::JoinSet::new();
+        let mut schedules_looked = std::time::Instant::now() - SCHEDULES_EVERY;
         loop {
+            if schedules_looked.elapsed() >= SCHEDULES_EVERY {
+                schedules_looked = std::time::Instant::now();
+                if let Err(error) = self.fire_schedules().await {
+                    tracing::warn!("starting scheduled processings failed: {error}");
+                }
+            }
             let room = self.concurrency.saturating_sub(running.len());
             let taken = if room > 0 {
                 self.take(room).await.unwrap_or_else(|error| {

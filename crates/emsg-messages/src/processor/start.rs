@@ -248,7 +248,7 @@ pub(crate) fn form(processing: &ProcessingSpec, services: &[WebServiceSpec]) -> 
     }
 }
 
-fn first_service<'a>(
+pub(super) fn first_service<'a>(
     processing: &ProcessingSpec,
     services: &'a [WebService],
 ) -> Option<&'a WebService> {
