@@ -74,6 +74,13 @@ pub struct Plan {
     pub removed: Vec<String>,
 }
 
+/// Whether two written processings say the same (key order aside: an export writes keys in
+/// another order than the file had them).
+fn same(stored: &str, file: &str) -> bool {
+    let read = |text: &str| serde_json::from_str::<serde_json::Value>(text).ok();
+    stored == file || read(stored).is_some_and(|value| Some(value) == read(file))
+}
+
 /// Compares the file's processings with the stored ones; writes nothing.
 pub fn plan(conn: &mut DbConnection, specs: &[ProcessingSpec]) -> Result<Plan> {
     let stored: Vec<(String, String, String)> = processings::table
@@ -91,7 +98,7 @@ pub fn plan(conn: &mut DbConnection, specs: &[ProcessingSpec]) -> Result<Plan> {
         .map(
             |(spec, key)| match stored.iter().find(|(_, k, _)| k == key) {
                 None => Written::Added,
-                Some((name, _, written)) if *written == spec.written && *name == spec.name => {
+                Some((name, _, written)) if same(written, &spec.written) && *name == spec.name => {
                     Written::Unchanged
                 }
                 Some(_) => Written::Changed,
