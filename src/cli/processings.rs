@@ -26,6 +26,10 @@ pub enum Processings {
         /// The user it runs as (whose connection user-specific steps use).
         #[arg(long)]
         user: Option<String>,
+        /// A file a step sends as its body, e.g. `--file mva-melding.xml=./return.xml`;
+        /// repeatable.
+        #[arg(long = "file", value_name = "NAME=PATH")]
+        files: Vec<String>,
     },
     /// Decide on a message that waits for a person: confirm, was_received, send_again, retry
     /// or cancel, at the step it waits at (as `emsg messages show` numbers it).
@@ -85,8 +89,18 @@ pub fn run(global: &Global, args: Processings) -> anyhow::Result<ExitCode> {
             processing,
             fields,
             user: name,
+            files,
         } => {
             let fields = parse_fields(&fields)?;
+            let mut read = std::collections::BTreeMap::new();
+            for pair in &files {
+                let (name, path) = pair.split_once('=').ok_or_else(|| {
+                    anyhow!("`--file {pair}` must be NAME=PATH, e.g. --file mva-melding.xml=./return.xml")
+                })?;
+                let body = std::fs::read(path)
+                    .map_err(|e| anyhow!("the file {path} for `{name}` cannot be read: {e}"))?;
+                read.insert(name.to_owned(), body);
+            }
             let acting = runtime.block_on(user(&ctx, name.as_deref()))?;
             let ctx = opened.with_messenger(ctx)?;
             let request = StartRequest {
@@ -96,6 +110,7 @@ pub fn run(global: &Global, args: Processings) -> anyhow::Result<ExitCode> {
                 user: acting.as_ref().map(|(id, _)| *id),
                 origin: batch_origin(acting.map(|(_, name)| name)),
                 idempotency_key: None,
+                files: read,
             };
             match runtime.block_on(processings::start(&ctx, &Actor::operator(), request))? {
                 Ok(started) => {

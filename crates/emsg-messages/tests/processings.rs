@@ -44,6 +44,7 @@ const FILING: &str = r#"
       - {name: vrn, label: VAT registration number, type: vrn}
   - name: Filing upload envelope
     web_application: HMRC VAT sandbox
+    content_type: application/xml
     method: PUT
     url: "/filing/instances/{{instanceId}}/data/{{dataId}}"
     success_statuses: [201]
@@ -86,6 +87,7 @@ processings:
           declaration: I declare that the information given is correct and complete.
       - name: Upload envelope
         request: Filing upload envelope
+        body_file: envelope.xml
       - name: Wait for feedback
         poll: Filing status
         until: {from: {json: /done}, equals: "true"}
@@ -110,6 +112,9 @@ fn filing(reconcile: bool, deadline: &str) -> String {
 }
 
 const INSTANCE: &str = "50001-6c1a";
+/// The ERP's ready-made envelope, sent as it is.
+const ENVELOPE_XML: &str =
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<konvolutt><navn>Ærlig & Co</navn></konvolutt>\n";
 const ENVELOPE: &str = "d7e1-envelope";
 /// A receipt that is not text: every byte value, so a lossy copy would show.
 fn receipt() -> Vec<u8> {
@@ -170,6 +175,7 @@ fn start_request(env: &Env) -> StartRequest {
         user: Some(env.alice),
         origin: env.web_origin(),
         idempotency_key: None,
+        files: BTreeMap::from([("envelope.xml".to_owned(), ENVELOPE_XML.as_bytes().to_vec())]),
     }
 }
 
@@ -220,6 +226,13 @@ on_both_backends! {
             assert_eq!(count(env, "POST", "/filing/123456789/validate"), 1);
             assert_eq!(count(env, "POST", "/filing/123456789/instances"), 1);
             assert_eq!(count(env, "PUT", &format!("/filing/instances/{INSTANCE}/data/{ENVELOPE}")), 1);
+            let upload = env
+                .api_calls()
+                .into_iter()
+                .find(|r| r.method == "PUT")
+                .expect("the envelope was sent");
+            assert_eq!(upload.body, ENVELOPE_XML.as_bytes(), "the uploaded file, byte for byte");
+            assert_eq!(upload.header("content-type"), Some("application/xml"));
             assert_eq!(count(env, "GET", &format!("/filing/instances/{INSTANCE}/status")), 3, "polled until done");
             let mut conn = env.pool.get()?;
             let timeline = exchanges::of_message(&mut conn, MessageId::new(id))?;
@@ -424,6 +437,7 @@ on_both_backends! {
                     user: Some(env.alice),
                     origin: env.web_origin(),
                     idempotency_key: None,
+                    files: BTreeMap::new(),
                 })
                 .await?;
             let id = started.message_id;
@@ -473,6 +487,7 @@ on_both_backends! {
                     user: Some(env.alice),
                     origin: env.web_origin(),
                     idempotency_key: None,
+                    files: BTreeMap::new(),
                 })
                 .await?
                 .message_id;
@@ -551,4 +566,22 @@ fn schedule_dates_are_filled_for_the_day() {
     );
     assert!(emsg_webapps::Schedule::fill("{{yesterday}}", 0).is_err());
     assert!(emsg_webapps::Schedule::fill("{{today-3w}}", 0).is_err());
+}
+
+on_both_backends! {
+    fn a_processing_is_started_with_exactly_its_files(db) {
+        run_with(db, &filing(true, "30s"), async |env| {
+            let mut request = start_request(env);
+            request.files.clear();
+            let missing = env.processor.start(request.clone()).await.expect_err("refused");
+            assert!(missing.to_string().contains("the file `envelope.xml` is required"), "{missing}");
+            request.files.insert("envelope.xml".into(), vec![0xff, 0xfe]);
+            request.files.insert("extra.pdf".into(), b"%PDF".to_vec());
+            let wrong = env.processor.start(request).await.expect_err("refused").to_string();
+            assert!(wrong.contains("`extra.pdf` is no file of processing `Filing`"), "{wrong}");
+            assert!(wrong.contains("`envelope.xml` is not UTF-8 text"), "{wrong}");
+            assert_eq!(env.message_count(), 0, "nothing was started");
+            Ok(())
+        });
+    }
 }

@@ -12,7 +12,7 @@ use crate::exchanges;
 use crate::ids::{MessageId, UserId, WebApplicationId};
 use crate::messages::{Idempotency, MessageStatus, event};
 use crate::next_steps::{self, Taken, Then};
-use crate::schema::{messages, next_steps as next_steps_table};
+use crate::schema::{message_files, messages, next_steps as next_steps_table};
 
 /// A processing's message about to start.
 #[derive(Debug, Clone)]
@@ -29,6 +29,8 @@ pub struct NewRun<'a> {
     pub idempotency: Option<Idempotency<'a>>,
     /// The fraud-prevention origin of whoever starts it (JSON; never a secret).
     pub origin: Option<&'a str>,
+    /// Files it is started with, by name (sent as steps' bodies).
+    pub files: &'a [(String, Vec<u8>)],
     pub now_ms: i64,
 }
 
@@ -67,6 +69,15 @@ pub fn start(conn: &mut DbConnection, new: &NewRun<'_>) -> Result<MessageId> {
                 other => StoreError::from(other),
             })?;
         let message = MessageId::new(id);
+        for (name, body) in new.files {
+            diesel::insert_into(message_files::table)
+                .values((
+                    message_files::message_id.eq(message),
+                    message_files::name.eq(name),
+                    message_files::body.eq(body),
+                ))
+                .execute(conn)?;
+        }
         event(
             conn,
             id,
@@ -77,6 +88,15 @@ pub fn start(conn: &mut DbConnection, new: &NewRun<'_>) -> Result<MessageId> {
         next_steps::schedule(conn, message, 0, new.now_ms)?;
         Ok(message)
     })
+}
+
+/// A file the message was started with.
+pub fn file(conn: &mut DbConnection, message: MessageId, name: &str) -> Result<Option<Vec<u8>>> {
+    Ok(message_files::table
+        .find((message, name))
+        .select(message_files::body)
+        .first(conn)
+        .optional()?)
 }
 
 /// The copy of the processing a message runs, and where it is.

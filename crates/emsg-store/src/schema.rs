@@ -182,6 +182,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     next_steps,
     processings,
     message_exchanges,
+    message_files,
     schedules
 );
 
@@ -266,6 +267,16 @@ diesel::table! {
 }
 
 diesel::joinable!(message_exchanges -> messages (message_id));
+
+diesel::table! {
+    message_files (message_id, name) {
+        message_id -> BigInt,
+        name -> Text,
+        body -> Binary,
+    }
+}
+
+diesel::joinable!(message_files -> messages (message_id));
 
 diesel::table! {
     schedules (processing_key) {

@@ -143,6 +143,9 @@ pub struct Call {
     pub reconcile: Option<Reconcile>,
     /// Keep the answer's body byte for byte under this file name (a receipt PDF).
     pub attachment: Option<String>,
+    /// Send the file of this name, uploaded with the message (an ERP's ready-made XML), as the
+    /// request's body.
+    pub body_file: Option<String>,
 }
 
 /// A safe request that tells whether an unsafe step's request reached the provider.
@@ -238,6 +241,17 @@ impl ProcessingSpec {
         inputs
     }
 
+    /// The files a message of this processing is started with: those its steps send as bodies.
+    pub fn files(&self) -> Vec<&str> {
+        let mut files: Vec<&str> = self
+            .steps
+            .iter()
+            .filter_map(|step| step.call()?.body_file.as_deref())
+            .collect();
+        files.dedup();
+        files
+    }
+
     /// Whether the step at `index` changes something at the provider (anything but GET), so
     /// that it must never be sent twice blindly.
     pub fn changes_something(&self, index: usize, services: &[WebServiceSpec]) -> bool {
@@ -263,6 +277,7 @@ struct WrittenStep {
     verdict: Option<Verdict>,
     reconcile: Option<Reconcile>,
     attachment: Option<String>,
+    body_file: Option<String>,
     until: Option<Condition>,
     interval: Option<String>,
     backoff: Option<f64>,
@@ -283,6 +298,7 @@ impl TryFrom<WrittenStep> for Step {
             verdict: w.verdict.take(),
             reconcile: w.reconcile.take(),
             attachment: w.attachment.take(),
+            body_file: w.body_file.take(),
         };
         let mut w = w;
         let action = match (w.request.take(), w.poll.take(), w.confirm.take()) {
@@ -311,6 +327,7 @@ impl TryFrom<WrittenStep> for Step {
                     (w.verdict.is_some(), "verdict"),
                     (w.reconcile.is_some(), "reconcile"),
                     (w.attachment.is_some(), "attachment"),
+                    (w.body_file.is_some(), "body_file"),
                 ];
                 if let Some((_, key)) = extra.iter().find(|(given, _)| *given) {
                     return Err(format!(

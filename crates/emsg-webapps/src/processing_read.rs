@@ -194,6 +194,25 @@ pub(crate) fn check_processing(
                         );
                     }
                     use_fields(service, &at, &mut given, &extracted, problems);
+                    if call.body_file.is_some()
+                        && (service.body_template.is_some()
+                            || !matches!(service.method, Method::Post | Method::Put))
+                    {
+                        problems.at_value(
+                            at.key("body_file"),
+                            format!(
+                                "web service `{}` is {}{}; a file is sent as the body of a POST \
+                                 or PUT web service without a body template",
+                                service.name,
+                                service.method,
+                                if service.body_template.is_some() {
+                                    " with a body template"
+                                } else {
+                                    ""
+                                }
+                            ),
+                        );
+                    }
                     if let Some(reconcile) = &call.reconcile {
                         check_reconcile(call, service, &at, &find, problems);
                         if let Some(service) = services.iter().find(|s| s.name == reconcile.request)
@@ -352,6 +371,17 @@ fn check_call(call: &Call, at: &Path, problems: &mut Problems) {
     {
         problems.at_value(at.key("verdict").key("from"), message);
     }
+    if let Some(file) = &call.body_file
+        && !is_file_name(file)
+    {
+        problems.at_value(
+            at.key("body_file"),
+            format!(
+                "`{file}` is not a file name: use letters, digits, `-`, `_` and `.` (e.g. \
+                 `mva-melding.xml`)"
+            ),
+        );
+    }
     if let Some(file) = &call.attachment
         && (file.is_empty()
             || file.len() > 100
@@ -412,4 +442,13 @@ fn check_schedule(
             problems.at_value(at.key("fields").key(name), message);
         }
     }
+}
+
+fn is_file_name(file: &str) -> bool {
+    !file.is_empty()
+        && file.len() <= 100
+        && !file.starts_with('.')
+        && file
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
 }

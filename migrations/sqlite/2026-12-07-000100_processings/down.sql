@@ -6,6 +6,7 @@ DROP INDEX messages_by_status;
 ALTER TABLE messages DROP COLUMN status_after;
 CREATE INDEX messages_by_status ON messages (status, created_at);
 DROP TABLE schedules;
+DROP TABLE message_files;
 DROP TABLE message_exchanges;
 ALTER TABLE messages DROP COLUMN origin;
 ALTER TABLE messages DROP COLUMN acting_user_id;

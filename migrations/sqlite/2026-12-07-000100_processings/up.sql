@@ -46,6 +46,15 @@ CREATE TABLE message_exchanges (
 );
 CREATE INDEX message_exchanges_of_message ON message_exchanges (message_id, id);
 
+-- The files a processing's message was started with (an ERP's ready-made XML), sent as a
+-- step's body byte for byte.
+CREATE TABLE message_files (
+    message_id BIGINT NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    body BLOB NOT NULL,
+    PRIMARY KEY (message_id, name)
+);
+
 -- When the scheduler next starts each scheduled processing (for each of its connections): one
 -- row per processing, moved on by the one node whose UPDATE takes it.
 CREATE TABLE schedules (

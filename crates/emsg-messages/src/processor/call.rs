@@ -37,17 +37,33 @@ pub(crate) enum Called {
     LeaseLost,
 }
 
-/// Sends `service` with the message's values. `guarded`: check the lease is still held right
-/// before the request leaves (for requests that change something).
+/// Which request a step sends.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct What<'a> {
+    /// The web service.
+    pub(crate) service: &'a str,
+    pub(crate) purpose: Purpose,
+    /// Check the lease is still held right before the request leaves (for requests that
+    /// change something).
+    pub(crate) guarded: bool,
+    /// A file the message was started with, sent as the body.
+    pub(crate) body_file: Option<&'a str>,
+}
+
+/// Sends `what` with the message's values.
 pub(crate) async fn call(
     processor: &Processor,
     taken: &Taken,
     party: &Party,
-    service: &str,
     known: &Known,
-    purpose: Purpose,
-    guarded: bool,
+    what: What<'_>,
 ) -> Result<Called, SendError> {
+    let What {
+        service,
+        purpose,
+        guarded,
+        body_file,
+    } = what;
     let messenger = processor.messenger();
     let name = service.to_owned();
     let spec = messenger
@@ -69,7 +85,22 @@ pub(crate) async fn call(
         idempotency_key: None,
     };
     let prepared = match messenger.prepare(&request).await {
-        Ok(prepared) => prepared,
+        Ok(mut prepared) => {
+            if let Some(name) = body_file {
+                let (message, file) = (taken.message, name.to_owned());
+                let body = messenger
+                    .db(move |conn| emsg_store::runs::file(conn, message, &file))
+                    .await?;
+                let Some(text) = body.and_then(|b| String::from_utf8(b).ok()) else {
+                    return Ok(Called::NotSent {
+                        code: "no_file",
+                        reason: format!("the message has no file `{name}` to send"),
+                    });
+                };
+                prepared.rendered.body = Some(text);
+            }
+            prepared
+        }
         Err(SendError::Fields(errors)) => {
             return Ok(Called::NotSent {
                 code: "invalid_values",

@@ -71,6 +71,7 @@ impl Processor {
                     user,
                     origin: Origin::BatchProcessDirect(this_machine(String::new(), None, now)),
                     idempotency_key: None,
+                    files: std::collections::BTreeMap::new(),
                 };
                 match self.start(request).await {
                     Ok(message) => {

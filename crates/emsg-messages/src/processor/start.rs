@@ -26,7 +26,12 @@ pub struct StartRequest {
     pub origin: Origin,
     /// The API client's `Idempotency-Key`: a retry finds the message the first request started.
     pub idempotency_key: Option<String>,
+    /// Files the processing's steps send as their bodies, by name (UTF-8 text, an ERP's XML).
+    pub files: BTreeMap<String, Vec<u8>>,
 }
+
+/// The largest file a message is started with.
+pub const MAX_FILE_BYTES: usize = 10 * 1024 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Started {
@@ -75,6 +80,7 @@ impl Processor {
         let specs: Vec<WebServiceSpec> = services.iter().map(|s| s.spec.clone()).collect();
         let form = form(&processing.spec, &specs);
         let values = fields::check(&form, &request.fields)?;
+        let files = check_files(&processing.spec, &request.files)?;
         let first = first_service(&processing.spec, &services).ok_or_else(|| {
             SendError::Setup(format!(
                 "processing `{}` calls no web service that is imported",
@@ -143,6 +149,7 @@ impl Processor {
                             request_hash: hash,
                         }),
                         origin: Some(&origin),
+                        files: &files,
                         now_ms: now_ms(),
                     },
                 )
@@ -191,6 +198,58 @@ impl Processor {
                 replayed: true,
             })),
         }
+    }
+}
+
+/// The files the processing's steps send, each given once, UTF-8 text, at most
+/// [`MAX_FILE_BYTES`]; nothing else.
+fn check_files(
+    processing: &ProcessingSpec,
+    given: &BTreeMap<String, Vec<u8>>,
+) -> Result<Vec<(String, Vec<u8>)>, SendError> {
+    let wanted = processing.files();
+    let mut problems = Vec::new();
+    for name in given.keys() {
+        if !wanted.contains(&name.as_str()) {
+            problems.push(format!(
+                "`{name}` is no file of processing `{}` (its files: {})",
+                processing.name,
+                if wanted.is_empty() {
+                    "none".to_owned()
+                } else {
+                    wanted.join(", ")
+                }
+            ));
+        }
+    }
+    for name in &wanted {
+        match given.get(*name) {
+            None => problems.push(format!("the file `{name}` is required")),
+            Some(body) if body.is_empty() => problems.push(format!("the file `{name}` is empty")),
+            Some(body) if body.len() > MAX_FILE_BYTES => problems.push(format!(
+                "the file `{name}` is {} bytes; the limit is {MAX_FILE_BYTES}",
+                body.len()
+            )),
+            Some(body) if std::str::from_utf8(body).is_err() => problems.push(format!(
+                "the file `{name}` is not UTF-8 text; send the document as the ERP wrote it, in UTF-8"
+            )),
+            Some(_) => {}
+        }
+    }
+    if problems.is_empty() {
+        Ok(wanted
+            .iter()
+            .filter_map(|name| {
+                given
+                    .get(*name)
+                    .map(|body| ((*name).to_owned(), body.clone()))
+            })
+            .collect())
+    } else {
+        Err(SendError::Refused(format!(
+            "{}; nothing was started",
+            problems.join("; ")
+        )))
     }
 }
 

@@ -18,7 +18,7 @@ use emsg_store::runs::{self, Advance, Recorded, RunState};
 use emsg_store::{StoreError, processings};
 use emsg_webapps::{Action, Call, ProcessingSpec, Step};
 
-use super::call::{Called, Party, call};
+use super::call::{Called, Party, What, call};
 use super::values::{self, Known};
 use super::{Processor, now_ms};
 use crate::send::SendError;
@@ -208,10 +208,13 @@ async fn request(
         processor,
         taken,
         &run.party,
-        &call_spec.service,
         &run.known,
-        Purpose::Request,
-        unsafe_step,
+        What {
+            service: &call_spec.service,
+            purpose: Purpose::Request,
+            guarded: unsafe_step,
+            body_file: call_spec.body_file.as_deref(),
+        },
     )
     .await?;
     match called {
@@ -303,10 +306,13 @@ async fn look(
         processor,
         taken,
         &run.party,
-        &call_spec.service,
         &run.known,
-        Purpose::Poll,
-        false,
+        What {
+            service: &call_spec.service,
+            purpose: Purpose::Poll,
+            guarded: false,
+            body_file: None,
+        },
     )
     .await?;
     let looks = u32::try_from(taken.attempts).unwrap_or(1);
@@ -528,10 +534,13 @@ async fn reconcile(
         processor,
         taken,
         &run.party,
-        &reconcile.request,
         &run.known,
-        Purpose::Reconcile,
-        false,
+        What {
+            service: &reconcile.request,
+            purpose: Purpose::Reconcile,
+            guarded: false,
+            body_file: None,
+        },
     )
     .await?;
     let (message, at) = (taken.message, taken.step);

@@ -43,6 +43,9 @@ async fn list(
 struct StartBody {
     #[serde(default)]
     fields: BTreeMap<String, Value>,
+    /// Files the steps send as bodies, by name, as text (an ERP's XML).
+    #[serde(default)]
+    files: BTreeMap<String, String>,
     #[serde(default)]
     browser_data: Option<Value>,
 }
@@ -57,7 +60,7 @@ async fn start(
     user.check_csrf(csrf_header(&req))?;
     let body: StartBody = serde_json::from_slice(&body).map_err(|e| {
         WebError::BadRequest(format!(
-            "the request body must be {{\"fields\": {{…}}, \"browser_data\"?: {{…}}}}: {e}"
+            "the request body must be {{\"fields\": {{…}}, \"files\"?: {{name: text}}, \"browser_data\"?: {{…}}}}: {e}"
         ))
     })?;
     let mut fields = BTreeMap::new();
@@ -72,6 +75,11 @@ async fn start(
         user: Some(user.id),
         origin: origin(&req, &user, body.browser_data)?,
         idempotency_key: idempotency_key(&req)?,
+        files: body
+            .files
+            .into_iter()
+            .map(|(name, text)| (name, text.into_bytes()))
+            .collect(),
     };
     let started = match use_cases::start(&state.ctx, &user.actor(), request).await? {
         Ok(started) => started,
