@@ -46,24 +46,27 @@ const FILING: &str = r#"
     web_application: HMRC VAT sandbox
     content_type: application/xml
     method: PUT
-    url: "/filing/instances/{{instanceId}}/data/{{dataId}}"
+    url: "/filing/instances/{{partyId}}/{{instanceGuid}}/data/{{dataId}}"
     success_statuses: [201]
     fields:
-      - {name: instanceId, type: text, max_chars: 60}
+      - {name: partyId, type: text, max_chars: 12}
+      - {name: instanceGuid, type: text, max_chars: 36}
       - {name: dataId, type: text, max_chars: 60}
   - name: Filing status
     web_application: HMRC VAT sandbox
     method: GET
-    url: "/filing/instances/{{instanceId}}/status"
+    url: "/filing/instances/{{partyId}}/{{instanceGuid}}/status"
     fields:
-      - {name: instanceId, type: text, max_chars: 60}
+      - {name: partyId, type: text, max_chars: 12}
+      - {name: instanceGuid, type: text, max_chars: 36}
   - name: Filing receipt
     web_application: HMRC VAT sandbox
     method: GET
-    url: "/filing/instances/{{instanceId}}/receipt"
+    url: "/filing/instances/{{partyId}}/{{instanceGuid}}/receipt"
     response_type: text
     fields:
-      - {name: instanceId, type: text, max_chars: 60}
+      - {name: partyId, type: text, max_chars: 12}
+      - {name: instanceGuid, type: text, max_chars: 36}
 
 processings:
   - name: Filing
@@ -78,12 +81,14 @@ processings:
       - name: Create instance
         request: Filing create instance
         extract:
-          instanceId: {json: /id}
+          instance: {json: /id}
           dataId: {json_item: {list: /data, member: /dataType, starts_with: envelope, take: /id}}
+        split:
+          instance: {by: /, into: [partyId, instanceGuid]}
         RECONCILE
       - name: Review
         confirm:
-          show: [vrn, instanceId]
+          show: [vrn, instance]
           declaration: I declare that the information given is correct and complete.
       - name: Upload envelope
         request: Filing upload envelope
@@ -93,8 +98,11 @@ processings:
         until: {from: {json: /done}, equals: "true"}
         interval: 1s
         deadline: DEADLINE
+        extract:
+          receiptUrl: {json: /receiptUrl}
       - name: Receipt
         request: Filing receipt
+        url_from: receiptUrl
         attachment: receipt.pdf
 "#;
 
@@ -102,7 +110,7 @@ const RECONCILE: &str = r#"reconcile:
           request: Filing find instance
           done_when: {from: {json: /instances/0/id}}
           extract:
-            instanceId: {json: /instances/0/id}
+            instance: {json: /instances/0/id}
             dataId: {json: /instances/0/envelopeId}"#;
 
 fn filing(reconcile: bool, deadline: &str) -> String {
@@ -111,7 +119,9 @@ fn filing(reconcile: bool, deadline: &str) -> String {
         .replace("DEADLINE", deadline)
 }
 
-const INSTANCE: &str = "50001-6c1a";
+/// Altinn's instance id: `{partyId}/{instanceGuid}`, two path segments.
+const INSTANCE_ID: &str = "50001/6c1a5d8e-3f0b-4e5e-9a43-1b2c3d4e5f60";
+const INSTANCE: &str = "50001/6c1a5d8e-3f0b-4e5e-9a43-1b2c3d4e5f60";
 /// The ERP's ready-made envelope, sent as it is.
 const ENVELOPE_XML: &str =
     "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<konvolutt><navn>Ærlig & Co</navn></konvolutt>\n";
@@ -126,13 +136,21 @@ fn receipt() -> Vec<u8> {
 fn instance_created() -> MockResponse {
     MockResponse::json(
         201,
-        json!({"id": INSTANCE, "data": [
+        json!({"id": INSTANCE_ID, "data": [
             {"id": "a1-attachment", "dataType": "attachments"},
             {"id": ENVELOPE, "dataType": "envelope-v4"}]}),
     )
 }
 
 fn mount_happy_path(env: &Env, create: MockResponse) {
+    mount_path(env, create, None);
+}
+
+/// The happy path, the feedback pointing at `receipt_url` (else the stand-in's own receipt).
+fn mount_path(env: &Env, create: MockResponse, receipt_url: Option<&str>) {
+    let own_receipt = env
+        .mock
+        .url(&format!("/filing/instances/{INSTANCE}/receipt?lang=en"));
     env.mock
         .on("POST", "/filing/123456789/validate")
         .respond(MockResponse::json(
@@ -154,7 +172,10 @@ fn mount_happy_path(env: &Env, create: MockResponse) {
     env.mock
         .on("GET", &format!("/filing/instances/{INSTANCE}/status"))
         .times(2, MockResponse::json(200, json!({"done": false})))
-        .then(MockResponse::json(200, json!({"done": true})))
+        .then(MockResponse::json(
+            200,
+            json!({"done": true, "receiptUrl": receipt_url.unwrap_or(&own_receipt)}),
+        ))
         .mount();
     env.mock
         .on("GET", &format!("/filing/instances/{INSTANCE}/receipt"))
@@ -216,7 +237,9 @@ on_both_backends! {
             let message = env.message(id);
             assert_eq!(message.step, Some(2));
             let extracted: BTreeMap<String, String> = serde_json::from_str(&message.extracted)?;
-            assert_eq!(extracted["instanceId"], INSTANCE);
+            assert_eq!(extracted["instance"], INSTANCE_ID);
+            assert_eq!(extracted["partyId"], "50001", "split into its two segments");
+            assert_eq!(extracted["instanceGuid"], "6c1a5d8e-3f0b-4e5e-9a43-1b2c3d4e5f60");
             assert_eq!(extracted["dataId"], ENVELOPE, "the envelope's data element, not the first");
 
             env.processor
@@ -276,7 +299,7 @@ on_both_backends! {
             env.mock
                 .on("GET", "/filing/123456789/instances")
                 .respond(MockResponse::json(200, json!({"instances": [
-                    {"id": INSTANCE, "envelopeId": ENVELOPE}]})))
+                    {"id": INSTANCE_ID, "envelopeId": ENVELOPE}]})))
                 .mount();
             let id = env.processor.start(start_request(env)).await?.message_id;
             drive(env, id, MessageStatus::AwaitingConfirmation).await?;
@@ -581,6 +604,26 @@ on_both_backends! {
             assert!(wrong.contains("`extra.pdf` is no file of processing `Filing`"), "{wrong}");
             assert!(wrong.contains("`envelope.xml` is not UTF-8 text"), "{wrong}");
             assert_eq!(env.message_count(), 0, "nothing was started");
+            Ok(())
+        });
+    }
+}
+
+on_both_backends! {
+    fn a_url_from_an_answer_is_followed_only_on_the_apis_origin(db) {
+        run_with(db, &filing(true, "30s"), async |env| {
+            env.connect().await;
+            mount_path(env, instance_created(), Some("https://collector.example/receipt"));
+            let id = env.processor.start(start_request(env)).await?.message_id;
+            drive(env, id, MessageStatus::AwaitingConfirmation).await?;
+            env.processor
+                .decide(MessageId::new(id), 2, Decision::Confirm, (Some(env.alice), &env.web_origin()), "alice".into())
+                .await?;
+            drive(env, id, MessageStatus::TechnicalError).await?;
+            let error = env.message(id).error_message.unwrap_or_default();
+            assert!(error.contains("https://collector.example/receipt"), "{error}");
+            assert!(error.contains("not followed"), "{error}");
+            assert_eq!(count(env, "GET", &format!("/filing/instances/{INSTANCE}/receipt")), 0);
             Ok(())
         });
     }

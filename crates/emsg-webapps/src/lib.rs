@@ -42,7 +42,7 @@ pub use params::{RESERVED_AUTHORIZATION_PARAMS, is_reserved, parameter_label};
 pub use parse::{MAX_FILE_BYTES, parse, parse_bytes, parse_bytes_with, parse_with};
 pub use placeholders::{is_field_name, placeholders};
 pub use processing::{
-    Action, Call, Condition, Confirm, Poll, ProcessingSpec, Reconcile, Schedule, Step,
+    Action, Call, Condition, Confirm, Poll, ProcessingSpec, Reconcile, Schedule, Split, Step,
 };
 pub use service::{
     BodyEscaping, Check, CheckRule, FieldKind, FieldSpec, FraudPrevention, Method, ResponseType,

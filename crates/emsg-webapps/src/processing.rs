@@ -146,6 +146,59 @@ pub struct Call {
     /// Send the file of this name, uploaded with the message (an ERP's ready-made XML), as the
     /// request's body.
     pub body_file: Option<String>,
+    /// Extracted values that hold several (Altinn's instance id `{partyId}/{guid}`), each split
+    /// into named parts; each part fills its own path segment and is checked as a field.
+    pub split: BTreeMap<String, Split>,
+    /// A value an earlier step extracted that is the URL to call (Altinn's data-element link, a
+    /// `Location`) instead of the web service's own; it is followed only when it is on the web
+    /// service's origin and below its base path.
+    pub url_from: Option<String>,
+}
+
+/// How one extracted value splits into parts.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Split {
+    /// The separator, e.g. `/`.
+    pub by: String,
+    /// The parts' names, in order.
+    pub into: Vec<String>,
+}
+
+impl Split {
+    /// The parts of `value`, by name; an error when it does not split into exactly them.
+    pub fn apply(&self, name: &str, value: &str) -> Result<Vec<(String, String)>, String> {
+        let parts: Vec<&str> = value.split(self.by.as_str()).collect();
+        if parts.len() != self.into.len() || parts.iter().any(|p| p.is_empty()) {
+            return Err(format!(
+                "`{name}` = `{value}` does not split by `{}` into {} parts ({})",
+                self.by,
+                self.into.len(),
+                self.into.join(", ")
+            ));
+        }
+        Ok(self
+            .into
+            .iter()
+            .cloned()
+            .zip(parts.into_iter().map(str::to_owned))
+            .collect())
+    }
+}
+
+impl Call {
+    /// Every name the call's answer gives the message: the extracted ones and their parts.
+    pub fn gives(&self) -> Vec<&str> {
+        self.extract
+            .keys()
+            .map(String::as_str)
+            .chain(
+                self.split
+                    .values()
+                    .flat_map(|s| s.into.iter().map(String::as_str)),
+            )
+            .collect()
+    }
 }
 
 /// A safe request that tells whether an unsafe step's request reached the provider.
@@ -236,7 +289,7 @@ impl ProcessingSpec {
                     }
                 }
             }
-            extracted.extend(call.extract.keys().map(String::as_str));
+            extracted.extend(call.gives());
         }
         inputs
     }
@@ -278,6 +331,9 @@ struct WrittenStep {
     reconcile: Option<Reconcile>,
     attachment: Option<String>,
     body_file: Option<String>,
+    #[serde(default)]
+    split: BTreeMap<String, Split>,
+    url_from: Option<String>,
     until: Option<Condition>,
     interval: Option<String>,
     backoff: Option<f64>,
@@ -299,6 +355,8 @@ impl TryFrom<WrittenStep> for Step {
             reconcile: w.reconcile.take(),
             attachment: w.attachment.take(),
             body_file: w.body_file.take(),
+            split: std::mem::take(&mut w.split),
+            url_from: w.url_from.take(),
         };
         let mut w = w;
         let action = match (w.request.take(), w.poll.take(), w.confirm.take()) {
@@ -328,6 +386,8 @@ impl TryFrom<WrittenStep> for Step {
                     (w.reconcile.is_some(), "reconcile"),
                     (w.attachment.is_some(), "attachment"),
                     (w.body_file.is_some(), "body_file"),
+                    (!w.split.is_empty(), "split"),
+                    (w.url_from.is_some(), "url_from"),
                 ];
                 if let Some((_, key)) = extra.iter().find(|(given, _)| *given) {
                     return Err(format!(

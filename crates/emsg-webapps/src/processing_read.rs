@@ -222,6 +222,17 @@ pub(crate) fn check_processing(
                     }
                 }
                 check_call(call, &at, problems);
+                if let Some(name) = &call.url_from
+                    && !extracted.contains_key(name.as_str())
+                {
+                    problems.at_value(
+                        at.key("url_from"),
+                        format!(
+                            "`{name}` is no value an earlier step extracts; `url_from` names the \
+                             extracted URL to call"
+                        ),
+                    );
+                }
                 for name in call.extract.keys() {
                     let place = at.key("extract").key(name);
                     if given.contains_key(name.as_str()) {
@@ -243,8 +254,39 @@ pub(crate) fn check_processing(
                         );
                     }
                 }
-                for name in call.extract.keys() {
-                    extracted.entry(name.as_str()).or_insert(index + 1);
+                for (name, split) in &call.split {
+                    let place = at.key("split").key(name);
+                    if !call.extract.contains_key(name) {
+                        problems.at_key(
+                            place.clone(),
+                            format!("the step extracts no `{name}` to split; name a value of its `extract`"),
+                        );
+                    }
+                    if split.by.is_empty() || split.into.len() < 2 {
+                        problems.at_value(
+                            place.clone(),
+                            "a split has a separator (`by: /`) and at least two parts (`into: [partyId, instanceGuid]`)",
+                        );
+                    }
+                    for part in &split.into {
+                        if !crate::placeholders::is_field_name(part)
+                            || given.contains_key(part.as_str())
+                            || extracted.contains_key(part.as_str())
+                            || call.extract.contains_key(part)
+                        {
+                            problems.at_value(
+                                place.key("into"),
+                                format!(
+                                    "`{part}` cannot name a part: a part is a new name of letters, \
+                                     digits and `_`, not a field the message starts with nor a \
+                                     value extracted elsewhere"
+                                ),
+                            );
+                        }
+                    }
+                }
+                for name in call.gives() {
+                    extracted.entry(name).or_insert(index + 1);
                 }
             }
         }

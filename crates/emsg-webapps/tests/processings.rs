@@ -241,3 +241,53 @@ fn a_schedule_fills_only_fields_the_message_starts_with() {
         assert!(message.contains(expected), "{to}: {message}");
     }
 }
+
+#[test]
+fn a_split_and_a_followed_url_name_values_of_earlier_steps() {
+    let split = FILE.replace(
+        "          receipt: {header: Receipt-ID}\n",
+        "          receipt: {header: Receipt-ID}\n        split:\n          receipt: {by: \"-\", into: [year, serial]}\n",
+    );
+    let parsed = parse("f.yaml", &split).expect("a good split parses");
+    let call = parsed.processings[0].steps[2].call().expect("a call");
+    assert_eq!(
+        call.split["receipt"].apply("receipt", "2026-42").unwrap(),
+        [
+            ("year".to_owned(), "2026".to_owned()),
+            ("serial".to_owned(), "42".to_owned())
+        ]
+    );
+    assert!(call.split["receipt"].apply("receipt", "2026").is_err());
+    for (from, to, expected) in [
+        (
+            "split:\n          receipt:",
+            "split:\n          receit:",
+            "the step extracts no `receit` to split",
+        ),
+        ("into: [year, serial]", "into: [year]", "at least two parts"),
+        (
+            "into: [year, serial]",
+            "into: [vrn, serial]",
+            "`vrn` cannot name a part",
+        ),
+    ] {
+        let message = parse("f.yaml", &split.replace(from, to))
+            .expect_err("refused")
+            .to_string();
+        assert!(message.contains(expected), "{to}: {message}");
+    }
+    let followed = FILE.replace(
+        "        request: Return\n",
+        "        request: Return\n        url_from: periodKey\n",
+    );
+    parse("f.yaml", &followed).expect("an extracted value is followed");
+    let unknown = FILE.replace(
+        "        request: Return\n",
+        "        request: Return\n        url_from: link\n",
+    );
+    let message = parse("f.yaml", &unknown).expect_err("refused").to_string();
+    assert!(
+        message.contains("`link` is no value an earlier step extracts"),
+        "{message}"
+    );
+}

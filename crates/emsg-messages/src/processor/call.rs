@@ -48,6 +48,8 @@ pub(crate) struct What<'a> {
     pub(crate) guarded: bool,
     /// A file the message was started with, sent as the body.
     pub(crate) body_file: Option<&'a str>,
+    /// A URL an earlier step read from an answer, called instead of the web service's own.
+    pub(crate) url: Option<&'a str>,
 }
 
 /// Sends `what` with the message's values.
@@ -63,6 +65,7 @@ pub(crate) async fn call(
         purpose,
         guarded,
         body_file,
+        url,
     } = what;
     let messenger = processor.messenger();
     let name = service.to_owned();
@@ -98,6 +101,23 @@ pub(crate) async fn call(
                     });
                 };
                 prepared.rendered.body = Some(text);
+            }
+            if let Some(candidate) = url {
+                let base = spec.base_url(&prepared.record.base_url).to_owned();
+                let followed = url::Url::parse(&base)
+                    .map_err(|e| format!("the base URL `{base}` is not a URL: {e}"))
+                    .and_then(|base| {
+                        emsg_processing::followable(candidate, &base).map_err(|e| e.to_string())
+                    });
+                match followed {
+                    Ok(url) => prepared.rendered.url = url.to_string(),
+                    Err(reason) => {
+                        return Ok(Called::NotSent {
+                            code: "not_followed",
+                            reason,
+                        });
+                    }
+                }
             }
             prepared
         }

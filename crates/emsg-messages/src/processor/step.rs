@@ -214,6 +214,7 @@ async fn request(
             purpose: Purpose::Request,
             guarded: unsafe_step,
             body_file: call_spec.body_file.as_deref(),
+            url: followed(run, call_spec),
         },
     )
     .await?;
@@ -312,6 +313,7 @@ async fn look(
             purpose: Purpose::Poll,
             guarded: false,
             body_file: None,
+            url: followed(run, call_spec),
         },
     )
     .await?;
@@ -390,7 +392,7 @@ async fn accepted(
             ),
         ));
     }
-    let read = match values::read_all(&call_spec.extract, answer) {
+    let read = match values::read_and_split(call_spec, &call_spec.extract, answer) {
         Ok(read) => read,
         Err(reason) => {
             return Ok(failed(
@@ -413,6 +415,14 @@ async fn accepted(
         .db(move |conn| exchanges::describe(conn, exchange, &text, attachment.as_deref()))
         .await?;
     Ok(next(run, taken, step, read, "done"))
+}
+
+/// The URL the call follows instead of its web service's, read by an earlier step.
+fn followed<'a>(run: &'a Run, call: &Call) -> Option<&'a str> {
+    call.url_from
+        .as_ref()
+        .and_then(|name| run.known.get(name))
+        .map(String::as_str)
 }
 
 /// Whether the exchange is an answer the provider accepted the request with.
@@ -540,6 +550,7 @@ async fn reconcile(
             purpose: Purpose::Reconcile,
             guarded: false,
             body_file: None,
+            url: None,
         },
     )
     .await?;
@@ -547,7 +558,7 @@ async fn reconcile(
     match called {
         Called::LeaseLost => Ok(lease_lost()),
         Called::Answered { answer, exchange } if values::holds(&reconcile.done_when, &answer) => {
-            let read = match values::read_all(&reconcile.extract, &answer) {
+            let read = match values::read_and_split(call_spec, &reconcile.extract, &answer) {
                 Ok(read) => read,
                 Err(reason) => {
                     return Ok(failed(

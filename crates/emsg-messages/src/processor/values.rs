@@ -46,6 +46,22 @@ pub(crate) fn read_all(
         .collect()
 }
 
+/// [`read_all`], then each value the call splits replaced by its parts (both kept: the whole
+/// for the history, the parts for the requests).
+pub(crate) fn read_and_split(
+    call: &Call,
+    extract_map: &BTreeMap<String, Source>,
+    answer: &Answer,
+) -> Result<Known, String> {
+    let mut read = read_all(extract_map, answer)?;
+    for (name, split) in &call.split {
+        if let Some(value) = read.get(name).cloned() {
+            read.extend(split.apply(name, &value)?);
+        }
+    }
+    Ok(read)
+}
+
 /// What the call's verdict says of the answer; `None` when it declares none.
 pub(crate) fn judge(call: &Call, answer: &Answer) -> Option<Result<Judgement, String>> {
     let verdict = call.verdict.as_ref()?;
