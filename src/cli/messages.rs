@@ -2,15 +2,15 @@
 //! electronic messages from the command line, sent as a batch process (HMRC's
 //! `BATCH_PROCESS_DIRECT` fraud-prevention headers).
 
-use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 use anyhow::anyhow;
+use emsg_use_cases::Actor;
 use emsg_use_cases::messages::{self, SendError, SendRequest, Sent, batch_origin};
 use emsg_use_cases::messages::{MessageId, MessageStatus};
 use emsg_use_cases::time::format_utc;
-use emsg_use_cases::{Actor, Context, UserId};
 
+use crate::cli::args::{parse_fields, user};
 use crate::context::{Global, runtime};
 
 #[derive(Debug, clap::Args)]
@@ -52,37 +52,6 @@ pub enum Messages {
 pub enum Services {
     /// The web services and their fields.
     List,
-}
-
-/// The id and name of the user named `name`, who must be enabled.
-pub(crate) async fn user(
-    ctx: &Context,
-    name: Option<&str>,
-) -> anyhow::Result<Option<(UserId, String)>> {
-    match name {
-        Some(name) => {
-            let user = crate::cli::users::acting(ctx, name).await?;
-            Ok(Some((UserId::new(user.id), user.name)))
-        }
-        None => Ok(None),
-    }
-}
-
-/// `--field NAME=VALUE` pairs as a map; a pair without `=` or a name given twice is refused.
-pub(crate) fn parse_fields(pairs: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
-    let mut fields = BTreeMap::new();
-    for pair in pairs {
-        let (name, value) = pair.split_once('=').ok_or_else(|| {
-            anyhow!("`--field {pair}` must be NAME=VALUE, e.g. --field vrn=123456789")
-        })?;
-        if fields
-            .insert(name.trim().to_owned(), value.to_owned())
-            .is_some()
-        {
-            return Err(anyhow!("the field `{name}` is given twice; give it once"));
-        }
-    }
-    Ok(fields)
 }
 
 pub fn send(global: &Global, args: Send) -> anyhow::Result<ExitCode> {

@@ -1,6 +1,7 @@
 //! The subcommands of `emsg`, one module each.
 
 mod apps;
+mod args;
 mod auth;
 mod import;
 mod keys;

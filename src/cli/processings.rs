@@ -9,7 +9,7 @@ use emsg_use_cases::messages::{MessageId, SendError, batch_origin};
 use emsg_use_cases::processings::{self, StartRequest};
 use emsg_use_cases::{Actor, Context, UserId};
 
-use crate::cli::messages::{parse_fields, user};
+use crate::cli::args::{parse_fields, user};
 use crate::context::{Global, runtime};
 
 #[derive(Debug, clap::Subcommand)]

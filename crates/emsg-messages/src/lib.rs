@@ -2,6 +2,7 @@
 //! before anything is sent, requests rendered with each value escaped for its place, HMRC's
 //! fraud-prevention headers, sending with the engine's always-valid token, and the message log.
 
+mod clock;
 pub mod fields;
 pub mod fraud;
 pub mod idempotency;

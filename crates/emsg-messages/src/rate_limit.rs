@@ -6,12 +6,14 @@
 //! `MESSAGE_THROTTLED_OUT` over it, in its Developer Hub reference guide, "Rate limiting";
 //! `Retry-After` in seconds as RFC 9110 section 10.2.3 defines it.)
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use emsg_store::StoreError;
 use emsg_store::db::{Gateway, GatewayError};
 use emsg_store::rate_limits;
 use emsg_store::web_applications::WebApplication;
+
+use crate::clock::now_ms;
 
 /// How often a safe request answered `429` is sent again before the message ends in error.
 pub(crate) const MAX_RETRIES: u32 = 3;
@@ -40,12 +42,6 @@ pub(crate) fn retry_after(headers: &[(String, String)]) -> u64 {
         .find(|(name, _)| name.eq_ignore_ascii_case("retry-after"))
         .and_then(|(_, value)| value.trim().parse().ok())
         .unwrap_or(1)
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// The limit's row could not be read or written.

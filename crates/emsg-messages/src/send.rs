@@ -132,7 +132,7 @@ impl Messenger {
     /// The messages' part of `/metrics`: messages by status and steps due (the database's),
     /// step latency and rate-limit waits (this process's).
     pub async fn metrics_text(&self) -> Result<String, SendError> {
-        let now = crate::processor::now_ms();
+        let now = crate::clock::now_ms();
         let mut text = self
             .db(move |conn| crate::metrics::render_shared(conn, now))
             .await?;

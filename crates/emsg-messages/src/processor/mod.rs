@@ -18,6 +18,7 @@ use emsg_store::next_steps::{self, Taken};
 use emsg_store::runs::{self, Decision};
 use emsg_store::{StoreError, processings};
 
+pub(crate) use crate::clock::{millis, now_ms};
 use crate::fraud::Origin;
 use crate::send::{Messenger, SendError};
 
@@ -212,15 +213,4 @@ impl Processor {
     pub(crate) fn messenger(&self) -> &Messenger {
         &self.messenger
     }
-}
-
-pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
-
-pub(crate) fn millis(duration: Duration) -> i64 {
-    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }

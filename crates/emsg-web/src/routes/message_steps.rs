@@ -9,7 +9,6 @@ use emsg_use_cases::processings as use_cases;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::messages::message_href;
 use super::processings_api::download;
 use crate::auth::PageUser;
 use crate::error::PageError;
@@ -152,7 +151,7 @@ async fn decide(
         Err(other) => return Err(other.into()),
     };
     state.sessions.set_flash(&user.session_id, flash).await;
-    Ok(see_other(&message_href(id)))
+    Ok(see_other(&format!("/messages/{id}")))
 }
 
 async fn attachment(
