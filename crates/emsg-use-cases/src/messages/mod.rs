@@ -99,6 +99,21 @@ pub struct ListQuery {
     pub limit: Option<String>,
 }
 
+impl ListQuery {
+    /// The query of the page after one whose last message is `before`: the filters and the
+    /// page size kept, empty ones left out.
+    pub fn page_before(&self, before: i64) -> Vec<(&'static str, String)> {
+        let kept = |value: Option<&String>| given(value).unwrap_or_default();
+        vec![
+            ("service", kept(self.service.as_ref())),
+            ("status", kept(self.status.as_ref())),
+            ("user", kept(self.user.as_ref())),
+            ("limit", kept(self.limit.as_ref())),
+            ("before", before.to_string()),
+        ]
+    }
+}
+
 /// A filter's value, trimmed; empty is none.
 pub fn given(value: Option<&String>) -> Option<String> {
     value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())

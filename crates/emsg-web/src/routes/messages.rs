@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 use crate::auth::PageUser;
 use crate::error::{PageError, WebError};
 use crate::pages::render;
-use crate::respond::{html, see_other};
+use crate::respond::{html, see_other, with_query};
 use crate::session::{Flash, SessionUser};
 use crate::state::AppState;
 
@@ -76,23 +76,9 @@ async fn list_page(
             })
         })
         .collect();
-    let next = found.next_before.map(|before| {
-        let mut pairs = url::form_urlencoded::Serializer::new(String::new());
-        for (key, value) in [
-            ("service", &service),
-            ("status", &status),
-            ("user", &user_filter),
-        ] {
-            if !value.is_empty() {
-                pairs.append_pair(key, value);
-            }
-        }
-        if let Some(limit) = given(query.limit.as_ref()) {
-            pairs.append_pair("limit", &limit);
-        }
-        pairs.append_pair("before", &before.to_string());
-        format!("/messages?{}", pairs.finish())
-    });
+    let next = found
+        .next_before
+        .map(|before| with_query("/messages", &query.page_before(before)));
     let mut user_names: Vec<&String> = names.values().collect();
     user_names.sort();
     let body = render(
