@@ -50,8 +50,12 @@ fn world(conn: &mut DbConnection) -> World {
             records::get(conn, "Other App").unwrap().id,
         ],
         users: [
-            users::add(conn, "ada", Role::Finance, &password).unwrap().id,
-            users::add(conn, "bob", Role::Finance, &password).unwrap().id,
+            users::add(conn, "ada", Role::Finance, &password)
+                .unwrap()
+                .id,
+            users::add(conn, "bob", Role::Finance, &password)
+                .unwrap()
+                .id,
         ],
     }
 }
@@ -172,7 +176,11 @@ fn message_filters(world: &World) -> Vec<MessageFilter> {
 }
 
 fn entry(world: &World, n: usize) -> NewAuditEntry {
-    let actions = [AuditAction::Refresh, AuditAction::Edit, AuditAction::GetCode];
+    let actions = [
+        AuditAction::Refresh,
+        AuditAction::Edit,
+        AuditAction::GetCode,
+    ];
     let actor = if n % 4 == 3 {
         Actor::System
     } else {
@@ -386,7 +394,10 @@ fn assert_read_along(plan: &[String], table: &str, index: &str) {
     let searches: Vec<&String> = plan.iter().filter(|step| step.contains(table)).collect();
     assert!(
         !searches.is_empty()
-            && searches.iter().all(|step| step.starts_with(&format!("SEARCH {table} USING")) && step.contains(index)),
+            && searches
+                .iter()
+                .all(|step| step.starts_with(&format!("SEARCH {table} USING"))
+                    && step.contains(index)),
         "{table} read along {index}: {plan:#?}"
     );
     assert!(
@@ -499,7 +510,10 @@ fn on_sqlite_each_filter_of_the_lists_reads_its_own_index_in_order() {
     let sent = statements(&mut conn, |conn| {
         audit::kinds(conn).unwrap();
     });
-    for (sql, index) in sent.iter().zip(["audit_entries_by_action", "audit_entries_by_outcome"]) {
+    for (sql, index) in sent
+        .iter()
+        .zip(["audit_entries_by_action", "audit_entries_by_outcome"])
+    {
         let plan: Vec<String> = diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
             .load::<PlanStep>(&mut conn)
             .unwrap()

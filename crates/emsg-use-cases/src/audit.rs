@@ -121,17 +121,22 @@ pub async fn search(ctx: &Context, query: AuditQuery) -> Result<AuditPage, UseCa
     );
     let (entries, next_before, records, users, actions, outcomes) = ctx
         .run(move |conn| {
-            let all = records::list(conn)?;
-            let record_names: HashMap<i64, String> =
-                all.iter().map(|r| (r.id.get(), r.name.clone())).collect();
+            // Ids and names only: a record's other columns (sealed secrets among them) are not
+            // the log's business.
+            let all = records::ids_and_names(conn)?;
+            let record_names: HashMap<i64, String> = all
+                .iter()
+                .map(|(id, name)| (id.get(), name.clone()))
+                .collect();
             let people = emsg_store::users::list(conn)?;
             let user_names: HashMap<i64, String> =
                 people.iter().map(|u| (u.id, u.name.clone())).collect();
             // An unknown name matches nothing (id 0 is never used).
             let web_application_id = record2.as_ref().map(|name| {
+                let key = records::name_key(name);
                 all.iter()
-                    .find(|r| r.name_key == records::name_key(name))
-                    .map_or(0, |r| r.id.get())
+                    .find(|(_, n)| records::name_key(n) == key)
+                    .map_or(0, |(id, _)| id.get())
             });
             let user_id = user2.as_ref().map(|name| {
                 people
@@ -171,7 +176,7 @@ pub async fn search(ctx: &Context, query: AuditQuery) -> Result<AuditPage, UseCa
             Ok::<_, UseCaseError>((
                 entries.iter().map(view).collect::<Vec<_>>(),
                 next_before,
-                all.iter().map(|r| r.name.clone()).collect::<Vec<_>>(),
+                all.into_iter().map(|(_, name)| name).collect::<Vec<_>>(),
                 people.iter().map(|u| u.name.clone()).collect::<Vec<_>>(),
                 actions,
                 outcomes,

@@ -86,10 +86,7 @@ pub fn search(
 
 /// The distinct actions and outcomes recorded so far, for the page's filter lists.
 pub fn kinds(conn: &mut DbConnection) -> Result<(Vec<String>, Vec<String>)> {
-    Ok((
-        distinct(conn, "action")?,
-        distinct(conn, "outcome")?,
-    ))
+    Ok((distinct(conn, "action")?, distinct(conn, "outcome")?))
 }
 
 #[derive(QueryableByName)]
