@@ -12,6 +12,7 @@ use diesel::sql_types::Text;
 
 use crate::db::DbConnection;
 use crate::error::Result;
+use crate::reused::reused;
 use crate::schema::audit_entries;
 
 /// An entry as stored.
@@ -86,28 +87,45 @@ pub fn search(
 
 /// The distinct actions and outcomes recorded so far, for the page's filter lists.
 pub fn kinds(conn: &mut DbConnection) -> Result<(Vec<String>, Vec<String>)> {
-    Ok((distinct(conn, "action")?, distinct(conn, "outcome")?))
+    // Prepared once per database connection: PostgreSQL plans the two recursive queries in
+    // about as long as it takes to run them.
+    let words: Vec<Word> = reused(diesel::sql_query(KINDS)).load(conn)?;
+    let (mut actions, mut outcomes) = (Vec::new(), Vec::new());
+    for Word { kind, word } in words {
+        match kind.as_str() {
+            "action" => actions.push(word),
+            _ => outcomes.push(word),
+        }
+    }
+    // A union's rows come in no promised order.
+    actions.sort();
+    outcomes.sort();
+    Ok((actions, outcomes))
 }
 
 #[derive(QueryableByName)]
 struct Word {
     #[diesel(sql_type = Text)]
+    kind: String,
+    #[diesel(sql_type = Text)]
     word: String,
 }
 
-/// The distinct values of `column` in order, found by stepping along its index from one value
-/// to the next (a recursive query): as many index look-ups as there are values, where
-/// `SELECT DISTINCT` would read every entry on each view of the page. `column` is one of ours,
-/// never the caller's text.
-fn distinct(conn: &mut DbConnection, column: &'static str) -> Result<Vec<String>> {
-    let sql = format!(
-        "WITH RECURSIVE words (word) AS ( \
-           SELECT MIN({column}) FROM audit_entries \
-           UNION ALL \
-           SELECT (SELECT MIN({column}) FROM audit_entries WHERE {column} > words.word) \
-           FROM words WHERE words.word IS NOT NULL) \
-         SELECT word FROM words WHERE word IS NOT NULL"
-    );
-    let words: Vec<Word> = diesel::sql_query(sql).load(conn)?;
-    Ok(words.into_iter().map(|w| w.word).collect())
-}
+/// The distinct actions and outcomes, each found by stepping along its column's index from one
+/// value to the next (a recursive query): as many index look-ups as there are values, where
+/// `SELECT DISTINCT` would read every entry on each view of the page. One statement for both
+/// lists: on PostgreSQL a round trip costs more than the look-ups.
+const KINDS: &str = "WITH RECURSIVE \
+    actions (word) AS ( \
+      SELECT MIN(action) FROM audit_entries \
+      UNION ALL \
+      SELECT (SELECT MIN(action) FROM audit_entries WHERE action > actions.word) \
+      FROM actions WHERE actions.word IS NOT NULL), \
+    outcomes (word) AS ( \
+      SELECT MIN(outcome) FROM audit_entries \
+      UNION ALL \
+      SELECT (SELECT MIN(outcome) FROM audit_entries WHERE outcome > outcomes.word) \
+      FROM outcomes WHERE outcomes.word IS NOT NULL) \
+  SELECT 'action' AS kind, word FROM actions WHERE word IS NOT NULL \
+  UNION ALL \
+  SELECT 'outcome' AS kind, word FROM outcomes WHERE word IS NOT NULL";
