@@ -355,6 +355,7 @@ on_both_backends! {
             let first = json_of(&browser.get("/api/v1/messages?limit=1").await);
             assert_eq!(first["messages"][0]["id"], 2);
             assert_eq!(first["next_before"], 2);
+            assert_eq!(first["next"], "/api/v1/messages?limit=1&before=2");
             let second = json_of(&browser.get("/api/v1/messages?limit=1&before=2").await);
             assert_eq!(second["messages"][0]["id"], 1);
             assert_eq!(second["next_before"], Value::Null);

@@ -383,8 +383,7 @@ pub struct MessageFilter {
     pub limit: i64,
 }
 
-/// Messages matching `filter`, newest first.
-pub fn search(conn: &mut DbConnection, filter: &MessageFilter) -> Result<Vec<Message>> {
+fn page_of(filter: &MessageFilter) -> messages::BoxedQuery<'static, crate::db::MultiBackend> {
     let mut query: messages::BoxedQuery<'static, crate::db::MultiBackend> =
         messages::table.into_boxed();
     if let Some(service) = &filter.service {
@@ -402,9 +401,39 @@ pub fn search(conn: &mut DbConnection, filter: &MessageFilter) -> Result<Vec<Mes
     if let Some(before) = filter.before {
         query = query.filter(messages::id.lt(before));
     }
-    Ok(query
-        .select(Message::as_select())
+    query
         .order(messages::id.desc())
         .limit(filter.limit.clamp(1, 500))
+}
+
+/// Messages matching `filter`, newest first. Each filter has an index ending in `id` (migration
+/// `list_indexes`): a page reads its own rows, however many messages there are.
+pub fn search(conn: &mut DbConnection, filter: &MessageFilter) -> Result<Vec<Message>> {
+    Ok(page_of(filter).select(Message::as_select()).load(conn)?)
+}
+
+/// A message as the list shows it: without its fields, request and response, which are most
+/// of a message's bytes and which the list does not show.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = messages)]
+pub struct MessageLine {
+    pub id: i64,
+    pub service_name: String,
+    status: String,
+    pub user_id: Option<i64>,
+    pub resent_as: Option<i64>,
+    pub created_at: i64,
+}
+
+impl MessageLine {
+    pub fn status(&self) -> MessageStatus {
+        self.status.parse().unwrap_or(MessageStatus::TechnicalError)
+    }
+}
+
+/// [`search`] for the list: the same messages, as [`MessageLine`]s.
+pub fn search_lines(conn: &mut DbConnection, filter: &MessageFilter) -> Result<Vec<MessageLine>> {
+    Ok(page_of(filter)
+        .select(MessageLine::as_select())
         .load(conn)?)
 }

@@ -205,6 +205,15 @@ pub fn list(conn: &mut DbConnection) -> Result<Vec<WebApplication>> {
         .load(conn)?)
 }
 
+/// Every record's id and name, by name: what the audit log shows and filters by, without the
+/// records' other columns.
+pub fn ids_and_names(conn: &mut DbConnection) -> Result<Vec<(WebApplicationId, String)>> {
+    Ok(web_applications::table
+        .select((web_applications::id, web_applications::name))
+        .order(web_applications::name_key)
+        .load(conn)?)
+}
+
 diesel::alias!(web_applications as every_record: EveryRecord);
 
 /// One page of record names (by name), optionally only those whose name contains `filter`

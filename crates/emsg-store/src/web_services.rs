@@ -68,6 +68,15 @@ pub fn list(conn: &mut DbConnection) -> Result<Vec<WebService>> {
         .collect()
 }
 
+/// The names of all web services, by name: what a list's filter offers, without reading and
+/// parsing every service's specification.
+pub fn names(conn: &mut DbConnection) -> Result<Vec<String>> {
+    Ok(web_services::table
+        .select(web_services::name)
+        .order(web_services::name_key)
+        .load(conn)?)
+}
+
 pub fn find(conn: &mut DbConnection, name: &str) -> Result<Option<WebService>> {
     web_services::table
         .filter(web_services::name_key.eq(name_key(name)))

@@ -1,5 +1,9 @@
 //! The audit log, newest first, filtered by record, user, action and outcome, 50 entries a
 //! page. Both roles read it; entries never hold a secret.
+//!
+//! A page is the entries older than the last one of the page before (`before`, an entry's id);
+//! the page knows whether there is another by reading one entry more than it shows. Numbered
+//! pages are gone: `page` is taken only as 1 (the first), so that old bookmarks still open.
 
 use std::collections::HashMap;
 
@@ -23,6 +27,10 @@ pub struct AuditQuery {
     pub action: Option<String>,
     #[serde(default)]
     pub outcome: Option<String>,
+    /// The id of the last entry shown: the page goes on from the next older one.
+    #[serde(default)]
+    pub before: Option<String>,
+    /// Only `1`, the first page: the log pages by `before` (see the module).
     #[serde(default)]
     pub page: Option<String>,
 }
@@ -47,9 +55,10 @@ pub struct AuditEntryView {
 /// One page of the log with what the filters can choose from.
 pub struct AuditPage {
     pub entries: Vec<AuditEntryView>,
-    pub total: i64,
-    pub page: i64,
-    pub pages: i64,
+    /// Where this page began (`before` as asked); none on the first page.
+    pub before: Option<i64>,
+    /// The id to page on from (`before=`) when there are older entries.
+    pub next_before: Option<i64>,
     pub records: Vec<String>,
     pub users: Vec<String>,
     pub actions: Vec<String>,
@@ -60,13 +69,45 @@ pub struct AuditPage {
     pub outcome: Option<String>,
 }
 
+impl AuditPage {
+    /// The query of this page's first page: its filters, empty ones left out.
+    pub fn first_page(&self) -> Vec<(&'static str, String)> {
+        let kept = |value: &Option<String>| value.clone().unwrap_or_default();
+        vec![
+            ("record", kept(&self.record)),
+            ("user", kept(&self.user)),
+            ("action", kept(&self.action)),
+            ("outcome", kept(&self.outcome)),
+        ]
+    }
+
+    /// The query of the page after one whose last entry is `before`, the filters kept.
+    pub fn page_before(&self, before: i64) -> Vec<(&'static str, String)> {
+        let mut query = self.first_page();
+        query.push(("before", before.to_string()));
+        query
+    }
+}
+
 /// The entries `query` asks for, newest first; an unknown record or user name matches nothing.
 pub async fn search(ctx: &Context, query: AuditQuery) -> Result<AuditPage, UseCaseError> {
-    let page = match non_empty(query.page.as_ref()) {
-        None => 1,
-        Some(p) => p.parse::<i64>().ok().filter(|p| *p >= 1).ok_or_else(|| {
-            UseCaseError::Invalid(format!("page `{p}` is not a page number: use 1, 2, 3…"))
-        })?,
+    if let Some(page) = non_empty(query.page.as_ref())
+        && page != "1"
+    {
+        return Err(UseCaseError::Invalid(format!(
+            "`page={page}` is not taken: the audit log pages by entry, not by number; follow \
+             the page's Older entries link (the API's `next`), which asks for `before=ID`, the \
+             id of the last entry shown"
+        )));
+    }
+    let before = match non_empty(query.before.as_ref()) {
+        None => None,
+        Some(b) => Some(b.parse::<i64>().ok().filter(|b| *b >= 1).ok_or_else(|| {
+            UseCaseError::Invalid(format!(
+                "`before={b}` is not an entry id: it takes the id of the last entry shown, \
+                 a whole number from 1"
+            ))
+        })?),
     };
     let record = non_empty(query.record.as_ref());
     let user = non_empty(query.user.as_ref());
@@ -78,19 +119,24 @@ pub async fn search(ctx: &Context, query: AuditQuery) -> Result<AuditPage, UseCa
         action.clone(),
         outcome.clone(),
     );
-    let (entries, total, records, users, actions, outcomes) = ctx
+    let (entries, next_before, records, users, actions, outcomes) = ctx
         .run(move |conn| {
-            let all = records::list(conn)?;
-            let record_names: HashMap<i64, String> =
-                all.iter().map(|r| (r.id.get(), r.name.clone())).collect();
+            // Ids and names only: a record's other columns (sealed secrets among them) are not
+            // the log's business.
+            let all = records::ids_and_names(conn)?;
+            let record_names: HashMap<i64, String> = all
+                .iter()
+                .map(|(id, name)| (id.get(), name.clone()))
+                .collect();
             let people = emsg_store::users::list(conn)?;
             let user_names: HashMap<i64, String> =
                 people.iter().map(|u| (u.id, u.name.clone())).collect();
             // An unknown name matches nothing (id 0 is never used).
             let web_application_id = record2.as_ref().map(|name| {
+                let key = records::name_key(name);
                 all.iter()
-                    .find(|r| r.name_key == records::name_key(name))
-                    .map_or(0, |r| r.id.get())
+                    .find(|(_, n)| records::name_key(n) == key)
+                    .map_or(0, |(id, _)| id.get())
             });
             let user_id = user2.as_ref().map(|name| {
                 people
@@ -103,8 +149,12 @@ pub async fn search(ctx: &Context, query: AuditQuery) -> Result<AuditPage, UseCa
                 user_id,
                 action: action2,
                 outcome: outcome2,
+                before,
             };
-            let (entries, total) = audit::search(conn, &filter, page, PER_PAGE)?;
+            let mut entries = audit::search(conn, &filter, PER_PAGE + 1)?;
+            let more = entries.len() > PER_PAGE as usize;
+            entries.truncate(PER_PAGE as usize);
+            let next_before = more.then(|| entries.last().map(|e| e.id)).flatten();
             let (actions, outcomes) = audit::kinds(conn)?;
             let view = |e: &AuditEntry| AuditEntryView {
                 at: emsg_store::format_utc(e.at),
@@ -125,8 +175,8 @@ pub async fn search(ctx: &Context, query: AuditQuery) -> Result<AuditPage, UseCa
             };
             Ok::<_, UseCaseError>((
                 entries.iter().map(view).collect::<Vec<_>>(),
-                total,
-                all.iter().map(|r| r.name.clone()).collect::<Vec<_>>(),
+                next_before,
+                all.into_iter().map(|(_, name)| name).collect::<Vec<_>>(),
                 people.iter().map(|u| u.name.clone()).collect::<Vec<_>>(),
                 actions,
                 outcomes,
@@ -135,9 +185,8 @@ pub async fn search(ctx: &Context, query: AuditQuery) -> Result<AuditPage, UseCa
         .await?;
     Ok(AuditPage {
         entries,
-        total,
-        page,
-        pages: ((total + PER_PAGE - 1) / PER_PAGE).max(1),
+        before,
+        next_before,
         records,
         users,
         actions,

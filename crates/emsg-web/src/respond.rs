@@ -1,5 +1,6 @@
 //! How answers leave the server: an HTML page with the headers every page carries, a redirect,
-//! the log-in page's address for a visitor without a session, and a record's path segment.
+//! the log-in page's address for a visitor without a session, a record's path segment, and the
+//! address of a list's page with its filters.
 //! Imports nothing of this crate: errors, pages and routes all build their answers here.
 
 use actix_web::HttpResponse;
@@ -35,6 +36,23 @@ pub(crate) fn encode_segment(name: &str) -> String {
     url::form_urlencoded::byte_serialize(name.as_bytes())
         .collect::<String>()
         .replace('+', "%20")
+}
+
+/// `path?name=value&…` with the parameters that have a value, in the order given; `path`
+/// alone when none has. The next page of a list keeps the list's filters this way.
+pub(crate) fn with_query(path: &str, params: &[(&'static str, String)]) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    for (name, value) in params {
+        if !value.is_empty() {
+            query.append_pair(name, value);
+        }
+    }
+    let query = query.finish();
+    if query.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{query}")
+    }
 }
 
 /// `/login?next=…` for a page an anonymous visitor asked for.

@@ -69,6 +69,9 @@ ALTER TABLE messages RENAME COLUMN status TO status_before;
 ALTER TABLE messages ADD COLUMN status TEXT NOT NULL DEFAULT 'new'
     CHECK (status IN ('new', 'sent', 'response_received', 'business_error', 'technical_error', 'in_progress', 'awaiting_confirmation', 'outcome_unknown', 'completed', 'cancelled'));
 UPDATE messages SET status = status_before;
+-- The indexes on the column go with it and come back on the new one, as `list_indexes` made them.
 DROP INDEX messages_by_status;
+DROP INDEX messages_of_company_by_status;
 ALTER TABLE messages DROP COLUMN status_before;
-CREATE INDEX messages_by_status ON messages (status, created_at);
+CREATE INDEX messages_by_status ON messages (status, id);
+CREATE INDEX messages_of_company_by_status ON messages (company, status, id);

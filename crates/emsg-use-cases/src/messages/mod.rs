@@ -13,7 +13,7 @@ pub use emsg_messages::{FieldError, Origin, SendError, SendRequest, Sent};
 pub use emsg_store::MessageId;
 use emsg_store::messages::{self, MessageFilter};
 /// A message as stored, its history and its status.
-pub use emsg_store::messages::{Message, MessageEvent, MessageStatus};
+pub use emsg_store::messages::{Message, MessageEvent, MessageLine, MessageStatus};
 use emsg_store::users;
 use emsg_store::web_services;
 /// A web service a message is sent with, and its fields' specification.
@@ -99,19 +99,42 @@ pub struct ListQuery {
     pub limit: Option<String>,
 }
 
+impl ListQuery {
+    /// The query of the page after one whose last message is `before`: the filters and the
+    /// page size kept, empty ones left out.
+    pub fn page_before(&self, before: i64) -> Vec<(&'static str, String)> {
+        let kept = |value: Option<&String>| given(value).unwrap_or_default();
+        vec![
+            ("service", kept(self.service.as_ref())),
+            ("status", kept(self.status.as_ref())),
+            ("user", kept(self.user.as_ref())),
+            ("limit", kept(self.limit.as_ref())),
+            ("before", before.to_string()),
+        ]
+    }
+}
+
 /// A filter's value, trimmed; empty is none.
 pub fn given(value: Option<&String>) -> Option<String> {
     value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
 
-/// One page of messages: the rows, and the id to page on from when there are more.
-pub struct Found {
-    pub messages: Vec<Message>,
+/// One page of messages: the rows (whole [`Message`]s, or the list's [`MessageLine`]s), and
+/// the id to page on from when there are more.
+pub struct Found<M = Message> {
+    pub messages: Vec<M>,
     pub next_before: Option<i64>,
 }
 
-/// Runs the filters. A user name that no one has finds nothing rather than everything.
-pub async fn search(ctx: &Context, query: &ListQuery) -> Result<Found, UseCaseError> {
+/// The list's query, checked.
+struct Asked {
+    filter: MessageFilter,
+    /// The user's name, looked up in the same trip to the database as the messages.
+    user: Option<String>,
+    limit: usize,
+}
+
+fn asked(ctx: &Context, query: &ListQuery) -> Result<Asked, UseCaseError> {
     let status = given(query.status.as_ref())
         .map(|s| {
             s.parse::<MessageStatus>()
@@ -131,39 +154,89 @@ pub async fn search(ctx: &Context, query: &ListQuery) -> Result<Found, UseCaseEr
     let limit = number("limit", query.limit.as_ref())?
         .unwrap_or(PAGE_SIZE)
         .clamp(1, 500);
-    let service = given(query.service.as_ref());
-    let user = given(query.user.as_ref());
-    let company = ctx.company().to_owned();
+    Ok(Asked {
+        filter: MessageFilter {
+            service: given(query.service.as_ref()),
+            status,
+            user_id: None,
+            company: Some(ctx.company().to_owned()),
+            before,
+            // One more than the page shows: whether there is a next page, without counting.
+            limit: limit + 1,
+        },
+        user: given(query.user.as_ref()),
+        limit: usize::try_from(limit).unwrap_or(usize::MAX),
+    })
+}
+
+/// The page `asked` for, loaded by `load`. A user name that no one has finds nothing rather
+/// than everything.
+fn find<M>(
+    conn: &mut emsg_store::db::DbConnection,
+    asked: Asked,
+    load: fn(&mut emsg_store::db::DbConnection, &MessageFilter) -> emsg_store::Result<Vec<M>>,
+    id: fn(&M) -> i64,
+) -> Result<Found<M>, UseCaseError> {
+    let Asked {
+        mut filter,
+        user,
+        limit,
+    } = asked;
+    if let Some(name) = &user {
+        match users::find(conn, name)? {
+            Some(u) => filter.user_id = Some(u.id),
+            None => {
+                return Ok(Found {
+                    messages: Vec::new(),
+                    next_before: None,
+                });
+            }
+        }
+    }
+    let mut messages = load(conn, &filter)?;
+    let more = messages.len() > limit;
+    messages.truncate(limit);
+    let next_before = more.then(|| messages.last().map(id)).flatten();
+    Ok(Found {
+        messages,
+        next_before,
+    })
+}
+
+/// Runs the filters: whole messages, as the API shows them.
+pub async fn search(ctx: &Context, query: &ListQuery) -> Result<Found, UseCaseError> {
+    let asked = asked(ctx, query)?;
+    ctx.run(move |conn| find(conn, asked, messages::search, |m| m.id))
+        .await
+}
+
+/// What the Messages page shows: a page of the list's lines, the names of the users who sent
+/// them and the web services the filter offers, read in one trip to the database.
+pub struct ListPage {
+    pub found: Found<MessageLine>,
+    pub user_names: HashMap<i64, String>,
+    pub services: Vec<String>,
+}
+
+/// The Messages page for `query`.
+pub async fn list_page(
+    ctx: &Context,
+    actor: &Actor,
+    query: &ListQuery,
+) -> Result<ListPage, UseCaseError> {
+    actor.require_actions()?;
+    let asked = asked(ctx, query)?;
     ctx.run(move |conn| {
-        let user_id = match &user {
-            Some(name) => match users::find(conn, name)? {
-                Some(u) => Some(u.id),
-                None => {
-                    return Ok(Found {
-                        messages: Vec::new(),
-                        next_before: None,
-                    });
-                }
-            },
-            None => None,
-        };
-        let mut messages = messages::search(
-            conn,
-            &MessageFilter {
-                service,
-                status,
-                user_id,
-                company: Some(company),
-                before,
-                limit: limit + 1,
-            },
-        )?;
-        let more = messages.len() > usize::try_from(limit).unwrap_or(usize::MAX);
-        messages.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-        let next_before = more.then(|| messages.last().map(|m| m.id)).flatten();
-        Ok(Found {
-            messages,
-            next_before,
+        let found = find(conn, asked, messages::search_lines, |m| m.id)?;
+        let user_names = users::list(conn)?
+            .into_iter()
+            .map(|u| (u.id, u.name))
+            .collect();
+        let services = web_services::names(conn)?;
+        Ok(ListPage {
+            found,
+            user_names,
+            services,
         })
     })
     .await

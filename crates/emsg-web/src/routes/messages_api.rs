@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 
 use crate::auth::{ApiUser, csrf_header};
 use crate::error::WebError;
+use crate::respond::with_query;
 use crate::state::AppState;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
@@ -96,6 +97,7 @@ async fn list(
     Ok(HttpResponse::Ok().json(json!({
         "messages": found.messages.iter().map(|m| message_json(m, &names, None)).collect::<Vec<_>>(),
         "next_before": found.next_before,
+        "next": found.next_before.map(|before| with_query("/api/v1/messages", &query.page_before(before))),
     })))
 }
 

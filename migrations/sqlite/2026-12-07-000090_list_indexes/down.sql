@@ -1,0 +1,12 @@
+DROP INDEX audit_entries_by_outcome;
+DROP INDEX audit_entries_by_action;
+DROP INDEX audit_entries_by_user;
+DROP INDEX audit_entries_by_record;
+DROP INDEX messages_of_company_by_user;
+DROP INDEX messages_of_company_by_service;
+DROP INDEX messages_of_company_by_status;
+DROP INDEX messages_of_company;
+DROP INDEX messages_by_service;
+DROP INDEX messages_by_status;
+CREATE INDEX messages_by_status ON messages (status, created_at);
+CREATE INDEX messages_by_service ON messages (service_name, created_at);
