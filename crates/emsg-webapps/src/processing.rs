@@ -13,7 +13,7 @@ use emsg_processing::{Source, Verdict};
 use serde::Deserialize;
 
 use crate::lifetime::Lifetime;
-use crate::service::{FieldSpec, Method, WebServiceSpec};
+use crate::service::{FieldSpec, WebServiceSpec};
 
 /// One processing. Stored as the file wrote it (JSON) and read back with this same reader.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -296,23 +296,17 @@ impl ProcessingSpec {
 
     /// The files a message of this processing is started with: those its steps send as bodies.
     pub fn files(&self) -> Vec<&str> {
-        let mut files: Vec<&str> = self
+        let mut files: Vec<&str> = Vec::new();
+        for file in self
             .steps
             .iter()
             .filter_map(|step| step.call()?.body_file.as_deref())
-            .collect();
-        files.dedup();
+        {
+            if !files.contains(&file) {
+                files.push(file);
+            }
+        }
         files
-    }
-
-    /// Whether the step at `index` changes something at the provider (anything but GET), so
-    /// that it must never be sent twice blindly.
-    pub fn changes_something(&self, index: usize, services: &[WebServiceSpec]) -> bool {
-        self.steps
-            .get(index)
-            .and_then(Step::call)
-            .and_then(|call| services.iter().find(|s| s.name == call.service))
-            .is_some_and(|service| service.method != Method::Get)
     }
 }
 

@@ -80,8 +80,6 @@ fn a_processing_is_read_with_the_fields_it_starts_with() {
         .map(|f| f.name.as_str())
         .collect();
     assert_eq!(inputs, ["vrn", "note"]);
-    assert!(processing.changes_something(2, &parsed.services));
-    assert!(!processing.changes_something(0, &parsed.services));
     assert_eq!(parsed.processing_lines, [34]);
 }
 

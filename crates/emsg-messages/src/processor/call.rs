@@ -8,6 +8,7 @@ use emsg_store::UserId;
 use emsg_store::exchanges::{self, Answered, Leaving, Purpose};
 use emsg_store::next_steps::Taken;
 use emsg_store::runs;
+use emsg_webapps::WebServiceSpec;
 
 use super::values::Known;
 use super::{Processor, now_ms};
@@ -41,7 +42,7 @@ pub(crate) enum Called {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct What<'a> {
     /// The web service.
-    pub(crate) service: &'a str,
+    pub(crate) service: &'a WebServiceSpec,
     pub(crate) purpose: Purpose,
     /// Check the lease is still held right before the request leaves (for requests that
     /// change something).
@@ -68,11 +69,7 @@ pub(crate) async fn call(
         url,
     } = what;
     let messenger = processor.messenger();
-    let name = service.to_owned();
-    let spec = messenger
-        .db(move |conn| emsg_store::web_services::get(conn, &name))
-        .await?
-        .spec;
+    let spec = service;
     // The web service's own fields, from the message's values; each is checked by its rules.
     let fields: BTreeMap<String, String> = known
         .iter()
@@ -80,7 +77,7 @@ pub(crate) async fn call(
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     let request = SendRequest {
-        service: service.to_owned(),
+        service: spec.name.clone(),
         fields,
         company: Some(party.company.clone()),
         user: party.user,
@@ -125,8 +122,9 @@ pub(crate) async fn call(
             return Ok(Called::NotSent {
                 code: "invalid_values",
                 reason: format!(
-                    "the values for web service `{service}` are not valid ({}); the answers \
-                     of earlier steps gave something the web service does not accept",
+                    "the values for web service `{}` are not valid ({}); the answers of earlier \
+                     steps gave something the web service does not accept",
+                    spec.name,
                     errors
                         .0
                         .iter()

@@ -172,13 +172,9 @@ async fn request(
     step: &Step,
     call_spec: &Call,
 ) -> Result<Outcome, SendError> {
-    let services = processor
-        .messenger()
-        .db(emsg_store::web_services::list)
-        .await?;
-    let specs: Vec<_> = services.into_iter().map(|s| s.spec).collect();
-    let index = usize::try_from(taken.step).unwrap_or(usize::MAX);
-    let unsafe_step = run.spec.changes_something(index, &specs);
+    let service = service_spec(processor, &call_spec.service).await?;
+    // Anything but GET changes something at the provider: never sent twice blindly.
+    let unsafe_step = service.method != emsg_webapps::Method::Get;
     if unsafe_step {
         let (message, at) = (taken.message, taken.step);
         let last = processor
@@ -191,12 +187,7 @@ async fn request(
             }
             // The provider accepted it and the node that sent it stopped before moving the
             // message on: the recorded answer counts, the request is not sent again.
-            Some(exchange)
-                if accepted_before(
-                    &exchange,
-                    &service_spec(processor, &call_spec.service).await?,
-                ) =>
-            {
+            Some(exchange) if accepted_before(&exchange, &service) => {
                 let answer = recorded(&exchange);
                 return accepted(processor, taken, run, step, call_spec, &answer, exchange.id)
                     .await;
@@ -210,7 +201,7 @@ async fn request(
         &run.party,
         &run.known,
         What {
-            service: &call_spec.service,
+            service: &service,
             purpose: Purpose::Request,
             guarded: unsafe_step,
             body_file: call_spec.body_file.as_deref(),
@@ -229,7 +220,6 @@ async fn request(
         )),
         Called::NoAnswer { reason } => Ok(retry_or_fail(run, taken, step, &reason)),
         Called::Answered { answer, exchange } => {
-            let service = service_spec(processor, &call_spec.service).await?;
             if answer.status == 429 {
                 let wait = crate::rate_limit::retry_after(&answer.headers);
                 return Ok(Outcome {
@@ -309,7 +299,7 @@ async fn look(
         &run.party,
         &run.known,
         What {
-            service: &call_spec.service,
+            service: &service_spec(processor, &call_spec.service).await?,
             purpose: Purpose::Poll,
             guarded: false,
             body_file: None,
@@ -546,7 +536,7 @@ async fn reconcile(
         &run.party,
         &run.known,
         What {
-            service: &reconcile.request,
+            service: &service_spec(processor, &reconcile.request).await?,
             purpose: Purpose::Reconcile,
             guarded: false,
             body_file: None,
