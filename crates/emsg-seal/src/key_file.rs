@@ -99,31 +99,43 @@ pub fn write_new(path: &Path, key: &MasterKey) -> Result<(), KeyError> {
         .mode(0o700)
         .create(dir)
         .map_err(create_error)?;
+    // The key is written whole to a file of this process's own first, then linked to `path`:
+    // a link appears with all its content at once and refuses a name already there, so a
+    // second process starting at the same moment never reads a half-written key.
+    let staged = staging_path(path);
     // create_new refuses to follow or replace anything already there; the mode is set at
     // creation, so the key is never readable by others, not even for a moment.
     let mut file = OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
-        .open(path)
-        .map_err(|err| match err.kind() {
-            io::ErrorKind::AlreadyExists => KeyError::AlreadyExists {
-                path: path.to_owned(),
-            },
-            _ => create_error(err),
-        })?;
+        .open(&staged)
+        .map_err(create_error)?;
     let line = Zeroizing::new(format!("{}\n", key.to_base64().expose()));
     let written = file
         .write_all(line.as_bytes())
         .and_then(|()| file.sync_all());
-    if let Err(err) = written {
-        // A half-written file would be refused at the next start; leave no file instead.
-        drop(file);
-        let _ = fs::remove_file(path);
-        return Err(create_error(err));
-    }
+    drop(file);
+    let linked = written.and_then(|()| fs::hard_link(&staged, path));
+    let _ = fs::remove_file(&staged);
+    linked.map_err(|err| match err.kind() {
+        io::ErrorKind::AlreadyExists => KeyError::AlreadyExists {
+            path: path.to_owned(),
+        },
+        _ => create_error(err),
+    })?;
     // Without this the new directory entry may vanish in a crash while the key is in use.
     sync_dir(dir).map_err(create_error)
+}
+
+/// A name beside `path` that only this process and moment use, for a key being written.
+fn staging_path(path: &Path) -> PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".{}-{nanos}.new", std::process::id()));
+    path.with_file_name(name)
 }
 
 /// Where a rotation stages the next key before it becomes current: `path` with `.next`
