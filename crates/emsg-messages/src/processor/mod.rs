@@ -6,6 +6,8 @@
 //! reconciled, never sent again blindly (see [`step`]).
 
 mod call;
+mod outcome;
+mod reconcile;
 mod schedule;
 mod start;
 mod step;
