@@ -43,7 +43,8 @@ pub struct Serve {
     /// takes the step when this ends. Longer than any step takes.
     #[arg(long, env = "EMSG_STEP_LEASE", default_value = "120s", value_parser = parse_lifetime)]
     pub step_lease: std::time::Duration,
-    /// How many processing steps this node runs at once.
+    /// How many processing steps this node runs at once; 0: none (a node that only serves the
+    /// pages and the API, while other nodes run the steps).
     #[arg(long, env = "EMSG_STEP_CONCURRENCY", default_value_t = emsg_messages::DEFAULT_CONCURRENCY)]
     pub step_concurrency: usize,
 }
@@ -114,12 +115,15 @@ pub fn run(global: &Global, args: Serve) -> anyhow::Result<ExitCode> {
         }
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let mut steps_stopped = stopped.clone();
+        let runs_steps = args.step_concurrency > 0;
         let steps = actix_web::rt::spawn(async move {
-            processor
-                .run(STEP_IDLE, async move {
-                    let _ = steps_stopped.wait_for(|stop| *stop).await;
-                })
-                .await;
+            if runs_steps {
+                processor
+                    .run(STEP_IDLE, async move {
+                        let _ = steps_stopped.wait_for(|stop| *stop).await;
+                    })
+                    .await;
+            }
         });
         let scheduler = actix_web::rt::spawn(async move {
             engine

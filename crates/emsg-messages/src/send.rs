@@ -588,20 +588,25 @@ impl Messenger {
     }
 
     async fn execute(&self, prepared: &Prepared, token: &AccessToken) -> Result<Answer, String> {
-        self.admit(prepared).await?;
+        self.allowed(prepared)?;
+        self.slot(prepared).await?;
         self.transmit(prepared, token).await
     }
 
-    /// What must hold before a request leaves: its destination allowed, a rate-limit slot.
-    /// An error here means nothing left.
-    pub(crate) async fn admit(&self, prepared: &Prepared) -> Result<(), String> {
-        // Names are checked on their addresses by the engine client's resolver; this refuses
-        // IP literals and plain http that the outbound rules do not allow, before the token
-        // is put on the wire.
+    /// Whether the request may leave for its destination. Names are checked on their
+    /// addresses by the engine client's resolver; this refuses IP literals and plain http that
+    /// the outbound rules do not allow, before the token is put on the wire.
+    pub(crate) fn allowed(&self, prepared: &Prepared) -> Result<(), String> {
         self.engine
             .config()
             .urls
-            .check_destination(&prepared.rendered.url)?;
+            .check_destination(&prepared.rendered.url)
+    }
+
+    /// Waits for the request's slot under its application's rate limit, held across nodes. The
+    /// wait is the last thing before the request leaves, so that the provider sees the
+    /// requests as far apart as their slots.
+    pub(crate) async fn slot(&self, prepared: &Prepared) -> Result<(), String> {
         let started = std::time::Instant::now();
         let waited = rate_limit::wait_for_slot(&self.db, &prepared.record).await?;
         if waited {

@@ -159,9 +159,9 @@ pub(crate) async fn call(
             });
         }
     };
-    if let Err(reason) = messenger.admit(&prepared).await {
+    if let Err(reason) = messenger.allowed(&prepared) {
         return Ok(Called::NotSent {
-            code: "not_admitted",
+            code: "not_allowed",
             reason,
         });
     }
@@ -197,7 +197,13 @@ pub(crate) async fn call(
         let Some(exchange) = exchange else {
             return Ok(Called::LeaseLost);
         };
-        let answer = match messenger.transmit(&prepared, &token).await {
+        // The slot is waited for after the request is recorded, right before it leaves: a
+        // node that dies while waiting leaves an unknown outcome, which the reconcile settles.
+        let sent = match messenger.slot(&prepared).await {
+            Ok(()) => messenger.transmit(&prepared, &token).await,
+            Err(reason) => Err(format!("not sent: {reason}")),
+        };
+        let answer = match sent {
             Ok(answer) => answer,
             Err(reason) => {
                 let note = format!("no answer: {reason}");
