@@ -83,18 +83,18 @@ pub(crate) fn validate(
                     );
                 }
             }
-            read_processings(
-                map.get(PROCESSINGS_KEY),
-                locator,
-                &mut problems,
-                (&mut processings, &mut processing_lines),
-            );
-            read_services(
-                map.get(SERVICES_KEY),
-                locator,
-                &mut problems,
-                (&mut services, &mut service_lines),
-            );
+            (processings, processing_lines) = TopList {
+                key: PROCESSINGS_KEY,
+                items: "processings",
+                value: map.get(PROCESSINGS_KEY),
+            }
+            .read(locator, &mut problems, read_processing);
+            (services, service_lines) = TopList {
+                key: SERVICES_KEY,
+                items: "web services",
+                value: map.get(SERVICES_KEY),
+            }
+            .read(locator, &mut problems, read_service);
             match map.get(TOP_LEVEL_KEY) {
                 None => problems.at_value(
                     top.clone(),
@@ -159,67 +159,51 @@ pub(crate) fn validate(
     }
 }
 
-fn read_services(
-    value: Option<&Value>,
-    locator: &Locator,
-    problems: &mut Problems,
-    (services, lines): (&mut Vec<WebServiceSpec>, &mut Vec<u32>),
-) {
-    let list_path = Path::root().key(SERVICES_KEY);
-    let items = match value {
-        None | Some(Value::Null) => return,
-        Some(Value::Sequence(items)) => items,
-        Some(other) => {
-            problems.at_value(
-                list_path,
-                format!(
-                    "`{SERVICES_KEY}` must be a list of web services (`- name: ...`), not {}",
-                    describe(other)
-                ),
-            );
-            return;
-        }
-    };
-    for (index, item) in items.iter().enumerate() {
-        let path = list_path.index(index);
-        services.push(read_service(item, &path, problems));
-        lines.push(
-            locator
-                .line_of(&path)
-                .unwrap_or_else(|| locator.resolve(&path, Anchor::Value).line),
-        );
-    }
+/// A list of the top level (`web_services`, `processings`): each item read by `read`, with the
+/// line it starts on; nothing when the key is absent.
+struct TopList<'a> {
+    key: &'static str,
+    /// What an item is, for the message about a value that is not a list.
+    items: &'static str,
+    value: Option<&'a Value>,
 }
 
-fn read_processings(
-    value: Option<&Value>,
-    locator: &Locator,
-    problems: &mut Problems,
-    (processings, lines): (&mut Vec<ProcessingSpec>, &mut Vec<u32>),
-) {
-    let list_path = Path::root().key(PROCESSINGS_KEY);
-    let items = match value {
-        None | Some(Value::Null) => return,
-        Some(Value::Sequence(items)) => items,
-        Some(other) => {
-            problems.at_value(
-                list_path,
-                format!(
-                    "`{PROCESSINGS_KEY}` must be a list of processings (`- name: ...`), not {}",
-                    describe(other)
-                ),
+impl TopList<'_> {
+    fn read<T>(
+        &self,
+        locator: &Locator,
+        problems: &mut Problems,
+        read: fn(&Value, &Path, &mut Problems) -> T,
+    ) -> (Vec<T>, Vec<u32>) {
+        let list_path = Path::root().key(self.key);
+        let items = match self.value {
+            None | Some(Value::Null) => return (Vec::new(), Vec::new()),
+            Some(Value::Sequence(items)) => items,
+            Some(other) => {
+                problems.at_value(
+                    list_path,
+                    format!(
+                        "`{}` must be a list of {} (`- name: ...`), not {}",
+                        self.key,
+                        self.items,
+                        describe(other)
+                    ),
+                );
+                return (Vec::new(), Vec::new());
+            }
+        };
+        let mut read_items = Vec::with_capacity(items.len());
+        let mut lines = Vec::with_capacity(items.len());
+        for (index, item) in items.iter().enumerate() {
+            let path = list_path.index(index);
+            read_items.push(read(item, &path, problems));
+            lines.push(
+                locator
+                    .line_of(&path)
+                    .unwrap_or_else(|| locator.resolve(&path, Anchor::Value).line),
             );
-            return;
         }
-    };
-    for (index, item) in items.iter().enumerate() {
-        let path = list_path.index(index);
-        processings.push(read_processing(item, &path, problems));
-        lines.push(
-            locator
-                .line_of(&path)
-                .unwrap_or_else(|| locator.resolve(&path, Anchor::Value).line),
-        );
+        (read_items, lines)
     }
 }
 
