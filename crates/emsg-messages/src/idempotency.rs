@@ -39,6 +39,27 @@ pub(crate) fn request_hash(
     sha256_hex(&canonical.to_string())
 }
 
+/// A request's `Idempotency-Key` with its user and the request's hash, or none without a key.
+/// `name` is the web service or processing, `what` the words for starting it.
+pub(crate) fn keyed(
+    key: Option<&String>,
+    user: Option<UserId>,
+    (name, fields, company): (&str, &BTreeMap<String, String>, Option<&str>),
+    what: &str,
+) -> Result<Option<(UserId, String, String)>, String> {
+    match (key, user) {
+        (Some(key), Some(user)) => Ok(Some((
+            user,
+            key.clone(),
+            request_hash(name, fields, company),
+        ))),
+        (Some(_), None) => Err(format!(
+            "an Idempotency-Key is a user's: {what} as a user (an API key) to use one"
+        )),
+        (None, _) => Ok(None),
+    }
+}
+
 /// What a user's earlier request with the same key left.
 pub(crate) enum Earlier {
     /// The same request stored this message: a retry answers with it.

@@ -18,7 +18,7 @@ use emsg_webapps::{FraudPrevention, Method};
 
 use crate::fields::{self, FieldErrors, Values};
 use crate::fraud::{self, Origin, Vendor};
-use crate::idempotency::{Earlier, earlier, request_hash};
+use crate::idempotency::{Earlier, earlier, keyed};
 use crate::rate_limit;
 use crate::render::{self, Rendered};
 use crate::response::{self, Verdict};
@@ -222,23 +222,17 @@ impl Messenger {
         request: SendRequest,
         resent_from: Option<i64>,
     ) -> Result<Sent, SendError> {
-        let idempotency = match (&request.idempotency_key, request.user) {
-            (Some(key), Some(user)) => {
-                let hash = request_hash(
-                    &request.service,
-                    &request.fields,
-                    request.company.as_deref(),
-                );
-                Some((user, key.clone(), hash))
-            }
-            (Some(_), None) => {
-                return Err(SendError::Refused(
-                    "an Idempotency-Key is a user's: send as a user (an API key) to use one"
-                        .to_owned(),
-                ));
-            }
-            (None, _) => None,
-        };
+        let idempotency = keyed(
+            request.idempotency_key.as_ref(),
+            request.user,
+            (
+                &request.service,
+                &request.fields,
+                request.company.as_deref(),
+            ),
+            "send",
+        )
+        .map_err(SendError::Refused)?;
         // A retry: the message is already stored, and nothing is sent again.
         if let Some((user, key, hash)) = &idempotency
             && let Some(sent) = self.replay(*user, key, hash).await?

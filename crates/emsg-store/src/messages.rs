@@ -255,13 +255,7 @@ pub fn create(
             ))
             .returning(messages::id)
             .get_result(conn)
-            .map_err(|error| match error {
-                diesel::result::Error::DatabaseError(
-                    diesel::result::DatabaseErrorKind::UniqueViolation,
-                    _,
-                ) if new.idempotency.is_some() => StoreError::IdempotencyKeyTaken,
-                other => StoreError::from(other),
-            })?;
+            .map_err(|error| insert_error(error, new.idempotency.is_some()))?;
         let detail = match new.resent_from {
             Some(from) => format!("created as a re-send of message {from}"),
             None => "created".to_owned(),
@@ -286,6 +280,18 @@ pub fn create(
         }
         Ok(id)
     })
+}
+
+/// A message's insert refused: under an `Idempotency-Key`, a unique violation is the key taken
+/// by a request a moment ago.
+pub(crate) fn insert_error(error: diesel::result::Error, keyed: bool) -> StoreError {
+    match error {
+        diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        ) if keyed => StoreError::IdempotencyKeyTaken,
+        other => StoreError::from(other),
+    }
 }
 
 /// How a message ended.

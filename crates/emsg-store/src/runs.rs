@@ -10,7 +10,7 @@ use crate::db::{DbConnection, write_transaction};
 use crate::error::{Result, StoreError};
 use crate::exchanges;
 use crate::ids::{MessageId, UserId, WebApplicationId};
-use crate::messages::{Idempotency, MessageStatus, event};
+use crate::messages::{Idempotency, MessageStatus, event, insert_error};
 use crate::next_steps::{self, Taken, Then};
 use crate::schema::{message_files, messages, next_steps as next_steps_table};
 
@@ -61,13 +61,7 @@ pub fn start(conn: &mut DbConnection, new: &NewRun<'_>) -> Result<MessageId> {
             ))
             .returning(messages::id)
             .get_result(conn)
-            .map_err(|error| match error {
-                diesel::result::Error::DatabaseError(
-                    diesel::result::DatabaseErrorKind::UniqueViolation,
-                    _,
-                ) if new.idempotency.is_some() => StoreError::IdempotencyKeyTaken,
-                other => StoreError::from(other),
-            })?;
+            .map_err(|error| insert_error(error, new.idempotency.is_some()))?;
         let message = MessageId::new(id);
         for (name, body) in new.files {
             diesel::insert_into(message_files::table)

@@ -12,7 +12,7 @@ use emsg_webapps::{ProcessingSpec, WebServiceSpec};
 use super::{Processor, now_ms};
 use crate::fields;
 use crate::fraud::Origin;
-use crate::idempotency::{Earlier, earlier, request_hash};
+use crate::idempotency::{Earlier, earlier, keyed};
 use crate::send::SendError;
 
 /// A processing's message to start.
@@ -99,24 +99,17 @@ impl Processor {
                 .collect::<BTreeMap<_, _>>(),
         )
         .map_err(|e| SendError::Internal(e.to_string()))?;
-        let idempotency = match (&request.idempotency_key, request.user) {
-            (Some(key), Some(user)) => Some((
-                user,
-                key.clone(),
-                request_hash(
-                    &processing.name,
-                    &request.fields,
-                    request.company.as_deref(),
-                ),
-            )),
-            (Some(_), None) => {
-                return Err(SendError::Refused(
-                    "an Idempotency-Key is a user's: start the processing as a user (an API key)"
-                        .to_owned(),
-                ));
-            }
-            (None, _) => None,
-        };
+        let idempotency = keyed(
+            request.idempotency_key.as_ref(),
+            request.user,
+            (
+                &processing.name,
+                &request.fields,
+                request.company.as_deref(),
+            ),
+            "start the processing",
+        )
+        .map_err(SendError::Refused)?;
         if let Some((user, key, hash)) = &idempotency
             && let Some(started) = self.replay(*user, key, hash).await?
         {

@@ -148,8 +148,18 @@ fn read_body<T: serde::de::DeserializeOwned + Default>(
     })
 }
 
+/// A JSON object's field values as text, each as [`field_text`] reads it.
+pub(super) fn fields_text(
+    fields: BTreeMap<String, Value>,
+) -> Result<BTreeMap<String, String>, WebError> {
+    fields
+        .into_iter()
+        .map(|(name, value)| field_text(&name, value).map(|text| (name, text)))
+        .collect()
+}
+
 /// Field values as text: strings as they are, numbers and booleans written out.
-pub(super) fn field_text(name: &str, value: Value) -> Result<String, WebError> {
+fn field_text(name: &str, value: Value) -> Result<String, WebError> {
     match value {
         Value::String(text) => Ok(text),
         Value::Number(n) => Ok(n.to_string()),
@@ -251,14 +261,9 @@ async fn send(
             "the request body must be {{\"service\": NAME, \"fields\": {{…}}, \"browser_data\"?: {{…}}}}: {e}"
         ))
     })?;
-    let mut fields = BTreeMap::new();
-    for (name, value) in body.fields {
-        let text = field_text(&name, value)?;
-        fields.insert(name, text);
-    }
     let request = SendRequest {
         service: body.service,
-        fields,
+        fields: fields_text(body.fields)?,
         company: None,
         user: Some(user.id),
         origin: origin(&req, &user, body.browser_data)?,

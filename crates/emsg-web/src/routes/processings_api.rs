@@ -14,7 +14,7 @@ use emsg_use_cases::processings::{self as use_cases, Exchange, StartRequest};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::messages_api::{field_text, idempotency_key, one, origin, send_error};
+use super::messages_api::{fields_text, idempotency_key, one, origin, send_error};
 use crate::auth::{ApiUser, csrf_header};
 use crate::error::WebError;
 use crate::state::AppState;
@@ -63,14 +63,9 @@ async fn start(
             "the request body must be {{\"fields\": {{…}}, \"files\"?: {{name: text}}, \"browser_data\"?: {{…}}}}: {e}"
         ))
     })?;
-    let mut fields = BTreeMap::new();
-    for (field, value) in body.fields {
-        let text = field_text(&field, value)?;
-        fields.insert(field, text);
-    }
     let request = StartRequest {
         processing: name.into_inner(),
-        fields,
+        fields: fields_text(body.fields)?,
         company: None,
         user: Some(user.id),
         origin: origin(&req, &user, body.browser_data)?,
